@@ -1,0 +1,33 @@
+"""POST /api/agents: create a voice agent (Retell LLM + agent, a Twilio number, the record)."""
+
+from typing import Annotated, Any
+
+from aws_lambda_powertools.event_handler.openapi.params import Body
+from aws_lambda_powertools.logging import correlation_paths
+from aws_lambda_powertools.utilities.typing import LambdaContext
+from voice_agents import agents
+from voice_agents.api import build_resolver, idempotency_key, owner_id, request_base_url
+from voice_agents.models import Agent, CreateAgentRequest
+from voice_agents.observability import logger, metrics, tracer
+
+app = build_resolver()
+
+
+@app.post("/api/agents")
+@tracer.capture_method
+def create_agent(request: Annotated[CreateAgentRequest, Body()]) -> tuple[Agent, int]:
+    agent = agents.create_agent(
+        request,
+        owner_id=owner_id(app),
+        idempotency_key=idempotency_key(app),
+        request_base_url=request_base_url(app),
+        context=app.lambda_context,
+    )
+    return agent, 201
+
+
+@logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP, clear_state=True)
+@tracer.capture_lambda_handler
+@metrics.log_metrics
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    return app.resolve(event, context)

@@ -1,0 +1,33 @@
+"""DELETE /api/agents/{agentId}: release the number, delete the Retell agent and LLM.
+
+200 when everything is gone; 202 when something is still pending (the reconciler finishes it).
+"""
+
+from typing import Any
+
+from aws_lambda_powertools.event_handler import Response
+from aws_lambda_powertools.logging import correlation_paths
+from aws_lambda_powertools.utilities.typing import LambdaContext
+from voice_agents import runtime
+from voice_agents.api import build_resolver, owner_id
+from voice_agents.deletion import delete_agent as delete_agent_and_resources
+from voice_agents.observability import logger, metrics, tracer
+
+app = build_resolver()
+
+
+@app.delete("/api/agents/<agentId>")
+@tracer.capture_method
+def delete_agent(agentId: str) -> Response[str]:
+    outcome = delete_agent_and_resources(
+        agentId, owner_id=owner_id(app), services=runtime.services(), worker=runtime.WORKER_ID
+    )
+    status = 200 if outcome.status == "deleted" else 202
+    return Response(status_code=status, content_type="application/json", body=outcome.model_dump_json())
+
+
+@logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP, clear_state=True)
+@tracer.capture_lambda_handler
+@metrics.log_metrics
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    return app.resolve(event, context)

@@ -1,0 +1,35 @@
+"""GET /api/agents (the caller's agents, paginated) and GET /api/agents/{agentId}."""
+
+from typing import Annotated, Any
+
+from aws_lambda_powertools.event_handler.openapi.params import Query
+from aws_lambda_powertools.logging import correlation_paths
+from aws_lambda_powertools.utilities.typing import LambdaContext
+from voice_agents import agents
+from voice_agents.api import build_resolver, owner_id
+from voice_agents.models import Agent, AgentPage
+from voice_agents.observability import logger, metrics, tracer
+
+app = build_resolver()
+
+
+@app.get("/api/agents")
+@tracer.capture_method
+def list_agents(
+    limit: Annotated[int, Query(ge=1, le=100)] = 20,
+    cursor: Annotated[str | None, Query(max_length=200)] = None,
+) -> AgentPage:
+    return agents.list_agents(owner_id=owner_id(app), limit=limit, cursor=cursor)
+
+
+@app.get("/api/agents/<agentId>")
+@tracer.capture_method
+def get_agent(agentId: str) -> Agent:
+    return agents.get_agent(agentId, owner_id=owner_id(app))
+
+
+@logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP, clear_state=True)
+@tracer.capture_lambda_handler
+@metrics.log_metrics
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    return app.resolve(event, context)

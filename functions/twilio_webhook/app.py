@@ -1,0 +1,25 @@
+"""POST /api/webhooks/twilio/{agentId}: no JWT; the Twilio signature is checked instead."""
+
+from typing import Any
+
+from aws_lambda_powertools.logging import correlation_paths
+from aws_lambda_powertools.utilities.typing import LambdaContext
+from voice_agents.observability import logger, metrics, tracer
+from voice_agents.webhook import handle_voice_webhook
+
+
+@logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP, clear_state=True)
+@tracer.capture_lambda_handler
+@metrics.log_metrics
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    response = handle_voice_webhook(
+        agent_id=(event.get("pathParameters") or {}).get("agentId", ""),
+        body=event.get("body"),
+        is_base64=bool(event.get("isBase64Encoded")),
+        headers=event.get("headers") or {},
+    )
+    return {
+        "statusCode": response.status,
+        "headers": {"Content-Type": response.content_type},
+        "body": response.body,
+    }

@@ -1,0 +1,101 @@
+"""Configuration: environment variables (and an optional Secrets Manager secret) parsed once.
+
+Env values win over the secret, so a developer can override one value locally without editing the
+secret. A value that a component needs and that is absent fails with a message naming it.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from voice_agents.errors import ConfigurationError
+
+# Variables whose value may come from the secret named by SECRETS_ARN.
+SECRET_VARIABLES = ("MONGODB_URI", "RETELL_API_KEY", "TWILIO_ACCOUNT_SID", "TWILIO_AUTH_TOKEN")
+
+
+class Settings(BaseModel):
+    """Every setting of DESIGN.md's configuration table, by its environment variable name."""
+
+    model_config = ConfigDict(frozen=True, extra="ignore", populate_by_name=True)
+
+    mongodb_uri: str | None = Field(None, alias="MONGODB_URI")
+    mongodb_database: str = Field("voice_agents", alias="MONGODB_DATABASE", min_length=1)
+    mongodb_max_pool_size: int = Field(4, alias="MONGODB_MAX_POOL_SIZE", ge=1, le=100)
+    retell_api_key: str | None = Field(None, alias="RETELL_API_KEY")
+    retell_base_url: str = Field("https://api.retellai.com", alias="RETELL_BASE_URL")
+    retell_sip_domain: str = Field("sip.retellai.com", alias="RETELL_SIP_DOMAIN")
+    retell_timeout_seconds: float = Field(8.0, alias="RETELL_TIMEOUT_SECONDS", gt=0, le=60)
+    twilio_account_sid: str | None = Field(None, alias="TWILIO_ACCOUNT_SID")
+    twilio_auth_token: str | None = Field(None, alias="TWILIO_AUTH_TOKEN")
+    twilio_base_url: str = Field("https://api.twilio.com", alias="TWILIO_BASE_URL")
+    twilio_timeout_seconds: float = Field(8.0, alias="TWILIO_TIMEOUT_SECONDS", gt=0, le=60)
+    twilio_bundle_sid: str | None = Field(None, alias="TWILIO_BUNDLE_SID")
+    twilio_address_sid: str | None = Field(None, alias="TWILIO_ADDRESS_SID")
+    phone_number_country: str = Field("AU", alias="PHONE_NUMBER_COUNTRY", pattern=r"^[A-Z]{2}$")
+    phone_number_type: Literal["mobile", "local", "tollfree"] = Field("mobile", alias="PHONE_NUMBER_TYPE")
+    webhook_base_url: str | None = Field(None, alias="WEBHOOK_BASE_URL")
+    # Prefix of the tag put on every paid resource, so that a sweep only ever touches this
+    # deployment's resources even when several deployments share one Twilio or Retell account.
+    resource_tag: str = Field("va", alias="RESOURCE_TAG", pattern=r"^[A-Za-z0-9_-]{1,24}$")
+    secrets_arn: str | None = Field(None, alias="SECRETS_ARN")
+
+    @field_validator("retell_base_url", "twilio_base_url", "webhook_base_url")
+    @classmethod
+    def _strip_trailing_slash(cls, value: str | None) -> str | None:
+        return value.rstrip("/") if value else value
+
+    @field_validator("phone_number_type", mode="before")
+    @classmethod
+    def _lower(cls, value: Any) -> Any:
+        return value.lower() if isinstance(value, str) else value
+
+    def require(self, variable: str) -> str:
+        """The value of ``variable`` (an env var name), or a ConfigurationError naming it."""
+        field = next((name for name, info in type(self).model_fields.items() if info.alias == variable), None)
+        if field is None:
+            raise KeyError(variable)
+        value = getattr(self, field)
+        if value in (None, ""):
+            where = " or in the secret named by SECRETS_ARN" if variable in SECRET_VARIABLES else ""
+            raise ConfigurationError(f"{variable} is not set: set the environment variable{where}", variable)
+        return str(value)
+
+
+def load_settings(environ: Mapping[str, str] | None = None, secret_loader: Any | None = None) -> Settings:
+    """Parse the environment (and the secret, when SECRETS_ARN is set) into Settings.
+
+    ``secret_loader(arn) -> dict`` defaults to Powertools' cached Secrets Manager provider.
+    """
+    env = {key: value for key, value in (os.environ if environ is None else environ).items() if value != ""}
+    values: dict[str, Any] = {}
+    secrets_arn = env.get("SECRETS_ARN")
+    if secrets_arn and any(name not in env for name in SECRET_VARIABLES):
+        secret = (secret_loader or _load_secret)(secrets_arn)
+        values.update({name: str(secret[name]) for name in SECRET_VARIABLES if secret.get(name)})
+    values.update(env)
+    try:
+        return Settings.model_validate(values)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        variable = str(first["loc"][0]) if first["loc"] else "configuration"
+        raise ConfigurationError(f"{variable} is invalid: {first['msg']}", variable) from exc
+
+
+def _load_secret(arn: str) -> dict[str, Any]:
+    # Imported here: boto3 costs ~250 ms of cold start and only deployments with a secret pay it.
+    from aws_lambda_powertools.utilities import parameters
+
+    try:
+        value = parameters.get_secret(arn, transform="json", max_age=300)
+    except parameters.exceptions.TransformParameterError as exc:
+        raise ConfigurationError(f"the secret {arn} is not a JSON object", "SECRETS_ARN") from exc
+    except Exception as exc:
+        raise ConfigurationError(f"cannot read the secret {arn}: {exc}", "SECRETS_ARN") from exc
+    if not isinstance(value, dict):
+        raise ConfigurationError(f"the secret {arn} is not a JSON object", "SECRETS_ARN")
+    return value

@@ -1,0 +1,98 @@
+"""Delete an agent: journal 'deleting', release the number first (it is what bills), delete the
+Retell agent and LLM, then soft-delete the record. Safe to repeat at any point; what fails is left
+on the record for the reconciler and reported as pending."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import TYPE_CHECKING, Any
+
+from voice_agents.cleanup import AgentResources, remove_resources
+from voice_agents.errors import AgentNotFound, RequestInProgress
+from voice_agents.models import AgentStatus, DeleteOutcome
+from voice_agents.observability import count, logger
+from voice_agents.store import DELETED, now, object_id
+
+if TYPE_CHECKING:
+    from voice_agents.runtime import Services
+
+DELETE_LEASE = timedelta(seconds=60)
+# When a removal fails, the reconciler retries after this pause rather than at once.
+RETRY_AFTER = timedelta(minutes=1)
+
+
+def delete_agent(agent_id: str, *, owner_id: str, services: Services, worker: str) -> DeleteOutcome:
+    store = services.store
+    oid = object_id(agent_id)
+    if oid is None:
+        raise AgentNotFound(f"agent {agent_id} not found")
+    current = store.get(oid)
+    if current is None or current.get("ownerId") != owner_id:
+        raise AgentNotFound(f"agent {agent_id} not found")
+    if current["status"] == DELETED:
+        return DeleteOutcome(id=agent_id, status="deleted")
+    if current["status"] == AgentStatus.PROVISIONING.value:
+        raise RequestInProgress("the agent is still being created; delete it once it is active or failed")
+
+    moment = now()
+    claimed = store.claim(
+        {"_id": oid, "ownerId": owner_id, "status": {"$in": [s.value for s in _DELETABLE]}},
+        worker=worker,
+        lease=DELETE_LEASE,
+        # Journal first: from here on, a crash leaves a 'deleting' record the reconciler finishes.
+        changes={
+            "status": AgentStatus.DELETING.value,
+            "repairAfter": moment + DELETE_LEASE,
+            "deleteRequestedAt": moment,
+        },
+    )
+    if claimed is None:
+        return _busy(agent_id, oid, services)
+
+    logger.append_keys(agent_id=agent_id)
+    logger.info("deleting agent", previous_status=current["status"])
+    pending = remove_resources(
+        AgentResources.from_record(claimed), services.retell, services.twilio, reason="deleted"
+    )
+    outcome = finish_deletion(claimed, pending, services, worker)
+    count("AgentsDeleted" if outcome.status == "deleted" else "DeletionsPending")
+    return outcome
+
+
+def finish_deletion(
+    record: dict[str, Any], pending: list[str], services: Services, worker: str
+) -> DeleteOutcome:
+    """Soft-delete the record when nothing is pending, else leave it 'deleting' for the reconciler."""
+    agent_id = str(record["_id"])
+    if pending:
+        services.store.release_lease(
+            record["_id"], worker, {"cleanupPending": pending, "repairAfter": now() + RETRY_AFTER}
+        )
+        logger.warning("deletion incomplete; the reconciler will finish it", pending=pending)
+        return DeleteOutcome(id=agent_id, status="deleting", pending=pending)
+    services.store.release_lease(
+        record["_id"],
+        worker,
+        {"status": DELETED, "deletedAt": now()},
+        unset=("repairAfter", "cleanupPending", "unknownOutcomes"),
+    )
+    logger.info("agent deleted")
+    return DeleteOutcome(id=agent_id, status="deleted")
+
+
+_DELETABLE = (AgentStatus.ACTIVE, AgentStatus.FAILED, AgentStatus.DELETING)
+
+
+def _busy(agent_id: str, oid: Any, services: Services) -> DeleteOutcome:
+    """Someone else (the reconciler, a concurrent delete) holds the record: report, do not wait."""
+    record = services.store.get(oid)
+    status = (record or {}).get("status")
+    if status == DELETED:
+        return DeleteOutcome(id=agent_id, status="deleted")
+    if status == AgentStatus.DELETING.value:
+        return DeleteOutcome(
+            id=agent_id,
+            status="deleting",
+            pending=list((record or {}).get("cleanupPending") or ["in progress"]),
+        )
+    raise RequestInProgress("the agent is being repaired right now; retry the delete in a few seconds")

@@ -1,0 +1,120 @@
+"""Domain exceptions. Domain code raises these; ``voice_agents.api`` maps them to HTTP once."""
+
+from __future__ import annotations
+
+
+class DomainError(Exception):
+    """Base of every error this package raises on purpose."""
+
+
+class ConfigurationError(DomainError):
+    """The deployment is misconfigured: an operator, not the caller, has to act.
+
+    ``setting`` names the variable to set or fix when one is known.
+    """
+
+    def __init__(self, message: str, setting: str | None = None) -> None:
+        super().__init__(message)
+        self.setting = setting
+
+
+class UpstreamError(DomainError):
+    """A call to Retell or Twilio failed.
+
+    ``retryable`` says whether the same request may be sent again: true only when the provider
+    says it did not act (429, 5xx before acting) or the request never left (connect error).
+    """
+
+    def __init__(
+        self,
+        provider: str,
+        operation: str,
+        message: str,
+        *,
+        status: int | None = None,
+        code: int | None = None,
+        retryable: bool = False,
+    ) -> None:
+        super().__init__(f"{provider} {operation} failed: {message}")
+        self.provider = provider
+        self.operation = operation
+        self.status = status
+        self.code = code
+        self.retryable = retryable
+
+
+class UpstreamTimeout(UpstreamError):
+    """No answer in time: the provider may or may not have acted (the outcome is unknown)."""
+
+    def __init__(self, provider: str, operation: str, message: str) -> None:
+        super().__init__(provider, operation, message, retryable=False)
+
+
+class UpstreamNotFound(UpstreamError):
+    """The provider does not know the resource (already deleted, or never existed)."""
+
+
+class BillingError(UpstreamError):
+    """The provider account cannot pay (Retell 402, Twilio 20005): not retryable, an operator must act."""
+
+
+class NumberUnavailable(UpstreamError):
+    """Twilio 21422: somebody else bought the number between search and purchase."""
+
+
+class NoNumbersAvailable(DomainError):
+    """The search found no number that could be bought."""
+
+
+class StoreError(DomainError):
+    """MongoDB failed or could not be reached.
+
+    ``outcome_unknown`` is true when a write may have been applied (a network error after sending).
+    """
+
+    def __init__(self, message: str, *, outcome_unknown: bool = False) -> None:
+        super().__init__(message)
+        self.outcome_unknown = outcome_unknown
+
+
+class AgentNotFound(DomainError):
+    """No agent with that id belongs to the caller."""
+
+
+class DeadlineExceeded(DomainError):
+    """Too little time is left to start the named step safely."""
+
+    def __init__(self, step: str, remaining_ms: int) -> None:
+        super().__init__(f"not enough time left to start {step} ({remaining_ms} ms remaining)")
+        self.step = step
+        self.remaining_ms = remaining_ms
+
+
+class ProvisioningFailed(DomainError):
+    """Creating an agent failed at ``step``; everything already created was rolled back
+    (or, when ``cleanup_pending`` is not empty, handed to the reconciler)."""
+
+    def __init__(
+        self, agent_id: str, step: str, cause: BaseException, cleanup_pending: list[str] | None = None
+    ) -> None:
+        super().__init__(f"provisioning failed at {step}: {cause}")
+        self.agent_id = agent_id
+        self.step = step
+        self.cause = cause
+        self.cleanup_pending = cleanup_pending or []
+
+
+class RequestInProgress(DomainError):
+    """Another request with the same Idempotency-Key is still running."""
+
+
+class IdempotencyKeyReused(DomainError):
+    """The Idempotency-Key was used before with a different request body."""
+
+
+class InvalidRequest(DomainError):
+    """The caller sent something the API cannot accept; ``field`` names it."""
+
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(message)
+        self.field = field

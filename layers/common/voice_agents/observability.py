@@ -1,0 +1,49 @@
+"""Logger, Tracer and Metrics shared by every function, and the one way to time an external call."""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from aws_lambda_powertools import Logger, Metrics, Tracer
+from aws_lambda_powertools.metrics import MetricUnit, single_metric
+
+SERVICE = os.environ.get("POWERTOOLS_SERVICE_NAME", "voice-agents")
+NAMESPACE = os.environ.get("POWERTOOLS_METRICS_NAMESPACE", "VoiceAgents")
+
+logger = Logger(service=SERVICE)
+tracer = Tracer(service=SERVICE)
+metrics = Metrics(namespace=NAMESPACE, service=SERVICE)
+
+
+@contextmanager
+def external_call(provider: str, operation: str) -> Iterator[None]:
+    """A traced, timed call to a provider: one X-Ray subsegment and one debug line per call."""
+    started = time.perf_counter()
+    with tracer.provider.in_subsegment(f"## {provider}.{operation}") as subsegment:
+        subsegment.put_annotation("provider", provider)
+        subsegment.put_annotation("operation", operation)
+        try:
+            yield
+        finally:
+            logger.debug(
+                "external call finished",
+                provider=provider,
+                operation=operation,
+                duration_ms=round((time.perf_counter() - started) * 1000, 1),
+            )
+
+
+def count(name: str, value: int = 1, **dimensions: str) -> None:
+    """Emit one count metric now, with its own dimensions (e.g. the failed step)."""
+    with single_metric(
+        name=name,
+        unit=MetricUnit.Count,
+        value=value,
+        namespace=NAMESPACE,
+        default_dimensions={"service": SERVICE},
+    ) as metric:
+        for key, dimension in dimensions.items():
+            metric.add_dimension(key, dimension)

@@ -1,0 +1,347 @@
+"""The create-agent saga: journal first, two concurrent chains, compensation on any failure.
+
+    journal ──┬── Retell: create LLM → check LLM → create agent ──┬── activate (one update)
+              └── Twilio: search numbers → buy (webhook preset) ───┘
+    any failure → the other chain stops at its next step boundary → remove what exists → failed
+
+Every created id is written to the record the moment it exists, and the record carries a deadline
+and a lease until then: if this process dies, the reconciler finishes the job from the record.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import TYPE_CHECKING, Any, TypeVar
+
+from bson import ObjectId
+
+from voice_agents.cleanup import NUMBER, RETELL_AGENT, RETELL_LLM, AgentResources, remove_resources
+from voice_agents.errors import (
+    DeadlineExceeded,
+    DomainError,
+    NumberUnavailable,
+    ProvisioningFailed,
+    StoreError,
+    UpstreamError,
+    UpstreamTimeout,
+)
+from voice_agents.models import Agent, AgentStatus, CreateAgentRequest
+from voice_agents.observability import count, logger
+from voice_agents.store import now
+from voice_agents.tags import retell_agent_name, tag_for
+
+if TYPE_CHECKING:
+    from voice_agents.runtime import Services
+    from voice_agents.twilio_numbers import OwnedNumber
+
+T = TypeVar("T")
+
+# Time kept back for compensation: no step starts unless it can finish and still leave this much.
+COMPENSATION_RESERVE_MS = 4000
+STORE_STEP_MS = 1000
+# A dead Lambda's lease is taken over only after its deadline plus this margin.
+LEASE_GRACE = timedelta(seconds=30)
+WEBHOOK_PATH = "/api/webhooks/twilio/{agent_id}"
+
+
+@dataclass(frozen=True)
+class TimeBudget:
+    """Wraps ``context.get_remaining_time_in_millis``: steps start only while they can finish."""
+
+    remaining_ms: Callable[[], int]
+    reserve_ms: int = COMPENSATION_RESERVE_MS
+
+    def ensure(self, step: str, needs_ms: int) -> None:
+        remaining = self.remaining_ms()
+        if remaining < needs_ms + self.reserve_ms:
+            raise DeadlineExceeded(step, remaining)
+
+
+class _StepFailed(Exception):
+    def __init__(self, step: str, cause: BaseException) -> None:
+        super().__init__(step)
+        self.step = step
+        self.cause = cause
+
+
+class _Cancelled(Exception):
+    """The other chain failed: this one stops at its next step boundary."""
+
+
+def webhook_url(base_url: str, agent_id: ObjectId | str) -> str:
+    return base_url.rstrip("/") + WEBHOOK_PATH.format(agent_id=agent_id)
+
+
+def provision_agent(
+    request: CreateAgentRequest,
+    *,
+    owner_id: str,
+    webhook_base_url: str,
+    services: Services,
+    remaining_ms: Callable[[], int],
+    worker: str,
+) -> Agent:
+    """Create the Retell LLM and agent and buy the number; return the active agent or raise
+    ProvisioningFailed after rolling back (or handing the rollback to the reconciler)."""
+    return _Saga(
+        request=request,
+        owner_id=owner_id,
+        webhook_base_url=webhook_base_url,
+        services=services,
+        budget=TimeBudget(remaining_ms),
+        worker=worker,
+    ).run()
+
+
+class _Saga:
+    def __init__(
+        self,
+        *,
+        request: CreateAgentRequest,
+        owner_id: str,
+        webhook_base_url: str,
+        services: Services,
+        budget: TimeBudget,
+        worker: str,
+    ) -> None:
+        self.request = request
+        self.owner_id = owner_id
+        self.services = services
+        self.budget = budget
+        self.worker = worker
+        self.agent_id = ObjectId()
+        self.tag = tag_for(services.settings.resource_tag, self.agent_id)
+        self.webhook_url = webhook_url(webhook_base_url, self.agent_id)
+        self.resources = AgentResources(tag=self.tag)
+        self.number: OwnedNumber | None = None
+        self.cancelled = threading.Event()
+        self.failure: _StepFailed | None = None
+        self._lock = threading.Lock()
+        settings = services.settings
+        self.retell_ms = int(settings.retell_timeout_seconds * 1000)
+        self.twilio_ms = int(settings.twilio_timeout_seconds * 1000)
+
+    def run(self) -> Agent:
+        logger.append_keys(agent_id=str(self.agent_id))
+        self._journal()
+        with ThreadPoolExecutor(max_workers=2, thread_name_prefix="saga") as chains:
+            for future in [
+                chains.submit(self._chain, self._retell_chain),
+                chains.submit(self._chain, self._twilio_chain),
+            ]:
+                future.result()
+        if self.failure is None:
+            try:
+                return self._activate()
+            except _StepFailed as failure:
+                self.failure = failure
+        return self._compensate(self.failure)
+
+    # --- steps --------------------------------------------------------------------------------
+
+    def _journal(self) -> None:
+        created = now()
+        deadline = created + timedelta(milliseconds=self.budget.remaining_ms())
+        document: dict[str, Any] = {
+            "_id": self.agent_id,
+            "ownerId": self.owner_id,
+            **self.request.model_dump(),
+            "status": AgentStatus.PROVISIONING.value,
+            "tag": self.tag,
+            "webhookUrl": self.webhook_url,
+            "deadline": deadline,
+            # The request holds the lease until it must be dead; then the reconciler may take over.
+            "repairAfter": deadline + LEASE_GRACE,
+            "leaseOwner": self.worker,
+            "leaseUntil": deadline + LEASE_GRACE,
+            "createdAt": created,
+            "updatedAt": created,
+        }
+        try:
+            self.budget.ensure("journal", STORE_STEP_MS)
+            self.services.store.insert(document)
+        except DomainError as exc:
+            count("ProvisioningFailures", step="journal")
+            raise ProvisioningFailed(str(self.agent_id), "journal", exc) from exc
+        logger.info("provisioning started", owner_id=self.owner_id, deadline=deadline.isoformat())
+
+    def _retell_chain(self) -> None:
+        retell, store, request = self.services.retell, self.services.store, self.request
+        llm_id = self._step(
+            "create_llm",
+            self.retell_ms,
+            lambda: retell.create_llm(
+                prompt=request.prompt, begin_message=request.beginMessage, tag=self.tag
+            ),
+            unknown_outcome=RETELL_LLM,
+        )
+        self.resources.retell_llm_id = llm_id
+        self._step("record_llm", STORE_STEP_MS, lambda: store.record(self.agent_id, retellLlmId=llm_id))
+        self._step("check_llm", self.retell_ms, lambda: retell.get_llm(llm_id))
+        agent_id = self._step(
+            "create_agent",
+            self.retell_ms,
+            lambda: retell.create_agent(
+                llm_id=llm_id,
+                voice_id=request.voiceId,
+                language=request.language,
+                agent_name=retell_agent_name(self.tag, request.name),
+            ),
+            unknown_outcome=RETELL_AGENT,
+        )
+        self.resources.retell_agent_id = agent_id
+        self._step("record_agent", STORE_STEP_MS, lambda: store.record(self.agent_id, retellAgentId=agent_id))
+
+    def _twilio_chain(self) -> None:
+        twilio, store = self.services.twilio, self.services.store
+        candidates = self._step("search_numbers", self.twilio_ms, twilio.search)
+        number = None
+        for candidate in candidates:
+            try:
+                number = self._step("buy_number", self.twilio_ms, lambda c=candidate: self._buy(c))
+                break
+            except _StepFailed as failure:
+                if not isinstance(failure.cause, NumberUnavailable) or candidate == candidates[-1]:
+                    raise
+                logger.info("number taken meanwhile, trying the next candidate", phone_number=candidate)
+        assert number is not None
+        self.number = number
+        self.resources.number_sid = number.sid
+        self._step(
+            "record_number",
+            STORE_STEP_MS,
+            lambda: store.record(
+                self.agent_id, phoneNumber=number.phone_number, twilioPhoneNumberSid=number.sid
+            ),
+        )
+
+    def _buy(self, phone_number: str) -> OwnedNumber:
+        twilio = self.services.twilio
+        try:
+            return twilio.buy(phone_number, voice_url=self.webhook_url, tag=self.tag)
+        except UpstreamTimeout:
+            # The purchase may have gone through: the tag (FriendlyName) tells.
+            found = twilio.find_by_tag(self.tag)
+            if not found:
+                raise
+            logger.info(
+                "purchase response was lost; found the number by its tag", phone_number=found[0].phone_number
+            )
+            return found[0]
+
+    def _activate(self) -> Agent:
+        store = self.services.store
+        assert self.number is not None
+        fields = {
+            "status": AgentStatus.ACTIVE.value,
+            "phoneNumber": self.number.phone_number,
+            "twilioPhoneNumberSid": self.number.sid,
+            "retellLlmId": self.resources.retell_llm_id,
+            "retellAgentId": self.resources.retell_agent_id,
+        }
+        expect = {"status": AgentStatus.PROVISIONING.value, "leaseOwner": self.worker}
+        unset = ("repairAfter", "leaseOwner", "leaseUntil", "deadline", "unknownOutcomes")
+
+        def activate() -> dict[str, Any]:
+            try:
+                document = store.update(self.agent_id, fields, unset=unset, expect=expect)
+            except StoreError as exc:
+                if not exc.outcome_unknown:
+                    raise
+                # The write may have landed: read back before deciding to roll back.
+                document = store.get(self.agent_id)
+                if document is None or document["status"] != AgentStatus.ACTIVE.value:
+                    raise
+            if document is None:
+                raise StoreError("the record changed under this request (lease lost)")
+            return document
+
+        document = self._step("activate", STORE_STEP_MS, activate, check_cancel=False)
+        count("AgentsCreated")
+        logger.info("agent active", phone_number=self.number.phone_number)
+        return Agent.from_document(document)
+
+    # --- machinery ----------------------------------------------------------------------------
+
+    def _step(
+        self,
+        name: str,
+        needs_ms: int,
+        action: Callable[[], T],
+        *,
+        unknown_outcome: str | None = None,
+        check_cancel: bool = True,
+    ) -> T:
+        if check_cancel and self.cancelled.is_set():
+            raise _Cancelled(name)
+        try:
+            self.budget.ensure(name, needs_ms)
+            logger.info("step started", step=name)
+            return action()
+        except Exception as exc:
+            if unknown_outcome and _outcome_unknown(exc):
+                self._remember_unknown(unknown_outcome)
+            raise _StepFailed(name, exc) from exc
+
+    def _chain(self, chain: Callable[[], None]) -> None:
+        try:
+            chain()
+        except _Cancelled as cancelled:
+            logger.info("chain stopped because the other chain failed", before_step=str(cancelled))
+        except _StepFailed as failure:
+            with self._lock:
+                if self.failure is None:
+                    self.failure = failure
+            self.cancelled.set()
+
+    def _remember_unknown(self, resource: str) -> None:
+        self.resources.unknown.add(resource)
+        try:  # best effort: the reconciler's sweep finds tagged leftovers even without this
+            self.services.store.record(self.agent_id, unknownOutcomes=sorted(self.resources.unknown))
+        except StoreError:
+            logger.warning("could not journal an unknown outcome", resource=resource)
+
+    def _compensate(self, failure: _StepFailed | None) -> Agent:
+        assert failure is not None
+        step, cause = failure.step, failure.cause
+        count("ProvisioningFailures", step=step)
+        logger.warning(
+            "provisioning failed, rolling back", step=step, error=str(cause), error_type=type(cause).__name__
+        )
+        if step == "activate" and isinstance(cause, StoreError) and cause.outcome_unknown:
+            # Neither the write nor the read-back answered: the record may be active, so
+            # removing its resources could break a working agent. The reconciler settles it.
+            raise ProvisioningFailed(
+                str(self.agent_id), step, cause, cleanup_pending=[NUMBER, RETELL_AGENT, RETELL_LLM]
+            )
+        pending = remove_resources(
+            self.resources, self.services.retell, self.services.twilio, reason="provisioning_failed"
+        )
+        fields: dict[str, Any] = {
+            "status": AgentStatus.FAILED.value,
+            "failure": {"step": step, "message": str(cause)[:500]},
+            "cleanupPending": pending,
+        }
+        unset: tuple[str, ...] = ("leaseOwner", "leaseUntil")
+        if pending:
+            fields["repairAfter"] = now()
+        else:
+            unset += ("repairAfter",)
+        try:
+            self.services.store.update(self.agent_id, fields, unset=unset)
+        except StoreError:
+            # The record stays 'provisioning' with its deadline: the reconciler redoes the
+            # (idempotent) removal and marks it failed.
+            logger.warning("could not mark the record failed; the reconciler will")
+        raise ProvisioningFailed(str(self.agent_id), step, cause, cleanup_pending=pending)
+
+
+def _outcome_unknown(exc: BaseException) -> bool:
+    """A create that timed out or hit a 5xx may have been carried out by the provider."""
+    return isinstance(exc, UpstreamTimeout) or (
+        isinstance(exc, UpstreamError) and exc.status is not None and exc.status >= 500
+    )

@@ -1,0 +1,271 @@
+"""The scheduled repair pass: finish what crashes left, sweep orphans, repair webhook drift.
+
+1. Records whose ``repairAfter`` has passed (a create past its deadline, a delete or rollback that
+   could not finish) are claimed one at a time with an atomic lease and completed from the journal.
+2. Under a run-wide lock (one sweeper at a time), every Twilio number, Retell agent and Retell LLM
+   carrying this deployment's tag is matched to its record: those of agents that are failed,
+   deleted or absent, and leftovers beside an active agent's own ids, are removed. Active agents
+   whose number's VoiceUrl is not the expected webhook are re-pointed.
+Bounded by the Lambda's remaining time; a run with nothing to do changes nothing.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import timedelta
+from typing import TYPE_CHECKING, Any
+
+from bson import ObjectId
+from pymongo import ReturnDocument
+from pymongo.errors import DuplicateKeyError
+
+from voice_agents.cleanup import NUMBER, RETELL_AGENT, RETELL_LLM, AgentResources, remove_resources
+from voice_agents.deletion import RETRY_AFTER, finish_deletion
+from voice_agents.errors import DomainError
+from voice_agents.models import AgentStatus
+from voice_agents.observability import count, logger
+from voice_agents.provisioning import webhook_url
+from voice_agents.retell import LLM_TAG_VARIABLE
+from voice_agents.store import now, translate_errors
+from voice_agents.tags import agent_id_from_tag
+
+if TYPE_CHECKING:
+    from voice_agents.runtime import Services
+
+REPAIR_LEASE = timedelta(minutes=2)
+SWEEP_LOCK_TTL = timedelta(minutes=10)
+# Stop claiming new work when less than this is left: a repair makes up to ~6 provider calls.
+TIME_RESERVE_MS = 20_000
+MAX_RECORDS_PER_RUN = 200
+LOCKS = "locks"
+# Records in these states belong to a running flow (or the repair pass above): the sweep leaves them.
+_IN_FLIGHT = {AgentStatus.PROVISIONING.value, AgentStatus.DELETING.value}
+
+
+@dataclass
+class ReconcileReport:
+    repaired: Counter[str] = field(default_factory=Counter)
+    removed: Counter[str] = field(default_factory=Counter)
+    webhooks_repaired: int = 0
+    swept: bool = False
+    stopped_early: bool = False
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "repaired": dict(self.repaired),
+            "removed": dict(self.removed),
+            "webhooksRepaired": self.webhooks_repaired,
+            "swept": self.swept,
+            "stoppedEarly": self.stopped_early,
+        }
+
+
+def reconcile(services: Services, *, remaining_ms: Callable[[], int], worker: str) -> ReconcileReport:
+    report = ReconcileReport()
+    _repair_records(services, remaining_ms, worker, report)
+    if remaining_ms() < TIME_RESERVE_MS:
+        report.stopped_early = True
+    elif _acquire_sweep_lock(services, worker):
+        try:
+            _sweep(services, remaining_ms, report)
+            report.swept = True
+        finally:
+            _release_sweep_lock(services, worker)
+    else:
+        logger.info("another reconciler is sweeping; skipping the sweep")
+    logger.info("reconcile finished", **report.as_dict())
+    for kind, number in report.repaired.items():
+        count("RecordsRepaired", number, kind=kind)
+    for resource, number in report.removed.items():
+        count("OrphansRemoved", number, resource=resource)
+    if report.webhooks_repaired:
+        count("WebhooksRepaired", report.webhooks_repaired)
+    return report
+
+
+# --- 1. records the journal says are unfinished ---------------------------------------------
+
+
+def _repair_records(
+    services: Services, remaining_ms: Callable[[], int], worker: str, report: ReconcileReport
+) -> None:
+    for _ in range(MAX_RECORDS_PER_RUN):
+        if remaining_ms() < TIME_RESERVE_MS:
+            report.stopped_early = True
+            return
+        record = services.store.claim({"repairAfter": {"$lte": now()}}, worker=worker, lease=REPAIR_LEASE)
+        if record is None:
+            return
+        logger.append_keys(agent_id=str(record["_id"]))
+        try:
+            kind = _repair(record, services, worker)
+        except DomainError as exc:
+            # Leave the lease to expire: the next run retries; never let one record stop the pass.
+            logger.warning("repair failed; will retry next run", error=str(exc), status=record["status"])
+            kind = "failed_attempt"
+        finally:
+            logger.remove_keys(["agent_id"])
+        report.repaired[kind] += 1
+
+
+def _repair(record: dict[str, Any], services: Services, worker: str) -> str:
+    status = record["status"]
+    store = services.store
+    if status == AgentStatus.ACTIVE.value:
+        store.release_lease(record["_id"], worker, unset=("repairAfter",))
+        return "nothing_to_do"
+    resources = AgentResources.from_record(record)
+    if status == AgentStatus.PROVISIONING.value:
+        # The request died mid-create: any create may have been in flight, so look by tag too.
+        resources.unknown |= {RETELL_AGENT, RETELL_LLM}
+    pending = remove_resources(resources, services.retell, services.twilio, reason=f"reconcile_{status}")
+    if status == AgentStatus.DELETING.value:
+        finish_deletion(record, pending, services, worker)
+        return "deletion_finished" if not pending else "deletion_pending"
+    fields: dict[str, Any] = {"status": AgentStatus.FAILED.value, "cleanupPending": pending}
+    if status == AgentStatus.PROVISIONING.value:
+        fields["failure"] = record.get("failure") or {
+            "step": "interrupted",
+            "message": "the request stopped before finishing",
+        }
+    if pending:
+        fields["repairAfter"] = now() + RETRY_AFTER
+    store.release_lease(
+        record["_id"],
+        worker,
+        fields,
+        unset=("deadline",) + (() if pending else ("repairAfter", "unknownOutcomes")),
+    )
+    logger.info("unfinished record settled", previous_status=status, pending=pending)
+    return f"{status}_settled"
+
+
+# --- 2. the sweep ----------------------------------------------------------------------------
+
+
+@translate_errors
+def _acquire_sweep_lock(services: Services, worker: str) -> bool:
+    locks = services.store.database[LOCKS]
+    moment = now()
+    try:
+        locks.find_one_and_update(
+            {"_id": "sweep", "$or": [{"until": {"$lt": moment}}, {"owner": worker}]},
+            {"$set": {"owner": worker, "until": moment + SWEEP_LOCK_TTL}},
+            upsert=True,
+            return_document=ReturnDocument.AFTER,
+        )
+    except DuplicateKeyError:  # the lock exists and is held by someone else
+        return False
+    return True
+
+
+@translate_errors
+def _release_sweep_lock(services: Services, worker: str) -> None:
+    services.store.database[LOCKS].update_one({"_id": "sweep", "owner": worker}, {"$set": {"until": now()}})
+
+
+@dataclass(frozen=True)
+class _Tagged:
+    resource: str  # NUMBER, RETELL_AGENT or RETELL_LLM
+    resource_id: str
+    agent_id: ObjectId
+    voice_url: str | None = None
+
+
+def _sweep(services: Services, remaining_ms: Callable[[], int], report: ReconcileReport) -> None:
+    prefix = services.settings.resource_tag
+    tagged = _tagged_resources(services, prefix)
+    if not tagged:
+        return
+    records = {
+        document["_id"]: document
+        for document in services.store.agents.find(
+            {"_id": {"$in": sorted({item.agent_id for item in tagged})}},
+            {"status": 1, "twilioPhoneNumberSid": 1, "retellAgentId": 1, "retellLlmId": 1, "webhookUrl": 1},
+        )
+    }
+    for item in tagged:
+        if remaining_ms() < TIME_RESERVE_MS // 2:
+            report.stopped_early = True
+            return
+        record = records.get(item.agent_id)
+        status = record["status"] if record else None
+        if status in _IN_FLIGHT:
+            continue
+        if status == AgentStatus.ACTIVE.value and _belongs_to(item, record):
+            if item.resource == NUMBER:
+                report.webhooks_repaired += _repair_webhook(item, record, services)
+            continue
+        # An agent that is failed, deleted or absent, or a duplicate beside an active agent's own.
+        logger.info(
+            "removing orphan", resource=item.resource, resource_id=item.resource_id, agent_status=status
+        )
+        if _remove(item, services):
+            report.removed[item.resource] += 1
+
+
+def _tagged_resources(services: Services, prefix: str) -> list[_Tagged]:
+    tagged = [
+        _Tagged(NUMBER, number.sid, agent_id, number.voice_url)
+        for number in services.twilio.tagged_numbers(f"{prefix}:")
+        if (agent_id := agent_id_from_tag(prefix, number.friendly_name))
+    ]
+    tagged += [
+        _Tagged(RETELL_AGENT, agent["agent_id"], agent_id)
+        for agent in services.retell.list_agents()
+        if (agent_id := agent_id_from_tag(prefix, agent.get("agent_name")))
+    ]
+    tagged += [
+        _Tagged(RETELL_LLM, llm["llm_id"], agent_id)
+        for llm in services.retell.list_llms()
+        if (
+            agent_id := agent_id_from_tag(
+                prefix, (llm.get("default_dynamic_variables") or {}).get(LLM_TAG_VARIABLE)
+            )
+        )
+    ]
+    return tagged
+
+
+def _belongs_to(item: _Tagged, record: dict[str, Any]) -> bool:
+    field_name = {NUMBER: "twilioPhoneNumberSid", RETELL_AGENT: "retellAgentId", RETELL_LLM: "retellLlmId"}[
+        item.resource
+    ]
+    return record.get(field_name) == item.resource_id
+
+
+def _remove(item: _Tagged, services: Services) -> bool:
+    try:
+        if item.resource == NUMBER:
+            removed = services.twilio.release(item.resource_id)
+            if removed:
+                count("NumbersReleased", reason="sweep")
+            return removed
+        if item.resource == RETELL_AGENT:
+            return services.retell.delete_agent(item.resource_id)
+        return services.retell.delete_llm(item.resource_id)
+    except DomainError as exc:
+        logger.warning("could not remove orphan; next run retries", resource=item.resource, error=str(exc))
+        return False
+
+
+def _repair_webhook(item: _Tagged, record: dict[str, Any], services: Services) -> int:
+    base = services.settings.webhook_base_url
+    expected = webhook_url(base, item.agent_id) if base else record.get("webhookUrl")
+    if not expected or (item.voice_url == expected and record.get("webhookUrl") == expected):
+        return 0
+    try:
+        if item.voice_url != expected:
+            services.twilio.configure_webhook(item.resource_id, expected)
+        # The webhook checks signatures against the stored URL, so it follows the number.
+        services.store.record(item.agent_id, webhookUrl=expected, webhookRepairFailed=False)
+    except DomainError as exc:
+        logger.warning("webhook repair failed; agent stays active and flagged", error=str(exc))
+        with contextlib.suppress(DomainError):
+            services.store.record(item.agent_id, webhookRepairFailed=True)
+        return 0
+    logger.info("webhook repaired", agent_id=str(item.agent_id), voice_url=expected, previous=item.voice_url)
+    return 1

@@ -1,0 +1,189 @@
+"""Retell AI adapter (httpx, Bearer auth): the LLM and agent lifecycle and call registration.
+
+Creates are never retried blindly (Retell has no idempotency key, a retry could make a second
+resource); reads and deletes are retried on 429/5xx. Every error becomes a domain error.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from typing import Any
+
+import httpx
+
+from voice_agents.errors import (
+    BillingError,
+    ConfigurationError,
+    DomainError,
+    UpstreamError,
+    UpstreamNotFound,
+    UpstreamTimeout,
+)
+from voice_agents.observability import external_call
+from voice_agents.retry import with_retries
+
+PROVIDER = "retell"
+# Retell answers 422 "Cannot find requested asset under given api key." for unknown ids.
+_NOT_FOUND_STATUSES = {404, 422}
+# The key, inside an LLM's default_dynamic_variables, that names the agent owning it (its tag).
+LLM_TAG_VARIABLE = "voice_agents_tag"
+
+
+class RetellClient:
+    def __init__(
+        self,
+        base_url: str,
+        api_key: str,
+        timeout_seconds: float,
+        *,
+        connect_timeout_seconds: float = 3.0,
+        transport: httpx.BaseTransport | None = None,
+    ) -> None:
+        self._http = httpx.Client(
+            base_url=base_url,
+            headers={"Authorization": f"Bearer {api_key}", "Accept": "application/json"},
+            timeout=httpx.Timeout(timeout_seconds, connect=connect_timeout_seconds),
+            transport=transport,
+        )
+
+    def close(self) -> None:
+        self._http.close()
+
+    # --- LLMs -----------------------------------------------------------------------------------
+
+    def create_llm(self, *, prompt: str, begin_message: str | None, tag: str) -> str:
+        body: dict[str, Any] = {
+            # Retell documents start_speaker as required although the schema does not list it.
+            "start_speaker": "agent" if begin_message else "user",
+            "general_prompt": prompt,
+            "default_dynamic_variables": {LLM_TAG_VARIABLE: tag},
+        }
+        if begin_message:
+            body["begin_message"] = begin_message
+        return str(self._send("create_llm", "POST", "/create-retell-llm", json=body)["llm_id"])
+
+    def get_llm(self, llm_id: str) -> dict[str, Any]:
+        return with_retries(lambda: self._send("get_llm", "GET", f"/get-retell-llm/{llm_id}"))
+
+    def delete_llm(self, llm_id: str) -> bool:
+        """Delete an LLM; False when it was already gone."""
+        return self._delete("delete_llm", f"/delete-retell-llm/{llm_id}")
+
+    def list_llms(self) -> Iterator[dict[str, Any]]:
+        key: str | None = None
+        while True:
+            params: dict[str, Any] = {"limit": 1000, "sort_order": "descending"}
+            if key:
+                params["pagination_key"] = key
+            page = with_retries(
+                lambda p=params: self._send("list_llms", "GET", "/v2/list-retell-llms", params=p)
+            )
+            yield from page.get("items") or []
+            key = page.get("pagination_key")
+            if not page.get("has_more") or not key:
+                return
+
+    # --- agents ---------------------------------------------------------------------------------
+
+    def create_agent(self, *, llm_id: str, voice_id: str, language: str, agent_name: str) -> str:
+        body = {
+            "response_engine": {"type": "retell-llm", "llm_id": llm_id},
+            "voice_id": voice_id,
+            "language": language,
+            "agent_name": agent_name,
+        }
+        return str(self._send("create_agent", "POST", "/create-agent", json=body)["agent_id"])
+
+    def delete_agent(self, agent_id: str) -> bool:
+        """Delete an agent; False when it was already gone."""
+        return self._delete("delete_agent", f"/delete-agent/{agent_id}")
+
+    def list_agents(self) -> Iterator[dict[str, Any]]:
+        key: str | None = None
+        while True:
+            body: dict[str, Any] = {"limit": 1000}
+            if key:
+                body["pagination_key"] = key
+            page = with_retries(lambda b=body: self._send("list_agents", "POST", "/v2/list-agents", json=b))
+            yield from page.get("items") or []
+            key = page.get("pagination_key")
+            if not page.get("has_more") or not key:
+                return
+
+    # --- calls ----------------------------------------------------------------------------------
+
+    def register_phone_call(
+        self,
+        *,
+        agent_id: str,
+        from_number: str,
+        to_number: str,
+        metadata: dict[str, str],
+        timeout_seconds: float,
+    ) -> str:
+        """Register an inbound call; returns the call id to dial over SIP. Never retried here:
+        Twilio retries the webhook itself, and the caller is waiting."""
+        body = {
+            "agent_id": agent_id,
+            "from_number": from_number,
+            "to_number": to_number,
+            "direction": "inbound",
+            "metadata": metadata,
+        }
+        response = self._send(
+            "register_call", "POST", "/v2/register-phone-call", json=body, timeout=timeout_seconds
+        )
+        return str(response["call_id"])
+
+    # --- plumbing -------------------------------------------------------------------------------
+
+    def _delete(self, operation: str, path: str) -> bool:
+        def attempt() -> bool:
+            try:
+                self._send(operation, "DELETE", path)
+            except UpstreamNotFound:
+                return False
+            return True
+
+        return with_retries(attempt)
+
+    def _send(self, operation: str, method: str, path: str, **kwargs: Any) -> dict[str, Any]:
+        with external_call(PROVIDER, operation):
+            try:
+                response = self._http.request(method, path, **kwargs)
+            except httpx.TimeoutException as exc:
+                if isinstance(exc, httpx.ConnectTimeout | httpx.PoolTimeout):
+                    # The request never reached Retell: safe to send again.
+                    raise UpstreamError(PROVIDER, operation, "connect timeout", retryable=True) from exc
+                raise UpstreamTimeout(
+                    PROVIDER, operation, f"no response in time ({type(exc).__name__})"
+                ) from exc
+            except httpx.ConnectError as exc:
+                raise UpstreamError(PROVIDER, operation, f"cannot connect: {exc}", retryable=True) from exc
+            except httpx.TransportError as exc:
+                # The connection broke after the request was sent: Retell may have acted.
+                raise UpstreamTimeout(PROVIDER, operation, f"connection lost ({type(exc).__name__})") from exc
+        if response.is_success:
+            return response.json() if response.content else {}
+        raise _error_for(operation, response)
+
+
+def _error_for(operation: str, response: httpx.Response) -> DomainError:
+    status = response.status_code
+    try:
+        message = str(response.json().get("message") or response.reason_phrase)
+    except ValueError:
+        message = response.reason_phrase
+    # Error bodies may echo request fields (callers' numbers): keep only Retell's message.
+    message = re.sub(r"\s+", " ", message)[:200]
+    if status == 401:
+        return ConfigurationError(
+            f"Retell rejected the API key ({message}): check RETELL_API_KEY", "RETELL_API_KEY"
+        )
+    if status == 402:
+        return BillingError(PROVIDER, operation, message, status=status)
+    if status in _NOT_FOUND_STATUSES:
+        return UpstreamNotFound(PROVIDER, operation, message, status=status)
+    retryable = status == 429 or status >= 500
+    return UpstreamError(PROVIDER, operation, message, status=status, retryable=retryable)

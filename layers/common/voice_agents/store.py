@@ -1,0 +1,201 @@
+"""MongoDB access: agent records, the saga journal, leases for repair work.
+
+Every driver error leaves this module as a StoreError. Only single-document atomic operations are
+used, because FerretDB (tests) has no transactions and Atlas (production) must behave the same.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime, timedelta
+from typing import Any, ParamSpec, TypeVar
+
+from bson import ObjectId
+from bson.errors import InvalidId
+from pymongo import ASCENDING, DESCENDING, MongoClient, ReturnDocument
+from pymongo.collection import Collection
+from pymongo.database import Database
+from pymongo.errors import AutoReconnect, NetworkTimeout, OperationFailure, PyMongoError, WTimeoutError
+
+from voice_agents.errors import StoreError
+from voice_agents.models import AgentStatus
+from voice_agents.observability import logger
+
+P = ParamSpec("P")
+T = TypeVar("T")
+
+AGENTS = "agents"
+IDEMPOTENCY = "idempotency"
+DELETED = "deleted"  # soft-deleted records keep the audit trail of what was bought and released
+NOT_IMPLEMENTED = 238  # FerretDB's answer to TTL and partial indexes
+
+
+def now() -> datetime:
+    # Mongo keeps milliseconds; truncating here keeps values equal after a round trip.
+    moment = datetime.now(UTC)
+    return moment.replace(microsecond=moment.microsecond // 1000 * 1000)
+
+
+def connect(uri: str, database: str, max_pool_size: int) -> Database[dict[str, Any]]:
+    """One client per process (created at cold start): a small pool, short timeouts, tz-aware dates."""
+    client: MongoClient[dict[str, Any]] = MongoClient(
+        uri,
+        maxPoolSize=max_pool_size,
+        serverSelectionTimeoutMS=5000,
+        connectTimeoutMS=3000,
+        socketTimeoutMS=10000,
+        tz_aware=True,
+        appname="voice-agents",
+    )
+    return client[database]
+
+
+def translate_errors(method: Callable[P, T]) -> Callable[P, T]:
+    @functools.wraps(method)
+    def wrapper(*args: P.args, **kwargs: P.kwargs) -> T:
+        try:
+            return method(*args, **kwargs)
+        except PyMongoError as exc:
+            unknown = isinstance(exc, AutoReconnect | NetworkTimeout | WTimeoutError)
+            raise StoreError(f"database {method.__name__} failed: {exc}", outcome_unknown=unknown) from exc
+
+    return wrapper
+
+
+def object_id(agent_id: str) -> ObjectId | None:
+    try:
+        return ObjectId(agent_id)
+    except (InvalidId, TypeError):
+        return None
+
+
+class AgentStore:
+    def __init__(self, database: Database[dict[str, Any]]) -> None:
+        self.database = database
+        self.agents: Collection[dict[str, Any]] = database[AGENTS]
+
+    @translate_errors
+    def ensure_indexes(self) -> None:
+        """Idempotent; called once per process, never per request."""
+        self.agents.create_index([("ownerId", ASCENDING), ("_id", DESCENDING)], name="owner_list")
+        self.agents.create_index([("repairAfter", ASCENDING)], name="repair_queue")
+        self.agents.create_index([("phoneNumber", ASCENDING)], name="phone_number")
+        self.agents.create_index([("status", ASCENDING)], name="status")
+        idempotency = self.database[IDEMPOTENCY]
+        try:
+            idempotency.create_index("expiresAt", expireAfterSeconds=0, name="expiry_ttl")
+        except OperationFailure as exc:
+            if exc.code != NOT_IMPLEMENTED:
+                raise
+            logger.info("TTL indexes not supported by this server; expiry is enforced in code only")
+
+    # --- the saga journal ---------------------------------------------------------------------
+
+    @translate_errors
+    def insert(self, document: dict[str, Any]) -> None:
+        self.agents.insert_one(document)
+
+    @translate_errors
+    def record(self, agent_id: ObjectId, **fields: Any) -> None:
+        """Journal an effect the moment it exists (a created id, the failure...)."""
+        self.agents.update_one({"_id": agent_id}, {"$set": {**fields, "updatedAt": now()}})
+
+    @translate_errors
+    def update(
+        self,
+        agent_id: ObjectId,
+        fields: dict[str, Any],
+        *,
+        unset: tuple[str, ...] = (),
+        expect: dict[str, Any] | None = None,
+    ) -> dict[str, Any] | None:
+        """Set ``fields`` and drop ``unset`` if the record still matches ``expect``; returns it or None."""
+        change: dict[str, Any] = {"$set": {**fields, "updatedAt": now()}}
+        if unset:
+            change["$unset"] = dict.fromkeys(unset, "")
+        return self.agents.find_one_and_update(
+            {"_id": agent_id, **(expect or {})}, change, return_document=ReturnDocument.AFTER
+        )
+
+    @translate_errors
+    def get(self, agent_id: ObjectId) -> dict[str, Any] | None:
+        return self.agents.find_one({"_id": agent_id})
+
+    # --- reads for the API --------------------------------------------------------------------
+
+    @translate_errors
+    def get_for_owner(self, agent_id: str, owner_id: str) -> dict[str, Any] | None:
+        oid = object_id(agent_id)
+        if oid is None:
+            return None
+        return self.agents.find_one({"_id": oid, "ownerId": owner_id, "status": {"$ne": DELETED}})
+
+    @translate_errors
+    def list_for_owner(self, owner_id: str, *, limit: int, after: str | None) -> list[dict[str, Any]]:
+        query: dict[str, Any] = {"ownerId": owner_id, "status": {"$ne": DELETED}}
+        cursor_id = object_id(after) if after else None
+        if cursor_id is not None:
+            query["_id"] = {"$lt": cursor_id}
+        return list(self.agents.find(query).sort("_id", DESCENDING).limit(limit))
+
+    @translate_errors
+    def get_active(self, agent_id: str) -> dict[str, Any] | None:
+        oid = object_id(agent_id)
+        if oid is None:
+            return None
+        return self.agents.find_one({"_id": oid, "status": AgentStatus.ACTIVE.value})
+
+    @translate_errors
+    def statuses(self, agent_ids: list[ObjectId]) -> dict[ObjectId, str]:
+        found = self.agents.find({"_id": {"$in": agent_ids}}, {"status": 1})
+        return {document["_id"]: document["status"] for document in found}
+
+    @translate_errors
+    def active_agents(self, batch_size: int = 200) -> Iterator[dict[str, Any]]:
+        yield from self.agents.find(
+            {"status": AgentStatus.ACTIVE.value},
+            {"webhookUrl": 1, "phoneNumber": 1, "twilioPhoneNumberSid": 1, "tag": 1},
+            batch_size=batch_size,
+        )
+
+    # --- leases: one worker at a time on a record -----------------------------------------------
+
+    @translate_errors
+    def claim(
+        self, query: dict[str, Any], *, worker: str, lease: timedelta, changes: dict[str, Any] | None = None
+    ) -> dict[str, Any] | None:
+        """Atomically take the lease on one record matching ``query`` whose lease is free or expired."""
+        moment = now()
+        free = {
+            "$or": [{"leaseUntil": {"$exists": False}}, {"leaseUntil": None}, {"leaseUntil": {"$lt": moment}}]
+        }
+        return self.agents.find_one_and_update(
+            {"$and": [query, free]},
+            {
+                "$set": {
+                    **(changes or {}),
+                    "leaseOwner": worker,
+                    "leaseUntil": moment + lease,
+                    "updatedAt": moment,
+                }
+            },
+            return_document=ReturnDocument.AFTER,
+        )
+
+    @translate_errors
+    def release_lease(
+        self,
+        agent_id: ObjectId,
+        worker: str,
+        fields: dict[str, Any] | None = None,
+        unset: tuple[str, ...] = (),
+    ) -> dict[str, Any] | None:
+        """Write the outcome and drop the lease, only if ``worker`` still holds it."""
+        change: dict[str, Any] = {
+            "$set": {**(fields or {}), "updatedAt": now()},
+            "$unset": dict.fromkeys(("leaseOwner", "leaseUntil", *unset), ""),
+        }
+        return self.agents.find_one_and_update(
+            {"_id": agent_id, "leaseOwner": worker}, change, return_document=ReturnDocument.AFTER
+        )

@@ -1,0 +1,222 @@
+"""Twilio adapter: search, buy, find, re-point and release phone numbers (twilio SDK).
+
+The SDK reaches the configured TWILIO_BASE_URL through ``RedirectingHttpClient``, which rewrites the
+scheme and host of every request; with the default base URL nothing is rewritten. ``twilio.rest`` is
+imported here only, so functions that never buy numbers (the webhook) do not pay its import cost.
+"""
+
+from __future__ import annotations
+
+import json
+import urllib.parse
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+import requests
+from twilio.base import values
+from twilio.base.exceptions import TwilioException, TwilioRestException
+from twilio.http.http_client import TwilioHttpClient
+from twilio.rest import Client
+
+from voice_agents.errors import (
+    BillingError,
+    ConfigurationError,
+    DomainError,
+    NoNumbersAvailable,
+    NumberUnavailable,
+    UpstreamError,
+    UpstreamNotFound,
+    UpstreamTimeout,
+)
+from voice_agents.observability import external_call
+from voice_agents.retry import with_retries
+
+PROVIDER = "twilio"
+DEFAULT_BASE_URL = "https://api.twilio.com"
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class OwnedNumber:
+    sid: str
+    phone_number: str
+    friendly_name: str
+    voice_url: str | None
+
+
+class RedirectingHttpClient(TwilioHttpClient):
+    """Sends every SDK request to ``base_url`` instead of Twilio's host (fakes, proxies)."""
+
+    def __init__(self, base_url: str, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self._base = urllib.parse.urlsplit(base_url)
+
+    def request(self, method: str, url: str, *args: Any, **kwargs: Any) -> Any:
+        parts = urllib.parse.urlsplit(url)
+        url = urllib.parse.urlunsplit((self._base.scheme, self._base.netloc, parts.path, parts.query, ""))
+        return super().request(method, url, *args, **kwargs)
+
+
+class TwilioNumbers:
+    def __init__(
+        self,
+        *,
+        account_sid: str,
+        auth_token: str,
+        base_url: str,
+        timeout_seconds: float,
+        country: str,
+        number_type: str,
+        bundle_sid: str | None,
+        address_sid: str | None,
+        sleep: Callable[[float], None] | None = None,
+    ) -> None:
+        http_client = (
+            TwilioHttpClient(timeout=timeout_seconds)
+            if base_url.rstrip("/") == DEFAULT_BASE_URL
+            else RedirectingHttpClient(base_url, timeout=timeout_seconds)
+        )
+        self._client = Client(account_sid, auth_token, http_client=http_client, environment={})
+        self._country = country
+        self._number_type = number_type
+        self._bundle_sid = bundle_sid
+        self._address_sid = address_sid
+        self._retry_kwargs: dict[str, Any] = {"sleep": sleep} if sleep else {}
+
+    def search(self, limit: int = 5) -> list[str]:
+        """Voice-enabled numbers of the configured country and type that can be bought now."""
+        country = self._client.api.v2010.account.available_phone_numbers(self._country)
+        listing = {"mobile": country.mobile, "local": country.local, "tollfree": country.toll_free}
+        found = self._call(
+            "search_numbers", lambda: listing[self._number_type].list(voice_enabled=True, limit=limit)
+        )
+        numbers = [number.phone_number for number in found if number.phone_number]
+        if not numbers:
+            raise NoNumbersAvailable(
+                f"Twilio offers no voice-enabled {self._country} {self._number_type} numbers right now"
+            )
+        return numbers
+
+    def buy(self, phone_number: str, *, voice_url: str, tag: str) -> OwnedNumber:
+        """Buy ``phone_number`` with its voice webhook already set and ``tag`` as FriendlyName.
+
+        Not retried: a purchase whose response was lost may have happened; ``find_by_tag`` tells.
+        """
+        created = self._call(
+            "buy_number",
+            lambda: self._client.incoming_phone_numbers.create(
+                phone_number=phone_number,
+                voice_url=voice_url,
+                voice_method="POST",
+                friendly_name=tag,
+                bundle_sid=self._bundle_sid or values.unset,
+                address_sid=self._address_sid or values.unset,
+            ),
+            retry=False,
+        )
+        return _owned(created)
+
+    def find_by_tag(self, tag: str) -> list[OwnedNumber]:
+        found = self._call(
+            "list_numbers", lambda: self._client.incoming_phone_numbers.list(friendly_name=tag)
+        )
+        return [_owned(number) for number in found]
+
+    def tagged_numbers(self, tag_prefix: str) -> Iterator[OwnedNumber]:
+        """Every owned number whose FriendlyName starts with ``tag_prefix`` (untagged ones are skipped)."""
+        numbers = self._call(
+            "list_numbers", lambda: list(self._client.incoming_phone_numbers.stream(page_size=1000))
+        )
+        for number in numbers:
+            if (number.friendly_name or "").startswith(tag_prefix):
+                yield _owned(number)
+
+    def configure_webhook(self, sid: str, voice_url: str) -> OwnedNumber:
+        """Point an owned number's voice webhook at ``voice_url`` (the repair path)."""
+        updated = self._call(
+            "update_number",
+            lambda: self._client.incoming_phone_numbers(sid).update(voice_url=voice_url, voice_method="POST"),
+        )
+        return _owned(updated)
+
+    def release(self, sid: str) -> bool:
+        """Release a number; False when it was already released."""
+        try:
+            self._call("release_number", lambda: self._client.incoming_phone_numbers(sid).delete())
+        except UpstreamNotFound:
+            return False
+        return True
+
+    def _call(self, operation: str, call: Callable[[], T], *, retry: bool = True) -> T:
+        def attempt() -> T:
+            with external_call(PROVIDER, operation):
+                try:
+                    return call()
+                except (TwilioRestException, TwilioException, requests.RequestException) as exc:
+                    raise _translate(operation, exc) from exc
+
+        return with_retries(attempt, **self._retry_kwargs) if retry else attempt()
+
+
+def _owned(number: Any) -> OwnedNumber:
+    return OwnedNumber(
+        sid=number.sid, phone_number=number.phone_number, friendly_name=number.friendly_name or "",
+        voice_url=number.voice_url,
+    )  # fmt: skip
+
+
+def _translate(operation: str, exc: Exception) -> DomainError:
+    if isinstance(exc, requests.ConnectTimeout | requests.ConnectionError) and not isinstance(
+        exc, requests.ReadTimeout
+    ):
+        if _request_was_sent(exc):
+            return UpstreamTimeout(PROVIDER, operation, f"connection lost ({type(exc).__name__})")
+        return UpstreamError(PROVIDER, operation, f"cannot connect: {exc}", retryable=True)
+    if isinstance(exc, requests.RequestException):
+        return UpstreamTimeout(PROVIDER, operation, f"no response in time ({type(exc).__name__})")
+    status, code, message = _status_code_message(exc)
+    if code == 21422:
+        return NumberUnavailable(PROVIDER, operation, message, status=status, code=code)
+    if code == 21649:
+        return ConfigurationError(
+            "Twilio requires an approved regulatory bundle for these numbers: set TWILIO_BUNDLE_SID "
+            f"to a twilio-approved bundle ({message})",
+            "TWILIO_BUNDLE_SID",
+        )
+    if code in (21631, 21615):
+        return ConfigurationError(
+            f"Twilio requires an address for these numbers: set TWILIO_ADDRESS_SID ({message})",
+            "TWILIO_ADDRESS_SID",
+        )
+    if code == 20003 or status == 401:
+        return ConfigurationError(
+            "Twilio rejected the credentials: check TWILIO_ACCOUNT_SID and TWILIO_AUTH_TOKEN",
+            "TWILIO_AUTH_TOKEN",
+        )
+    if code in (20005, 10001):
+        return BillingError(PROVIDER, operation, message, status=status, code=code)
+    if status == 404 or code == 20404:
+        return UpstreamNotFound(PROVIDER, operation, message, status=status, code=code)
+    # 20429/429: "aren't processed and are safe to retry after backing off".
+    retryable = code == 20429 or status == 429 or (status or 0) >= 500
+    return UpstreamError(PROVIDER, operation, message, status=status, code=code, retryable=retryable)
+
+
+def _status_code_message(exc: Exception) -> tuple[int | None, int | None, str]:
+    if isinstance(exc, TwilioRestException):
+        return exc.status, exc.code, str(exc.msg)
+    # List and page calls raise a plain TwilioException("Unable to fetch page", response).
+    response = exc.args[1] if len(exc.args) > 1 else None
+    status = getattr(response, "status_code", None)
+    try:
+        body = json.loads(getattr(response, "text", "") or "{}")
+    except ValueError:
+        body = {}
+    return status, body.get("code") or status, str(body.get("message") or exc.args[0])
+
+
+def _request_was_sent(exc: requests.RequestException) -> bool:
+    # A ConnectionError that is not a connect failure (reset, closed mid-response) came after sending.
+    text = str(exc)
+    return "RemoteDisconnected" in text or "Connection aborted" in text

@@ -1,0 +1,72 @@
+"""The local stack: what `sam local` would give, without Docker or a cloud account.
+
+FerretDB (or the MONGODB_URI you give), the fake Retell and Twilio servers on loopback, and the
+environment the Lambda handlers read. Used by the tests' fixtures and by the demo.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+
+from local import ferretdb
+from local.fakes import FakeRetell, FakeTwilio
+
+RETELL_API_KEY = "key_local_retell"
+TWILIO_ACCOUNT_SID = "AC" + "0123456789abcdef" * 2
+TWILIO_AUTH_TOKEN = "local-auth-token"
+WEBHOOK_BASE_URL = "https://abc123.execute-api.ap-southeast-2.amazonaws.com"
+
+
+@dataclass
+class LocalStack:
+    mongodb_uri: str
+    retell: FakeRetell
+    twilio: FakeTwilio
+    database: str = "voice_agents"
+    extra_env: dict[str, str] = field(default_factory=dict)
+
+    def environment(self) -> dict[str, str]:
+        """The variables of DESIGN.md's configuration table, pointing at this stack."""
+        return {
+            "MONGODB_URI": self.mongodb_uri,
+            "MONGODB_DATABASE": self.database,
+            "RETELL_API_KEY": RETELL_API_KEY,
+            "RETELL_BASE_URL": self.retell.base_url,
+            "TWILIO_ACCOUNT_SID": TWILIO_ACCOUNT_SID,
+            "TWILIO_AUTH_TOKEN": TWILIO_AUTH_TOKEN,
+            "TWILIO_BASE_URL": self.twilio.base_url,
+            "PHONE_NUMBER_COUNTRY": "AU",
+            "PHONE_NUMBER_TYPE": "mobile",
+            "WEBHOOK_BASE_URL": WEBHOOK_BASE_URL,
+            "RESOURCE_TAG": "va-local",
+            "POWERTOOLS_SERVICE_NAME": "voice-agents",
+            "POWERTOOLS_METRICS_NAMESPACE": "VoiceAgents",
+            "POWERTOOLS_TRACE_DISABLED": "true",
+            **self.extra_env,
+        }
+
+    def reset(self) -> None:
+        self.retell.reset()
+        self.twilio.reset()
+
+
+@contextmanager
+def local_stack() -> Iterator[LocalStack]:
+    """Start everything on 127.0.0.1; a MONGODB_URI in the environment (a real mongod, Atlas) wins."""
+    given_uri = os.environ.get("MONGODB_URI")
+    server = None if given_uri else ferretdb.start()
+    # On a server you gave, use a database of our own so nothing of yours is touched.
+    database = f"voice_agents_local_{os.getpid()}" if given_uri else "voice_agents"
+    retell = FakeRetell(api_key=RETELL_API_KEY).start()
+    twilio = FakeTwilio(account_sid=TWILIO_ACCOUNT_SID, auth_token=TWILIO_AUTH_TOKEN).start()
+    try:
+        uri = given_uri or (server.uri if server else "")
+        yield LocalStack(mongodb_uri=uri, retell=retell, twilio=twilio, database=database)
+    finally:
+        retell.stop()
+        twilio.stop()
+        if server is not None:
+            server.stop()

@@ -1,0 +1,40 @@
+"""Fixtures for integration tests: the local stack once per session, clean state per test."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+from pymongo import MongoClient
+
+from local.stack import LocalStack, local_stack
+from voice_agents import runtime
+
+
+@pytest.fixture(scope="session")
+def stack() -> Iterator[LocalStack]:
+    with local_stack() as started:
+        yield started
+
+
+@pytest.fixture
+def env(stack: LocalStack, monkeypatch: pytest.MonkeyPatch) -> Iterator[LocalStack]:
+    """The handlers' environment pointed at the stack, an empty database and fresh fakes."""
+    for key, value in stack.environment().items():
+        monkeypatch.setenv(key, value)
+    for key in ("SECRETS_ARN", "TWILIO_BUNDLE_SID", "TWILIO_ADDRESS_SID"):
+        monkeypatch.delenv(key, raising=False)
+    stack.reset()
+    client: MongoClient = MongoClient(stack.mongodb_uri)
+    client.drop_database(stack.database)
+    client.close()
+    runtime.reset()
+    yield stack
+    runtime.reset()
+
+
+@pytest.fixture
+def db(env: LocalStack) -> Iterator:
+    client: MongoClient = MongoClient(env.mongodb_uri, tz_aware=True)
+    yield client[env.database]
+    client.close()

@@ -1,0 +1,86 @@
+"""Calling the real Lambda handlers the way Lambda does: the events of events/, a context whose
+remaining time runs down with the clock, each function's app.py loaded from functions/."""
+
+from __future__ import annotations
+
+import copy
+import importlib.util
+import json
+import sys
+import time
+import uuid
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+EVENTS = ROOT / "events"
+FUNCTIONS = ROOT / "functions"
+
+
+@dataclass
+class LambdaContext:
+    """Stands in for Lambda's context object; the budget starts when it is made."""
+
+    timeout_ms: int = 28_000
+    function_name: str = "voice-agents-test"
+    function_version: str = "$LATEST"
+    memory_limit_in_mb: int = 1024
+    aws_request_id: str = field(default_factory=lambda: str(uuid.uuid4()))
+    started: float = field(default_factory=time.monotonic)
+
+    @property
+    def invoked_function_arn(self) -> str:
+        return f"arn:aws:lambda:ap-southeast-2:123456789012:function:{self.function_name}"
+
+    def get_remaining_time_in_millis(self) -> int:
+        return max(0, int(self.timeout_ms - (time.monotonic() - self.started) * 1000))
+
+
+def load_event(name: str, **overrides: Any) -> dict[str, Any]:
+    """A sample event from events/, with top-level keys replaced (e.g. body=..., pathParameters=...)."""
+    event = json.loads((EVENTS / name).read_text())
+    event.update(copy.deepcopy(overrides))
+    return event
+
+
+def http_event(name: str, *, body: Any = None, agent_id: str | None = None, owner: str | None = None,
+               headers: dict[str, str] | None = None, query: dict[str, str] | None = None) -> dict[str, Any]:  # fmt: skip
+    """A variant of an API event: another body, path id, owner (JWT sub), headers or query."""
+    event = load_event(name)
+    if body is not None:
+        event["body"] = body if isinstance(body, str) else json.dumps(body)
+    if agent_id is not None:
+        event["pathParameters"] = {"agentId": agent_id}
+        prefix = event["rawPath"].rsplit("/", 1)[0]
+        event["rawPath"] = event["requestContext"]["http"]["path"] = f"{prefix}/{agent_id}"
+    if owner is not None:
+        event["requestContext"]["authorizer"]["jwt"]["claims"]["sub"] = owner
+    if headers is not None:
+        event["headers"] = {**{k: v for k, v in event["headers"].items() if k != "idempotency-key"}, **headers}
+    if query is not None:
+        event["queryStringParameters"] = query
+        event["rawQueryString"] = "&".join(f"{k}={v}" for k, v in query.items())
+    return event
+
+
+def handler_module(function: str) -> ModuleType:
+    """functions/<function>/app.py, imported once per process under its own name."""
+    name = f"functions_{function}_app"
+    if name not in sys.modules:
+        spec = importlib.util.spec_from_file_location(name, FUNCTIONS / function / "app.py")
+        assert spec and spec.loader
+        module = importlib.util.module_from_spec(spec)
+        sys.modules[name] = module
+        spec.loader.exec_module(module)
+    return sys.modules[name]
+
+
+def invoke(function: str, event: dict[str, Any], context: LambdaContext | None = None) -> dict[str, Any]:
+    result: dict[str, Any] = handler_module(function).lambda_handler(event, context or LambdaContext())
+    return result
+
+
+def json_body(response: dict[str, Any]) -> Any:
+    return json.loads(response["body"])
