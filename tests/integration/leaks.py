@@ -18,9 +18,13 @@ def leaks(stack: LocalStack, db: Any) -> dict[str, list[str]]:
     llms = {record.get("retellLlmId") for record in active}
     found = {
         "numbers": sorted(sid for sid in stack.twilio.owned if sid not in numbers),
-        "retell_agents": sorted(agent_id for agent_id in stack.retell.agents if agent_id not in retell_agents),
+        "retell_agents": sorted(
+            agent_id for agent_id in stack.retell.agents if agent_id not in retell_agents
+        ),
         "retell_llms": sorted(llm_id for llm_id in stack.retell.llms if llm_id not in llms),
-        "unsettled_records": sorted(f"{r['_id']}:{r['status']}" for r in records if r["status"] not in SETTLED),
+        "unsettled_records": sorted(
+            f"{r['_id']}:{r['status']}" for r in records if r["status"] not in SETTLED
+        ),
         "active_without_resources": sorted(
             str(r["_id"])
             for r in active

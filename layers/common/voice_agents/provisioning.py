@@ -252,10 +252,7 @@ class _Saga:
             except StoreError as exc:
                 if not exc.outcome_unknown:
                     raise
-                # The write may have landed: read back before deciding to roll back.
-                document = store.get(self.agent_id)
-                if document is None or document["status"] != AgentStatus.ACTIVE.value:
-                    raise
+                document = self._settle_unknown_activation(expect)
             if document is None:
                 raise StoreError("the record changed under this request (lease lost)")
             return document
@@ -264,6 +261,20 @@ class _Saga:
         count("AgentsCreated")
         logger.info("agent active", phone_number=self.number.phone_number)
         return Agent.from_document(document)
+
+    def _settle_unknown_activation(self, expect: dict[str, Any]) -> dict[str, Any]:
+        """The activation write may or may not have landed (or may still land). Fence it: move
+        the lease to a name the pending write does not expect. If the fence applies, the write
+        never will, and rolling back is safe; if not, the record says what happened."""
+        store = self.services.store
+        fenced = store.update(self.agent_id, {"leaseOwner": f"{self.worker}:rolling-back"}, expect=expect)
+        if fenced is not None:
+            raise StoreError("the activation did not apply")
+        document = store.get(self.agent_id)
+        if document is not None and document["status"] == AgentStatus.ACTIVE.value:
+            logger.info("activation reply was lost, but the record is active")
+            return document
+        raise StoreError("cannot tell whether the activation applied", outcome_unknown=True)
 
     # --- machinery ----------------------------------------------------------------------------
 
