@@ -45,8 +45,15 @@ def load_event(name: str, **overrides: Any) -> dict[str, Any]:
     return event
 
 
-def http_event(name: str, *, body: Any = None, agent_id: str | None = None, owner: str | None = None,
-               headers: dict[str, str] | None = None, query: dict[str, str] | None = None) -> dict[str, Any]:  # fmt: skip
+def http_event(
+    name: str,
+    *,
+    body: Any = None,
+    agent_id: str | None = None,
+    owner: str | None = None,
+    headers: dict[str, str] | None = None,
+    query: dict[str, str] | None = None,
+) -> dict[str, Any]:
     """A variant of an API event: another body, path id, owner (JWT sub), headers or query."""
     event = load_event(name)
     if body is not None:
@@ -58,7 +65,10 @@ def http_event(name: str, *, body: Any = None, agent_id: str | None = None, owne
     if owner is not None:
         event["requestContext"]["authorizer"]["jwt"]["claims"]["sub"] = owner
     if headers is not None:
-        event["headers"] = {**{k: v for k, v in event["headers"].items() if k != "idempotency-key"}, **headers}
+        event["headers"] = {
+            **{k: v for k, v in event["headers"].items() if k != "idempotency-key"},
+            **headers,
+        }
     if query is not None:
         event["queryStringParameters"] = query
         event["rawQueryString"] = "&".join(f"{k}={v}" for k, v in query.items())

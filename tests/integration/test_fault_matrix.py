@@ -1,4 +1,4 @@
-"""Every external call of the create saga × {error, timeout, lost response}: after the request
+"""Every external call of the create saga, crossed with {error, timeout, lost response}: after the request
 and one reconciler pass nothing is leaked and every record is settled.
 
 'timeout' means the provider is slow: the client gives up, the provider acts later anyway.

@@ -1,0 +1,80 @@
+"""Idempotency-Key on POST /api/agents: a replay never provisions twice, across processes too."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.integration.leaks import leaks
+from tests.integration.workers import run_in_processes
+from tests.lambda_harness import http_event, invoke, json_body, load_event
+
+pytestmark = pytest.mark.integration
+
+
+def test_same_key_twice_returns_the_same_agent_and_buys_one_number(env, db):
+    event = load_event("create_agent.json")
+
+    first = invoke("create_agent", event)
+    second = invoke("create_agent", event)
+
+    assert first["statusCode"] == 201 and second["statusCode"] == 201
+    assert json_body(second) == json_body(first)
+    assert env.twilio.call_count("buy_number") == 1
+    assert env.retell.call_count("create_llm") == 1
+    assert db.agents.count_documents({}) == 1
+
+
+def test_same_key_with_a_different_body_is_rejected(env, db):
+    invoke("create_agent", load_event("create_agent.json"))
+    changed = http_event("create_agent.json", body={"name": "Another agent", "prompt": "Something else"},
+                         headers={"idempotency-key": "create-northstar-0001"})  # fmt: skip
+
+    response = invoke("create_agent", changed)
+
+    assert response["statusCode"] == 422
+    assert json_body(response)["error"] == "idempotency_key_reused"
+    assert env.twilio.call_count("buy_number") == 1
+
+
+def test_the_same_key_from_another_owner_is_another_request(env, db):
+    invoke("create_agent", load_event("create_agent.json"))
+
+    response = invoke("create_agent", http_event("create_agent.json", owner="someone-else"))
+
+    assert response["statusCode"] == 201
+    assert env.twilio.call_count("buy_number") == 2
+
+
+def test_same_key_racing_from_two_processes_buys_one_number(env, db):
+    # Given a slow LLM creation, so the second request arrives while the first is in progress
+    env.retell.inject("create_llm", delay_ms=700)
+    event = load_event("create_agent.json")
+
+    responses = run_in_processes([("create_agent", event), ("create_agent", event)])
+
+    statuses = sorted(response["statusCode"] for response in responses)
+    assert statuses in ([201, 201], [201, 409]), [r["body"] for r in responses]
+    created = {json_body(r)["id"] for r in responses if r["statusCode"] == 201}
+    assert len(created) == 1
+    assert env.twilio.call_count("buy_number") == 1
+    assert env.retell.call_count("create_llm") == 1
+    assert leaks(env, db) == {}
+
+
+def test_a_failed_request_can_be_retried_with_the_same_key(env, db):
+    env.retell.inject("create_llm", status=500, message="injected", times=1)
+    event = load_event("create_agent.json")
+
+    failed = invoke("create_agent", event)
+    retried = invoke("create_agent", event)
+
+    assert failed["statusCode"] == 502
+    assert retried["statusCode"] == 201
+    assert leaks(env, db) == {}
+
+
+def test_a_malformed_key_is_a_client_error(env, db):
+    response = invoke("create_agent", http_event("create_agent.json", headers={"idempotency-key": "x" * 300}))
+
+    assert response["statusCode"] == 400
+    assert json_body(response)["fields"][0]["field"] == "Idempotency-Key"
