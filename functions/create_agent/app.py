@@ -5,6 +5,7 @@ from typing import Annotated, Any
 from aws_lambda_powertools.event_handler.openapi.params import Body
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
+
 from voice_agents import agents
 from voice_agents.api import build_resolver, idempotency_key, owner_id, request_base_url
 from voice_agents.models import Agent, CreateAgentRequest

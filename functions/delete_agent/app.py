@@ -8,6 +8,7 @@ from typing import Any
 from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
+
 from voice_agents import runtime
 from voice_agents.api import build_resolver, owner_id
 from voice_agents.deletion import delete_agent as delete_agent_and_resources

@@ -3,6 +3,7 @@
 from typing import Any
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
+
 from voice_agents import runtime
 from voice_agents.observability import logger, metrics, tracer
 from voice_agents.reconciler import reconcile

@@ -4,6 +4,7 @@ from typing import Any
 
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
+
 from voice_agents.observability import logger, metrics, tracer
 from voice_agents.webhook import handle_voice_webhook
 

@@ -1,0 +1,64 @@
+# The two commands a newcomer needs:  make demo   and   make test
+# Everything else here is what those two are made of. Nothing needs Docker or a cloud account.
+
+PYTHON ?= python3
+VENV := .venv
+TOOLS := .venv-tools
+PY := $(VENV)/bin/python
+SAM := $(TOOLS)/bin/sam
+export SAM_CLI_TELEMETRY := 0
+export AWS_DEFAULT_REGION ?= ap-southeast-2
+export PIP_DISABLE_PIP_VERSION_CHECK := 1
+
+.PHONY: demo test lint typecheck validate build layer-check unit integration bench ferretdb clean
+
+demo: $(VENV)/.installed ferretdb  ## the whole flow on the local stack, narrated
+	$(PY) -m local.demo
+
+test: lint typecheck validate layer-check  ## everything CI runs: lint, types, template, layer, all tests
+	$(PY) -m pytest
+
+unit: $(VENV)/.installed
+	$(PY) -m pytest tests/unit
+
+integration: $(VENV)/.installed ferretdb
+	$(PY) -m pytest tests/integration
+
+lint: $(VENV)/.installed
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+typecheck: $(VENV)/.installed
+	$(VENV)/bin/mypy
+
+validate: $(VENV)/.installed $(TOOLS)/.installed  ## sam validate --lint and cfn-lint, both offline
+	$(SAM) validate --lint
+	$(VENV)/bin/cfn-lint template.yaml
+
+build: $(TOOLS)/.installed  ## sam build without Docker (makefile build methods, aarch64 wheels)
+	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" $(SAM) build
+
+layer-check: build  ## every compiled extension in the built layer is aarch64
+	$(PY) scripts/check_layer_arch.py .aws-sam/build/CommonLayer
+
+bench: $(VENV)/.installed ferretdb  ## create-agent latency against the critical-path bound
+	$(PY) -m tests.benchmarks.bench_create_agent
+
+ferretdb: $(VENV)/.installed  ## build the local MongoDB-compatible server once (cached per machine)
+	$(PY) -c "from local import ferretdb; print(ferretdb.build())"
+
+# The .pth file puts the layer's package on sys.path, as Lambda does with /opt/python.
+$(VENV)/.installed: requirements-dev.txt layers/common/requirements.txt
+	$(PYTHON) -m venv $(VENV)
+	$(VENV)/bin/pip install --quiet -r requirements-dev.txt
+	$(PY) -c "import pathlib, site; pathlib.Path(site.getsitepackages()[0], 'voice-agents-layer.pth').write_text('$(CURDIR)/layers/common\n')"
+	touch $@
+
+# aws-sam-cli pins boto3 exactly: it gets a virtualenv of its own.
+$(TOOLS)/.installed: requirements-tools.txt
+	$(PYTHON) -m venv $(TOOLS)
+	$(TOOLS)/bin/pip install --quiet -r requirements-tools.txt
+	touch $@
+
+clean:
+	rm -rf .aws-sam .pytest_cache .mypy_cache .ruff_cache

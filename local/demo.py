@@ -1,0 +1,113 @@
+"""The demo: the whole flow on the local stack, narrated, with the time each step took.
+
+    python -m local.demo      (or: make demo)
+
+Creates an agent through the create_agent handler with events/create_agent.json, places a signed
+inbound call through the Twilio webhook, deletes the agent, and runs the reconciler.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import os
+import time
+import urllib.parse
+import warnings
+from collections.abc import Iterator
+from contextlib import ExitStack, contextmanager
+from typing import Any
+
+from twilio.request_validator import RequestValidator
+
+from local.stack import TWILIO_AUTH_TOKEN, LocalStack, local_stack
+from tests.lambda_harness import LambdaContext, http_event, invoke, load_event
+
+
+@contextmanager
+def step(title: str) -> Iterator[None]:
+    print(f"\n== {title}", flush=True)
+    started = time.perf_counter()
+    yield
+    print(f"   ({time.perf_counter() - started:.2f} s)", flush=True)
+
+
+def show(label: str, value: Any) -> None:
+    text = value if isinstance(value, str) else json.dumps(value, indent=2, default=str)
+    print(f"   {label}: " + text.replace("\n", "\n   "))
+
+
+def signed_call_event(webhook_url: str, agent_id: str, caller: str, called: str) -> dict[str, Any]:
+    """What Twilio sends when someone dials the number: form fields, signed over the VoiceUrl."""
+    params = {"CallSid": "CA" + os.urandom(16).hex(), "AccountSid": "AC" + "0" * 32, "From": caller,
+              "To": called, "CallStatus": "ringing", "Direction": "inbound", "ApiVersion": "2010-04-01",
+              "FromCity": "", "FromState": "", "FromZip": "", "ToCity": "", "ToZip": ""}  # fmt: skip
+    event = load_event("twilio_webhook.json", pathParameters={"agentId": agent_id})
+    event["body"] = base64.b64encode(urllib.parse.urlencode(params).encode()).decode()
+    event["headers"]["x-twilio-signature"] = RequestValidator(TWILIO_AUTH_TOKEN).compute_signature(
+        webhook_url, params
+    )
+    return event
+
+
+def main() -> None:
+    # The narration is the output: keep the handlers' JSON logs and EMF metrics for warnings only.
+    os.environ.setdefault("POWERTOOLS_LOG_LEVEL", "WARNING")
+    os.environ.setdefault("POWERTOOLS_METRICS_DISABLED", "true")
+    warnings.filterwarnings("ignore", message="No application metrics to publish")
+    with ExitStack() as resources:
+        with step("Starting the local stack (FerretDB, fake Retell, fake Twilio) on 127.0.0.1"):
+            stack = resources.enter_context(local_stack())
+            os.environ.update(stack.environment())
+            show("MongoDB", stack.mongodb_uri)
+            show("Retell", stack.retell.base_url)
+            show("Twilio", stack.twilio.base_url)
+        run(stack)
+
+
+def call(function: str, event: dict[str, Any]) -> dict[str, Any]:
+    return invoke(function, event, LambdaContext())
+
+
+def run(stack: LocalStack) -> None:
+    with step("POST /api/agents (events/create_agent.json): Retell LLM + agent, an AU mobile number"):
+        response = call("create_agent", load_event("create_agent.json"))
+        agent = json.loads(response["body"])
+        show("status", response["statusCode"])
+        show("agent", agent)
+        if response["statusCode"] != 201:
+            raise SystemExit("create failed")
+        number = stack.twilio.owned[agent["twilioPhoneNumberSid"]]
+        show(
+            "Twilio number",
+            {k: number[k] for k in ("phone_number", "voice_url", "voice_method", "friendly_name")},
+        )
+
+    with step("GET /api/agents/{id}: what the dashboard reads back"):
+        response = call("get_agents", http_event("get_agent.json", agent_id=agent["id"]))
+        show("stored", json.loads(response["body"])["status"])
+
+    with step("An inbound call: Twilio POSTs the signed webhook; we register it with Retell"):
+        event = signed_call_event(agent["webhookUrl"], agent["id"], "+61298765432", agent["phoneNumber"])
+        response = call("twilio_webhook", event)
+        show("status", response["statusCode"])
+        show("TwiML", response["body"])
+        show("Retell calls registered", len(stack.retell.calls_registered))
+
+    with step("The same call with a forged signature is refused"):
+        event["headers"]["x-twilio-signature"] = "forged"
+        show("status", call("twilio_webhook", event)["statusCode"])
+
+    with step("DELETE /api/agents/{id}: release the number first, then the Retell agent and LLM"):
+        response = call("delete_agent", http_event("delete_agent.json", agent_id=agent["id"]))
+        show("status", response["statusCode"])
+        show("result", json.loads(response["body"]))
+        show("numbers still owned", len(stack.twilio.owned))
+        show("Retell agents / LLMs left", f"{len(stack.retell.agents)} / {len(stack.retell.llms)}")
+
+    with step("The scheduled reconciler: nothing left behind, so nothing to do"):
+        show("report", call("reconcile", load_event("reconcile.json")))
+
+
+if __name__ == "__main__":
+    main()

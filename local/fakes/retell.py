@@ -1,0 +1,376 @@
+"""Fake Retell AI API: Retell LLMs, agents and registered phone calls, held in memory.
+
+Shapes follow the Retell OpenAPI spec (3.0.3, Aug 2026) and, for `POST /v2/list-agents` (newer than
+that spec), the SDK and the deprecation notice. Every error body is `{"status": "error", "message"}`;
+unknown or deleted ids answer 422 "Cannot find requested asset under given api key.", as Retell does.
+
+Operations (the fault-injection keys): create_llm, get_llm, delete_llm, list_llms, create_agent,
+get_agent, delete_agent, list_agents (POST /v2/list-agents and the older GET /list-agents),
+register_call, get_call.
+"""
+
+from __future__ import annotations
+
+import copy
+import re
+from http import HTTPStatus
+from typing import Any
+
+from local.fakes.server import (
+    FakeServer,
+    IdFactory,
+    JsonObject,
+    ProviderError,
+    Request,
+    Response,
+    Route,
+    json_response,
+    no_content,
+    now_ms,
+    route,
+)
+
+ASSET_NOT_FOUND = "Cannot find requested asset under given api key."
+
+# The spec's example message for each error response it declares (components/responses).
+_DEFAULT_MESSAGES = {
+    400: "Invalid request format, please check API reference.",
+    401: "API key is missing or invalid.",
+    402: "Trial has ended, please add payment method.",
+    403: "Forbidden",
+    404: "The requested resource was not found.",
+    409: "Resource update conflict.",
+    412: "Precondition failed for conditional update.",
+    422: ASSET_NOT_FOUND,
+    429: "Account rate limited, please throttle your requests.",
+    500: "An unexpected server error occurred.",
+}
+
+# What Retell fills in when the request leaves a field out (docs and spec defaults).
+_LLM_DEFAULTS: JsonObject = {
+    "model": "gpt-4.1",
+    "model_temperature": 0,
+    "begin_message": None,
+    "general_prompt": None,
+    "general_tools": None,
+    "states": None,
+    "starting_state": None,
+    "knowledge_base_ids": None,
+    "default_dynamic_variables": None,
+}
+_AGENT_DEFAULTS: JsonObject = {
+    "agent_name": None,
+    "language": "en-US",
+    "webhook_url": None,
+    "webhook_timeout_ms": 10_000,
+    "end_call_after_silence_ms": 600_000,
+    "max_call_duration_ms": 3_600_000,
+    "base_version": None,
+}
+
+_DEFAULT_PAGE_LIMIT = 50
+_LEGACY_LIST_AGENTS_LIMIT = 1000
+_MAX_PAGE_LIMIT = 1000
+_VERSION_TAG = re.compile(r"[a-z0-9_-]{1,20}")
+
+
+class FakeRetell(FakeServer):
+    """In-memory Retell: `POST /create-retell-llm` → `POST /create-agent` → `POST /v2/register-phone-call`."""
+
+    def __init__(self, api_key: str = "key_test", *, host: str = "127.0.0.1", port: int = 0) -> None:
+        super().__init__(host=host, port=port)
+        self.api_key = api_key
+        self._llms: dict[str, JsonObject] = {}
+        self._agents: dict[str, JsonObject] = {}
+        self._calls_registered: dict[str, JsonObject] = {}
+        self._llm_ids = IdFactory("llm_", 28)
+        self._agent_ids = IdFactory("agent_", 28)
+        self._call_ids = IdFactory("call_", 28)
+
+    # -- state, as deep copies taken under the lock ------------------------------------------------
+
+    @property
+    def llms(self) -> dict[str, JsonObject]:
+        with self._lock:
+            return copy.deepcopy(self._llms)
+
+    @property
+    def agents(self) -> dict[str, JsonObject]:
+        with self._lock:
+            return copy.deepcopy(self._agents)
+
+    @property
+    def calls_registered(self) -> dict[str, JsonObject]:
+        with self._lock:
+            return copy.deepcopy(self._calls_registered)
+
+    def _state_snapshot(self) -> JsonObject:
+        return {"llms": self._llms, "agents": self._agents, "calls_registered": self._calls_registered}
+
+    def _clear_state(self) -> None:
+        self._llms.clear()
+        self._agents.clear()
+        self._calls_registered.clear()
+
+    # -- provider plumbing -----------------------------------------------------------------------
+
+    def _routes(self) -> list[Route]:
+        return [
+            route("POST", r"/create-retell-llm", "create_llm", self._create_llm),
+            route("GET", r"/get-retell-llm/(?P<llm_id>[^/]+)", "get_llm", self._get_llm),
+            route("DELETE", r"/delete-retell-llm/(?P<llm_id>[^/]+)", "delete_llm", self._delete_llm),
+            route("GET", r"/v2/list-retell-llms", "list_llms", self._list_llms),
+            route("POST", r"/create-agent", "create_agent", self._create_agent),
+            route("GET", r"/get-agent/(?P<agent_id>[^/]+)", "get_agent", self._get_agent),
+            route("DELETE", r"/delete-agent/(?P<agent_id>[^/]+)", "delete_agent", self._delete_agent),
+            route("POST", r"/v2/list-agents", "list_agents", self._list_agents),
+            route("GET", r"/list-agents", "list_agents", self._list_agents_legacy),
+            route("POST", r"/v2/register-phone-call", "register_call", self._register_call),
+            route("GET", r"/v2/get-call/(?P<call_id>[^/]+)", "get_call", self._get_call),
+        ]
+
+    def _check_access(self, request: Request) -> Response | None:
+        if request.header("Authorization") == f"Bearer {self.api_key}":
+            return None
+        return self._error(401, None, None, request)
+
+    def _error(self, status: int, message: str | None, code: int | None, request: Request) -> Response:
+        return json_response(status, {"status": "error", "message": message or _default_message(status)})
+
+    # -- Retell LLMs -------------------------------------------------------------------------------
+
+    def _create_llm(self, request: Request) -> Response:
+        body = request.json_object()
+        _require(body.get("start_speaker") in ("user", "agent"), "start_speaker must be 'user' or 'agent'.")
+        for name in ("general_prompt", "begin_message", "starting_state"):
+            _require(_is_optional(body.get(name), str), f"{name} must be a string or null.")
+        _require(
+            body.get("default_dynamic_variables") is None
+            or _is_string_map(body["default_dynamic_variables"]),
+            "default_dynamic_variables must map strings to strings.",
+        )
+        llm = {
+            **_LLM_DEFAULTS,
+            **body,
+            "llm_id": self._llm_ids.new(),
+            "version": 0,
+            "is_published": False,
+            "last_modification_timestamp": now_ms(),
+        }
+        self._llms[llm["llm_id"]] = llm
+        return json_response(201, llm)
+
+    def _get_llm(self, request: Request) -> Response:
+        llm = _find(self._llms, request.path_params["llm_id"])
+        _check_version_query(request, llm)
+        return json_response(200, llm)
+
+    def _delete_llm(self, request: Request) -> Response:
+        _find(self._llms, request.path_params["llm_id"])
+        del self._llms[request.path_params["llm_id"]]
+        return no_content()
+
+    def _list_llms(self, request: Request) -> Response:
+        limit = _limit(request.query_value("limit"), _DEFAULT_PAGE_LIMIT)
+        descending = _is_descending(request.query_value("sort_order"))
+        items, next_key = _page(self._llms, limit, request.query_value("pagination_key"), descending)
+        return json_response(200, _paginated(items, next_key))
+
+    # -- agents ------------------------------------------------------------------------------------
+
+    def _create_agent(self, request: Request) -> Response:
+        body = request.json_object()
+        voice_id = body.get("voice_id")
+        _require(isinstance(voice_id, str) and bool(voice_id), "voice_id is required.")
+        _require(_is_optional(body.get("agent_name"), str), "agent_name must be a string or null.")
+        agent = {
+            **_AGENT_DEFAULTS,
+            **body,
+            "response_engine": self._attach_response_engine(body.get("response_engine")),
+            "agent_id": self._agent_ids.new(),
+            "version": 0,
+            "is_published": False,
+            "last_modification_timestamp": now_ms(),
+        }
+        self._agents[agent["agent_id"]] = agent
+        return json_response(201, agent)
+
+    def _attach_response_engine(self, engine: Any) -> JsonObject:
+        """The response engine as the agent will keep it; 422 when it names an asset we do not have."""
+        _require(isinstance(engine, dict), "response_engine is required.")
+        engine_type = engine.get("type")
+        if engine_type == "retell-llm":
+            _require(isinstance(engine.get("llm_id"), str), "response_engine.llm_id is required.")
+            llm = _find(self._llms, engine["llm_id"])
+            version = engine.get("version")
+            if version is not None and version != llm["version"]:
+                raise ProviderError(422, ASSET_NOT_FOUND)
+            return {**engine, "version": llm["version"]}
+        if engine_type == "custom-llm":
+            url = engine.get("llm_websocket_url")
+            _require(isinstance(url, str) and bool(url), "response_engine.llm_websocket_url is required.")
+            return dict(engine)
+        if engine_type == "conversation-flow":
+            raise ProviderError(422, ASSET_NOT_FOUND)  # this fake keeps no conversation flows
+        raise ProviderError(400, "response_engine.type must be retell-llm, custom-llm or conversation-flow.")
+
+    def _get_agent(self, request: Request) -> Response:
+        agent = _find(self._agents, request.path_params["agent_id"])
+        _check_version_query(request, agent)
+        return json_response(200, agent)
+
+    def _delete_agent(self, request: Request) -> Response:
+        _find(self._agents, request.path_params["agent_id"])
+        del self._agents[request.path_params["agent_id"]]
+        return no_content()
+
+    def _list_agents(self, request: Request) -> Response:
+        body = request.json_object(required=False)
+        limit = _limit(body.get("limit"), _DEFAULT_PAGE_LIMIT)
+        pagination_key = body.get("pagination_key")
+        _require(_is_optional(pagination_key, str), "pagination_key must be a string.")
+        descending = _is_descending(body.get("sort_order"))
+        items, next_key = _page(self._agents, limit, pagination_key, descending)
+        return json_response(200, _paginated(items, next_key))
+
+    def _list_agents_legacy(self, request: Request) -> Response:
+        """GET /list-agents, as the stored spec has it: a bare array, oldest first."""
+        limit = _limit(request.query_value("limit"), _LEGACY_LIST_AGENTS_LIMIT)
+        items, _ = _page(self._agents, limit, request.query_value("pagination_key"), descending=False)
+        return json_response(200, items)
+
+    # -- calls -------------------------------------------------------------------------------------
+
+    def _register_call(self, request: Request) -> Response:
+        body = request.json_object()
+        agent_id = body.get("agent_id")
+        _require(isinstance(agent_id, str) and bool(agent_id), "agent_id is required.")
+        agent = _find(self._agents, agent_id)
+        direction = body.get("direction", "inbound")
+        _require(direction in ("inbound", "outbound"), "direction must be 'inbound' or 'outbound'.")
+        for name in ("from_number", "to_number"):
+            _require(_is_optional(body.get(name), str), f"{name} must be a string.")
+        _require(_is_optional(body.get("metadata"), dict), "metadata must be an object.")
+        dynamic_variables = body.get("retell_llm_dynamic_variables")
+        _require(
+            dynamic_variables is None or _is_string_map(dynamic_variables),
+            "retell_llm_dynamic_variables must map strings to strings.",
+        )
+        call: JsonObject = {
+            "call_type": "phone_call",
+            "call_id": self._call_ids.new(),
+            "agent_id": agent_id,
+            "agent_version": _resolve_agent_version(body.get("agent_version"), agent),
+            "call_status": "registered",
+            # Optional in the request but required in the response; Retell only stores them.
+            "from_number": body.get("from_number") or "",
+            "to_number": body.get("to_number") or "",
+            "direction": direction,
+        }
+        if isinstance(agent.get("agent_name"), str):
+            call["agent_name"] = agent["agent_name"]
+        # telephony_identifier stays out: Retell fills it from the SIP leg, which does not exist yet.
+        for name in ("metadata", "retell_llm_dynamic_variables"):
+            if body.get(name) is not None:
+                call[name] = body[name]
+        self._calls_registered[call["call_id"]] = call
+        return json_response(201, call)
+
+    def _get_call(self, request: Request) -> Response:
+        return json_response(200, _find(self._calls_registered, request.path_params["call_id"]))
+
+
+def _default_message(status: int) -> str:
+    if status in _DEFAULT_MESSAGES:
+        return _DEFAULT_MESSAGES[status]
+    try:
+        return HTTPStatus(status).phrase
+    except ValueError:
+        return "Error"
+
+
+def _require(condition: bool, message: str) -> None:
+    if not condition:
+        raise ProviderError(400, message)
+
+
+def _is_optional(value: Any, kind: type) -> bool:
+    return value is None or isinstance(value, kind)
+
+
+def _is_string_map(value: Any) -> bool:
+    return isinstance(value, dict) and all(isinstance(each, str) for each in value.values())
+
+
+def _find(resources: dict[str, JsonObject], resource_id: Any) -> JsonObject:
+    resource = resources.get(resource_id) if isinstance(resource_id, str) else None
+    if resource is None:
+        raise ProviderError(422, ASSET_NOT_FOUND)
+    return resource
+
+
+def _check_version_query(request: Request, resource: JsonObject) -> None:
+    """`?version=N` names one version; the fake keeps only the first (draft) version."""
+    raw = request.query_value("version")
+    if raw is None:
+        return
+    _require(raw.isdigit(), "version must be a non-negative integer.")
+    if int(raw) != resource["version"]:
+        raise ProviderError(422, ASSET_NOT_FOUND)
+
+
+def _resolve_agent_version(requested: Any, agent: JsonObject) -> int:
+    """An integer names a version; a tag (e.g. "prod") resolves to the latest, as an unassigned tag does."""
+    if requested is None:
+        return int(agent["version"])
+    if isinstance(requested, int) and not isinstance(requested, bool):
+        if requested != agent["version"]:
+            raise ProviderError(422, ASSET_NOT_FOUND)
+        return requested
+    _require(
+        isinstance(requested, str) and _VERSION_TAG.fullmatch(requested) is not None,
+        "agent_version must be a version number or a tag.",
+    )
+    return int(agent["version"])
+
+
+def _limit(raw: Any, default: int) -> int:
+    if raw is None:
+        return default
+    if isinstance(raw, str):
+        _require(raw.isdigit(), "limit must be an integer.")
+        raw = int(raw)
+    _require(isinstance(raw, int) and not isinstance(raw, bool), "limit must be an integer.")
+    _require(1 <= raw <= _MAX_PAGE_LIMIT, f"limit must be between 1 and {_MAX_PAGE_LIMIT}.")
+    return int(raw)
+
+
+def _is_descending(sort_order: Any) -> bool:
+    if sort_order is None:
+        return True  # the spec's default
+    _require(sort_order in ("ascending", "descending"), "sort_order must be 'ascending' or 'descending'.")
+    return bool(sort_order == "descending")
+
+
+def _page(
+    resources: dict[str, JsonObject], limit: int, pagination_key: str | None, descending: bool
+) -> tuple[list[JsonObject], str | None]:
+    """One page, and the key of the next one (None on the last page).
+
+    Ids sort in creation order (IdFactory), so "after the key" stays well defined even when the item
+    the key names has been deleted meanwhile.
+    """
+    ids = sorted(resources, reverse=descending)
+    if pagination_key:
+        ids = [each for each in ids if (each < pagination_key if descending else each > pagination_key)]
+    page_ids = ids[:limit]
+    next_key = page_ids[-1] if len(ids) > limit else None
+    return [resources[each] for each in page_ids], next_key
+
+
+def _paginated(items: list[JsonObject], next_key: str | None) -> JsonObject:
+    """PaginatedResponseBase: `pagination_key` is a non-nullable string, so the last page leaves it out."""
+    page: JsonObject = {"items": items, "has_more": next_key is not None}
+    if next_key is not None:
+        page["pagination_key"] = next_key
+    return page

@@ -1,0 +1,623 @@
+"""Fake Twilio REST API 2010-04-01: available-number search and the account's IncomingPhoneNumbers.
+
+Shapes follow twilio-oai `twilio_api_v2010.json`. One account, HTTP Basic auth (account SID + auth
+token). Every error body is `{code, message, more_info, status}`. The fake offers a fixed inventory per
+country and number type (AU mobile: 200 numbers from +61480000000); numbers the account owns are not
+offered, released numbers are offered again.
+
+Operations (the fault-injection keys): search_numbers, buy_number, list_numbers, fetch_number,
+update_number, release_number.
+
+Error codes it answers with:
+    20003 401  wrong or missing credentials
+    20404 404  unknown route, foreign AccountSid in the path, unknown or released number SID
+    21421 400  PhoneNumber missing or not E.164 (Twilio's "PhoneNumber is invalid"; the fake has no
+               AreaCode purchase, and the stored material names no separate "missing" code)
+    21422 400  PhoneNumber not in the inventory, or already owned
+    21649 400  configure(require_bundle=True) and no BundleSid
+    21631 400  configure(require_address=True) and no AddressSid
+    20002 400  FriendlyName longer than 64 characters
+    20001 400  any other malformed parameter (bad SID, method, boolean, URL, page size, pattern)
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import copy
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import asdict, dataclass
+from datetime import UTC, datetime
+from email.utils import format_datetime
+from http import HTTPStatus
+from typing import Any
+from urllib.parse import urlencode
+
+from local.fakes.server import (
+    FakeServer,
+    IdFactory,
+    JsonObject,
+    ProviderError,
+    Request,
+    Response,
+    Route,
+    json_response,
+    no_content,
+    route,
+)
+
+API_VERSION = "2010-04-01"
+
+AUTHENTICATE = 20003
+INVALID_PARAMETER = 20001
+INVALID_FRIENDLY_NAME = 20002
+NOT_FOUND = 20404
+TOO_MANY_REQUESTS = 20429
+PHONE_NUMBER_INVALID = 21421
+PHONE_NUMBER_NOT_AVAILABLE = 21422
+ADDRESS_REQUIRED = 21631
+BUNDLE_REQUIRED = 21649
+
+_DEFAULT_CODES = {401: AUTHENTICATE, 404: NOT_FOUND, 429: TOO_MANY_REQUESTS}
+_FRIENDLY_NAME_MAX = 64
+_DEFAULT_PAGE_SIZE = 50
+_MAX_PAGE_SIZE = 1000
+_E164 = re.compile(r"\+[1-9]\d{6,14}")
+_ACCOUNT = r"/2010-04-01/Accounts/(?P<account_sid>[^/]+)"
+_KEYPAD = {
+    letter: digit
+    for digit, letters in enumerate(("ABC", "DEF", "GHI", "JKL", "MNO", "PQRS", "TUV", "WXYZ"), 2)
+    for letter in letters
+}
+
+
+@dataclass(frozen=True)
+class NumberBlock:
+    """A run of consecutive numbers the fake offers for one country and number type."""
+
+    iso_country: str
+    number_type: str  # as in the URL: Mobile, Local or TollFree
+    first: int  # the first number's E.164 digits
+    count: int
+    address_requirements: str  # none | any | local | foreign
+    voice: bool = True
+    sms: bool = False
+    mms: bool = False
+    fax: bool = False
+    locality: str | None = None
+    region: str | None = None
+
+    def numbers(self) -> list[str]:
+        return [f"+{self.first + offset}" for offset in range(self.count)]
+
+    @property
+    def capabilities(self) -> dict[str, bool]:
+        return {"voice": self.voice, "sms": self.sms, "mms": self.mms, "fax": self.fax}
+
+    @property
+    def resource_type(self) -> str:
+        return {"Mobile": "mobile", "Local": "local", "TollFree": "toll-free"}[self.number_type]
+
+
+INVENTORY: tuple[NumberBlock, ...] = (
+    NumberBlock("AU", "Mobile", 61_480_000_000, 200, "any", sms=True),
+    NumberBlock("AU", "Local", 61_290_000_000, 50, "any", fax=True, locality="Sydney"),
+    NumberBlock("AU", "TollFree", 611_800_000_000, 20, "none"),
+    NumberBlock(
+        "US", "Local", 1_415_555_0100, 50, "none", sms=True, mms=True, locality="San Francisco", region="CA"
+    ),
+    NumberBlock("US", "TollFree", 1_888_555_0100, 20, "none", sms=True),
+    NumberBlock("GB", "Mobile", 44_7700_900_000, 50, "any", sms=True),
+)
+_BLOCK_OF_NUMBER: dict[str, NumberBlock] = {
+    number: block for block in INVENTORY for number in block.numbers()
+}
+
+
+@dataclass
+class TwilioConfig:
+    """Account-level rules the tests switch on: regulated numbers need a Bundle and/or an Address."""
+
+    require_bundle: bool = False
+    require_address: bool = False
+
+
+class FakeTwilio(FakeServer):
+    """In-memory Twilio account: search AU mobile numbers, buy one, point its VoiceUrl at us, release it."""
+
+    def __init__(
+        self,
+        account_sid: str = "AC" + "a" * 32,
+        auth_token: str = "token_test",
+        *,
+        host: str = "127.0.0.1",
+        port: int = 0,
+    ) -> None:
+        super().__init__(host=host, port=port)
+        self.account_sid = account_sid
+        self.auth_token = auth_token
+        self._owned: dict[str, JsonObject] = {}
+        self._config = TwilioConfig()
+        self._number_sids = IdFactory("PN", 32)
+
+    # -- state and configuration ---------------------------------------------------------------------
+
+    @property
+    def owned(self) -> dict[str, JsonObject]:
+        """The account's IncomingPhoneNumbers by SID, as served (a deep copy)."""
+        with self._lock:
+            return copy.deepcopy(self._owned)
+
+    def configure(self, require_bundle: bool = False, require_address: bool = False) -> None:
+        with self._lock:
+            self._config = TwilioConfig(require_bundle=require_bundle, require_address=require_address)
+
+    def _state_snapshot(self) -> JsonObject:
+        return {"owned": self._owned, "config": asdict(self._config)}
+
+    def _clear_state(self) -> None:
+        self._owned.clear()
+        self._config = TwilioConfig()
+
+    def _control_routes(self) -> list[Route]:
+        return [route("POST", r"/__control/config", "control_config", self._control_config)]
+
+    def _control_config(self, request: Request) -> Response:
+        """`{require_bundle?, require_address?}`: the keys given change, the others stay."""
+        changes = request.json_object()
+        unknown = set(changes) - {"require_bundle", "require_address"}
+        if unknown or not all(isinstance(value, bool) for value in changes.values()):
+            raise ValueError("config takes booleans require_bundle and require_address")
+        with self._lock:
+            self._config = TwilioConfig(**{**asdict(self._config), **changes})
+            return json_response(200, asdict(self._config))
+
+    # -- provider plumbing -----------------------------------------------------------------------------
+
+    def _routes(self) -> list[Route]:
+        numbers = f"{_ACCOUNT}/IncomingPhoneNumbers"
+        number = rf"{numbers}/(?P<sid>[^/]+)\.json"
+        number_type = r"(?P<number_type>Mobile|Local|TollFree)"
+        available = rf"{_ACCOUNT}/AvailablePhoneNumbers/(?P<country>[^/]+)/{number_type}\.json"
+        return [
+            route("GET", available, "search_numbers", self._search_numbers),
+            route("POST", rf"{numbers}\.json", "buy_number", self._buy_number),
+            route("GET", rf"{numbers}\.json", "list_numbers", self._list_numbers),
+            route("GET", number, "fetch_number", self._fetch_number),
+            route("POST", number, "update_number", self._update_number),
+            route("DELETE", number, "release_number", self._release_number),
+        ]
+
+    def _check_access(self, request: Request) -> Response | None:
+        if _basic_credentials(request.header("Authorization")) != (self.account_sid, self.auth_token):
+            return self._error(401, None, None, request)
+        if request.path_params.get("account_sid") != self.account_sid:
+            return self._error(404, None, None, request)
+        return None
+
+    def _error(self, status: int, message: str | None, code: int | None, request: Request) -> Response:
+        code = code if code is not None else _DEFAULT_CODES.get(status, status)
+        return json_response(
+            status,
+            {
+                "code": code,
+                "message": message or _default_message(status, request),
+                "more_info": f"https://www.twilio.com/docs/errors/{code}",
+                "status": status,
+            },
+        )
+
+    # -- AvailablePhoneNumbers -----------------------------------------------------------------------------
+
+    def _search_numbers(self, request: Request) -> Response:
+        country = request.path_params["country"].upper()
+        number_type = request.path_params["number_type"]
+        page_size = _page_size(request)
+        keep = _search_filter(request)
+        owned = {resource["phone_number"] for resource in self._owned.values()}
+        offered = [
+            _available_number(block, number)
+            for block in INVENTORY
+            if (block.iso_country, block.number_type) == (country, number_type)
+            for number in block.numbers()
+            if number not in owned and keep(block, number)
+        ]
+        # Twilio answers one page of candidates; there is no next page to walk to.
+        return json_response(
+            200,
+            _page_body(
+                "available_phone_numbers", offered[:page_size], request=request, page=0, page_size=page_size
+            ),
+        )
+
+    # -- IncomingPhoneNumbers ----------------------------------------------------------------------------
+
+    def _buy_number(self, request: Request) -> Response:
+        form = request.form()
+        phone_number = _plus_restored(form.get("PhoneNumber", "")).strip()
+        if not phone_number:
+            raise ProviderError(400, "A 'PhoneNumber' is required.", PHONE_NUMBER_INVALID)
+        if not _E164.fullmatch(phone_number):
+            raise ProviderError(400, f"PhoneNumber {phone_number} is invalid.", PHONE_NUMBER_INVALID)
+        settings = _number_settings(form)
+        block = _BLOCK_OF_NUMBER.get(phone_number)
+        owned = any(resource["phone_number"] == phone_number for resource in self._owned.values())
+        if block is None or owned:
+            raise ProviderError(400, "PhoneNumber is not available", PHONE_NUMBER_NOT_AVAILABLE)
+        if self._config.require_bundle and not settings.get("bundle_sid"):
+            raise ProviderError(
+                400,
+                f"Bundle required and not provided for country: [{block.iso_country}] "
+                f"and numberType: [{block.number_type.upper()}]",
+                BUNDLE_REQUIRED,
+            )
+        if self._config.require_address and not settings.get("address_sid"):
+            raise ProviderError(
+                400,
+                'Phone number Requires an Address but the "AddressSid" parameter was empty.',
+                ADDRESS_REQUIRED,
+            )
+        resource = self._new_number(block, phone_number)
+        resource.update(settings)
+        self._owned[resource["sid"]] = resource
+        return json_response(201, resource)
+
+    def _new_number(self, block: NumberBlock, phone_number: str) -> JsonObject:
+        """Every property of the spec's incoming_phone_number, with what Twilio sets by default."""
+        sid = self._number_sids.new()
+        now = _rfc2822_now()
+        return {
+            "account_sid": self.account_sid,
+            "address_sid": None,
+            "address_requirements": block.address_requirements,
+            "api_version": API_VERSION,
+            "beta": False,
+            "capabilities": block.capabilities,
+            "date_created": now,
+            "date_updated": now,
+            "friendly_name": phone_number,
+            "identity_sid": None,
+            "phone_number": phone_number,
+            "origin": "twilio",
+            "sid": sid,
+            "sms_application_sid": None,
+            "sms_fallback_method": "POST",
+            "sms_fallback_url": "",
+            "sms_method": "POST",
+            "sms_url": "",
+            "status_callback": "",
+            "status_callback_method": "POST",
+            "trunk_sid": None,
+            "uri": f"/{API_VERSION}/Accounts/{self.account_sid}/IncomingPhoneNumbers/{sid}.json",
+            "voice_receive_mode": "voice",
+            "voice_application_sid": None,
+            "voice_caller_id_lookup": False,
+            "voice_fallback_method": "POST",
+            "voice_fallback_url": None,
+            "voice_method": "POST",
+            "voice_url": None,
+            "emergency_status": "Inactive",
+            "emergency_address_sid": None,
+            "emergency_address_status": "unregistered",
+            "bundle_sid": None,
+            "status": "in-use",
+            "type": block.resource_type,
+        }
+
+    def _list_numbers(self, request: Request) -> Response:
+        page_size = _page_size(request)
+        page = _non_negative_int(request.query_value("Page") or "0", "Page")
+        friendly_name = request.query_value("FriendlyName")
+        phone_pattern = _phone_number_filter(request.query_value("PhoneNumber"))
+        origin = request.query_value("Origin")
+        matching = [
+            self._owned[sid]
+            for sid in sorted(self._owned)  # SIDs sort in purchase order (IdFactory)
+            if (friendly_name is None or self._owned[sid]["friendly_name"] == friendly_name)
+            and (phone_pattern is None or phone_pattern.search(self._owned[sid]["phone_number"]))
+            and (origin is None or self._owned[sid]["origin"] == origin)
+        ]
+        page_token = request.query_value("PageToken")
+        if page_token and page_token.startswith("PA"):
+            # The token names the last SID already served: stable even if numbers were released since.
+            remaining = [resource for resource in matching if resource["sid"] > page_token[2:]]
+        else:
+            remaining = matching[page * page_size :]
+        records = remaining[:page_size]
+        next_token = f"PA{records[-1]['sid']}" if len(remaining) > page_size else None
+        return json_response(
+            200,
+            _page_body(
+                "incoming_phone_numbers",
+                records,
+                request=request,
+                page=page,
+                page_size=page_size,
+                next_page_token=next_token,
+            ),
+        )
+
+    def _fetch_number(self, request: Request) -> Response:
+        return json_response(200, self._find_number(request))
+
+    def _update_number(self, request: Request) -> Response:
+        resource = self._find_number(request)
+        resource.update(_number_settings(request.form()))
+        resource["date_updated"] = _rfc2822_now()
+        return json_response(200, resource)
+
+    def _release_number(self, request: Request) -> Response:
+        del self._owned[self._find_number(request)["sid"]]
+        return no_content()
+
+    def _find_number(self, request: Request) -> JsonObject:
+        resource = self._owned.get(request.path_params["sid"])
+        if resource is None:
+            raise ProviderError(404, _default_message(404, request), NOT_FOUND)
+        return resource
+
+
+def _default_message(status: int, request: Request) -> str:
+    if status == 401:
+        return "Authenticate"
+    if status == 404:
+        return f"The requested resource {request.path} was not found"
+    try:
+        return HTTPStatus(status).phrase
+    except ValueError:
+        return "Error"
+
+
+def _basic_credentials(header: str | None) -> tuple[str, str] | None:
+    if not header or not header.startswith("Basic "):
+        return None
+    try:
+        decoded = base64.b64decode(header.removeprefix("Basic "), validate=True).decode("utf-8")
+    except (binascii.Error, UnicodeDecodeError):
+        return None
+    username, separator, password = decoded.partition(":")
+    return (username, password) if separator else None
+
+
+def _rfc2822_now() -> str:
+    return format_datetime(datetime.now(UTC).replace(microsecond=0))
+
+
+def _plus_restored(value: str) -> str:
+    """An unencoded '+' in a query or form decodes to a space; phone numbers never hold spaces."""
+    return value.replace(" ", "+")
+
+
+def _invalid(message: str) -> ProviderError:
+    return ProviderError(400, message, INVALID_PARAMETER)
+
+
+def _non_negative_int(raw: str, name: str) -> int:
+    if not raw.isdigit():
+        raise _invalid(f"{name} must be a non-negative integer")
+    return int(raw)
+
+
+def _page_size(request: Request) -> int:
+    raw = request.query_value("PageSize")
+    size = _DEFAULT_PAGE_SIZE if raw is None else _non_negative_int(raw, "PageSize")
+    if not 1 <= size <= _MAX_PAGE_SIZE:
+        raise _invalid(f"PageSize must be between 1 and {_MAX_PAGE_SIZE}")
+    return size
+
+
+def _boolean(raw: str | None, name: str) -> bool | None:
+    if raw is None:
+        return None
+    if raw.lower() not in ("true", "false"):
+        raise _invalid(f"{name} must be true or false")
+    return raw.lower() == "true"
+
+
+def _contains_pattern(raw: str) -> re.Pattern[str]:
+    """Twilio's `Contains`: digits, letters (as on a keypad), `*` one digit, `%` any run of digits,
+    a leading `+` anchors at the start and a trailing `$` at the end of the number."""
+    pattern = _plus_restored(raw)
+    core = pattern.removeprefix("+").removesuffix("$")
+    if not 2 <= len(pattern) <= 16 or not core:
+        raise _invalid(f"Contains must be 2 to 16 characters, got {raw!r}")
+    parts = []
+    for char in core.upper():
+        if char.isdigit():
+            parts.append(char)
+        elif char in _KEYPAD:
+            parts.append(str(_KEYPAD[char]))
+        elif char in "*%":
+            parts.append(r"\d" if char == "*" else r"\d*")
+        else:
+            raise _invalid(f"Contains may hold digits, letters and * % + $, got {raw!r}")
+    start = "^" if pattern.startswith("+") else ""
+    end = "$" if pattern.endswith("$") else ""
+    return re.compile(start + "".join(parts) + end)
+
+
+def _search_filter(request: Request) -> Callable[[NumberBlock, str], bool]:
+    """The AvailablePhoneNumbers query filters this fake understands, as one predicate."""
+    wanted = {
+        capability: _boolean(request.query_value(name), name)
+        for capability, name in (
+            ("voice", "VoiceEnabled"),
+            ("sms", "SmsEnabled"),
+            ("mms", "MmsEnabled"),
+            ("fax", "FaxEnabled"),
+        )
+    }
+    excluded_requirements = {
+        requirement
+        for requirement, name in (
+            ("any", "ExcludeAllAddressRequired"),
+            ("local", "ExcludeLocalAddressRequired"),
+            ("foreign", "ExcludeForeignAddressRequired"),
+        )
+        if _boolean(request.query_value(name), name)
+    }
+    if "any" in excluded_requirements:  # "all address required" covers every kind of requirement
+        excluded_requirements |= {"local", "foreign"}
+    contains = request.query_value("Contains")
+    digits_pattern = _contains_pattern(contains) if contains else None
+    locality = request.query_value("InLocality")
+
+    def keep(block: NumberBlock, number: str) -> bool:
+        capabilities = block.capabilities
+        return (
+            all(want is None or capabilities[capability] == want for capability, want in wanted.items())
+            and block.address_requirements not in excluded_requirements
+            and (digits_pattern is None or digits_pattern.search(number.removeprefix("+")) is not None)
+            and (locality is None or (block.locality or "").lower() == locality.lower())
+        )
+
+    return keep
+
+
+def _phone_number_filter(raw: str | None) -> re.Pattern[str] | None:
+    """IncomingPhoneNumbers' `PhoneNumber`: exact or partial, with `*` standing for any digit."""
+    if not raw:
+        return None
+    pattern = _plus_restored(raw)
+    return re.compile("".join(r"\d" if char == "*" else re.escape(char) for char in pattern))
+
+
+def _available_number(block: NumberBlock, number: str) -> JsonObject:
+    return {
+        "friendly_name": number,
+        "phone_number": number,
+        "lata": None,
+        "locality": block.locality,
+        "rate_center": None,
+        "latitude": None,
+        "longitude": None,
+        "region": block.region,
+        "postal_code": None,
+        "iso_country": block.iso_country,
+        "address_requirements": block.address_requirements,
+        "beta": False,
+        "capabilities": block.capabilities,
+    }
+
+
+# Form parameter → (resource field, parser of the raw form value).
+_SettingParser = Callable[[str, str], Any]
+
+
+def _text(_: str, raw: str) -> str:
+    return raw
+
+
+def _friendly_name(name: str, raw: str) -> str:
+    if len(raw) > _FRIENDLY_NAME_MAX:
+        raise ProviderError(
+            400, f"{name} must be at most {_FRIENDLY_NAME_MAX} characters", INVALID_FRIENDLY_NAME
+        )
+    return raw
+
+
+def _method(name: str, raw: str) -> str:
+    if raw.upper() not in ("GET", "POST"):
+        raise _invalid(f"{name} must be GET or POST")
+    return raw.upper()
+
+
+def _url(name: str, raw: str) -> str:
+    if raw and not raw.startswith(("http://", "https://")):
+        raise _invalid(f"{name} must be an http(s) URL")
+    return raw
+
+
+def _flag(name: str, raw: str) -> bool:
+    value = _boolean(raw, name)
+    return bool(value)
+
+
+def _sid(prefix: str) -> _SettingParser:
+    pattern = re.compile(rf"{prefix}[0-9a-fA-F]{{32}}")
+
+    def parse(name: str, raw: str) -> str | None:
+        if not raw:
+            return None  # an empty value detaches the resource
+        if not pattern.fullmatch(raw):
+            raise _invalid(f"{name} must be a {prefix} SID")
+        return raw
+
+    return parse
+
+
+def _choice(*allowed: str) -> _SettingParser:
+    def parse(name: str, raw: str) -> str:
+        if raw not in allowed:
+            raise _invalid(f"{name} must be one of {', '.join(allowed)}")
+        return raw
+
+    return parse
+
+
+_SETTINGS: Mapping[str, tuple[str, _SettingParser]] = {
+    "ApiVersion": ("api_version", _text),
+    "FriendlyName": ("friendly_name", _friendly_name),
+    "SmsApplicationSid": ("sms_application_sid", _sid("AP")),
+    "SmsFallbackMethod": ("sms_fallback_method", _method),
+    "SmsFallbackUrl": ("sms_fallback_url", _url),
+    "SmsMethod": ("sms_method", _method),
+    "SmsUrl": ("sms_url", _url),
+    "StatusCallback": ("status_callback", _url),
+    "StatusCallbackMethod": ("status_callback_method", _method),
+    "VoiceApplicationSid": ("voice_application_sid", _sid("AP")),
+    "VoiceCallerIdLookup": ("voice_caller_id_lookup", _flag),
+    "VoiceFallbackMethod": ("voice_fallback_method", _method),
+    "VoiceFallbackUrl": ("voice_fallback_url", _url),
+    "VoiceMethod": ("voice_method", _method),
+    "VoiceUrl": ("voice_url", _url),
+    "EmergencyStatus": ("emergency_status", _choice("Active", "Inactive")),
+    "EmergencyAddressSid": ("emergency_address_sid", _sid("AD")),
+    "TrunkSid": ("trunk_sid", _sid("TK")),
+    "IdentitySid": ("identity_sid", _sid("RI")),
+    "AddressSid": ("address_sid", _sid("AD")),
+    "VoiceReceiveMode": ("voice_receive_mode", _choice("voice", "fax")),
+    "BundleSid": ("bundle_sid", _sid("BU")),
+}
+
+
+def _number_settings(form: Mapping[str, str]) -> JsonObject:
+    """The resource fields a create/update form sets; unknown parameters are ignored, as Twilio does."""
+    return {field: parse(name, form[name]) for name, (field, parse) in _SETTINGS.items() if name in form}
+
+
+def _page_body(
+    records_key: str,
+    records: list[JsonObject],
+    *,
+    request: Request,
+    page: int,
+    page_size: int,
+    next_page_token: str | None = None,
+) -> JsonObject:
+    """A 2010-API list page: the records under one key plus the paging keys the SDK follows."""
+    filters = [
+        (name, values[0])
+        for name, values in request.query.items()
+        if name not in ("Page", "PageSize", "PageToken")
+    ]
+
+    def page_uri(number: int, token: str | None = None) -> str:
+        query = [*filters, ("PageSize", str(page_size)), ("Page", str(number))]
+        if token:
+            query.append(("PageToken", token))
+        return f"{request.path}?{urlencode(query)}"
+
+    start = page * page_size
+    return {
+        records_key: records,
+        "uri": page_uri(page),
+        "first_page_uri": page_uri(0),
+        "next_page_uri": page_uri(page + 1, next_page_token) if next_page_token else None,
+        "previous_page_uri": page_uri(page - 1) if page > 0 else None,
+        "page": page,
+        "page_size": page_size,
+        "start": start,
+        "end": start + len(records) - 1 if records else start,
+    }
