@@ -9,6 +9,7 @@ from contextlib import contextmanager
 
 from aws_lambda_powertools import Logger, Metrics, Tracer
 from aws_lambda_powertools.metrics import MetricUnit, single_metric
+from aws_lambda_powertools.metrics.functions import is_metrics_disabled
 
 SERVICE = os.environ.get("POWERTOOLS_SERVICE_NAME", "voice-agents")
 NAMESPACE = os.environ.get("POWERTOOLS_METRICS_NAMESPACE", "VoiceAgents")
@@ -38,6 +39,8 @@ def external_call(provider: str, operation: str) -> Iterator[None]:
 
 def count(name: str, value: int = 1, **dimensions: str) -> None:
     """Emit one count metric now, with its own dimensions (e.g. the failed step)."""
+    if is_metrics_disabled():  # single_metric does not check this itself
+        return
     with single_metric(
         name=name,
         unit=MetricUnit.Count,

@@ -12,7 +12,7 @@ Bounded by the Lambda's remaining time; a run with nothing to do changes nothing
 from __future__ import annotations
 
 import contextlib
-from collections import Counter
+from collections import Counter, defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -70,7 +70,7 @@ def reconcile(services: Services, *, remaining_ms: Callable[[], int], worker: st
         report.stopped_early = True
     elif _acquire_sweep_lock(services, worker):
         try:
-            _sweep(services, remaining_ms, report)
+            _sweep(services, remaining_ms, worker, report)
             report.swept = True
         finally:
             _release_sweep_lock(services, worker)
@@ -175,36 +175,70 @@ class _Tagged:
     voice_url: str | None = None
 
 
-def _sweep(services: Services, remaining_ms: Callable[[], int], report: ReconcileReport) -> None:
+def _sweep(services: Services, remaining_ms: Callable[[], int], worker: str, report: ReconcileReport) -> None:
     prefix = services.settings.resource_tag
-    tagged = _tagged_resources(services, prefix)
-    if not tagged:
+    by_agent: dict[ObjectId, list[_Tagged]] = defaultdict(list)
+    for item in _tagged_resources(services, prefix):
+        by_agent[item.agent_id].append(item)
+    if not by_agent:
         return
-    records = {
-        document["_id"]: document
-        for document in services.store.agents.find(
-            {"_id": {"$in": sorted({item.agent_id for item in tagged})}},
-            {"status": 1, "twilioPhoneNumberSid": 1, "retellAgentId": 1, "retellLlmId": 1, "webhookUrl": 1},
-        )
-    }
-    for item in tagged:
+    records = services.store.find_many(sorted(by_agent))
+    for agent_id, items in by_agent.items():
         if remaining_ms() < TIME_RESERVE_MS // 2:
             report.stopped_early = True
             return
-        record = records.get(item.agent_id)
-        status = record["status"] if record else None
-        if status in _IN_FLIGHT:
+        record = records.get(agent_id)
+        if record is not None and record["status"] in _IN_FLIGHT:
+            continue  # a running flow, or the repair pass, owns these
+        if not any(_work_for(item, record, services) for item in items):
             continue
-        if status == AgentStatus.ACTIVE.value and _belongs_to(item, record):
-            if item.resource == NUMBER:
-                report.webhooks_repaired += _repair_webhook(item, record, services)
+        if record is None:
+            # No record at all: nobody else can be acting on these, and the sweep lock is ours.
+            _settle(items, None, services, report)
             continue
-        # An agent that is failed, deleted or absent, or a duplicate beside an active agent's own.
-        logger.info(
-            "removing orphan", resource=item.resource, resource_id=item.resource_id, agent_status=status
+        # Hold the record's lease while acting, so a delete or a repair never overlaps.
+        fresh = services.store.claim(
+            {"_id": agent_id, "status": {"$nin": sorted(_IN_FLIGHT)}}, worker=worker, lease=REPAIR_LEASE
         )
-        if _remove(item, services):
-            report.removed[item.resource] += 1
+        if fresh is None:
+            continue
+        try:
+            _settle(items, fresh, services, report)
+        finally:
+            services.store.release_lease(agent_id, worker)
+
+
+def _work_for(item: _Tagged, record: dict[str, Any] | None, services: Services) -> str | None:
+    """'remove' for an orphan, 'repoint' for an active agent's number with the wrong webhook."""
+    if record is None or record["status"] != AgentStatus.ACTIVE.value or not _belongs_to(item, record):
+        return "remove"
+    if item.resource == NUMBER:
+        expected = _expected_webhook(item, record, services)
+        if expected and (item.voice_url != expected or record.get("webhookUrl") != expected):
+            return "repoint"
+    return None
+
+
+def _settle(
+    items: list[_Tagged], record: dict[str, Any] | None, services: Services, report: ReconcileReport
+) -> None:
+    for item in items:
+        work = _work_for(item, record, services)
+        if work == "repoint":
+            assert record is not None
+            report.webhooks_repaired += _repair_webhook(item, record, services)
+        elif work == "remove":
+            status = record["status"] if record else None
+            logger.info(
+                "removing orphan", resource=item.resource, resource_id=item.resource_id, agent_status=status
+            )
+            if _remove(item, services):
+                report.removed[item.resource] += 1
+
+
+def _expected_webhook(item: _Tagged, record: dict[str, Any], services: Services) -> str | None:
+    base = services.settings.webhook_base_url
+    return webhook_url(base, item.agent_id) if base else record.get("webhookUrl")
 
 
 def _tagged_resources(services: Services, prefix: str) -> list[_Tagged]:
@@ -230,7 +264,7 @@ def _tagged_resources(services: Services, prefix: str) -> list[_Tagged]:
     return tagged
 
 
-def _belongs_to(item: _Tagged, record: dict[str, Any]) -> bool:
+def _belongs_to(item: _Tagged, record: dict[str, Any] | None) -> bool:
     field_name = {NUMBER: "twilioPhoneNumberSid", RETELL_AGENT: "retellAgentId", RETELL_LLM: "retellLlmId"}[
         item.resource
     ]
@@ -253,10 +287,8 @@ def _remove(item: _Tagged, services: Services) -> bool:
 
 
 def _repair_webhook(item: _Tagged, record: dict[str, Any], services: Services) -> int:
-    base = services.settings.webhook_base_url
-    expected = webhook_url(base, item.agent_id) if base else record.get("webhookUrl")
-    if not expected or (item.voice_url == expected and record.get("webhookUrl") == expected):
-        return 0
+    expected = _expected_webhook(item, record, services)
+    assert expected is not None
     try:
         if item.voice_url != expected:
             services.twilio.configure_webhook(item.resource_id, expected)

@@ -7,7 +7,7 @@ used, because FerretDB (tests) has no transactions and Atlas (production) must b
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any, ParamSpec, TypeVar
 
@@ -147,17 +147,8 @@ class AgentStore:
         return self.agents.find_one({"_id": oid, "status": AgentStatus.ACTIVE.value})
 
     @translate_errors
-    def statuses(self, agent_ids: list[ObjectId]) -> dict[ObjectId, str]:
-        found = self.agents.find({"_id": {"$in": agent_ids}}, {"status": 1})
-        return {document["_id"]: document["status"] for document in found}
-
-    @translate_errors
-    def active_agents(self, batch_size: int = 200) -> Iterator[dict[str, Any]]:
-        yield from self.agents.find(
-            {"status": AgentStatus.ACTIVE.value},
-            {"webhookUrl": 1, "phoneNumber": 1, "twilioPhoneNumberSid": 1, "tag": 1},
-            batch_size=batch_size,
-        )
+    def find_many(self, agent_ids: list[ObjectId]) -> dict[ObjectId, dict[str, Any]]:
+        return {document["_id"]: document for document in self.agents.find({"_id": {"$in": agent_ids}})}
 
     # --- leases: one worker at a time on a record -----------------------------------------------
 
