@@ -13,7 +13,6 @@ import json
 import os
 import time
 import urllib.parse
-import warnings
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
 from typing import Any
@@ -54,7 +53,6 @@ def main() -> None:
     # The narration is the output: keep the handlers' JSON logs and EMF metrics for warnings only.
     os.environ.setdefault("POWERTOOLS_LOG_LEVEL", "WARNING")
     os.environ.setdefault("POWERTOOLS_METRICS_DISABLED", "true")
-    warnings.filterwarnings("ignore", message="No application metrics to publish")
     with ExitStack() as resources:
         with step("Starting the local stack (FerretDB, fake Retell, fake Twilio) on 127.0.0.1"):
             stack = resources.enter_context(local_stack())

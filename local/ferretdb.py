@@ -22,8 +22,8 @@ CACHE_ROOT = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "v
 
 
 def binary_path() -> Path:
-    digest = hashlib.sha256(b"".join((MODULE_DIR / name).read_bytes() for name in ("go.sum", "main.go")))
-    digest = digest.hexdigest()[:16]
+    sources = b"".join((MODULE_DIR / name).read_bytes() for name in ("go.sum", "main.go"))
+    digest = hashlib.sha256(sources).hexdigest()[:16]
     return CACHE_ROOT / digest / "ferretdb"
 
 

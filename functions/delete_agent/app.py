@@ -12,7 +12,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from voice_agents import runtime
 from voice_agents.api import build_resolver, owner_id
 from voice_agents.deletion import delete_agent as delete_agent_and_resources
-from voice_agents.observability import logger, metrics, tracer
+from voice_agents.observability import logger, tracer
 
 app = build_resolver()
 
@@ -29,6 +29,5 @@ def delete_agent(agentId: str) -> Response[str]:
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP, clear_state=True)
 @tracer.capture_lambda_handler
-@metrics.log_metrics
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     return app.resolve(event, context)

@@ -5,13 +5,12 @@ from typing import Any
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from voice_agents.observability import logger, metrics, tracer
+from voice_agents.observability import logger, tracer
 from voice_agents.webhook import handle_voice_webhook
 
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP, clear_state=True)
 @tracer.capture_lambda_handler
-@metrics.log_metrics
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     response = handle_voice_webhook(
         agent_id=(event.get("pathParameters") or {}).get("agentId", ""),

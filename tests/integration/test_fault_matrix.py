@@ -79,4 +79,3 @@ def test_database_fault_leaks_nothing(env, db, monkeypatch, write, kind):
     response = create()
 
     settle_and_check(env, db, (write, kind), response)
-    monkeypatch.undo()

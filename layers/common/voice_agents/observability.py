@@ -1,4 +1,8 @@
-"""Logger, Tracer and Metrics shared by every function, and the one way to time an external call."""
+"""Logger and Tracer shared by every function, the one way to time an external call, and metrics.
+
+Metrics are emitted one at a time (``count``) as EMF log lines, each with its own dimensions (the
+failed step, the resource removed); nothing is buffered, so a crash loses no metric already counted.
+"""
 
 from __future__ import annotations
 
@@ -7,7 +11,7 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-from aws_lambda_powertools import Logger, Metrics, Tracer
+from aws_lambda_powertools import Logger, Tracer
 from aws_lambda_powertools.metrics import MetricUnit, single_metric
 from aws_lambda_powertools.metrics.functions import is_metrics_disabled
 
@@ -16,7 +20,6 @@ NAMESPACE = os.environ.get("POWERTOOLS_METRICS_NAMESPACE", "VoiceAgents")
 
 logger = Logger(service=SERVICE)
 tracer = Tracer(service=SERVICE)
-metrics = Metrics(namespace=NAMESPACE, service=SERVICE)
 
 
 @contextmanager

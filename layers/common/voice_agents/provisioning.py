@@ -10,6 +10,7 @@ and a lease until then: if this process dies, the reconciler finishes the job fr
 
 from __future__ import annotations
 
+import functools
 import threading
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -202,7 +203,7 @@ class _Saga:
         number = None
         for candidate in candidates:
             try:
-                number = self._step("buy_number", self.twilio_ms, lambda c=candidate: self._buy(c))
+                number = self._step("buy_number", self.twilio_ms, functools.partial(self._buy, candidate))
                 break
             except _StepFailed as failure:
                 if not isinstance(failure.cause, NumberUnavailable) or candidate == candidates[-1]:

@@ -177,6 +177,7 @@ class _Tagged:
 
 def _sweep(services: Services, remaining_ms: Callable[[], int], worker: str, report: ReconcileReport) -> None:
     prefix = services.settings.resource_tag
+    listed_at = now()
     by_agent: dict[ObjectId, list[_Tagged]] = defaultdict(list)
     for item in _tagged_resources(services, prefix):
         by_agent[item.agent_id].append(item)
@@ -188,8 +189,9 @@ def _sweep(services: Services, remaining_ms: Callable[[], int], worker: str, rep
             report.stopped_early = True
             return
         record = records.get(agent_id)
-        if record is not None and record["status"] in _IN_FLIGHT:
-            continue  # a running flow, or the repair pass, owns these
+        if record is not None and (record["status"] in _IN_FLIGHT or record["updatedAt"] >= listed_at):
+            # A running flow or a repair owns these, or changed them since we listed: next run.
+            continue
         if not any(_work_for(item, record, services) for item in items):
             continue
         if record is None:
@@ -198,7 +200,9 @@ def _sweep(services: Services, remaining_ms: Callable[[], int], worker: str, rep
             continue
         # Hold the record's lease while acting, so a delete or a repair never overlaps.
         fresh = services.store.claim(
-            {"_id": agent_id, "status": {"$nin": sorted(_IN_FLIGHT)}}, worker=worker, lease=REPAIR_LEASE
+            {"_id": agent_id, "status": {"$nin": sorted(_IN_FLIGHT)}, "updatedAt": {"$lt": listed_at}},
+            worker=worker,
+            lease=REPAIR_LEASE,
         )
         if fresh is None:
             continue
@@ -264,11 +268,12 @@ def _tagged_resources(services: Services, prefix: str) -> list[_Tagged]:
     return tagged
 
 
+_RECORD_FIELD = {NUMBER: "twilioPhoneNumberSid", RETELL_AGENT: "retellAgentId", RETELL_LLM: "retellLlmId"}
+
+
 def _belongs_to(item: _Tagged, record: dict[str, Any] | None) -> bool:
-    field_name = {NUMBER: "twilioPhoneNumberSid", RETELL_AGENT: "retellAgentId", RETELL_LLM: "retellLlmId"}[
-        item.resource
-    ]
-    return record.get(field_name) == item.resource_id
+    field_name = _RECORD_FIELD[item.resource]
+    return record is not None and record.get(field_name) == item.resource_id
 
 
 def _remove(item: _Tagged, services: Services) -> bool:

@@ -6,8 +6,9 @@ resource); reads and deletes are retried on 429/5xx. Every error becomes a domai
 
 from __future__ import annotations
 
+import functools
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import httpx
@@ -71,18 +72,15 @@ class RetellClient:
         return self._delete("delete_llm", f"/delete-retell-llm/{llm_id}")
 
     def list_llms(self) -> Iterator[dict[str, Any]]:
-        key: str | None = None
-        while True:
-            params: dict[str, Any] = {"limit": 1000, "sort_order": "descending"}
-            if key:
-                params["pagination_key"] = key
-            page = with_retries(
-                lambda p=params: self._send("list_llms", "GET", "/v2/list-retell-llms", params=p)
+        """Newest first, so a tag search in compensation meets the recent ones early."""
+        return self._paginate(
+            lambda key: self._send(
+                "list_llms",
+                "GET",
+                "/v2/list-retell-llms",
+                params={"limit": 1000, "sort_order": "descending"} | key,
             )
-            yield from page.get("items") or []
-            key = page.get("pagination_key")
-            if not page.get("has_more") or not key:
-                return
+        )
 
     # --- agents ---------------------------------------------------------------------------------
 
@@ -100,16 +98,9 @@ class RetellClient:
         return self._delete("delete_agent", f"/delete-agent/{agent_id}")
 
     def list_agents(self) -> Iterator[dict[str, Any]]:
-        key: str | None = None
-        while True:
-            body: dict[str, Any] = {"limit": 1000}
-            if key:
-                body["pagination_key"] = key
-            page = with_retries(lambda b=body: self._send("list_agents", "POST", "/v2/list-agents", json=b))
-            yield from page.get("items") or []
-            key = page.get("pagination_key")
-            if not page.get("has_more") or not key:
-                return
+        return self._paginate(
+            lambda key: self._send("list_agents", "POST", "/v2/list-agents", json={"limit": 1000} | key)
+        )
 
     # --- calls ----------------------------------------------------------------------------------
 
@@ -137,6 +128,16 @@ class RetellClient:
         return str(response["call_id"])
 
     # --- plumbing -------------------------------------------------------------------------------
+
+    def _paginate(self, fetch_page: Callable[[dict[str, str]], dict[str, Any]]) -> Iterator[dict[str, Any]]:
+        """Items of every page; ``fetch_page`` gets ``{"pagination_key": ...}`` after the first."""
+        key: dict[str, str] = {}
+        while True:
+            page = with_retries(functools.partial(fetch_page, key))
+            yield from page.get("items") or []
+            if not page.get("has_more") or not page.get("pagination_key"):
+                return
+            key = {"pagination_key": str(page["pagination_key"])}
 
     def _delete(self, operation: str, path: str) -> bool:
         def attempt() -> bool:

@@ -189,13 +189,13 @@ def _translate(operation: str, exc: Exception) -> DomainError:
             f"Twilio requires an address for these numbers: set TWILIO_ADDRESS_SID ({message})",
             "TWILIO_ADDRESS_SID",
         )
+    if code in (20005, 10001):
+        return BillingError(PROVIDER, operation, message, status=status, code=code)
     if code == 20003 or status == 401:
         return ConfigurationError(
             "Twilio rejected the credentials: check TWILIO_ACCOUNT_SID and TWILIO_AUTH_TOKEN",
             "TWILIO_AUTH_TOKEN",
         )
-    if code in (20005, 10001):
-        return BillingError(PROVIDER, operation, message, status=status, code=code)
     if status == 404 or code == 20404:
         return UpstreamNotFound(PROVIDER, operation, message, status=status, code=code)
     # 20429/429: "aren't processed and are safe to retry after backing off".

@@ -47,10 +47,9 @@ def handle_voice_webhook(
     if params is None:
         return WebhookResponse(400, "malformed form body", "text/plain")
     settings = runtime.settings()
-    store = runtime.store()
     oid = object_id(agent_id)
     try:
-        record = store.get(oid) if oid else None
+        record = runtime.store().get(oid) if oid else None
     except DomainError as exc:
         logger.error("agent lookup failed", error=str(exc))
         return WebhookResponse(503, "database unavailable", "text/plain")

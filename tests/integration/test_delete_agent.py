@@ -1,0 +1,145 @@
+"""DELETE /api/agents/{agentId}: owner-checked, journal first, number first, safe to repeat."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.integration.faults import (
+    KINDS,
+    inject_provider_fault,
+    let_time_pass,
+    run_reconciler,
+    use_short_timeouts,
+)
+from tests.integration.leaks import leaks
+from tests.integration.workers import run_in_processes
+from tests.lambda_harness import http_event, invoke, json_body, load_event
+
+pytestmark = pytest.mark.integration
+
+DELETE_OPERATIONS = ("release_number", "delete_agent", "delete_llm")
+
+
+def create_agent() -> dict:
+    response = invoke("create_agent", load_event("create_agent.json"))
+    assert response["statusCode"] == 201, response["body"]
+    return json_body(response)
+
+
+def delete(agent_id: str, owner: str | None = None) -> dict:
+    return invoke("delete_agent", http_event("delete_agent.json", agent_id=agent_id, owner=owner))
+
+
+def test_delete_releases_the_number_and_removes_retell_resources(env, db):
+    agent = create_agent()
+
+    response = delete(agent["id"])
+
+    assert response["statusCode"] == 200
+    assert json_body(response) == {"id": agent["id"], "status": "deleted", "pending": []}
+    assert env.twilio.owned == {} and env.retell.agents == {} and env.retell.llms == {}
+    record = db.agents.find_one()
+    assert record["status"] == "deleted" and "deletedAt" in record and "leaseOwner" not in record
+    get = invoke("get_agents", http_event("get_agent.json", agent_id=agent["id"]))
+    assert get["statusCode"] == 404
+    listed = json_body(invoke("get_agents", load_event("get_agents.json")))
+    assert listed["items"] == []
+    assert leaks(env, db) == {}
+
+
+def test_delete_repeated_is_harmless(env, db):
+    agent = create_agent()
+    delete(agent["id"])
+    calls = env.twilio.call_count("release_number") + env.retell.call_count("delete_agent")
+
+    again = delete(agent["id"])
+
+    assert again["statusCode"] == 200
+    assert json_body(again)["status"] == "deleted"
+    assert env.twilio.call_count("release_number") + env.retell.call_count("delete_agent") == calls
+
+
+@pytest.mark.parametrize("agent_id", ["another-owners", "6740a1b2c3d4e5f6a7b8c9d0", "not-an-id"])
+def test_delete_of_an_agent_that_is_not_yours_is_404(env, db, agent_id):
+    agent = create_agent()
+    target = agent["id"] if agent_id == "another-owners" else agent_id
+
+    response = delete(target, owner="intruder")
+
+    assert response["statusCode"] == 404
+    assert json_body(response)["error"] == "not_found"
+    assert len(env.twilio.owned) == 1 and db.agents.find_one()["status"] == "active"
+
+
+def test_a_number_already_released_counts_as_released(env, db):
+    agent = create_agent()
+    env.twilio.inject("release_number", status=404, code=20404, message="not found")
+
+    response = delete(agent["id"])
+
+    assert response["statusCode"] == 200
+    assert env.retell.agents == {} and env.retell.llms == {}
+
+
+def test_partial_failure_answers_202_and_the_reconciler_finishes(env, db):
+    agent = create_agent()
+    env.twilio.inject("release_number", status=503, message="Service unavailable")
+
+    response = delete(agent["id"])
+
+    # Then the answer says what is pending and the record stays 'deleting' for the reconciler
+    assert response["statusCode"] == 202
+    assert json_body(response) == {"id": agent["id"], "status": "deleting", "pending": ["twilio_number"]}
+    assert db.agents.find_one()["status"] == "deleting"
+    assert env.retell.agents == {}  # what could be removed was removed
+    # When Twilio recovers and the reconciler runs
+    env.twilio.clear_faults()
+    let_time_pass(env)
+    run_reconciler()
+    # Then the number is released and the record is deleted
+    assert env.twilio.owned == {}
+    assert db.agents.find_one()["status"] == "deleted"
+    assert leaks(env, db) == {}
+
+
+@pytest.mark.parametrize(("operation", "kind"), [(o, k) for o in DELETE_OPERATIONS for k in KINDS])
+def test_delete_fault_leaks_nothing_after_one_reconciler_pass(env, db, monkeypatch, operation, kind):
+    agent = create_agent()
+    use_short_timeouts(monkeypatch)
+    inject_provider_fault(env, operation, kind)
+
+    response = delete(agent["id"])
+
+    assert response["statusCode"] in {200, 202}, response["body"]
+    env.twilio.clear_faults()
+    env.retell.clear_faults()
+    let_time_pass(env)
+    run_reconciler()
+    assert db.agents.find_one()["status"] == "deleted"
+    assert leaks(env, db) == {}
+
+
+def test_delete_racing_a_reconciler_removes_each_resource_once(env, db):
+    # Given an agent whose first delete left everything pending (Twilio and Retell were down)
+    agent = create_agent()
+    removals = ((env.twilio, "release_number"), (env.retell, "delete_agent"), (env.retell, "delete_llm"))
+    for fake, operation in removals:
+        fake.inject(operation, status=503, message="down", times=3)
+    assert delete(agent["id"])["statusCode"] == 202
+    let_time_pass(env)
+    # Slow releases widen the window in which both could act
+    env.twilio.inject("release_number", delay_ms=400)
+    reconcile = ("reconcile", load_event("reconcile.json"))
+    user_delete = ("delete_agent", http_event("delete_agent.json", agent_id=agent["id"]))
+    before = {op: fake.call_count(op) for fake, op in removals}
+
+    # When the user retries the delete while the reconciler runs, in two processes
+    delete_response, report = run_in_processes([user_delete, reconcile])
+
+    # Then each resource was removed by exactly one of them, and the record ends deleted
+    assert delete_response["statusCode"] in {200, 202}
+    assert {op: fake.call_count(op) - before[op] for fake, op in removals} == dict.fromkeys(before, 1)
+    assert report["repaired"].get("deletion_finished", 0) + (report["repaired"] == {}) == 1, report
+    assert env.twilio.owned == {}
+    assert db.agents.find_one()["status"] == "deleted"
+    assert leaks(env, db) == {}

@@ -1,0 +1,133 @@
+"""The scheduled reconciler: exactly-once repairs across processes, idempotent runs, drift repair,
+foreign numbers left alone, bounded by the Lambda's remaining time."""
+
+from __future__ import annotations
+
+import pytest
+from bson import ObjectId
+
+from tests.integration.crashes import Crash, crash_after
+from tests.integration.faults import let_time_pass, run_reconciler
+from tests.integration.leaks import leaks
+from tests.integration.workers import run_in_processes
+from tests.lambda_harness import LambdaContext, http_event, invoke, json_body, load_event
+from voice_agents import runtime
+from voice_agents.twilio_numbers import TwilioNumbers
+
+pytestmark = pytest.mark.integration
+
+REMOVALS = ("release_number", "delete_agent", "delete_llm")
+
+
+def create_agent() -> dict:
+    response = invoke("create_agent", load_event("create_agent.json"))
+    assert response["statusCode"] == 201, response["body"]
+    return json_body(response)
+
+
+def crashed_create() -> None:
+    """A create that died after the purchase: LLM, agent and number exist, the record is stale."""
+    event = http_event("create_agent.json", headers={"idempotency-key": str(ObjectId())})
+    with crash_after(TwilioNumbers, "buy"), pytest.raises(Crash):
+        invoke("create_agent", event)
+
+
+def removal_calls(env) -> dict[str, int]:
+    return {op: (env.twilio if op == "release_number" else env.retell).call_count(op) for op in REMOVALS}
+
+
+def test_two_reconcilers_at_once_repair_everything_exactly_once(env, db, monkeypatch):
+    # Given three creates that crashed, and a tagged number whose agent record does not exist
+    for _ in range(3):
+        crashed_create()
+    runtime.twilio().buy("+61480000150", voice_url="https://example.invalid/x", tag=f"va-local:{ObjectId()}")
+    let_time_pass(env)
+    owned, agents, llms = len(env.twilio.owned), len(env.retell.agents), len(env.retell.llms)
+    before = removal_calls(env)
+
+    # When two reconcilers run at the same time in two processes
+    reports = run_in_processes([("reconcile", load_event("reconcile.json"))] * 2)
+
+    # Then every resource was removed by exactly one call, and each record settled once
+    after = removal_calls(env)
+    assert {op: after[op] - before[op] for op in REMOVALS} == {
+        "release_number": owned, "delete_agent": agents, "delete_llm": llms,
+    }  # fmt: skip
+    settled = sum(report["repaired"].get("provisioning_settled", 0) for report in reports)
+    assert settled == 3
+    assert leaks(env, db) == {}
+
+
+def test_a_second_run_changes_nothing(env, db, monkeypatch):
+    create_agent()
+    crashed_create()
+    let_time_pass(env)
+    run_reconciler()
+    snapshot = list(db.agents.find())
+    calls = {**env.twilio.call_counts(), **{f"r_{k}": v for k, v in env.retell.call_counts().items()}}
+
+    report = run_reconciler()
+
+    assert report["repaired"] == {} and report["removed"] == {} and report["webhooksRepaired"] == 0
+    assert list(db.agents.find()) == snapshot
+    after = {**env.twilio.call_counts(), **{f"r_{k}": v for k, v in env.retell.call_counts().items()}}
+    mutations = [
+        op
+        for op in after
+        if op.split("_", 1)[-1].startswith(("buy", "release", "update", "delete", "create"))
+    ]
+    assert {op: after[op] for op in mutations} == {op: calls.get(op, 0) for op in mutations}
+
+
+def test_webhook_drift_is_repaired_when_the_base_url_changes(env, db, monkeypatch):
+    agent = create_agent()
+    monkeypatch.setenv("WEBHOOK_BASE_URL", "https://voice.example.com")
+    runtime.reset()
+
+    report = run_reconciler()
+
+    expected = f"https://voice.example.com/api/webhooks/twilio/{agent['id']}"
+    assert report["webhooksRepaired"] == 1
+    assert env.twilio.owned[agent["twilioPhoneNumberSid"]]["voice_url"] == expected
+    assert db.agents.find_one()["webhookUrl"] == expected
+    assert run_reconciler()["webhooksRepaired"] == 0
+
+
+def test_numbers_without_our_tag_are_never_touched(env, db):
+    twilio = runtime.twilio()
+    foreign = [
+        twilio.buy("+61480000101", voice_url="https://pbx.example.com/in", tag="Reception line"),
+        twilio.buy("+61480000102", voice_url="https://pbx.example.com/in", tag=f"va-prod:{ObjectId()}"),
+        twilio.buy("+61480000103", voice_url="https://pbx.example.com/in", tag=""),
+    ]
+
+    report = run_reconciler()
+
+    assert report["removed"] == {}
+    assert sorted(env.twilio.owned) == sorted(number.sid for number in foreign)
+    assert env.twilio.call_count("release_number") == 0
+
+
+def test_orphans_of_failed_and_deleted_agents_are_swept(env, db, monkeypatch):
+    # Given a failed create whose Retell LLM was created after the request gave up on it
+    monkeypatch.setenv("RETELL_TIMEOUT_SECONDS", "0.5")
+    env.retell.inject("create_llm", delay_ms=1200)
+    assert invoke("create_agent", load_event("create_agent.json"))["statusCode"] == 502
+    let_time_pass(env)
+    assert len(env.retell.llms) == 1  # the late LLM, tagged with the failed agent's id
+
+    report = run_reconciler()
+
+    assert report["removed"] == {"retell_llm": 1}
+    assert leaks(env, db) == {}
+
+
+def test_a_run_with_little_time_left_stops_without_starting_work(env, db, monkeypatch):
+    crashed_create()
+    let_time_pass(env)
+
+    report = run_reconciler(LambdaContext(timeout_ms=5000))
+
+    assert report["stoppedEarly"] is True and report["repaired"] == {} and report["swept"] is False
+    assert db.agents.find_one()["status"] == "provisioning"
+    assert env.twilio.call_count("release_number") == 0

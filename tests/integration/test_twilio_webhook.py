@@ -1,0 +1,375 @@
+"""POST /api/webhooks/twilio/{agentId} through the real handler, on the local stack: the signature is
+checked against the agent's configured webhookUrl, the call is registered with Retell once per CallSid,
+and the caller always hears TwiML (never a 500)."""
+
+from __future__ import annotations
+
+import base64
+import json
+import os
+import subprocess
+import sys
+import time
+import urllib.parse
+import xml.etree.ElementTree as ET
+from typing import Any
+
+import pytest
+from bson import ObjectId
+from twilio.request_validator import RequestValidator
+
+from local.stack import TWILIO_AUTH_TOKEN
+from tests.lambda_harness import ROOT, http_event, invoke, json_body, load_event
+from voice_agents import webhook
+
+pytestmark = pytest.mark.integration
+
+CALL_SID = "CA" + "1" * 32
+CALLER = "+61298765432"
+
+
+@pytest.fixture
+def agent(env) -> dict[str, Any]:
+    """An active agent created through the create_agent handler."""
+    response = invoke("create_agent", load_event("create_agent.json"))
+    assert response["statusCode"] == 201, response["body"]
+    created = json_body(response)
+    assert created["status"] == "active"
+    return created
+
+
+def twilio_params(agent: dict[str, Any], call_sid: str = CALL_SID) -> dict[str, str]:
+    """What Twilio posts for an inbound call to the agent's number, blank geo fields included."""
+    sample = load_event("twilio_webhook.json")
+    params = dict(urllib.parse.parse_qsl(base64.b64decode(sample["body"]).decode(), keep_blank_values=True))
+    params.update({"CallSid": call_sid, "To": agent["phoneNumber"], "Called": agent["phoneNumber"]})
+    params.update({"From": CALLER, "Caller": CALLER})
+    assert params["CalledZip"] == "" and params["FromCity"] == ""  # blank values are part of the signature
+    return params
+
+
+def sign(url: str, params: dict[str, str]) -> str:
+    return str(RequestValidator(TWILIO_AUTH_TOKEN).compute_signature(url, params))
+
+
+def webhook_event(
+    agent_id: str,
+    params: dict[str, str],
+    *,
+    signature: str | None,
+    base64_body: bool = True,
+    signature_header: str = "x-twilio-signature",
+) -> dict[str, Any]:
+    """The sample webhook event for ``agent_id``, carrying ``params`` and ``signature``."""
+    event = load_event("twilio_webhook.json")
+    path = f"/api/webhooks/twilio/{agent_id}"
+    event["pathParameters"] = {"agentId": agent_id}
+    event["rawPath"] = event["requestContext"]["http"]["path"] = path
+    body = urllib.parse.urlencode(params)
+    event["body"] = base64.b64encode(body.encode()).decode() if base64_body else body
+    event["isBase64Encoded"] = base64_body
+    headers = {k: v for k, v in event["headers"].items() if k != "x-twilio-signature"}
+    if signature is not None:
+        headers[signature_header] = signature
+    event["headers"] = headers
+    return event
+
+
+def signed_event(agent: dict[str, Any], call_sid: str = CALL_SID, **options: Any) -> dict[str, Any]:
+    params = twilio_params(agent, call_sid)
+    return webhook_event(agent["id"], params, signature=sign(agent["webhookUrl"], params), **options)
+
+
+def twiml(response: dict[str, Any]) -> ET.Element:
+    assert response["statusCode"] == 200, response
+    assert response["headers"]["Content-Type"] == "text/xml"
+    root = ET.fromstring(response["body"])
+    assert root.tag == "Response"
+    return root
+
+
+def dialled_sip(response: dict[str, Any]) -> str:
+    root = twiml(response)
+    sip = root.find("./Dial/Sip")
+    assert sip is not None, response["body"]
+    return str(sip.text)
+
+
+def is_polite_hangup(response: dict[str, Any]) -> bool:
+    root = twiml(response)
+    return [child.tag for child in root] == ["Say", "Hangup"] and bool((root.find("Say").text or "").strip())
+
+
+# --- a valid call ---------------------------------------------------------------------------------
+
+
+def test_a_signed_call_is_registered_with_retell_and_dialled_over_sip(env, db, agent):
+    # Given a call signed by Twilio over the agent's webhook URL
+    event = signed_event(agent)
+
+    # When the webhook runs
+    response = invoke("twilio_webhook", event)
+
+    # Then Retell registered exactly one inbound call for the agent, carrying the CallSid
+    [call] = env.retell.calls_registered.values()
+    record = db.agents.find_one({"_id": ObjectId(agent["id"])})
+    assert call["agent_id"] == record["retellAgentId"]
+    assert (call["from_number"], call["to_number"]) == (CALLER, agent["phoneNumber"])
+    assert call["direction"] == "inbound"
+    assert CALL_SID in call["metadata"].values()
+    # And the caller is dialled into that call
+    assert dialled_sip(response) == f"sip:{call['call_id']}@sip.retellai.com"
+    assert env.retell.call_count("register_call") == 1
+
+
+def test_a_retried_call_sid_gets_the_same_twiml_without_a_second_registration(env, agent):
+    # Given a call the webhook already connected
+    first = invoke("twilio_webhook", signed_event(agent))
+
+    # When Twilio retries the same CallSid
+    second = invoke("twilio_webhook", signed_event(agent))
+
+    # Then the answer is the same, and Retell still has one call
+    assert dialled_sip(second) == dialled_sip(first)
+    assert len(env.retell.calls_registered) == 1
+    assert env.retell.call_count("register_call") == 1
+
+
+def test_two_different_calls_are_registered_separately(env, agent):
+    first = dialled_sip(invoke("twilio_webhook", signed_event(agent, call_sid="CA" + "1" * 32)))
+    second = dialled_sip(invoke("twilio_webhook", signed_event(agent, call_sid="CA" + "2" * 32)))
+
+    assert first != second
+    assert len(env.retell.calls_registered) == 2
+
+
+def test_a_plain_body_not_base64_encoded_is_still_valid(env, agent):
+    # Given the same signed call with a plain form body and isBase64Encoded false
+    event = signed_event(agent, base64_body=False)
+
+    # When the webhook runs
+    response = invoke("twilio_webhook", event)
+
+    # Then the call is connected
+    assert dialled_sip(response).startswith("sip:call_")
+    assert env.retell.call_count("register_call") == 1
+
+
+def test_the_signature_header_is_found_whatever_its_case(env, agent):
+    # Given a REST API (payload v1) style header name
+    event = signed_event(agent, signature_header="X-Twilio-Signature")
+
+    # When the webhook runs
+    response = invoke("twilio_webhook", event)
+
+    # Then the signature was found and the call connected
+    assert dialled_sip(response).startswith("sip:call_")
+
+
+# --- signatures that must be refused ---------------------------------------------------------------
+
+
+def assert_refused(env, response: dict[str, Any]) -> None:
+    assert response["statusCode"] == 403, response
+    assert env.retell.call_count("register_call") == 0
+    assert env.retell.calls_registered == {}
+
+
+def test_a_bad_signature_is_refused_with_no_registration(env, agent):
+    # Given a call whose signature was made with another auth token
+    params = twilio_params(agent)
+    forged = RequestValidator("not-the-auth-token").compute_signature(agent["webhookUrl"], params)
+    event = webhook_event(agent["id"], params, signature=forged)
+
+    # When the webhook runs
+    response = invoke("twilio_webhook", event)
+
+    # Then it is refused and nothing else happened
+    assert_refused(env, response)
+
+
+def test_a_tampered_body_is_refused(env, agent):
+    # Given a correctly signed call whose From was changed afterwards
+    params = twilio_params(agent)
+    signature = sign(agent["webhookUrl"], params)
+    event = webhook_event(agent["id"], {**params, "From": "+61400000000"}, signature=signature)
+
+    # When the webhook runs / Then it is refused
+    assert_refused(env, invoke("twilio_webhook", event))
+
+
+def test_a_missing_signature_is_refused(env, agent):
+    event = webhook_event(agent["id"], twilio_params(agent), signature=None)
+
+    assert_refused(env, invoke("twilio_webhook", event))
+
+
+def test_an_empty_signature_is_refused(env, agent):
+    event = webhook_event(agent["id"], twilio_params(agent), signature="")
+
+    assert_refused(env, invoke("twilio_webhook", event))
+
+
+def test_a_signature_over_a_url_rebuilt_from_the_event_with_a_stage_is_refused(env, agent):
+    # Given a signature over https://{host}/prod/api/webhooks/... (what a stage prefix in rawPath gives),
+    # not over the webhookUrl configured on the number
+    params = twilio_params(agent)
+    event = webhook_event(agent["id"], params, signature=None)
+    event["requestContext"]["stage"] = "prod"
+    event["rawPath"] = f"/prod{event['rawPath']}"
+    rebuilt = f"https://{event['headers']['host']}{event['rawPath']}"
+    assert rebuilt != agent["webhookUrl"]
+    event["headers"]["x-twilio-signature"] = sign(rebuilt, params)
+
+    # When the webhook runs / Then it is refused
+    assert_refused(env, invoke("twilio_webhook", event))
+
+
+def test_a_signature_that_dropped_the_blank_values_is_refused(env, agent):
+    # Given a signature computed without the blank fields Twilio sends (CalledZip=&...)
+    params = twilio_params(agent)
+    without_blanks = {name: value for name, value in params.items() if value != ""}
+    event = webhook_event(agent["id"], params, signature=sign(agent["webhookUrl"], without_blanks))
+
+    # When the webhook runs / Then it is refused: blank values are part of what Twilio signs
+    assert_refused(env, invoke("twilio_webhook", event))
+
+
+def test_an_unknown_agent_is_refused_because_nothing_can_verify_it(env, agent):
+    # Given a call signed for a URL naming an agent id that has no record
+    unknown = str(ObjectId())
+    params = twilio_params(agent)
+    url = agent["webhookUrl"].replace(agent["id"], unknown)
+    event = webhook_event(unknown, params, signature=sign(url, params))
+
+    # When the webhook runs / Then it is refused
+    assert_refused(env, invoke("twilio_webhook", event))
+
+
+def test_an_agent_id_that_is_not_an_object_id_is_refused(env, agent):
+    params = twilio_params(agent)
+    event = webhook_event("not-an-id", params, signature=sign(agent["webhookUrl"], params))
+
+    assert_refused(env, invoke("twilio_webhook", event))
+
+
+def test_a_signature_for_another_agent_is_refused(env, db, agent):
+    # Given a call signed over agent A's URL but posted to agent B's path
+    other = invoke(
+        "create_agent", http_event("create_agent.json", headers={"idempotency-key": "create-other-0002"})
+    )
+    assert other["statusCode"] == 201, other["body"]
+    other_id = json_body(other)["id"]
+    params = twilio_params(agent)
+    event = webhook_event(other_id, params, signature=sign(agent["webhookUrl"], params))
+
+    # When the webhook runs / Then it is refused
+    assert_refused(env, invoke("twilio_webhook", event))
+
+
+# --- whatever fails after the signature, the caller hears a polite message --------------------------
+
+
+def test_retell_failing_gives_a_polite_hangup_not_a_500(env, agent):
+    # Given Retell failing to register calls
+    env.retell.inject("register_call", status=500)
+
+    # When a signed call arrives
+    response = invoke("twilio_webhook", signed_event(agent))
+
+    # Then the caller hears a message and the call ends
+    assert is_polite_hangup(response)
+    assert env.retell.call_count("register_call") == 1
+
+
+def test_retell_too_slow_gives_a_polite_hangup_within_twilios_budget(env, agent, monkeypatch):
+    # Given a register timeout that leaves room in Twilio's 15 s (shortened here to keep the test fast)
+    assert webhook.REGISTER_TIMEOUT_SECONDS <= 5
+    monkeypatch.setattr(webhook, "REGISTER_TIMEOUT_SECONDS", 0.3)
+    # And Retell answering far too late
+    env.retell.inject("register_call", delay_ms=1500, times=1)
+
+    # When a signed call arrives
+    started = time.monotonic()
+    response = invoke("twilio_webhook", signed_event(agent))
+
+    # Then the webhook gave up after its timeout and answered politely
+    assert is_polite_hangup(response)
+    assert time.monotonic() - started < 1.2
+
+
+def test_after_a_retell_failure_twilios_retry_connects_the_call(env, agent):
+    # Given one failed registration
+    env.retell.inject("register_call", status=503, times=1)
+    assert is_polite_hangup(invoke("twilio_webhook", signed_event(agent)))
+
+    # When Twilio retries the CallSid and Retell is back
+    response = invoke("twilio_webhook", signed_event(agent))
+
+    # Then the call is registered and dialled
+    [call] = env.retell.calls_registered.values()
+    assert dialled_sip(response) == f"sip:{call['call_id']}@sip.retellai.com"
+
+
+@pytest.mark.parametrize("status", ["failed", "deleting", "provisioning"])
+def test_an_agent_that_is_not_active_gives_a_polite_hangup(env, db, agent, status):
+    # Given an agent that is no longer active, and a validly signed call to it
+    db.agents.update_one({"_id": ObjectId(agent["id"])}, {"$set": {"status": status}})
+
+    # When the webhook runs
+    response = invoke("twilio_webhook", signed_event(agent))
+
+    # Then the caller hears a message and no call is registered
+    assert is_polite_hangup(response)
+    assert env.retell.call_count("register_call") == 0
+
+
+def test_a_deleted_retell_agent_gives_a_polite_hangup(env, agent):
+    # Given the Retell agent gone behind our back (Retell answers 422 for it)
+    env.retell.reset()
+
+    # When a signed call arrives
+    response = invoke("twilio_webhook", signed_event(agent))
+
+    # Then the caller hears a message
+    assert is_polite_hangup(response)
+
+
+# --- cold start -------------------------------------------------------------------------------------
+
+
+def test_the_webhook_function_never_imports_twilio_rest(env, agent):
+    # Given a fresh interpreter that loads only the webhook function (as a Lambda cold start does)
+    script = """
+import json, sys
+sys.path[:0] = ["layers/common", "."]
+import importlib.util
+spec = importlib.util.spec_from_file_location("webhook_app", "functions/twilio_webhook/app.py")
+module = importlib.util.module_from_spec(spec)
+spec.loader.exec_module(module)
+after_import = "twilio.rest" in sys.modules
+from tests.lambda_harness import LambdaContext
+response = module.lambda_handler(json.loads(sys.stdin.read()), LambdaContext())
+print(json.dumps({"after_import": after_import, "after_call": "twilio.rest" in sys.modules,
+                  "status": response["statusCode"], "body": response["body"]}))
+"""
+    environment = {**os.environ, **env.environment()}
+
+    # When it imports the function and answers a signed call
+    completed = subprocess.run(
+        [sys.executable, "-c", script],
+        cwd=ROOT,
+        env=environment,
+        input=json.dumps(signed_event(agent)),
+        capture_output=True,
+        text=True,
+        timeout=30,
+        check=False,
+    )
+
+    # Then twilio.rest was never imported, neither by the import nor by the request
+    assert completed.returncode == 0, completed.stderr
+    result = json.loads(completed.stdout.strip().splitlines()[-1])
+    assert result["status"] == 200 and "<Dial><Sip>sip:call_" in result["body"]
+    assert result["after_import"] is False
+    assert result["after_call"] is False

@@ -1,0 +1,316 @@
+"""voice_agents.config: the environment (and the Secrets Manager secret) parsed into Settings.
+
+No network: every socket connection is refused, and Secrets Manager is moto's in-process mock
+reached through the real Powertools parameters path (``_load_secret``).
+"""
+
+from __future__ import annotations
+
+import json
+import socket
+from collections.abc import Iterator
+from typing import Any
+
+import boto3
+import pytest
+from aws_lambda_powertools.utilities import parameters
+from moto import mock_aws
+
+from voice_agents.config import SECRET_VARIABLES, Settings, load_settings
+from voice_agents.errors import ConfigurationError
+
+REGION = "ap-southeast-2"
+SECRET_VALUES = {
+    "MONGODB_URI": "mongodb://secret-host:27017/?retryWrites=true",
+    "RETELL_API_KEY": "key_from_secret",
+    "TWILIO_ACCOUNT_SID": "AC" + "5" * 32,
+    "TWILIO_AUTH_TOKEN": "token-from-secret",
+}
+
+
+class NetworkUsed(BaseException):
+    """A BaseException, so that no ``except Exception`` in the code under test can swallow it."""
+
+
+@pytest.fixture(autouse=True)
+def no_network(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A unit test that tries to open a connection fails loudly instead of reaching anything."""
+
+    def refuse(*args: Any, **kwargs: Any) -> None:
+        raise NetworkUsed(f"unit tests must not open sockets: {args!r}")
+
+    monkeypatch.setattr(socket.socket, "connect", refuse)
+    monkeypatch.setattr(socket.socket, "connect_ex", refuse)
+    monkeypatch.setattr(socket, "create_connection", refuse)
+
+
+@pytest.fixture
+def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
+    """moto's Secrets Manager, fake credentials in os.environ (boto3 reads them there), clean caches."""
+    for key in ("AWS_PROFILE", "AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_SECRETS_MANAGER", "AWS_SESSION_TOKEN"):
+        monkeypatch.delenv(key, raising=False)
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+    monkeypatch.setenv("AWS_DEFAULT_REGION", REGION)
+    parameters.clear_caches()
+    with mock_aws():
+        yield boto3.client("secretsmanager", region_name=REGION)
+    parameters.clear_caches()
+
+
+def create_secret(client: Any, name: str, value: str) -> str:
+    return str(client.create_secret(Name=name, SecretString=value)["ARN"])
+
+
+# --- defaults and normalisation ---------------------------------------------------------------
+
+
+def test_defaults_follow_the_design_table():
+    # Given an empty environment
+    # When the settings are loaded
+    settings = load_settings(environ={})
+
+    # Then every default of DESIGN.md's configuration table applies
+    assert settings.mongodb_database == "voice_agents"
+    assert settings.retell_base_url == "https://api.retellai.com"
+    assert settings.retell_sip_domain == "sip.retellai.com"
+    assert settings.twilio_base_url == "https://api.twilio.com"
+    assert settings.phone_number_country == "AU"
+    assert settings.phone_number_type == "mobile"
+    assert settings.mongodb_uri is None and settings.retell_api_key is None
+    assert settings.twilio_bundle_sid is None and settings.twilio_address_sid is None
+    assert settings.webhook_base_url is None and settings.secrets_arn is None
+
+
+def test_values_from_the_environment_are_used():
+    # Given every variable set
+    environ = {
+        "MONGODB_URI": "mongodb://127.0.0.1:27017",
+        "MONGODB_DATABASE": "agents_dev",
+        "RETELL_API_KEY": "key_abc",
+        "RETELL_SIP_DOMAIN": "sip.example.test",
+        "TWILIO_ACCOUNT_SID": "AC" + "1" * 32,
+        "TWILIO_AUTH_TOKEN": "tok",
+        "TWILIO_BUNDLE_SID": "BU" + "2" * 32,
+        "TWILIO_ADDRESS_SID": "AD" + "3" * 32,
+        "PHONE_NUMBER_COUNTRY": "GB",
+        "PHONE_NUMBER_TYPE": "local",
+        "RETELL_TIMEOUT_SECONDS": "2.5",
+    }
+
+    # When the settings are loaded
+    settings = load_settings(environ=environ)
+
+    # Then each field holds its variable's value, parsed
+    assert settings.mongodb_uri == "mongodb://127.0.0.1:27017"
+    assert settings.mongodb_database == "agents_dev"
+    assert settings.require("RETELL_API_KEY") == "key_abc"
+    assert settings.retell_sip_domain == "sip.example.test"
+    assert settings.twilio_bundle_sid == "BU" + "2" * 32
+    assert settings.twilio_address_sid == "AD" + "3" * 32
+    assert (settings.phone_number_country, settings.phone_number_type) == ("GB", "local")
+    assert settings.retell_timeout_seconds == 2.5
+
+
+def test_trailing_slashes_are_stripped_from_base_urls():
+    # Given base URLs written with trailing slashes
+    environ = {
+        "RETELL_BASE_URL": "http://127.0.0.1:8001/",
+        "TWILIO_BASE_URL": "http://127.0.0.1:8002//",
+        "WEBHOOK_BASE_URL": "https://abc.execute-api.ap-southeast-2.amazonaws.com/",
+    }
+
+    # When the settings are loaded
+    settings = load_settings(environ=environ)
+
+    # Then no URL ends with a slash (a path appended to it never gets a double slash)
+    assert settings.retell_base_url == "http://127.0.0.1:8001"
+    assert settings.twilio_base_url == "http://127.0.0.1:8002"
+    assert settings.webhook_base_url == "https://abc.execute-api.ap-southeast-2.amazonaws.com"
+
+
+def test_empty_strings_count_as_unset():
+    # Given variables present but empty (as a template parameter left blank gives them)
+    environ = {
+        "MONGODB_DATABASE": "",
+        "RETELL_BASE_URL": "",
+        "PHONE_NUMBER_COUNTRY": "",
+        "PHONE_NUMBER_TYPE": "",
+        "TWILIO_BUNDLE_SID": "",
+        "RETELL_API_KEY": "",
+    }
+
+    # When the settings are loaded
+    settings = load_settings(environ=environ)
+
+    # Then the defaults apply and optional values stay unset
+    assert settings.mongodb_database == "voice_agents"
+    assert settings.retell_base_url == "https://api.retellai.com"
+    assert (settings.phone_number_country, settings.phone_number_type) == ("AU", "mobile")
+    assert settings.twilio_bundle_sid is None
+    with pytest.raises(ConfigurationError) as raised:
+        settings.require("RETELL_API_KEY")
+    assert raised.value.setting == "RETELL_API_KEY"
+
+
+def test_phone_number_type_is_case_insensitive():
+    assert load_settings(environ={"PHONE_NUMBER_TYPE": "TollFree"}).phone_number_type == "tollfree"
+
+
+@pytest.mark.parametrize(
+    ("variable", "value"),
+    [
+        ("PHONE_NUMBER_TYPE", "landline"),
+        ("PHONE_NUMBER_COUNTRY", "aus"),
+        ("PHONE_NUMBER_COUNTRY", "A1"),
+        ("RETELL_TIMEOUT_SECONDS", "0"),
+        ("RETELL_TIMEOUT_SECONDS", "soon"),
+        ("TWILIO_TIMEOUT_SECONDS", "-1"),
+        ("MONGODB_MAX_POOL_SIZE", "0"),
+    ],
+)
+def test_an_invalid_value_fails_naming_the_variable(variable, value):
+    # Given one invalid value
+    # When the settings are loaded
+    with pytest.raises(ConfigurationError) as raised:
+        load_settings(environ={variable: value})
+
+    # Then the error names the variable, in its message and in .setting
+    assert raised.value.setting == variable
+    assert variable in str(raised.value)
+
+
+def test_require_on_a_missing_value_names_it():
+    # Given settings without the Retell key
+    settings = load_settings(environ={"TWILIO_AUTH_TOKEN": "tok"})
+
+    # When a component requires it
+    with pytest.raises(ConfigurationError) as raised:
+        settings.require("RETELL_API_KEY")
+
+    # Then the error names it, and says it may come from the secret
+    assert raised.value.setting == "RETELL_API_KEY"
+    assert "RETELL_API_KEY" in str(raised.value)
+    assert "SECRETS_ARN" in str(raised.value)
+    # And a present value is returned as is
+    assert settings.require("TWILIO_AUTH_TOKEN") == "tok"
+
+
+def test_require_of_a_name_that_is_no_setting_is_a_programming_error():
+    with pytest.raises(KeyError):
+        Settings().require("NOT_A_SETTING")
+
+
+# --- the Secrets Manager secret ---------------------------------------------------------------
+
+
+def test_secret_values_are_read_through_powertools_parameters(aws):
+    # Given a secret holding the four secret values, and only its ARN in the environment
+    arn = create_secret(aws, "voice-agents/test-read", json.dumps(SECRET_VALUES))
+
+    # When the settings are loaded
+    settings = load_settings(environ={"SECRETS_ARN": arn, "AWS_DEFAULT_REGION": REGION})
+
+    # Then every secret value comes from the secret
+    for variable in SECRET_VARIABLES:
+        assert settings.require(variable) == SECRET_VALUES[variable]
+    assert settings.secrets_arn == arn
+
+
+def test_environment_values_win_over_the_secret(aws):
+    # Given a secret, and the environment overriding two of its values (one of them with an empty string)
+    arn = create_secret(aws, "voice-agents/test-override", json.dumps(SECRET_VALUES))
+    environ = {
+        "SECRETS_ARN": arn,
+        "AWS_DEFAULT_REGION": REGION,
+        "RETELL_API_KEY": "key_from_env",
+        "MONGODB_URI": "mongodb://127.0.0.1:27017",
+        "TWILIO_AUTH_TOKEN": "",
+    }
+
+    # When the settings are loaded
+    settings = load_settings(environ=environ)
+
+    # Then the environment wins where it has a value; an empty value does not hide the secret's
+    assert settings.require("RETELL_API_KEY") == "key_from_env"
+    assert settings.require("MONGODB_URI") == "mongodb://127.0.0.1:27017"
+    assert settings.require("TWILIO_ACCOUNT_SID") == SECRET_VALUES["TWILIO_ACCOUNT_SID"]
+    assert settings.require("TWILIO_AUTH_TOKEN") == SECRET_VALUES["TWILIO_AUTH_TOKEN"]
+
+
+def test_a_secret_holding_some_values_leaves_the_others_to_require(aws):
+    # Given a secret that holds only the Retell key
+    arn = create_secret(aws, "voice-agents/test-partial", json.dumps({"RETELL_API_KEY": "key_partial"}))
+
+    # When the settings are loaded
+    settings = load_settings(environ={"SECRETS_ARN": arn})
+
+    # Then the Retell key comes from it, and a missing value still fails naming itself
+    assert settings.require("RETELL_API_KEY") == "key_partial"
+    with pytest.raises(ConfigurationError) as raised:
+        settings.require("TWILIO_AUTH_TOKEN")
+    assert raised.value.setting == "TWILIO_AUTH_TOKEN"
+
+
+def test_the_secret_is_not_read_when_the_environment_has_every_secret_value(aws):
+    # Given every secret value in the environment, and SECRETS_ARN naming a secret that does not exist
+    environ = {"SECRETS_ARN": "arn:aws:secretsmanager:ap-southeast-2:123456789012:secret:absent-AbCdEf"}
+    environ.update({variable: f"env-{variable}" for variable in SECRET_VARIABLES})
+
+    # When the settings are loaded
+    settings = load_settings(environ=environ)
+
+    # Then nothing fails: the secret was not needed, so it was not read (no cold-start cost)
+    assert settings.require("RETELL_API_KEY") == "env-RETELL_API_KEY"
+
+
+def test_a_secret_that_is_not_json_fails_naming_secrets_arn(aws):
+    # Given a secret whose value is not JSON
+    arn = create_secret(aws, "voice-agents/test-not-json", "RETELL_API_KEY=abc")
+
+    # When the settings are loaded
+    with pytest.raises(ConfigurationError) as raised:
+        load_settings(environ={"SECRETS_ARN": arn})
+
+    # Then the error names SECRETS_ARN
+    assert raised.value.setting == "SECRETS_ARN"
+    assert arn in str(raised.value)
+
+
+def test_a_secret_that_is_json_but_not_an_object_fails_naming_secrets_arn(aws):
+    # Given a secret whose value is a JSON array
+    arn = create_secret(aws, "voice-agents/test-array", json.dumps(["RETELL_API_KEY", "abc"]))
+
+    # When the settings are loaded
+    with pytest.raises(ConfigurationError) as raised:
+        load_settings(environ={"SECRETS_ARN": arn})
+
+    # Then the error names SECRETS_ARN
+    assert raised.value.setting == "SECRETS_ARN"
+
+
+def test_a_missing_secret_fails_naming_secrets_arn(aws):
+    # Given SECRETS_ARN naming a secret that does not exist
+    arn = f"arn:aws:secretsmanager:{REGION}:123456789012:secret:voice-agents/absent-AbCdEf"
+
+    # When the settings are loaded
+    with pytest.raises(ConfigurationError) as raised:
+        load_settings(environ={"SECRETS_ARN": arn})
+
+    # Then the error names SECRETS_ARN and the secret, and carries Secrets Manager's answer
+    assert raised.value.setting == "SECRETS_ARN"
+    assert arn in str(raised.value)
+    assert "ResourceNotFound" in str(raised.value)
+
+
+def test_the_secret_is_cached_between_loads(aws):
+    # Given a secret that has been read once
+    arn = create_secret(aws, "voice-agents/test-cache", json.dumps(SECRET_VALUES))
+    first = load_settings(environ={"SECRETS_ARN": arn})
+
+    # When the secret changes and the settings are loaded again within the cache age
+    aws.put_secret_value(SecretId=arn, SecretString=json.dumps({**SECRET_VALUES, "RETELL_API_KEY": "new"}))
+    second = load_settings(environ={"SECRETS_ARN": arn})
+
+    # Then the cached value is used (one Secrets Manager call per cold start, not per request)
+    assert first.require("RETELL_API_KEY") == second.require("RETELL_API_KEY") == "key_from_secret"
