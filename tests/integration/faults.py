@@ -85,6 +85,7 @@ def let_time_pass(stack: LocalStack) -> None:
     client[stack.database].agents.update_many(
         {"repairAfter": {"$exists": True}}, {"$set": {"repairAfter": _past()}}
     )
+    client[stack.database].leases.update_many({}, {"$set": {"until": _past()}})
     client.close()
 
 

@@ -10,6 +10,7 @@ and a lease until then: if this process dies, the reconciler finishes the job fr
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import threading
 from collections.abc import Callable
@@ -164,6 +165,9 @@ class _Saga:
         }
         try:
             self.budget.ensure("journal", STORE_STEP_MS)
+            self.services.store.leases.acquire(
+                str(self.agent_id), self.worker, deadline + LEASE_GRACE - created
+            )
             self.services.store.insert(document)
         except DomainError as exc:
             count("ProvisioningFailures", step="journal")
@@ -259,6 +263,7 @@ class _Saga:
             return document
 
         document = self._step("activate", STORE_STEP_MS, activate, check_cancel=False)
+        self._release_lease()
         count("AgentsCreated")
         logger.info("agent active", phone_number=self.number.phone_number)
         return Agent.from_document(document)
@@ -310,6 +315,11 @@ class _Saga:
                     self.failure = failure
             self.cancelled.set()
 
+    def _release_lease(self) -> None:
+        # Best effort: an unreleased lease only delays a later repair until it expires.
+        with contextlib.suppress(StoreError):
+            self.services.store.leases.release(str(self.agent_id), self.worker)
+
     def _remember_unknown(self, resource: str) -> None:
         self.resources.unknown.add(resource)
         try:  # best effort: the reconciler's sweep finds tagged leftovers even without this
@@ -345,6 +355,7 @@ class _Saga:
             unset += ("repairAfter",)
         try:
             self.services.store.update(self.agent_id, fields, unset=unset)
+            self._release_lease()
         except StoreError:
             # The record stays 'provisioning' with its deadline: the reconciler redoes the
             # (idempotent) removal and marks it failed.

@@ -19,8 +19,6 @@ from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
 from bson import ObjectId
-from pymongo import ReturnDocument
-from pymongo.errors import DuplicateKeyError
 
 from voice_agents.cleanup import NUMBER, RETELL_AGENT, RETELL_LLM, AgentResources, remove_resources
 from voice_agents.deletion import RETRY_AFTER, finish_deletion
@@ -29,7 +27,7 @@ from voice_agents.models import AgentStatus
 from voice_agents.observability import count, logger
 from voice_agents.provisioning import webhook_url
 from voice_agents.retell import LLM_TAG_VARIABLE
-from voice_agents.store import now, translate_errors
+from voice_agents.store import now
 from voice_agents.tags import agent_id_from_tag
 
 if TYPE_CHECKING:
@@ -40,7 +38,7 @@ SWEEP_LOCK_TTL = timedelta(minutes=10)
 # Stop claiming new work when less than this is left: a repair makes up to ~6 provider calls.
 TIME_RESERVE_MS = 20_000
 MAX_RECORDS_PER_RUN = 200
-LOCKS = "locks"
+SWEEP_LEASE = "sweep"  # one sweeper at a time
 # Records in these states belong to a running flow (or the repair pass above): the sweep leaves them.
 _IN_FLIGHT = {AgentStatus.PROVISIONING.value, AgentStatus.DELETING.value}
 
@@ -68,12 +66,12 @@ def reconcile(services: Services, *, remaining_ms: Callable[[], int], worker: st
     _repair_records(services, remaining_ms, worker, report)
     if remaining_ms() < TIME_RESERVE_MS:
         report.stopped_early = True
-    elif _acquire_sweep_lock(services, worker):
+    elif services.store.leases.acquire(SWEEP_LEASE, worker, SWEEP_LOCK_TTL):
         try:
             _sweep(services, remaining_ms, worker, report)
             report.swept = True
         finally:
-            _release_sweep_lock(services, worker)
+            services.store.leases.release(SWEEP_LEASE, worker)
     else:
         logger.info("another reconciler is sweeping; skipping the sweep")
     logger.info("reconcile finished", **report.as_dict())
@@ -144,27 +142,6 @@ def _repair(record: dict[str, Any], services: Services, worker: str) -> str:
 
 
 # --- 2. the sweep ----------------------------------------------------------------------------
-
-
-@translate_errors
-def _acquire_sweep_lock(services: Services, worker: str) -> bool:
-    locks = services.store.database[LOCKS]
-    moment = now()
-    try:
-        locks.find_one_and_update(
-            {"_id": "sweep", "$or": [{"until": {"$lt": moment}}, {"owner": worker}]},
-            {"$set": {"owner": worker, "until": moment + SWEEP_LOCK_TTL}},
-            upsert=True,
-            return_document=ReturnDocument.AFTER,
-        )
-    except DuplicateKeyError:  # the lock exists and is held by someone else
-        return False
-    return True
-
-
-@translate_errors
-def _release_sweep_lock(services: Services, worker: str) -> None:
-    services.store.database[LOCKS].update_one({"_id": "sweep", "owner": worker}, {"$set": {"until": now()}})
 
 
 @dataclass(frozen=True)

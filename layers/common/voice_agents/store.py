@@ -16,7 +16,14 @@ from bson.errors import InvalidId
 from pymongo import ASCENDING, DESCENDING, MongoClient, ReturnDocument
 from pymongo.collection import Collection
 from pymongo.database import Database
-from pymongo.errors import AutoReconnect, NetworkTimeout, OperationFailure, PyMongoError, WTimeoutError
+from pymongo.errors import (
+    AutoReconnect,
+    DuplicateKeyError,
+    NetworkTimeout,
+    OperationFailure,
+    PyMongoError,
+    WTimeoutError,
+)
 
 from voice_agents.errors import StoreError
 from voice_agents.models import AgentStatus
@@ -27,6 +34,8 @@ T = TypeVar("T")
 
 AGENTS = "agents"
 IDEMPOTENCY = "idempotency"
+LEASES = "leases"
+CLAIM_CANDIDATES = 5  # records tried per claim when others hold the first ones
 DELETED = "deleted"  # soft-deleted records keep the audit trail of what was bought and released
 NOT_IMPLEMENTED = 238  # FerretDB's answer to TTL and partial indexes
 
@@ -74,6 +83,7 @@ class AgentStore:
     def __init__(self, database: Database[dict[str, Any]]) -> None:
         self.database = database
         self.agents: Collection[dict[str, Any]] = database[AGENTS]
+        self.leases = Leases(database[LEASES])
 
     @translate_errors
     def ensure_indexes(self) -> None:
@@ -82,6 +92,9 @@ class AgentStore:
         self.agents.create_index([("repairAfter", ASCENDING)], name="repair_queue")
         self.agents.create_index([("phoneNumber", ASCENDING)], name="phone_number")
         self.agents.create_index([("status", ASCENDING)], name="status")
+        self.leases.collection.create_index(
+            [("key", ASCENDING), ("generation", DESCENDING)], name="latest_lease"
+        )
         idempotency = self.database[IDEMPOTENCY]
         try:
             idempotency.create_index("expiresAt", expireAfterSeconds=0, name="expiry_ttl")
@@ -156,23 +169,36 @@ class AgentStore:
     def claim(
         self, query: dict[str, Any], *, worker: str, lease: timedelta, changes: dict[str, Any] | None = None
     ) -> dict[str, Any] | None:
-        """Atomically take the lease on one record matching ``query`` whose lease is free or expired."""
+        """Take the lease on one record matching ``query`` and apply ``changes``; None if none is free.
+
+        The record's leaseOwner/leaseUntil only mirror the lease (to find free candidates cheaply);
+        the lease itself is taken in ``Leases``, which stays exclusive on FerretDB too.
+        """
         moment = now()
         free = {
             "$or": [{"leaseUntil": {"$exists": False}}, {"leaseUntil": None}, {"leaseUntil": {"$lt": moment}}]
         }
-        return self.agents.find_one_and_update(
-            {"$and": [query, free]},
-            {
-                "$set": {
-                    **(changes or {}),
-                    "leaseOwner": worker,
-                    "leaseUntil": moment + lease,
-                    "updatedAt": moment,
-                }
-            },
-            return_document=ReturnDocument.AFTER,
-        )
+        for candidate in self.agents.find({"$and": [query, free]}, {"_id": 1}).limit(CLAIM_CANDIDATES):
+            agent_id = candidate["_id"]
+            if not self.leases.acquire(str(agent_id), worker, lease):
+                continue
+            # Under the lease now: check the record still matches before acting on it.
+            claimed = self.agents.find_one_and_update(
+                {"$and": [query, {"_id": agent_id}]},
+                {
+                    "$set": {
+                        **(changes or {}),
+                        "leaseOwner": worker,
+                        "leaseUntil": moment + lease,
+                        "updatedAt": moment,
+                    }
+                },
+                return_document=ReturnDocument.AFTER,
+            )
+            if claimed is not None:
+                return claimed
+            self.leases.release(str(agent_id), worker)
+        return None
 
     @translate_errors
     def release_lease(
@@ -187,6 +213,49 @@ class AgentStore:
             "$set": {**(fields or {}), "updatedAt": now()},
             "$unset": dict.fromkeys(("leaseOwner", "leaseUntil", *unset), ""),
         }
-        return self.agents.find_one_and_update(
+        document = self.agents.find_one_and_update(
             {"_id": agent_id, "leaseOwner": worker}, change, return_document=ReturnDocument.AFTER
+        )
+        self.leases.release(str(agent_id), worker)
+        return document
+
+
+class Leases:
+    """Mutual exclusion that holds on Atlas and on FerretDB alike.
+
+    FerretDB v1 evaluates an update's filter and writes the document in two steps, so two
+    ``find_one_and_update`` calls racing on one document can both match. An insert of an
+    existing ``_id`` fails on both servers, so a lease is taken by inserting its next generation,
+    ``{key}#{n+1}``, when generation n has expired: of two racers, one insert fails.
+    """
+
+    def __init__(self, collection: Collection[dict[str, Any]]) -> None:
+        self.collection = collection
+
+    @translate_errors
+    def acquire(self, key: str, worker: str, duration: timedelta) -> bool:
+        moment = now()
+        latest = self.collection.find_one({"key": key}, sort=[("generation", DESCENDING)])
+        if latest is not None and latest["until"] > moment:
+            return False
+        generation = (latest["generation"] + 1) if latest else 1
+        try:
+            self.collection.insert_one(
+                {
+                    "_id": f"{key}#{generation}",
+                    "key": key,
+                    "generation": generation,
+                    "owner": worker,
+                    "until": moment + duration,
+                }
+            )
+        except DuplicateKeyError:
+            return False
+        self.collection.delete_many({"key": key, "generation": {"$lt": generation}})
+        return True
+
+    @translate_errors
+    def release(self, key: str, worker: str) -> None:
+        self.collection.update_many(
+            {"key": key, "owner": worker, "until": {"$gt": now()}}, {"$set": {"until": now()}}
         )
