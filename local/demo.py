@@ -19,8 +19,8 @@ from typing import Any
 
 from twilio.request_validator import RequestValidator
 
+from local.invoke import LambdaContext, http_event, invoke, load_event
 from local.stack import TWILIO_AUTH_TOKEN, LocalStack, local_stack
-from tests.lambda_harness import LambdaContext, http_event, invoke, load_event
 
 
 @contextmanager

@@ -15,8 +15,8 @@ from typing import Any
 import pytest
 from pymongo import MongoClient
 
+from local.invoke import LambdaContext, invoke, load_event
 from local.stack import LocalStack
-from tests.lambda_harness import LambdaContext, invoke, load_event
 from voice_agents import runtime
 from voice_agents.errors import StoreError
 from voice_agents.store import AgentStore, now
@@ -28,6 +28,7 @@ HOLD_MS = 1200
 
 RETELL_CREATE_OPERATIONS = ("create_llm", "get_llm", "create_agent")
 TWILIO_CREATE_OPERATIONS = ("search_numbers", "buy_number")
+DELETE_OPERATIONS = ("release_number", "delete_agent", "delete_llm")
 KINDS = ("error", "timeout", "lost")
 
 # Each MongoDB write of the saga: (AgentStore method, does this call match).

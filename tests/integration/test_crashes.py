@@ -9,11 +9,11 @@ import time
 
 import pytest
 
+from local.invoke import http_event, invoke, json_body, load_event
 from tests.integration.crashes import CREATE_STEPS, DELETE_STEPS, Crash, crash_after
 from tests.integration.faults import let_time_pass, run_reconciler
 from tests.integration.leaks import leaks
 from tests.integration.workers import invoke_in_process
-from tests.lambda_harness import http_event, invoke, json_body, load_event
 
 pytestmark = pytest.mark.integration
 

@@ -6,8 +6,8 @@ import re
 
 import pytest
 
+from local.invoke import http_event, invoke, json_body, load_event
 from tests.integration.leaks import leaks
-from tests.lambda_harness import http_event, invoke, json_body, load_event
 
 pytestmark = pytest.mark.integration
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import pytest
 
+from local.invoke import LambdaContext, invoke, json_body, load_event
 from tests.integration.faults import inject_store_fault
 from tests.integration.leaks import leaks
-from tests.lambda_harness import LambdaContext, invoke, json_body, load_event
 
 pytestmark = pytest.mark.integration
 

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import pytest
 
+from local.invoke import create_active_agent, http_event, invoke, json_body, load_event
 from tests.integration.faults import (
+    DELETE_OPERATIONS,
     KINDS,
     inject_provider_fault,
     let_time_pass,
@@ -13,17 +15,8 @@ from tests.integration.faults import (
 )
 from tests.integration.leaks import leaks
 from tests.integration.workers import run_in_processes
-from tests.lambda_harness import http_event, invoke, json_body, load_event
 
 pytestmark = pytest.mark.integration
-
-DELETE_OPERATIONS = ("release_number", "delete_agent", "delete_llm")
-
-
-def create_agent() -> dict:
-    response = invoke("create_agent", load_event("create_agent.json"))
-    assert response["statusCode"] == 201, response["body"]
-    return json_body(response)
 
 
 def delete(agent_id: str, owner: str | None = None) -> dict:
@@ -31,7 +24,7 @@ def delete(agent_id: str, owner: str | None = None) -> dict:
 
 
 def test_delete_releases_the_number_and_removes_retell_resources(env, db):
-    agent = create_agent()
+    agent = create_active_agent()
 
     response = delete(agent["id"])
 
@@ -48,7 +41,7 @@ def test_delete_releases_the_number_and_removes_retell_resources(env, db):
 
 
 def test_delete_repeated_is_harmless(env, db):
-    agent = create_agent()
+    agent = create_active_agent()
     delete(agent["id"])
     calls = env.twilio.call_count("release_number") + env.retell.call_count("delete_agent")
 
@@ -61,7 +54,7 @@ def test_delete_repeated_is_harmless(env, db):
 
 @pytest.mark.parametrize("agent_id", ["another-owners", "6740a1b2c3d4e5f6a7b8c9d0", "not-an-id"])
 def test_delete_of_an_agent_that_is_not_yours_is_404(env, db, agent_id):
-    agent = create_agent()
+    agent = create_active_agent()
     target = agent["id"] if agent_id == "another-owners" else agent_id
 
     response = delete(target, owner="intruder")
@@ -72,7 +65,7 @@ def test_delete_of_an_agent_that_is_not_yours_is_404(env, db, agent_id):
 
 
 def test_a_number_already_released_counts_as_released(env, db):
-    agent = create_agent()
+    agent = create_active_agent()
     env.twilio.inject("release_number", status=404, code=20404, message="not found")
 
     response = delete(agent["id"])
@@ -82,7 +75,7 @@ def test_a_number_already_released_counts_as_released(env, db):
 
 
 def test_partial_failure_answers_202_and_the_reconciler_finishes(env, db):
-    agent = create_agent()
+    agent = create_active_agent()
     env.twilio.inject("release_number", status=503, message="Service unavailable")
 
     response = delete(agent["id"])
@@ -104,7 +97,7 @@ def test_partial_failure_answers_202_and_the_reconciler_finishes(env, db):
 
 @pytest.mark.parametrize(("operation", "kind"), [(o, k) for o in DELETE_OPERATIONS for k in KINDS])
 def test_delete_fault_leaks_nothing_after_one_reconciler_pass(env, db, monkeypatch, operation, kind):
-    agent = create_agent()
+    agent = create_active_agent()
     use_short_timeouts(monkeypatch)
     inject_provider_fault(env, operation, kind)
 
@@ -121,7 +114,7 @@ def test_delete_fault_leaks_nothing_after_one_reconciler_pass(env, db, monkeypat
 
 def test_delete_racing_a_reconciler_removes_each_resource_once(env, db):
     # Given an agent whose first delete left everything pending (Twilio and Retell were down)
-    agent = create_agent()
+    agent = create_active_agent()
     removals = ((env.twilio, "release_number"), (env.retell, "delete_agent"), (env.retell, "delete_llm"))
     for fake, operation in removals:
         fake.inject(operation, status=503, message="down", times=3)

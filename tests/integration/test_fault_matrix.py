@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import pytest
 
+from local.invoke import invoke, json_body, load_event
 from tests.integration.faults import (
     KINDS,
     RETELL_CREATE_OPERATIONS,
@@ -22,7 +23,6 @@ from tests.integration.faults import (
     use_short_timeouts,
 )
 from tests.integration.leaks import leaks
-from tests.lambda_harness import invoke, json_body, load_event
 
 pytestmark = pytest.mark.integration
 

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
+from local.invoke import http_event, invoke, json_body, load_event
 from tests.integration.leaks import leaks
 from tests.integration.workers import run_in_processes
-from tests.lambda_harness import http_event, invoke, json_body, load_event
 
 pytestmark = pytest.mark.integration
 

@@ -6,23 +6,15 @@ from __future__ import annotations
 import pytest
 from bson import ObjectId
 
+from local.invoke import LambdaContext, create_active_agent, http_event, invoke, load_event
 from tests.integration.crashes import Crash, crash_after
-from tests.integration.faults import let_time_pass, run_reconciler
+from tests.integration.faults import DELETE_OPERATIONS, let_time_pass, run_reconciler
 from tests.integration.leaks import leaks
 from tests.integration.workers import run_in_processes
-from tests.lambda_harness import LambdaContext, http_event, invoke, json_body, load_event
 from voice_agents import runtime
 from voice_agents.twilio_numbers import TwilioNumbers
 
 pytestmark = pytest.mark.integration
-
-REMOVALS = ("release_number", "delete_agent", "delete_llm")
-
-
-def create_agent() -> dict:
-    response = invoke("create_agent", load_event("create_agent.json"))
-    assert response["statusCode"] == 201, response["body"]
-    return json_body(response)
 
 
 def crashed_create() -> None:
@@ -33,7 +25,9 @@ def crashed_create() -> None:
 
 
 def removal_calls(env) -> dict[str, int]:
-    return {op: (env.twilio if op == "release_number" else env.retell).call_count(op) for op in REMOVALS}
+    return {
+        op: (env.twilio if op == "release_number" else env.retell).call_count(op) for op in DELETE_OPERATIONS
+    }
 
 
 def test_two_reconcilers_at_once_repair_everything_exactly_once(env, db, monkeypatch):
@@ -50,7 +44,7 @@ def test_two_reconcilers_at_once_repair_everything_exactly_once(env, db, monkeyp
 
     # Then every resource was removed by exactly one call, and each record settled once
     after = removal_calls(env)
-    assert {op: after[op] - before[op] for op in REMOVALS} == {
+    assert {op: after[op] - before[op] for op in DELETE_OPERATIONS} == {
         "release_number": owned, "delete_agent": agents, "delete_llm": llms,
     }  # fmt: skip
     settled = sum(report["repaired"].get("provisioning_settled", 0) for report in reports)
@@ -59,7 +53,7 @@ def test_two_reconcilers_at_once_repair_everything_exactly_once(env, db, monkeyp
 
 
 def test_a_second_run_changes_nothing(env, db, monkeypatch):
-    create_agent()
+    create_active_agent()
     crashed_create()
     let_time_pass(env)
     run_reconciler()
@@ -80,7 +74,7 @@ def test_a_second_run_changes_nothing(env, db, monkeypatch):
 
 
 def test_webhook_drift_is_repaired_when_the_base_url_changes(env, db, monkeypatch):
-    agent = create_agent()
+    agent = create_active_agent()
     monkeypatch.setenv("WEBHOOK_BASE_URL", "https://voice.example.com")
     runtime.reset()
 

@@ -18,8 +18,8 @@ import pytest
 from bson import ObjectId
 from twilio.request_validator import RequestValidator
 
+from local.invoke import ROOT, http_event, invoke, json_body, load_event
 from local.stack import TWILIO_AUTH_TOKEN
-from tests.lambda_harness import ROOT, http_event, invoke, json_body, load_event
 from voice_agents import webhook
 
 pytestmark = pytest.mark.integration
@@ -348,7 +348,7 @@ spec = importlib.util.spec_from_file_location("webhook_app", "functions/twilio_w
 module = importlib.util.module_from_spec(spec)
 spec.loader.exec_module(module)
 after_import = "twilio.rest" in sys.modules
-from tests.lambda_harness import LambdaContext
+from local.invoke import LambdaContext
 response = module.lambda_handler(json.loads(sys.stdin.read()), LambdaContext())
 print(json.dumps({"after_import": after_import, "after_call": "twilio.rest" in sys.modules,
                   "status": response["statusCode"], "body": response["body"]}))

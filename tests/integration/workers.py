@@ -5,7 +5,7 @@ from __future__ import annotations
 import multiprocessing
 from typing import Any
 
-from tests.lambda_harness import invoke
+from local.invoke import invoke
 
 
 def invoke_in_process(job: tuple[str, dict[str, Any]]) -> dict[str, Any]:

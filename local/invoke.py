@@ -1,5 +1,6 @@
-"""Calling the real Lambda handlers the way Lambda does: the events of events/, a context whose
-remaining time runs down with the clock, each function's app.py loaded from functions/."""
+"""Calling the real Lambda handlers the way Lambda does, without Docker: the events of events/, a
+context whose remaining time runs down with the clock, each function's app.py from functions/.
+Used by the demo, the tests and the benchmark."""
 
 from __future__ import annotations
 
@@ -80,7 +81,8 @@ def handler_module(function: str) -> ModuleType:
     name = f"functions_{function}_app"
     if name not in sys.modules:
         spec = importlib.util.spec_from_file_location(name, FUNCTIONS / function / "app.py")
-        assert spec and spec.loader
+        assert spec is not None
+        assert spec.loader is not None
         module = importlib.util.module_from_spec(spec)
         sys.modules[name] = module
         spec.loader.exec_module(module)
@@ -94,3 +96,11 @@ def invoke(function: str, event: dict[str, Any], context: LambdaContext | None =
 
 def json_body(response: dict[str, Any]) -> Any:
     return json.loads(response["body"])
+
+
+def create_active_agent(event: dict[str, Any] | None = None) -> dict[str, Any]:
+    """Create an agent through the handler and return it; fails loudly unless it is 201."""
+    response = invoke("create_agent", event or load_event("create_agent.json"))
+    if response["statusCode"] != 201:
+        raise AssertionError(f"create_agent answered {response['statusCode']}: {response['body']}")
+    return dict(json_body(response))
