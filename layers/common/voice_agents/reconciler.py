@@ -115,10 +115,9 @@ def _repair(record: dict[str, Any], services: Services, worker: str) -> str:
     if status == AgentStatus.ACTIVE.value:
         store.release_lease(record["_id"], worker, unset=("repairAfter",))
         return "nothing_to_do"
+    # A create that died mid-call may have left Retell resources the record does not name: the
+    # sweep below finds them by tag in one listing for all records, instead of one per record.
     resources = AgentResources.from_record(record)
-    if status == AgentStatus.PROVISIONING.value:
-        # The request died mid-create: any create may have been in flight, so look by tag too.
-        resources.unknown |= {RETELL_AGENT, RETELL_LLM}
     pending = remove_resources(resources, services.retell, services.twilio, reason=f"reconcile_{status}")
     if status == AgentStatus.DELETING.value:
         finish_deletion(record, pending, services, worker)
