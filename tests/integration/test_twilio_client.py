@@ -303,17 +303,30 @@ def test_too_many_requests_on_an_update_is_retried_then_succeeds(env, numbers):
     assert env.twilio.call_count("update_number") == 2
 
 
-def test_a_purchase_is_not_retried_on_too_many_requests(env, numbers):
-    # Given Twilio answering 429 to the next purchase
+def test_a_purchase_is_retried_after_too_many_requests(env, numbers):
+    # Given Twilio answering 429 (20429: "not processed, safe to retry after backing off") once
     candidate = numbers.search(limit=1)[0]
     env.twilio.inject("buy_number", status=429, code=20429, times=1)
+
+    # When a number is bought
+    bought = numbers.buy(candidate, voice_url=VOICE_URL, tag=TAG)
+
+    # Then the adapter backed off, bought it on the second try, and owns exactly one number
+    assert env.twilio.call_count("buy_number") == 2
+    assert list(env.twilio.owned) == [bought.sid]
+
+
+def test_a_purchase_is_not_retried_on_a_server_error(env, numbers):
+    # Given Twilio answering 500 to the next purchase: it may or may not have bought the number
+    candidate = numbers.search(limit=1)[0]
+    env.twilio.inject("buy_number", status=500, code=20500, times=1)
 
     # When a number is bought
     with pytest.raises(UpstreamError) as raised:
         numbers.buy(candidate, voice_url=VOICE_URL, tag=TAG)
 
-    # Then the error says it may be retried, but the adapter did not retry a purchase itself
-    assert raised.value.retryable is True and raised.value.code == 20429
+    # Then the purchase is sent once only
+    assert raised.value.status == 500
     assert env.twilio.call_count("buy_number") == 1
 
 
@@ -531,3 +544,16 @@ def test_retell_register_call_timeout_is_an_upstream_timeout(env, retell):
 def test_retell_unknown_agent_on_get_is_not_found(env, retell):
     with pytest.raises(UpstreamNotFound):
         retell.get_llm("llm_00000000000000000000000")
+
+
+def test_retell_create_is_retried_after_a_rate_limit(env, retell):
+    # Given Retell rate-limiting (429: not processed) the next agent create
+    llm_id = retell.create_llm(prompt="Be brief.", begin_message=None, tag="va-local:x")
+    env.retell.inject("create_agent", status=429, times=1)
+
+    # When an agent is created
+    agent_id = retell.create_agent(llm_id=llm_id, voice_id="11labs-Adrian", language="en-AU", agent_name="x")
+
+    # Then it was sent twice and exactly one agent exists
+    assert env.retell.call_count("create_agent") == 2
+    assert list(env.retell.agents) == [agent_id]

@@ -21,8 +21,9 @@ class ConfigurationError(DomainError):
 class UpstreamError(DomainError):
     """A call to Retell or Twilio failed.
 
-    ``retryable`` says whether the same request may be sent again: true only when the provider
-    says it did not act (429, 5xx before acting) or the request never left (connect error).
+    ``retryable``: an idempotent request (read, delete, update) may be sent again (429, 5xx,
+    connect errors). ``unprocessed``: the provider certainly did not act (429: "not processed";
+    the connection never opened), so even a create may be sent again.
     """
 
     def __init__(
@@ -34,13 +35,15 @@ class UpstreamError(DomainError):
         status: int | None = None,
         code: int | None = None,
         retryable: bool = False,
+        unprocessed: bool = False,
     ) -> None:
         super().__init__(f"{provider} {operation} failed: {message}")
         self.provider = provider
         self.operation = operation
         self.status = status
         self.code = code
-        self.retryable = retryable
+        self.retryable = retryable or unprocessed
+        self.unprocessed = unprocessed
 
 
 class UpstreamTimeout(UpstreamError):

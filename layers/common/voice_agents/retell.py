@@ -1,7 +1,8 @@
 """Retell AI adapter (httpx, Bearer auth): the LLM and agent lifecycle and call registration.
 
 Creates are never retried blindly (Retell has no idempotency key, a retry could make a second
-resource); reads and deletes are retried on 429/5xx. Every error becomes a domain error.
+resource): only after a 429 or a connection that never opened. Reads and deletes are also retried
+on 5xx. Every error becomes a domain error.
 """
 
 from __future__ import annotations
@@ -62,7 +63,10 @@ class RetellClient:
         }
         if begin_message:
             body["begin_message"] = begin_message
-        return str(self._send("create_llm", "POST", "/create-retell-llm", json=body)["llm_id"])
+        created = with_retries(
+            lambda: self._send("create_llm", "POST", "/create-retell-llm", json=body), creates=True
+        )
+        return str(created["llm_id"])
 
     def get_llm(self, llm_id: str) -> dict[str, Any]:
         return with_retries(lambda: self._send("get_llm", "GET", f"/get-retell-llm/{llm_id}"))
@@ -91,7 +95,10 @@ class RetellClient:
             "language": language,
             "agent_name": agent_name,
         }
-        return str(self._send("create_agent", "POST", "/create-agent", json=body)["agent_id"])
+        created = with_retries(
+            lambda: self._send("create_agent", "POST", "/create-agent", json=body), creates=True
+        )
+        return str(created["agent_id"])
 
     def delete_agent(self, agent_id: str) -> bool:
         """Delete an agent; False when it was already gone."""
@@ -156,12 +163,12 @@ class RetellClient:
             except httpx.TimeoutException as exc:
                 if isinstance(exc, httpx.ConnectTimeout | httpx.PoolTimeout):
                     # The request never reached Retell: safe to send again.
-                    raise UpstreamError(PROVIDER, operation, "connect timeout", retryable=True) from exc
+                    raise UpstreamError(PROVIDER, operation, "connect timeout", unprocessed=True) from exc
                 raise UpstreamTimeout(
                     PROVIDER, operation, f"no response in time ({type(exc).__name__})"
                 ) from exc
             except httpx.ConnectError as exc:
-                raise UpstreamError(PROVIDER, operation, f"cannot connect: {exc}", retryable=True) from exc
+                raise UpstreamError(PROVIDER, operation, f"cannot connect: {exc}", unprocessed=True) from exc
             except httpx.TransportError as exc:
                 # The connection broke after the request was sent: Retell may have acted.
                 raise UpstreamTimeout(PROVIDER, operation, f"connection lost ({type(exc).__name__})") from exc
@@ -186,5 +193,6 @@ def _error_for(operation: str, response: httpx.Response) -> DomainError:
         return BillingError(PROVIDER, operation, message, status=status)
     if status in _NOT_FOUND_STATUSES:
         return UpstreamNotFound(PROVIDER, operation, message, status=status)
-    retryable = status == 429 or status >= 500
-    return UpstreamError(PROVIDER, operation, message, status=status, retryable=retryable)
+    return UpstreamError(
+        PROVIDER, operation, message, status=status, retryable=status >= 500, unprocessed=status == 429
+    )

@@ -19,13 +19,19 @@ def with_retries(
     base_delay: float = 0.2,
     max_delay: float = 2.0,
     sleep: Callable[[float], None] = time.sleep,
+    creates: bool = False,
 ) -> T:
-    """Run ``call``; repeat it while it raises a retryable UpstreamError, up to ``attempts`` times."""
+    """Run ``call``; repeat it while it raises a retryable UpstreamError, up to ``attempts`` times.
+
+    With ``creates``, only errors the provider did not process are repeated: a create that may
+    have happened is never sent twice.
+    """
     for attempt in range(1, attempts + 1):
         try:
             return call()
         except UpstreamError as exc:
-            if not exc.retryable or attempt == attempts:
+            repeatable = exc.unprocessed if creates else exc.retryable
+            if not repeatable or attempt == attempts:
                 raise
             sleep(random.uniform(0, min(max_delay, base_delay * 2 ** (attempt - 1))))  # noqa: S311
     raise AssertionError("unreachable")

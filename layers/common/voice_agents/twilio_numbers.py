@@ -101,7 +101,8 @@ class TwilioNumbers:
     def buy(self, phone_number: str, *, voice_url: str, tag: str) -> OwnedNumber:
         """Buy ``phone_number`` with its voice webhook already set and ``tag`` as FriendlyName.
 
-        Not retried: a purchase whose response was lost may have happened; ``find_by_tag`` tells.
+        Retried only when Twilio did not process it (20429): a purchase whose response was lost
+        may have happened, and ``find_by_tag`` tells.
         """
         created = self._call(
             "buy_number",
@@ -113,7 +114,7 @@ class TwilioNumbers:
                 bundle_sid=self._bundle_sid or values.unset,
                 address_sid=self._address_sid or values.unset,
             ),
-            retry=False,
+            creates=True,
         )
         return _owned(created)
 
@@ -148,7 +149,7 @@ class TwilioNumbers:
             return False
         return True
 
-    def _call(self, operation: str, call: Callable[[], T], *, retry: bool = True) -> T:
+    def _call(self, operation: str, call: Callable[[], T], *, creates: bool = False) -> T:
         def attempt() -> T:
             with external_call(PROVIDER, operation):
                 try:
@@ -156,7 +157,7 @@ class TwilioNumbers:
                 except (TwilioRestException, TwilioException, requests.RequestException) as exc:
                     raise _translate(operation, exc) from exc
 
-        return with_retries(attempt, **self._retry_kwargs) if retry else attempt()
+        return with_retries(attempt, creates=creates, **self._retry_kwargs)
 
 
 def _owned(number: Any) -> OwnedNumber:
@@ -172,7 +173,7 @@ def _translate(operation: str, exc: Exception) -> DomainError:
     ):
         if _request_was_sent(exc):
             return UpstreamTimeout(PROVIDER, operation, f"connection lost ({type(exc).__name__})")
-        return UpstreamError(PROVIDER, operation, f"cannot connect: {exc}", retryable=True)
+        return UpstreamError(PROVIDER, operation, f"cannot connect: {exc}", unprocessed=True)
     if isinstance(exc, requests.RequestException):
         return UpstreamTimeout(PROVIDER, operation, f"no response in time ({type(exc).__name__})")
     status, code, message = _status_code_message(exc)
@@ -199,8 +200,11 @@ def _translate(operation: str, exc: Exception) -> DomainError:
     if status == 404 or code == 20404:
         return UpstreamNotFound(PROVIDER, operation, message, status=status, code=code)
     # 20429/429: "aren't processed and are safe to retry after backing off".
-    retryable = code == 20429 or status == 429 or (status or 0) >= 500
-    return UpstreamError(PROVIDER, operation, message, status=status, code=code, retryable=retryable)
+    unprocessed = code == 20429 or status == 429
+    retryable = (status or 0) >= 500
+    return UpstreamError(
+        PROVIDER, operation, message, status=status, code=code, retryable=retryable, unprocessed=unprocessed
+    )
 
 
 def _status_code_message(exc: Exception) -> tuple[int | None, int | None, str]:
