@@ -165,10 +165,10 @@ class _Saga:
         }
         try:
             self.budget.ensure("journal", STORE_STEP_MS)
-            self.services.store.leases.acquire(
-                str(self.agent_id), self.worker, deadline + LEASE_GRACE - created
-            )
-            self.services.store.insert(document)
+            store = self.services.store
+            if not store.leases.acquire(str(self.agent_id), self.worker, deadline + LEASE_GRACE - created):
+                raise StoreError("the new agent's lease is already taken (id collision)")
+            store.insert(document)
         except DomainError as exc:
             count("ProvisioningFailures", step="journal")
             raise ProvisioningFailed(str(self.agent_id), "journal", exc) from exc
