@@ -131,10 +131,12 @@ class _Saga:
         logger.append_keys(agent_id=str(self.agent_id))
         self._journal()
         with ThreadPoolExecutor(max_workers=2, thread_name_prefix="saga") as chains:
-            for future in [
-                chains.submit(self._chain, self._retell_chain),
+            # Twilio first: the purchase makes it the longer chain, so it sets the critical path.
+            chains_done = [
                 chains.submit(self._chain, self._twilio_chain),
-            ]:
+                chains.submit(self._chain, self._retell_chain),
+            ]
+            for future in chains_done:
                 future.result()
         if self.failure is None:
             try:

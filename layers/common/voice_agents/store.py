@@ -34,6 +34,7 @@ T = TypeVar("T")
 
 AGENTS = "agents"
 IDEMPOTENCY = "idempotency"
+CALLS = "calls"  # inbound calls already registered with Retell, by Twilio CallSid
 LEASES = "leases"
 CLAIM_CANDIDATES = 5  # records tried per claim when others hold the first ones
 DELETED = "deleted"  # soft-deleted records keep the audit trail of what was bought and released
@@ -95,9 +96,10 @@ class AgentStore:
         self.leases.collection.create_index(
             [("key", ASCENDING), ("generation", DESCENDING)], name="latest_lease"
         )
-        idempotency = self.database[IDEMPOTENCY]
+        # Records that carry their own expiry (checked in code): a TTL index only cleans them up.
         try:
-            idempotency.create_index("expiresAt", expireAfterSeconds=0, name="expiry_ttl")
+            for name in (IDEMPOTENCY, CALLS):
+                self.database[name].create_index("expiresAt", expireAfterSeconds=0, name="expiry_ttl")
         except OperationFailure as exc:
             if exc.code != NOT_IMPLEMENTED:
                 raise

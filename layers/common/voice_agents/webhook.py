@@ -22,9 +22,8 @@ from twilio.request_validator import RequestValidator
 from voice_agents import runtime
 from voice_agents.errors import DomainError
 from voice_agents.observability import count, logger
-from voice_agents.store import now, object_id, translate_errors
+from voice_agents.store import CALLS, now, object_id, translate_errors
 
-CALLS = "calls"
 CALL_RECORD_TTL = timedelta(hours=6)  # Twilio retries within seconds; hours is plenty
 REGISTER_TIMEOUT_SECONDS = 4.0
 SORRY = "Sorry, this agent cannot take your call right now. Please try again later."
