@@ -25,7 +25,7 @@ class LambdaContext:
     """Stands in for Lambda's context object; the budget starts when it is made."""
 
     timeout_ms: int = 28_000
-    function_name: str = "voice-agents-test"
+    function_name: str = "voice-agents-local"
     function_version: str = "$LATEST"
     memory_limit_in_mb: int = 1024
     aws_request_id: str = field(default_factory=lambda: str(uuid.uuid4()))

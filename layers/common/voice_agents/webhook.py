@@ -45,18 +45,17 @@ def handle_voice_webhook(
     params = _form_params(body, is_base64)
     if params is None:
         return WebhookResponse(400, "malformed form body", "text/plain")
-    settings = runtime.settings()
     oid = object_id(agent_id)
     try:
+        settings = runtime.settings()
+        auth_token = settings.require("TWILIO_AUTH_TOKEN")
         record = runtime.store().get(oid) if oid else None
-    except DomainError as exc:
-        logger.error("agent lookup failed", error=str(exc))
-        return WebhookResponse(503, "database unavailable", "text/plain")
+    except DomainError as exc:  # misconfigured or the database is down: Twilio retries or falls back
+        logger.error("cannot check the webhook", error=str(exc))
+        return WebhookResponse(503, "temporarily unavailable", "text/plain")
     # Validate against the exact URL configured as the number's VoiceUrl, never one rebuilt from the event.
     url = (record or {}).get("webhookUrl")
-    if not url or not RequestValidator(settings.require("TWILIO_AUTH_TOKEN")).validate(
-        url, params, signature
-    ):
+    if not url or not RequestValidator(auth_token).validate(url, params, signature):
         logger.warning("rejected webhook with a bad signature", agent_id=agent_id)
         return WebhookResponse(403, "invalid signature", "text/plain")
     assert record is not None
