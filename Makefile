@@ -10,10 +10,15 @@ export SAM_CLI_TELEMETRY := 0
 export AWS_DEFAULT_REGION ?= ap-southeast-2
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: demo test lint typecheck validate build layer-check unit integration bench ferretdb clean
+.PHONY: demo test api lint typecheck validate build layer-check unit integration bench ferretdb clean
+
+API_PORT ?= 3000
 
 demo: $(VENV)/.installed ferretdb  ## the whole flow on the local stack, narrated
 	$(PY) -m local.demo
+
+api: $(VENV)/.installed ferretdb  ## template.yaml's routes on 127.0.0.1:$(API_PORT), like sam local start-api (JWTs not verified)
+	$(PY) -m local.http_api --port $(API_PORT)
 
 test: lint typecheck validate layer-check  ## everything CI runs: lint, types, template, layer, all tests
 	$(PY) -m pytest

@@ -17,7 +17,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import yaml
+
+from local.template import function_properties, load_template
 
 ROOT = Path(__file__).resolve().parents[2]
 TEMPLATE = ROOT / "template.yaml"
@@ -73,31 +74,9 @@ SECRETS_POLICY = {
 # ---------------------------------------------------------------- loading
 
 
-class CloudFormationLoader(yaml.SafeLoader):
-    """SafeLoader that turns CloudFormation short tags (!Ref, !Sub, !If ...) into their long form."""
-
-
-def _construct_short_tag(loader: yaml.SafeLoader, suffix: str, node: yaml.Node) -> dict[str, Any]:
-    if isinstance(node, yaml.ScalarNode):
-        value: Any = loader.construct_scalar(node)
-    elif isinstance(node, yaml.SequenceNode):
-        value = loader.construct_sequence(node, deep=True)
-    else:
-        value = loader.construct_mapping(node, deep=True)  # type: ignore[arg-type]
-    if suffix == "Ref":
-        return {"Ref": value}
-    if suffix == "GetAtt" and isinstance(value, str):
-        # !GetAtt Resource.Attribute is the short form of Fn::GetAtt: [Resource, Attribute].
-        return {"Fn::GetAtt": value.split(".", 1)}
-    return {f"Fn::{suffix}": value}
-
-
-CloudFormationLoader.add_multi_constructor("!", _construct_short_tag)
-
-
 @cache
 def _load_template() -> dict[str, Any]:
-    return yaml.load(TEMPLATE.read_text(), Loader=CloudFormationLoader)
+    return load_template(TEMPLATE)
 
 
 @pytest.fixture
@@ -106,25 +85,7 @@ def template() -> dict[str, Any]:
     return copy.deepcopy(_load_template())
 
 
-def _merge(base: dict[str, Any], override: dict[str, Any]) -> dict[str, Any]:
-    """SAM's Globals rule: maps merge key by key, anything else in the resource wins."""
-    merged = copy.deepcopy(base)
-    for key, value in override.items():
-        if isinstance(value, dict) and isinstance(merged.get(key), dict):
-            merged[key] = _merge(merged[key], value)
-        else:
-            merged[key] = copy.deepcopy(value)
-    return merged
-
-
-def functions(template: dict[str, Any]) -> dict[str, dict[str, Any]]:
-    """Each function's properties with the Globals applied, by logical id."""
-    globals_ = template.get("Globals", {}).get("Function", {})
-    return {
-        logical_id: _merge(globals_, resource.get("Properties", {}))
-        for logical_id, resource in template["Resources"].items()
-        if resource["Type"] == "AWS::Serverless::Function"
-    }
+functions = function_properties
 
 
 def http_api_events(template: dict[str, Any]) -> dict[tuple[str, str], tuple[str, dict[str, Any]]]:

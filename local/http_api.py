@@ -1,0 +1,739 @@
+"""A local HTTP API: what `sam local start-api` would give, without Docker.
+
+    python -m local.http_api [--port N]      (or: make api)
+
+Reads the routes from template.yaml when it starts (each function's ``HttpApi`` events, its CodeUri,
+Timeout and authorizer), serves them on 127.0.0.1, and answers each request by calling the same
+``lambda_handler`` as Lambda would, with an API Gateway HTTP API payload v2 event shaped like
+``events/*.json``. The Lambda proxy answer is written back the way API Gateway writes it.
+
+*************************************************************************************************
+* LOCAL ONLY: JWT SIGNATURES ARE NOT VERIFIED.                                                  *
+* A route with the JWT authorizer needs `Authorization: Bearer <jwt>` (401 without it, as API    *
+* Gateway answers), but the token is only decoded: its signature, issuer and audience are NOT   *
+* checked (there is no Cognito here), only its expiry when it has one. Anyone who can reach     *
+* this port can act as any user. `local_token(sub)` makes an unsigned token (alg "none").       *
+* Never expose this server beyond 127.0.0.1.                                                    *
+*************************************************************************************************
+
+What it does like API Gateway: route matching (``{agentId}`` path variables; exact routes before
+variable ones), 404 ``{"message":"Not Found"}`` for anything unrouted, 401 ``{"message":"Unauthorized"}``
+before the handler runs, claims stringified as API Gateway does, the body base64-encoded unless it is
+JSON or text (so Twilio's form posts arrive base64-encoded), CORS preflight from the API's
+``CorsConfiguration``, 502 ``{"message":"Internal Server Error"}`` when the handler raises (traceback on
+stderr) or answers something that is not a proxy response, and when it overruns its Timeout.
+
+What it does not: the handler is not killed at its Timeout (the answer becomes the 502 afterwards);
+one function serves one request at a time (one warm instance each, because a handler module's state is
+per process); per-function Environment in the template is not applied (the process environment is);
+no throttling, payload limits, custom domains or stages other than ``$default``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import base64
+import binascii
+import ipaddress
+import json
+import os
+import re
+import signal
+import sys
+import threading
+import time
+import traceback
+import urllib.parse
+import uuid
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from types import TracebackType
+from typing import Any, Self, TextIO
+
+from local.invoke import LambdaContext, handler_module
+from local.template import TEMPLATE, HttpRoute, http_routes, load_template, parameter_default
+
+LOOPBACK = "127.0.0.1"
+ACCOUNT_ID = "123456789012"
+API_ID = "local"
+STAGE = "$default"
+NOT_VERIFIED_WARNING = (
+    "WARNING: local HTTP API - JWT signatures are NOT verified (no Cognito here); any well-formed "
+    "token is accepted and its claims passed on. Never expose this server beyond 127.0.0.1."
+)
+_MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
+
+Headers = list[tuple[str, str]]
+
+
+# ---------------------------------------------------------------- local tokens
+
+
+def _b64url(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
+
+
+def _b64url_json(segment: str) -> Any:
+    return json.loads(base64.urlsafe_b64decode(segment + "=" * (-len(segment) % 4)))
+
+
+def local_token(sub: str, **claims: Any) -> str:
+    """An unsigned JWT (alg "none") for ``sub``: accepted by this local API only, never by AWS."""
+    header = {"alg": "none", "typ": "JWT"}
+    payload = {
+        "sub": sub,
+        "iss": "http://127.0.0.1/local-unverified",
+        "token_use": "access",
+        "iat": int(time.time()),
+        **claims,
+    }
+    return f"{_b64url(json.dumps(header).encode())}.{_b64url(json.dumps(payload).encode())}."
+
+
+def unverified_claims(token: str) -> dict[str, Any] | None:
+    """The payload of a compact JWS, WITHOUT checking its signature; None when it is not a JWT."""
+    parts = token.split(".")
+    if len(parts) != 3:
+        return None
+    try:
+        header, payload = _b64url_json(parts[0]), _b64url_json(parts[1])
+    except (ValueError, binascii.Error):
+        return None
+    if not isinstance(header, dict) or not isinstance(payload, dict):
+        return None
+    return payload
+
+
+def _claim_text(value: Any) -> str:
+    """API Gateway hands every claim to the integration as a string; arrays become ``[a b]``."""
+    if isinstance(value, str):
+        return value
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    if isinstance(value, int | float):
+        return str(value)
+    if isinstance(value, list):
+        return "[" + " ".join(_claim_text(item) for item in value) + "]"
+    return json.dumps(value, separators=(",", ":"))
+
+
+# ---------------------------------------------------------------- routes
+
+
+@dataclass(frozen=True)
+class JwtAuthorizer:
+    name: str
+    header: str  # lower case, from IdentitySource $request.header.<Name>
+
+
+@dataclass(frozen=True)
+class _CompiledRoute:
+    route: HttpRoute
+    pattern: re.Pattern[str]
+    variables: tuple[str, ...]  # path variable names, in order
+    greedy: bool  # ends in {name+}
+
+    @classmethod
+    def of(cls, route: HttpRoute) -> _CompiledRoute:
+        regex, variables, greedy = "", [], False
+        for part in re.split(r"(\{[^}]+\})", route.path):
+            if part.startswith("{") and part.endswith("}"):
+                name = part[1:-1]
+                greedy = name.endswith("+")
+                variables.append(name.removesuffix("+"))
+                regex += "(.+)" if greedy else "([^/]+)"
+            else:
+                regex += re.escape(part)
+        return cls(route, re.compile(f"^{regex}$"), tuple(variables), greedy)
+
+    def match(self, method: str, path: str) -> dict[str, str] | None:
+        if self.route.method not in (method, "ANY"):
+            return None
+        found = self.pattern.match(path)
+        if found is None:
+            return None
+        return {
+            name: urllib.parse.unquote(value)
+            for name, value in zip(self.variables, found.groups(), strict=True)
+        }
+
+    def specificity(self) -> tuple[int, int, int]:
+        # API Gateway: the most specific route wins; a greedy variable last, ANY after a named method.
+        return (int(self.greedy), len(self.variables), int(self.route.method == "ANY"))
+
+
+@dataclass
+class RouteTable:
+    """The HTTP API of a template: its routes, authorizers and CORS settings."""
+
+    routes: list[HttpRoute]
+    authorizers: dict[str, JwtAuthorizer]
+    cors: dict[str, Any] | None
+    _compiled: list[_CompiledRoute] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        self._compiled = sorted(
+            (_CompiledRoute.of(route) for route in self.routes), key=_CompiledRoute.specificity
+        )
+
+    @classmethod
+    def from_template(cls, path: Path | str = TEMPLATE) -> RouteTable:
+        template = load_template(path)
+        routes = http_routes(template)
+        api_ids = {route.api_id for route in routes}
+        if len(api_ids) > 1:
+            raise ValueError(f"routes of several HTTP APIs ({sorted(api_ids)}): serve one at a time")
+        api = template["Resources"].get(next(iter(api_ids)), {}).get("Properties", {}) if routes else {}
+        authorizers: dict[str, JwtAuthorizer] = {}
+        for route in routes:
+            if route.authorizer is None or route.authorizer in authorizers:
+                continue
+            config = api.get("Auth", {}).get("Authorizers", {}).get(route.authorizer)
+            if config is None or "JwtConfiguration" not in config:
+                raise ValueError(f"{route.route_key}: only JWT authorizers are served locally")
+            source = str(config.get("IdentitySource", "$request.header.Authorization"))
+            if not source.startswith("$request.header."):
+                raise ValueError(f"{route.authorizer}: identity source {source} is not a header")
+            header = source.removeprefix("$request.header.").lower()
+            authorizers[route.authorizer] = JwtAuthorizer(route.authorizer, header)
+        cors = api.get("CorsConfiguration")
+        if isinstance(cors, dict):
+            cors = {key: _resolve_list(template, value) for key, value in cors.items()}
+        return cls(routes, authorizers, cors if isinstance(cors, dict) else None)
+
+    def match(self, method: str, path: str) -> tuple[HttpRoute, dict[str, str]] | None:
+        for compiled in self._compiled:
+            parameters = compiled.match(method, path)
+            if parameters is not None:
+                return compiled.route, parameters
+        return None
+
+
+def _resolve_list(template: dict[str, Any], value: Any) -> Any:
+    if isinstance(value, list):
+        return [resolved for item in value if (resolved := parameter_default(template, item)) is not None]
+    return parameter_default(template, value)
+
+
+# ---------------------------------------------------------------- events and answers
+
+
+@dataclass(frozen=True)
+class HttpRequest:
+    method: str
+    target: str  # path and query as received
+    headers: Headers  # as received
+    body: bytes
+    source_ip: str
+    protocol: str = "HTTP/1.1"
+
+
+@dataclass(frozen=True)
+class HttpResponse:
+    status: int
+    headers: Headers
+    body: bytes = b""
+
+
+def _json_response(status: int, body: dict[str, Any], *extra: tuple[str, str]) -> HttpResponse:
+    text = json.dumps(body, separators=(",", ":"))  # API Gateway's exact bytes: {"message":"Not Found"}
+    return HttpResponse(status, [("Content-Type", "application/json"), *extra], text.encode())
+
+
+NOT_FOUND = {"message": "Not Found"}
+UNAUTHORIZED = {"message": "Unauthorized"}
+INTERNAL_SERVER_ERROR = {"message": "Internal Server Error"}
+
+
+def _is_text(content_type: str | None) -> bool:
+    """API Gateway passes JSON and text bodies as they are and base64-encodes everything else."""
+    media_type = (content_type or "").split(";", 1)[0].strip().lower()
+    return media_type.startswith("text/") or media_type == "application/json" or media_type.endswith("+json")
+
+
+def _joined(pairs: Iterable[tuple[str, str]]) -> dict[str, str]:
+    """Repeated names become one comma-joined value, as in payload v2."""
+    joined: dict[str, str] = {}
+    for name, value in pairs:
+        joined[name] = f"{joined[name]},{value}" if name in joined else value
+    return joined
+
+
+def _request_time(epoch_ms: int) -> str:
+    moment = time.gmtime(epoch_ms / 1000)
+    return (
+        f"{moment.tm_mday:02d}/{_MONTHS[moment.tm_mon - 1]}/{moment.tm_year}:"
+        f"{moment.tm_hour:02d}:{moment.tm_min:02d}:{moment.tm_sec:02d} +0000"
+    )
+
+
+def build_event(
+    request: HttpRequest,
+    route: HttpRoute,
+    path_parameters: dict[str, str],
+    *,
+    request_id: str,
+    local_port: int,
+    claims: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    """The API Gateway HTTP API payload v2 event for ``request`` on ``route``."""
+    raw_path, _, raw_query = request.target.partition("?")
+    headers: dict[str, str] = _joined((name.lower(), value) for name, value in request.headers)
+    cookies = [
+        cookie.strip() for cookie in headers.pop("cookie", "").replace(",", ";").split(";") if cookie.strip()
+    ]
+    # What API Gateway adds in front of the integration.
+    forwarded_for = headers.get("x-forwarded-for")
+    headers["x-forwarded-for"] = (
+        f"{forwarded_for}, {request.source_ip}" if forwarded_for else request.source_ip
+    )
+    headers.setdefault("x-forwarded-port", str(local_port))
+    headers.setdefault("x-forwarded-proto", "http")
+    domain = headers.get("host", f"{LOOPBACK}:{local_port}")
+    epoch_ms = time.time_ns() // 1_000_000
+
+    request_context: dict[str, Any] = {"accountId": ACCOUNT_ID, "apiId": API_ID}
+    if claims is not None:
+        scope = claims.get("scope", claims.get("scp"))
+        scopes = scope.split() if isinstance(scope, str) else scope if isinstance(scope, list) else None
+        request_context["authorizer"] = {
+            "jwt": {"claims": {name: _claim_text(value) for name, value in claims.items()}, "scopes": scopes}
+        }
+    request_context |= {
+        "domainName": domain,
+        "domainPrefix": domain.split(".", 1)[0],
+        "http": {
+            "method": request.method,
+            "path": raw_path,
+            "protocol": request.protocol,
+            "sourceIp": request.source_ip,
+            "userAgent": headers.get("user-agent", ""),
+        },
+        "requestId": request_id,
+        "routeKey": route.route_key,
+        "stage": STAGE,
+        "time": _request_time(epoch_ms),
+        "timeEpoch": epoch_ms,
+    }
+
+    event: dict[str, Any] = {
+        "version": "2.0",
+        "routeKey": route.route_key,
+        "rawPath": raw_path,
+        "rawQueryString": raw_query,
+    }
+    if cookies:
+        event["cookies"] = cookies
+    event["headers"] = headers
+    if raw_query:
+        event["queryStringParameters"] = _joined(urllib.parse.parse_qsl(raw_query, keep_blank_values=True))
+    event["requestContext"] = request_context
+    if path_parameters:
+        event["pathParameters"] = path_parameters
+    is_base64 = False
+    if request.body:
+        text: str | None = None
+        if _is_text(headers.get("content-type")):
+            try:
+                text = request.body.decode("utf-8")
+            except UnicodeDecodeError:
+                text = None
+        is_base64 = text is None
+        event["body"] = text if text is not None else base64.b64encode(request.body).decode("ascii")
+    event["isBase64Encoded"] = is_base64
+    return event
+
+
+class MalformedResponse(ValueError):
+    """The handler answered something API Gateway could not turn into an HTTP response."""
+
+
+def proxy_response(result: Any) -> HttpResponse:
+    """The HTTP answer API Gateway makes of a handler's payload v2 response."""
+    if not (isinstance(result, dict) and "statusCode" in result):
+        # Payload v2 "format inference": anything else is a 200 JSON body.
+        try:
+            text = json.dumps(result)
+        except (TypeError, ValueError) as exc:
+            raise MalformedResponse(f"not JSON-serialisable: {exc}") from exc
+        return HttpResponse(200, [("Content-Type", "application/json")], text.encode())
+    try:
+        status = int(result["statusCode"])
+    except (TypeError, ValueError) as exc:
+        raise MalformedResponse(f"statusCode {result['statusCode']!r}") from exc
+    if not 100 <= status <= 599:
+        raise MalformedResponse(f"statusCode {status}")
+    raw_headers = result.get("headers") or {}
+    if not isinstance(raw_headers, dict):
+        raise MalformedResponse("headers is not an object")
+    headers: Headers = [(str(name), _header_text(value)) for name, value in raw_headers.items()]
+    headers += [("Set-Cookie", str(cookie)) for cookie in result.get("cookies") or []]
+    if not any(name.lower() == "content-type" for name, _ in headers):
+        headers.append(("Content-Type", "application/json"))
+    body = result.get("body")
+    if body is None:
+        content = b""
+    elif not isinstance(body, str):
+        raise MalformedResponse(f"body is a {type(body).__name__}, not a string")
+    elif result.get("isBase64Encoded"):
+        try:
+            content = base64.b64decode(body, validate=True)
+        except binascii.Error as exc:
+            raise MalformedResponse(f"body is not base64: {exc}") from exc
+    else:
+        content = body.encode("utf-8")
+    return HttpResponse(status, headers, content)
+
+
+def _header_text(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)
+
+
+# ---------------------------------------------------------------- the server
+
+
+class LocalHttpApi:
+    """The template's HTTP API on ``host:port`` (0 = a free port), served from a background thread:
+
+        api = LocalHttpApi(port=0).start()   # or: with LocalHttpApi() as api: ...
+        httpx.get(f"{api.base_url}/api/agents", headers={"Authorization": f"Bearer {local_token('me')}"})
+        api.stop()
+
+    Loopback only: tokens are not verified, so anything that can reach the port is any user.
+    """
+
+    def __init__(
+        self,
+        template_path: Path | str = TEMPLATE,
+        host: str = LOOPBACK,
+        port: int = 0,
+        *,
+        access_log: TextIO | None = None,
+    ) -> None:
+        if not _is_loopback(host):
+            raise ValueError(f"{host}: the local HTTP API verifies no token, so it binds loopback only")
+        self.table = RouteTable.from_template(template_path)
+        for route in self.table.routes:
+            module, _, _ = route.handler.partition(".")
+            if module != "app":
+                raise ValueError(
+                    f"{route.logical_id}: handler {route.handler}: only app.<function> is served"
+                )
+        self.host = host
+        self.port = port
+        self.access_log = access_log
+        self._server: ThreadingHTTPServer | None = None
+        self._thread: threading.Thread | None = None
+        # One warm instance per function: a handler module's state (the resolver's current event)
+        # belongs to one invocation at a time, as it does in Lambda.
+        self._instances = {route.function: threading.Lock() for route in self.table.routes}
+
+    @property
+    def routes(self) -> list[HttpRoute]:
+        return self.table.routes
+
+    @property
+    def base_url(self) -> str:
+        if self._server is None:
+            raise RuntimeError("not started")
+        return f"http://{self.host}:{self._server.server_address[1]}"
+
+    def start(self) -> Self:
+        server = ThreadingHTTPServer((self.host, self.port), _RequestHandler)
+        server.daemon_threads = True
+        server.api = self  # type: ignore[attr-defined]
+        self._server = server
+        self.port = int(server.server_address[1])
+        self._thread = threading.Thread(target=server.serve_forever, name="local-http-api", daemon=True)
+        self._thread.start()
+        print(NOT_VERIFIED_WARNING, file=sys.stderr, flush=True)
+        return self
+
+    def stop(self) -> None:
+        if self._server is not None:
+            self._server.shutdown()
+            self._server.server_close()
+        if self._thread is not None:
+            self._thread.join(timeout=5)
+        self._server = self._thread = None
+
+    def __enter__(self) -> Self:
+        return self if self._server is not None else self.start()
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.stop()
+
+    # -------------------------------------------------------- one request
+
+    def handle(self, request: HttpRequest) -> HttpResponse:
+        started = time.perf_counter()
+        request_id = str(uuid.uuid4())
+        route_name = "-"
+        try:
+            response, route_name = self._answer(request, request_id)
+        except Exception:  # the local API itself failed: still answer, and say why
+            traceback.print_exc()
+            response = _json_response(500, INTERNAL_SERVER_ERROR)
+        response = HttpResponse(
+            response.status, [*response.headers, ("apigw-requestid", request_id)], response.body
+        )
+        if self.access_log is not None:
+            elapsed_ms = (time.perf_counter() - started) * 1000
+            path = request.target.partition("?")[0]
+            print(
+                f"{request.method} {path} -> {response.status} ({route_name}, {elapsed_ms:.0f} ms)",
+                file=self.access_log,
+                flush=True,
+            )
+        return response
+
+    def _answer(self, request: HttpRequest, request_id: str) -> tuple[HttpResponse, str]:
+        headers = _joined((name.lower(), value) for name, value in request.headers)
+        path = request.target.partition("?")[0]
+        origin = headers.get("origin")
+        if self._is_preflight(request.method, headers):
+            return self._preflight(origin), "CORS preflight"
+        matched = self.table.match(request.method, path)
+        if matched is None:
+            return self._with_cors(_json_response(404, NOT_FOUND), origin), "-"
+        route, parameters = matched
+        claims: dict[str, Any] | None = None
+        if route.authorizer is not None:
+            authorizer = self.table.authorizers[route.authorizer]
+            claims, refusal = _authorize(headers.get(authorizer.header))
+            if refusal is not None:
+                return self._with_cors(refusal, origin), route.logical_id
+        event = build_event(
+            request, route, parameters, request_id=request_id, local_port=self.port, claims=claims
+        )
+        return self._with_cors(self._invoke(route, event), origin), route.logical_id
+
+    def _invoke(self, route: HttpRoute, event: dict[str, Any]) -> HttpResponse:
+        attribute = route.handler.partition(".")[2]
+        with self._instances[route.function]:
+            context = LambdaContext(
+                timeout_ms=route.timeout_seconds * 1000,
+                function_name=route.logical_id,
+                aws_request_id=str(uuid.uuid4()),
+            )
+            try:
+                handler: Callable[[dict[str, Any], Any], Any] = getattr(
+                    handler_module(route.function), attribute
+                )
+                result = handler(event, context)
+            except Exception:
+                print(
+                    f"[local http api] {route.logical_id} raised on {route.route_key}; "
+                    "API Gateway answers 502 Internal Server Error",
+                    file=sys.stderr,
+                )
+                traceback.print_exc()
+                return _json_response(502, INTERNAL_SERVER_ERROR)
+        if context.get_remaining_time_in_millis() <= 0:
+            print(
+                f"[local http api] {route.logical_id}: Task timed out after {route.timeout_seconds} s "
+                "(Lambda would have stopped it); API Gateway answers 502 Internal Server Error",
+                file=sys.stderr,
+            )
+            return _json_response(502, INTERNAL_SERVER_ERROR)
+        try:
+            return proxy_response(result)
+        except MalformedResponse as exc:
+            print(f"[local http api] {route.logical_id}: malformed Lambda response: {exc}", file=sys.stderr)
+            return _json_response(502, INTERNAL_SERVER_ERROR)
+
+    # -------------------------------------------------------- CORS, as configured on the API
+
+    def _is_preflight(self, method: str, headers: dict[str, str]) -> bool:
+        return (
+            self.table.cors is not None
+            and method == "OPTIONS"
+            and "origin" in headers
+            and "access-control-request-method" in headers
+        )
+
+    def _origin_allowed(self, origin: str | None) -> bool:
+        allowed = (self.table.cors or {}).get("AllowOrigins") or []
+        return origin is not None and ("*" in allowed or origin in allowed)
+
+    def _cors_headers(self, origin: str) -> Headers:
+        cors = self.table.cors or {}
+        allowed = cors.get("AllowOrigins") or []
+        headers: Headers = [("Access-Control-Allow-Origin", "*" if "*" in allowed else origin)]
+        if cors.get("AllowCredentials"):
+            headers.append(("Access-Control-Allow-Credentials", "true"))
+        if cors.get("ExposeHeaders"):
+            headers.append(("Access-Control-Expose-Headers", ",".join(cors["ExposeHeaders"])))
+        return headers
+
+    def _preflight(self, origin: str | None) -> HttpResponse:
+        cors = self.table.cors or {}
+        if not self._origin_allowed(origin):
+            return HttpResponse(204, [])
+        assert origin is not None
+        headers = self._cors_headers(origin)
+        if cors.get("AllowMethods"):
+            headers.append(("Access-Control-Allow-Methods", ",".join(cors["AllowMethods"])))
+        if cors.get("AllowHeaders"):
+            headers.append(("Access-Control-Allow-Headers", ",".join(cors["AllowHeaders"]).lower()))
+        if cors.get("MaxAge") is not None:
+            headers.append(("Access-Control-Max-Age", str(cors["MaxAge"])))
+        return HttpResponse(204, headers)
+
+    def _with_cors(self, response: HttpResponse, origin: str | None) -> HttpResponse:
+        if self.table.cors is None or not self._origin_allowed(origin):
+            return response
+        assert origin is not None
+        # API Gateway's CORS headers replace whatever the integration sent.
+        kept = [
+            (name, value)
+            for name, value in response.headers
+            if not name.lower().startswith("access-control-")
+        ]
+        return HttpResponse(response.status, [*kept, *self._cors_headers(origin)], response.body)
+
+
+def _is_loopback(host: str) -> bool:
+    try:
+        return host == "localhost" or ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def _authorize(header: str | None) -> tuple[dict[str, Any] | None, HttpResponse | None]:
+    """The token's claims (UNVERIFIED), or the 401 API Gateway's JWT authorizer would answer."""
+    if not header:
+        return None, _json_response(401, UNAUTHORIZED)
+    scheme, _, rest = header.strip().partition(" ")
+    # Like API Gateway, take the token with or without the "Bearer " prefix.
+    token = rest.strip() if scheme.lower() == "bearer" else header.strip()
+    claims = unverified_claims(token)
+    challenge = 'Bearer scope="" error="invalid_token" error_description="{}"'
+    if claims is None:
+        return None, _json_response(
+            401, UNAUTHORIZED, ("www-authenticate", challenge.format("the token is not a JWT"))
+        )
+    expires = claims.get("exp")
+    if isinstance(expires, int | float) and expires <= time.time():
+        return None, _json_response(
+            401, UNAUTHORIZED, ("www-authenticate", challenge.format("the token has expired"))
+        )
+    return claims, None
+
+
+class _RequestHandler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"  # keep-alive, as API Gateway; every answer has a Content-Length
+    server_version = "local-http-api"
+
+    def _serve(self) -> None:
+        api: LocalHttpApi = self.server.api  # type: ignore[attr-defined]
+        request = HttpRequest(
+            method=self.command,
+            target=self.path,
+            headers=list(self.headers.items()),
+            body=self._read_body(),
+            source_ip=self.client_address[0],
+            protocol=self.request_version,
+        )
+        response = api.handle(request)
+        self.send_response(response.status)
+        for name, value in response.headers:
+            if name.lower() not in ("content-length", "connection", "transfer-encoding"):
+                self.send_header(name, value)
+        self.send_header("Content-Length", str(len(response.body)))
+        self.end_headers()
+        if self.command != "HEAD":
+            self.wfile.write(response.body)
+
+    def _read_body(self) -> bytes:
+        if "chunked" in (self.headers.get("Transfer-Encoding") or "").lower():
+            chunks: list[bytes] = []
+            while True:
+                size = int(self.rfile.readline().split(b";", 1)[0].strip() or b"0", 16)
+                if size == 0:
+                    while self.rfile.readline() not in (b"\r\n", b"\n", b""):
+                        pass  # trailers
+                    return b"".join(chunks)
+                chunks.append(self.rfile.read(size))
+                self.rfile.readline()
+        length = int(self.headers.get("Content-Length") or 0)
+        return self.rfile.read(length) if length > 0 else b""
+
+    do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = do_OPTIONS = do_HEAD = _serve
+
+    def log_message(self, format: str, *args: Any) -> None:
+        """Quiet: LocalHttpApi writes its own access log when asked to."""
+
+
+# ---------------------------------------------------------------- python -m local.http_api
+
+
+def _describe(route: HttpRoute) -> str:
+    auth = f"JWT ({route.authorizer}, NOT verified locally)" if route.authorizer else "no authorizer"
+    return f"  {route.method:<7}{route.path:<34}{route.logical_id:<24}{route.timeout_seconds:>3} s  {auth}"
+
+
+def _without_password(uri: str) -> str:
+    parts = urllib.parse.urlsplit(uri)
+    if parts.password is None:
+        return uri
+    netloc = f"{parts.username}:***@{parts.hostname}" + (f":{parts.port}" if parts.port else "")
+    return urllib.parse.urlunsplit(parts._replace(netloc=netloc))
+
+
+def _stop_on_sigterm(signum: int, frame: Any) -> None:
+    raise KeyboardInterrupt  # unwind the `with` blocks, so FerretDB and the fakes stop too
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(
+        prog="python -m local.http_api",
+        description="Serve template.yaml's HTTP API on 127.0.0.1 against the local stack (no Docker).",
+    )
+    parser.add_argument("--port", type=int, default=0, help="port on 127.0.0.1 (default: a free one)")
+    args = parser.parse_args(argv)
+
+    from local.stack import local_stack
+    from voice_agents import runtime
+
+    signal.signal(signal.SIGTERM, _stop_on_sigterm)
+    # EMF metric lines would drown the access log; the handlers' JSON logs stay.
+    os.environ.setdefault("POWERTOOLS_METRICS_DISABLED", "true")
+    print("Starting the local stack (FerretDB, fake Retell, fake Twilio) on 127.0.0.1 ...", flush=True)
+    with local_stack() as stack, LocalHttpApi(port=args.port, access_log=sys.stderr) as api:
+        os.environ.update(stack.environment())
+        # The webhook URL given to Twilio numbers is this API, so signatures over it validate here.
+        os.environ["WEBHOOK_BASE_URL"] = api.base_url
+        runtime.reset()
+        token = local_token("local-user")
+        print(f"\nLocal HTTP API on {api.base_url}  (routes from {TEMPLATE.name}, payload v2)")
+        for route in api.routes:
+            print(_describe(route))
+        mongodb = _without_password(stack.mongodb_uri)
+        print(f"\n  MongoDB {mongodb}  Retell {stack.retell.base_url}  Twilio {stack.twilio.base_url}")
+        print(f"\n{NOT_VERIFIED_WARNING}")
+        print("\nTry it (a local, unsigned token for sub=local-user):")
+        print(f"  TOKEN={token}")
+        print(
+            f'  curl -s -X POST {api.base_url}/api/agents -H "Authorization: Bearer $TOKEN" '
+            "-H 'Content-Type: application/json' "
+            '-d \'{"name": "Local agent", "prompt": "You are a friendly receptionist."}\''
+        )
+        print(f'  curl -s {api.base_url}/api/agents -H "Authorization: Bearer $TOKEN"')
+        print("\nCtrl-C to stop.", flush=True)
+        try:
+            threading.Event().wait()
+        except KeyboardInterrupt:
+            print("\nStopping.", flush=True)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,135 @@
+"""template.yaml as data: a YAML loader for CloudFormation's short tags, SAM's Globals rule, and the
+HTTP API routes the template declares. Used by the local HTTP API and the template tests."""
+
+from __future__ import annotations
+
+import copy
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+ROOT = Path(__file__).resolve().parent.parent
+TEMPLATE = ROOT / "template.yaml"
+# What Lambda gives a function that names no Timeout (and whose Globals name none).
+LAMBDA_DEFAULT_TIMEOUT_SECONDS = 3
+
+
+class CloudFormationLoader(yaml.SafeLoader):
+    """SafeLoader that turns CloudFormation short tags (!Ref, !Sub, !If ...) into their long form."""
+
+
+def _construct_short_tag(loader: yaml.SafeLoader, suffix: str, node: yaml.Node) -> dict[str, Any]:
+    if isinstance(node, yaml.ScalarNode):
+        value: Any = loader.construct_scalar(node)
+    elif isinstance(node, yaml.SequenceNode):
+        value = loader.construct_sequence(node, deep=True)
+    else:
+        value = loader.construct_mapping(node, deep=True)
+    if suffix == "Ref":
+        return {"Ref": value}
+    if suffix == "GetAtt" and isinstance(value, str):
+        # !GetAtt Resource.Attribute is the short form of Fn::GetAtt: [Resource, Attribute].
+        return {"Fn::GetAtt": value.split(".", 1)}
+    return {f"Fn::{suffix}": value}
+
+
+CloudFormationLoader.add_multi_constructor("!", _construct_short_tag)
+
+
+def load_template(path: Path | str = TEMPLATE) -> dict[str, Any]:
+    template: dict[str, Any] = yaml.load(Path(path).read_text(), Loader=CloudFormationLoader)
+    return template
+
+
+def merge_globals(base: dict[str, Any], override: dict[str, Any]) -> dict[str, Any]:
+    """SAM's Globals rule: maps merge key by key, anything else in the resource wins."""
+    merged = copy.deepcopy(base)
+    for key, value in override.items():
+        if isinstance(value, dict) and isinstance(merged.get(key), dict):
+            merged[key] = merge_globals(merged[key], value)
+        else:
+            merged[key] = copy.deepcopy(value)
+    return merged
+
+
+def function_properties(template: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """Each AWS::Serverless::Function's properties with the Globals applied, by logical id."""
+    globals_ = template.get("Globals", {}).get("Function", {})
+    return {
+        logical_id: merge_globals(globals_, resource.get("Properties", {}))
+        for logical_id, resource in template["Resources"].items()
+        if resource["Type"] == "AWS::Serverless::Function"
+    }
+
+
+def parameter_default(template: dict[str, Any], value: Any) -> Any:
+    """A literal, or a ``Ref`` to a parameter resolved to the parameter's default (as if deployed
+    without overrides); anything else (an intrinsic we cannot evaluate locally) is None."""
+    if isinstance(value, dict):
+        name = value.get("Ref")
+        if isinstance(name, str) and name in template.get("Parameters", {}):
+            return template["Parameters"][name].get("Default")
+        return None
+    return value
+
+
+@dataclass(frozen=True)
+class HttpRoute:
+    """One ``HttpApi`` event of a function: what API Gateway would route to it, and how."""
+
+    method: str  # upper case, or "ANY"
+    path: str  # as declared, e.g. /api/agents/{agentId}
+    logical_id: str  # the function's logical id, e.g. GetAgentsFunction
+    function: str  # the code directory under functions/, from CodeUri, e.g. get_agents
+    handler: str  # e.g. app.lambda_handler
+    authorizer: str | None  # the authorizer's name, or None for `Authorizer: NONE` / no authorizer
+    timeout_seconds: int
+    api_id: str  # logical id of the AWS::Serverless::HttpApi
+
+    @property
+    def route_key(self) -> str:
+        return f"{self.method} {self.path}"
+
+
+def http_routes(template: dict[str, Any]) -> list[HttpRoute]:
+    """Every ``HttpApi`` event of every function, in template order.
+
+    A route's authorizer is its own ``Auth.Authorizer`` if it names one (``NONE`` = none), else the
+    API's ``Auth.DefaultAuthorizer``, as SAM resolves it.
+    """
+    apis = {
+        logical_id: resource.get("Properties", {})
+        for logical_id, resource in template["Resources"].items()
+        if resource["Type"] == "AWS::Serverless::HttpApi"
+    }
+    routes: list[HttpRoute] = []
+    for logical_id, properties in function_properties(template).items():
+        for event in properties.get("Events", {}).values():
+            if event.get("Type") != "HttpApi":
+                continue
+            event_properties = event.get("Properties", {})
+            api_ref = event_properties.get("ApiId")
+            # No ApiId: SAM's implicit API, which takes its settings from Globals.HttpApi.
+            api_id = api_ref["Ref"] if isinstance(api_ref, dict) else "ServerlessHttpApi"
+            api = apis.get(api_id) or template.get("Globals", {}).get("HttpApi", {})
+            default_authorizer = api.get("Auth", {}).get("DefaultAuthorizer")
+            authorizer = event_properties.get("Auth", {}).get("Authorizer", default_authorizer)
+            code_uri = properties.get("CodeUri")
+            if not isinstance(code_uri, str):
+                raise ValueError(f"{logical_id}: CodeUri must be a local directory, got {code_uri!r}")
+            routes.append(
+                HttpRoute(
+                    method=str(event_properties.get("Method", "ANY")).upper(),
+                    path=str(event_properties.get("Path", "/$default")),
+                    logical_id=logical_id,
+                    function=Path(code_uri).name,
+                    handler=str(properties.get("Handler", "app.lambda_handler")),
+                    authorizer=None if authorizer in (None, "NONE") else str(authorizer),
+                    # Globals.Function.Timeout is already merged in.
+                    timeout_seconds=int(properties.get("Timeout") or LAMBDA_DEFAULT_TIMEOUT_SECONDS),
+                    api_id=api_id,
+                )
+            )
+    return routes

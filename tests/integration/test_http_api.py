@@ -1,0 +1,274 @@
+"""The local HTTP API (local/http_api.py) over real HTTP: the routes of template.yaml, the JWT
+authorizer's 401 before any handler runs, payload v2 events shaped like events/*.json, and the whole
+create / read / call / delete flow against the local stack."""
+
+from __future__ import annotations
+
+import json
+import time
+import urllib.parse
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from twilio.request_validator import RequestValidator
+
+from local.http_api import LocalHttpApi, RouteTable, local_token
+from local.invoke import ROOT, handler_module, load_event
+from local.stack import TWILIO_AUTH_TOKEN, LocalStack
+from voice_agents import runtime
+
+pytestmark = pytest.mark.integration
+
+OWNER = "user-1234-owner"
+CREATE_BODY = json.loads(load_event("create_agent.json")["body"])
+# DESIGN.md "Shape": four API functions, five routes; only the webhook goes without a JWT.
+DESIGNED_ROUTES = {
+    ("POST", "/api/agents", "create_agent", "JwtAuthorizer"),
+    ("GET", "/api/agents", "get_agents", "JwtAuthorizer"),
+    ("GET", "/api/agents/{agentId}", "get_agents", "JwtAuthorizer"),
+    ("DELETE", "/api/agents/{agentId}", "delete_agent", "JwtAuthorizer"),
+    ("POST", "/api/webhooks/twilio/{agentId}", "twilio_webhook", None),
+}
+
+
+@pytest.fixture(scope="module")
+def server() -> Iterator[LocalHttpApi]:
+    with LocalHttpApi(port=0) as api:
+        yield api
+
+
+@pytest.fixture
+def client(env: LocalStack, server: LocalHttpApi, monkeypatch: pytest.MonkeyPatch) -> Iterator[httpx.Client]:
+    """An HTTP client of the local API; the handlers give Twilio numbers this API's webhook URL."""
+    monkeypatch.setenv("WEBHOOK_BASE_URL", server.base_url)
+    runtime.reset()  # settings are cached once read: forget them after changing the environment
+    with httpx.Client(base_url=server.base_url, timeout=30) as http:
+        yield http
+
+
+def bearer(sub: str = OWNER) -> dict[str, str]:
+    return {"Authorization": f"Bearer {local_token(sub)}"}
+
+
+def create(client: httpx.Client, sub: str = OWNER) -> dict[str, Any]:
+    response = client.post("/api/agents", json=CREATE_BODY, headers=bearer(sub))
+    assert response.status_code == 201, response.text
+    return dict(response.json())
+
+
+def spy_on(monkeypatch: pytest.MonkeyPatch, function: str) -> list[dict[str, Any]]:
+    """Record the events a function's handler receives; the real handler still answers."""
+    module = handler_module(function)
+    real: Callable[[dict[str, Any], Any], Any] = module.lambda_handler
+    events: list[dict[str, Any]] = []
+
+    def recording(event: dict[str, Any], context: Any) -> Any:
+        events.append(event)
+        return real(event, context)
+
+    monkeypatch.setattr(module, "lambda_handler", recording)
+    return events
+
+
+def twilio_params(agent: dict[str, Any]) -> dict[str, str]:
+    return {"CallSid": "CA" + "7" * 32, "AccountSid": "AC" + "0" * 32, "From": "+61298765432",
+            "To": agent["phoneNumber"], "CallStatus": "ringing", "Direction": "inbound",
+            "ApiVersion": "2010-04-01", "FromCity": "", "ToZip": ""}  # fmt: skip
+
+
+# ---------------------------------------------------------------- routes
+
+
+def test_routes_are_read_from_the_template(server):
+    served = {(r.method, r.path, r.function, r.authorizer) for r in server.routes}
+
+    assert served == DESIGNED_ROUTES
+    timeouts = {r.logical_id: r.timeout_seconds for r in server.routes}
+    assert timeouts == {
+        "CreateAgentFunction": 28,
+        "GetAgentsFunction": 10,
+        "DeleteAgentFunction": 28,
+        "TwilioWebhookFunction": 10,
+    }
+
+
+def test_a_route_moved_in_the_template_is_served_where_it_moved(tmp_path: Path):
+    # Given a template whose create route moved
+    text = (ROOT / "template.yaml").read_text()
+    assert text.count("Path: /api/agents\n") == 2
+    moved = tmp_path / "template.yaml"
+    moved.write_text(text.replace("Method: POST\n            Path: /api/agents\n", "Method: POST\n"
+                                  "            Path: /api/v2/agents\n"))  # fmt: skip
+
+    # When its route table is read
+    table = RouteTable.from_template(moved)
+
+    # Then the new path is routed and the old one is not
+    matched = table.match("POST", "/api/v2/agents")
+    assert matched is not None
+    assert matched[0].function == "create_agent"
+    assert table.match("POST", "/api/agents") is None
+
+
+def test_it_refuses_to_listen_beyond_loopback():
+    # Tokens are not verified locally: on another interface anyone could act as any user.
+    with pytest.raises(ValueError, match="loopback"):
+        LocalHttpApi(host="0.0.0.0")
+
+
+def test_an_unknown_route_is_404_without_calling_a_handler(client, monkeypatch):
+    calls = spy_on(monkeypatch, "get_agents")
+
+    for method, path in [("GET", "/api/nothing"), ("PUT", "/api/agents"), ("GET", "/api/agents/a/b")]:
+        response = client.request(method, path, headers=bearer())
+        assert response.status_code == 404, (method, path)
+        assert response.json() == {"message": "Not Found"}
+    assert calls == []
+
+
+# ---------------------------------------------------------------- auth
+
+
+@pytest.mark.parametrize(
+    "headers",
+    [
+        {},
+        {"Authorization": "Bearer not-a-jwt"},
+        {"Authorization": f"Bearer {local_token(OWNER, exp=int(time.time()) - 60)}"},
+    ],
+    ids=["no token", "not a JWT", "expired"],
+)
+def test_without_a_usable_token_the_answer_is_401_and_no_handler_runs(client, env, monkeypatch, headers):
+    calls = spy_on(monkeypatch, "create_agent")
+
+    response = client.post("/api/agents", json=CREATE_BODY, headers=headers)
+
+    assert response.status_code == 401
+    assert response.json() == {"message": "Unauthorized"}
+    assert calls == []
+    assert env.twilio.owned == {}
+    assert env.retell.agents == {}
+    assert client.get("/api/agents", headers=bearer()).json()["items"] == []
+
+
+# ---------------------------------------------------------------- the flow
+
+
+def test_create_list_get_and_another_owner(client, server):
+    agent = create(client)
+
+    assert agent["status"] == "active"
+    assert agent["webhookUrl"] == f"{server.base_url}/api/webhooks/twilio/{agent['id']}"
+    listed = client.get("/api/agents", headers=bearer())
+    assert listed.status_code == 200
+    assert [item["id"] for item in listed.json()["items"]] == [agent["id"]]
+    fetched = client.get(f"/api/agents/{agent['id']}", headers=bearer())
+    assert fetched.status_code == 200
+    assert fetched.json() == agent
+    assert client.get(f"/api/agents/{agent['id']}", headers=bearer("someone-else")).status_code == 404
+    assert client.get("/api/agents", headers=bearer("someone-else")).json()["items"] == []
+
+
+def test_a_signed_twilio_call_is_connected_and_a_forged_one_refused(client, env):
+    agent = create(client)
+    params = twilio_params(agent)
+    signature = RequestValidator(TWILIO_AUTH_TOKEN).compute_signature(agent["webhookUrl"], params)
+    path = urllib.parse.urlsplit(agent["webhookUrl"]).path
+
+    answered = client.post(path, data=params, headers={"X-Twilio-Signature": signature})
+
+    assert answered.status_code == 200, answered.text
+    assert answered.headers["content-type"].startswith("text/xml")
+    assert "<Sip>" in answered.text
+    assert len(env.retell.calls_registered) == 1
+    forged = client.post(path, data=params, headers={"X-Twilio-Signature": "Zm9yZ2Vk"})
+    assert forged.status_code == 403
+
+
+def test_delete_releases_the_agent(client, env):
+    agent = create(client)
+
+    response = client.delete(f"/api/agents/{agent['id']}", headers=bearer())
+
+    assert response.status_code == 200, response.text
+    assert response.json()["status"] == "deleted"
+    assert env.twilio.owned == {}
+
+
+# ---------------------------------------------------------------- events and answers
+
+
+def structure(event: dict[str, Any]) -> dict[str, Any]:
+    """The keys of an event, nested, without headers (every request has its own)."""
+    return {
+        key: structure(value) if isinstance(value, dict) and key not in {"headers", "claims"} else None
+        for key, value in event.items()
+    }
+
+
+def test_an_authorized_event_is_shaped_like_the_sample(client, server, monkeypatch):
+    events = spy_on(monkeypatch, "get_agents")
+
+    response = client.get("/api/agents?limit=20", headers={**bearer(), "Accept": "application/json"})
+
+    assert response.status_code == 200
+    [event] = events
+    assert structure(event) == structure(load_event("get_agents.json"))
+    host = urllib.parse.urlsplit(server.base_url).netloc
+    assert event["routeKey"] == event["requestContext"]["routeKey"] == "GET /api/agents"
+    assert (event["rawPath"], event["rawQueryString"]) == ("/api/agents", "limit=20")
+    assert event["queryStringParameters"] == {"limit": "20"}
+    assert event["requestContext"]["domainName"] == event["headers"]["host"] == host
+    assert event["requestContext"]["stage"] == "$default"
+    assert event["requestContext"]["http"]["sourceIp"] == "127.0.0.1"
+    claims = event["requestContext"]["authorizer"]["jwt"]["claims"]
+    assert claims["sub"] == OWNER
+    assert all(isinstance(value, str) for value in claims.values())  # API Gateway stringifies claims
+    assert all(name == name.lower() for name in event["headers"])
+    assert event["isBase64Encoded"] is False
+    assert "body" not in event
+    assert response.headers["apigw-requestid"] == event["requestContext"]["requestId"]
+
+
+def test_a_form_post_arrives_base64_encoded_like_the_sample(client, monkeypatch):
+    events = spy_on(monkeypatch, "twilio_webhook")
+
+    client.post("/api/webhooks/twilio/6740a1b2c3d4e5f6a7b8c9d0", data={"CallSid": "CA1", "Blank": ""})
+
+    [event] = events
+    sample = load_event("twilio_webhook.json")
+    assert structure(event) == structure(sample)
+    assert "authorizer" not in event["requestContext"]
+    assert event["pathParameters"] == {"agentId": "6740a1b2c3d4e5f6a7b8c9d0"}
+    assert event["isBase64Encoded"] is True
+    assert event["body"] == "Q2FsbFNpZD1DQTEmQmxhbms9"  # CallSid=CA1&Blank=
+
+
+def test_a_handler_that_raises_is_a_502(client, monkeypatch, capfd):
+    def broken(event: dict[str, Any], context: Any) -> Any:
+        raise RuntimeError("boom")
+
+    monkeypatch.setattr(handler_module("get_agents"), "lambda_handler", broken)
+
+    response = client.get("/api/agents", headers=bearer())
+
+    assert response.status_code == 502
+    assert response.json() == {"message": "Internal Server Error"}
+    assert "RuntimeError: boom" in capfd.readouterr().err
+
+
+def test_cors_preflight_from_the_dashboard_origin(client):
+    origin = "http://localhost:5173"  # the template's CorsAllowedOrigin default
+
+    response = client.options(
+        "/api/agents", headers={"Origin": origin, "Access-Control-Request-Method": "POST"}
+    )
+
+    assert response.status_code == 204
+    assert response.headers["access-control-allow-origin"] == origin
+    assert "authorization" in response.headers["access-control-allow-headers"]
+    simple = client.get("/api/agents", headers={**bearer(), "Origin": origin})
+    assert simple.headers["access-control-allow-origin"] == origin
