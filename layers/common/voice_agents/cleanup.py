@@ -7,12 +7,13 @@ after a crash or alongside a retry is harmless.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from voice_agents.errors import DomainError
 from voice_agents.observability import count, logger
-from voice_agents.retell import LLM_TAG_VARIABLE
+from voice_agents.retell import agent_tag, llm_tag
 
 if TYPE_CHECKING:
     from voice_agents.retell import RetellClient
@@ -68,8 +69,20 @@ def remove_resources(
             logger.info("resource removed", resource=resource, reason=reason)
 
     attempt(NUMBER, lambda: _release_numbers(resources, twilio))
-    attempt(RETELL_AGENT, lambda: _delete_retell_agents(resources, retell))
-    attempt(RETELL_LLM, lambda: _delete_llms(resources, retell))
+    attempt(
+        RETELL_AGENT,
+        lambda: _delete_retell(
+            resources.retell_agent_id, search=RETELL_AGENT in resources.unknown, listing=retell.list_agents,
+            id_key="agent_id", tag_of=agent_tag, tag=resources.tag, delete=retell.delete_agent,
+        ),
+    )  # fmt: skip
+    attempt(
+        RETELL_LLM,
+        lambda: _delete_retell(
+            resources.retell_llm_id, search=RETELL_LLM in resources.unknown, listing=retell.list_llms,
+            id_key="llm_id", tag_of=llm_tag, tag=resources.tag, delete=retell.delete_llm,
+        ),
+    )  # fmt: skip
     return pending
 
 
@@ -82,23 +95,18 @@ def _release_numbers(resources: AgentResources, twilio: TwilioNumbers) -> bool:
     return any(released)
 
 
-def _delete_retell_agents(resources: AgentResources, retell: RetellClient) -> bool:
-    ids = {resources.retell_agent_id} if resources.retell_agent_id else set()
-    if RETELL_AGENT in resources.unknown:
-        ids.update(
-            agent["agent_id"]
-            for agent in retell.list_agents()
-            if (agent.get("agent_name") or "").split(" ", 1)[0] == resources.tag
-        )
-    return any([retell.delete_agent(agent_id) for agent_id in sorted(ids)])
-
-
-def _delete_llms(resources: AgentResources, retell: RetellClient) -> bool:
-    ids = {resources.retell_llm_id} if resources.retell_llm_id else set()
-    if RETELL_LLM in resources.unknown:
-        ids.update(
-            llm["llm_id"]
-            for llm in retell.list_llms()
-            if (llm.get("default_dynamic_variables") or {}).get(LLM_TAG_VARIABLE) == resources.tag
-        )
-    return any([retell.delete_llm(llm_id) for llm_id in sorted(ids)])
+def _delete_retell(
+    known_id: str | None,
+    *,
+    search: bool,
+    listing: Callable[[], Iterable[dict[str, Any]]],
+    id_key: str,
+    tag_of: Callable[[dict[str, Any]], str | None],
+    tag: str,
+    delete: Callable[[str], bool],
+) -> bool:
+    """Delete the known id, plus (when the create's outcome is unknown) whatever carries the tag."""
+    ids = {known_id} if known_id else set()
+    if search:
+        ids.update(item[id_key] for item in listing() if tag_of(item) == tag)
+    return any([delete(resource_id) for resource_id in sorted(ids)])

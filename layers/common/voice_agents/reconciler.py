@@ -26,7 +26,7 @@ from voice_agents.errors import DomainError
 from voice_agents.models import AgentStatus
 from voice_agents.observability import count, logger
 from voice_agents.provisioning import webhook_url
-from voice_agents.retell import LLM_TAG_VARIABLE
+from voice_agents.retell import agent_tag, llm_tag
 from voice_agents.store import now
 from voice_agents.tags import agent_id_from_tag
 
@@ -230,16 +230,12 @@ def _tagged_resources(services: Services, prefix: str) -> list[_Tagged]:
     tagged += [
         _Tagged(RETELL_AGENT, agent["agent_id"], agent_id)
         for agent in services.retell.list_agents()
-        if (agent_id := agent_id_from_tag(prefix, agent.get("agent_name")))
+        if (agent_id := agent_id_from_tag(prefix, agent_tag(agent)))
     ]
     tagged += [
         _Tagged(RETELL_LLM, llm["llm_id"], agent_id)
         for llm in services.retell.list_llms()
-        if (
-            agent_id := agent_id_from_tag(
-                prefix, (llm.get("default_dynamic_variables") or {}).get(LLM_TAG_VARIABLE)
-            )
-        )
+        if (agent_id := agent_id_from_tag(prefix, llm_tag(llm)))
     ]
     return tagged
 

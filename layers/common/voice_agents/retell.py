@@ -177,6 +177,17 @@ class RetellClient:
         raise _error_for(operation, response)
 
 
+def agent_tag(agent: dict[str, Any]) -> str | None:
+    """The tag a Retell agent carries: the first word of its agent_name."""
+    return (agent.get("agent_name") or "").split(" ", 1)[0] or None
+
+
+def llm_tag(llm: dict[str, Any]) -> str | None:
+    """The tag a Retell LLM carries, in its default dynamic variables."""
+    value = (llm.get("default_dynamic_variables") or {}).get(LLM_TAG_VARIABLE)
+    return str(value) if value else None
+
+
 def _error_for(operation: str, response: httpx.Response) -> DomainError:
     status = response.status_code
     try:
