@@ -63,6 +63,9 @@ class ReconcileReport:
 
 def reconcile(services: Services, *, remaining_ms: Callable[[], int], worker: str) -> ReconcileReport:
     report = ReconcileReport()
+    # Indexes only speed things up (every uniqueness we rely on is on _id), so they are made here,
+    # off every request's path; creating an existing index is a no-op.
+    services.store.ensure_indexes()
     _repair_records(services, remaining_ms, worker, report)
     if remaining_ms() < TIME_RESERVE_MS:
         report.stopped_early = True

@@ -42,7 +42,6 @@ def store() -> AgentStore:
     agent_store = AgentStore(
         connect(config.require("MONGODB_URI"), config.mongodb_database, config.mongodb_max_pool_size)
     )
-    agent_store.ensure_indexes()  # once per process, at cold start: never on a request's path twice
     return agent_store
 
 

@@ -88,7 +88,7 @@ class AgentStore:
 
     @translate_errors
     def ensure_indexes(self) -> None:
-        """Idempotent; called once per process, never per request."""
+        """Idempotent; called by every reconciler run, never on a request's path."""
         self.agents.create_index([("ownerId", ASCENDING), ("_id", DESCENDING)], name="owner_list")
         self.agents.create_index([("repairAfter", ASCENDING)], name="repair_queue")
         self.agents.create_index([("phoneNumber", ASCENDING)], name="phone_number")
