@@ -2,7 +2,7 @@
 
 Not a pytest test (pytest collects test_*.py only): it prints figures and asserts nothing about timing.
 
-    cd /work/main && .venv/bin/python -m tests.benchmarks.bench_create_agent [--runs N]
+    .venv/bin/python -m tests.benchmarks.bench_create_agent [--runs N]     (or: make bench)
 
 The fake providers get fixed latencies (Retell create_llm 400 ms, get_llm 100 ms, create_agent 300 ms;
 Twilio search_numbers 300 ms, buy_number 800 ms), so the chains take 800 ms (Retell) and 1100 ms

@@ -6,7 +6,7 @@ OpenAPI 3.0 schemas are not quite JSON Schema, so each schema is converted on th
 `exclusiveMinimum`/`exclusiveMaximum` becomes the numeric form. `$ref`s stay as written and resolve
 inside the spec document: the converted `components` ride along at the root of every schema.
 
-The specs are looked up in $VOICE_AGENTS_SPEC_DIR, then `<repo>/specs`, then `/work/shared/specs`.
+The specs are looked up in $VOICE_AGENTS_SPEC_DIR, then in the repository's `specs/`.
 """
 
 from __future__ import annotations
@@ -30,7 +30,7 @@ _REPO_ROOT = Path(__file__).resolve().parents[2]
 
 def spec_file(name: str) -> Path:
     candidates = [Path(os.environ[SPEC_DIR_ENV])] if os.environ.get(SPEC_DIR_ENV) else []
-    candidates += [_REPO_ROOT / "specs", Path("/work/shared/specs")]
+    candidates += [_REPO_ROOT / "specs"]
     for directory in candidates:
         if (directory / name).is_file():
             return directory / name
