@@ -9,8 +9,12 @@ SAM := $(TOOLS)/bin/sam
 export SAM_CLI_TELEMETRY := 0
 export AWS_DEFAULT_REGION ?= ap-southeast-2
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
+export NO_UPDATE_NOTIFIER := 1
+export npm_config_fund := false
+export npm_config_audit := false
+export npm_config_update_notifier := false
 
-.PHONY: demo test api lint typecheck validate build layer-check unit integration bench ferretdb clean
+.PHONY: demo test api lint typecheck validate build layer-check openapi openapi-check unit integration bench ferretdb clean
 
 API_PORT ?= 3000
 
@@ -20,7 +24,7 @@ demo: $(VENV)/.installed ferretdb  ## the whole flow on the local stack, narrate
 api: $(VENV)/.installed ferretdb  ## template.yaml's routes on 127.0.0.1:$(API_PORT), like sam local start-api (JWTs not verified)
 	$(PY) -m local.http_api --port $(API_PORT)
 
-test: lint typecheck validate layer-check  ## everything CI runs: lint, types, template, layer, all tests
+test: lint typecheck validate layer-check openapi-check  ## everything CI runs: lint, types, template, layer, API types, all tests
 	$(PY) -m pytest
 
 unit: $(VENV)/.installed
@@ -45,6 +49,19 @@ build: $(TOOLS)/.installed  ## sam build without Docker (makefile build methods,
 
 layer-check: build  ## every compiled extension in the built layer is aarch64
 	$(PY) scripts/check_layer_arch.py .aws-sam/build/CommonLayer
+
+openapi: $(VENV)/.installed openapi/node_modules/.package-lock.json  ## regenerate openapi/openapi.json and openapi/types.ts from the resolvers
+	$(PY) scripts/generate_openapi.py
+	npm run --silent --prefix openapi generate
+
+openapi-check: $(VENV)/.installed openapi/node_modules/.package-lock.json  ## the committed OpenAPI document and TypeScript types are current
+	$(PY) scripts/generate_openapi.py --check
+	npm run --silent --prefix openapi check || { echo "openapi/types.ts is out of date: run make openapi" >&2; exit 1; }
+	npm run --silent --prefix openapi typecheck
+
+# npm ci writes node_modules/.package-lock.json last: reinstall only when the lock file changed.
+openapi/node_modules/.package-lock.json: openapi/package-lock.json
+	npm ci --prefix openapi
 
 bench: $(VENV)/.installed ferretdb  ## create-agent latency against the critical-path bound
 	$(PY) -m tests.benchmarks.bench_create_agent

@@ -46,7 +46,8 @@ class CreateAgentRequest(BaseModel):
 class Agent(BaseModel):
     """An agent as the API returns it."""
 
-    model_config = ConfigDict(frozen=True)
+    # Every field is always sent (null when unknown): the OpenAPI schema marks them all required.
+    model_config = ConfigDict(frozen=True, json_schema_serialization_defaults_required=True)
 
     id: str
     name: str
@@ -90,12 +91,16 @@ class Agent(BaseModel):
 class AgentPage(BaseModel):
     """One page of the owner's agents; pass ``nextCursor`` back as ``cursor`` for the next."""
 
+    model_config = ConfigDict(json_schema_serialization_defaults_required=True)
+
     items: list[Agent]
     nextCursor: str | None = None
 
 
 class DeleteOutcome(BaseModel):
     """What ``DELETE /api/agents/{agentId}`` did; ``pending`` lists what the reconciler will finish."""
+
+    model_config = ConfigDict(json_schema_serialization_defaults_required=True)
 
     id: str
     status: Literal["deleted", "deleting"]
