@@ -63,8 +63,9 @@ openapi-check: $(VENV)/.installed openapi/node_modules/.package-lock.json  ## th
 openapi/node_modules/.package-lock.json: openapi/package-lock.json
 	npm ci --prefix openapi
 
-bench: $(VENV)/.installed ferretdb  ## create-agent latency against the critical-path bound
+bench: $(VENV)/.installed ferretdb  ## create-agent latency against the critical-path bound; webhook overhead and import costs
 	$(PY) -m tests.benchmarks.bench_create_agent
+	$(PY) -m tests.benchmarks.bench_webhook
 
 ferretdb: $(VENV)/.installed  ## build the local MongoDB-compatible server once (cached per machine)
 	$(PY) -c "from local import ferretdb; print(ferretdb.build())"

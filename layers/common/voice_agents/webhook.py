@@ -79,8 +79,9 @@ def _registered_call(call_sid: str, record: dict[str, Any], params: dict[str, st
     """The Retell call id for this CallSid, registering it once even when Twilio retries."""
     calls = runtime.store().database[CALLS]
     moment = now()
-    existing = calls.find_one({"_id": call_sid, "expiresAt": {"$gt": moment}})
-    if existing and existing.get("retellCallId"):
+    # By _id only, expiry checked here: the same on Atlas, and FerretDB scans for any other filter.
+    existing = calls.find_one({"_id": call_sid})
+    if existing and existing.get("retellCallId") and existing["expiresAt"] > moment:
         logger.info("Twilio retried a call; reusing its registration", call_sid=call_sid)
         return str(existing["retellCallId"])
     call_id = runtime.retell().register_phone_call(
