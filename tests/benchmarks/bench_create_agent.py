@@ -22,17 +22,17 @@ from __future__ import annotations
 import argparse
 import contextlib
 import json
-import math
 import os
 import platform
 import statistics
 import sys
-import time
 import uuid
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
+
+from tests.benchmarks.figures import summary, timed
 
 ROOT = Path(__file__).resolve().parents[2]
 # What pytest's `pythonpath` setting gives the tests; `python -m` only puts the working directory first.
@@ -52,27 +52,6 @@ SEQUENTIAL_MS = RETELL_CHAIN_MS + TWILIO_CHAIN_MS  # 1900: every step one after 
 TARGET_RATIO = 1.10
 MODULE = "tests.benchmarks.bench_create_agent"
 PRIMITIVE_SAMPLES = 30
-
-
-def percentile(samples: list[float], fraction: float) -> float:
-    """Nearest-rank percentile (p90 of 15 samples is the 14th smallest)."""
-    ordered = sorted(samples)
-    return ordered[max(0, math.ceil(fraction * len(ordered)) - 1)]
-
-
-def summary(samples: list[float]) -> dict[str, float]:
-    return {
-        "median": round(statistics.median(samples), 1),
-        "p90": round(percentile(samples, 0.9), 1),
-        "min": round(min(samples), 1),
-        "max": round(max(samples), 1),
-    }
-
-
-def timed(action: Callable[[], Any]) -> float:
-    started = time.perf_counter()
-    action()
-    return (time.perf_counter() - started) * 1000
 
 
 def main(argv: list[str] | None = None) -> int:

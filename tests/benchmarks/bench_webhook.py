@@ -31,7 +31,6 @@ from __future__ import annotations
 import argparse
 import contextlib
 import json
-import math
 import os
 import platform
 import statistics
@@ -42,6 +41,8 @@ from collections import defaultdict
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
+
+from tests.benchmarks.figures import summary, timed
 
 ROOT = Path(__file__).resolve().parents[2]
 # What pytest's `pythonpath` setting gives the tests; `python -m` only puts the working directory first.
@@ -126,28 +127,6 @@ watched = {list(WATCHED)!r}
 print(json.dumps({{"ms": elapsed, "new_modules": len(sys.modules) - before,
                   "loaded": {{name: name in sys.modules for name in watched}}}}))
 """
-
-
-def percentile(samples: list[float], fraction: float) -> float:
-    """Nearest-rank percentile (p90 of 15 samples is the 14th smallest)."""
-    ordered = sorted(samples)
-    return ordered[max(0, math.ceil(fraction * len(ordered)) - 1)]
-
-
-def summary(samples: list[float]) -> dict[str, float]:
-    return {
-        "median": round(statistics.median(samples), 2),
-        "p90": round(percentile(samples, 0.9), 2),
-        "p99": round(percentile(samples, 0.99), 2),
-        "min": round(min(samples), 2),
-        "max": round(max(samples), 2),
-    }
-
-
-def timed(action: Callable[[], Any]) -> float:
-    started = time.perf_counter()
-    action()
-    return (time.perf_counter() - started) * 1000
 
 
 # --------------------------------------------------------------------------------------------------
@@ -542,7 +521,7 @@ def report_warm(runs: int, warm: dict[str, Any]) -> dict[str, Any]:
     print(f"{'series':<44}{'median':>9}{'p90':>9}{'p99':>9}{'min':>9}{'max':>9}")
     stats = {}
     for name, samples in rows:
-        s = summary(samples)
+        s = summary(samples, digits=2, tail=True)
         stats[name] = s
         print(
             f"{name:<44}{s['median']:>9.2f}{s['p90']:>9.2f}{s['p99']:>9.2f}{s['min']:>9.2f}{s['max']:>9.2f}"

@@ -1,0 +1,31 @@
+"""Shared arithmetic of the benchmarks: wall-clock timing and the summary figures they print."""
+
+from __future__ import annotations
+
+import math
+import statistics
+import time
+from collections.abc import Callable
+from typing import Any
+
+
+def percentile(samples: list[float], fraction: float) -> float:
+    """Nearest-rank percentile (p90 of 15 samples is the 14th smallest)."""
+    ordered = sorted(samples)
+    return ordered[max(0, math.ceil(fraction * len(ordered)) - 1)]
+
+
+def summary(samples: list[float], *, digits: int = 1, tail: bool = False) -> dict[str, float]:
+    """Median, p90 (and p99 with ``tail``), min and max, rounded to ``digits``."""
+    figures = {"median": statistics.median(samples), "p90": percentile(samples, 0.9)}
+    if tail:
+        figures["p99"] = percentile(samples, 0.99)
+    figures |= {"min": min(samples), "max": max(samples)}
+    return {name: round(value, digits) for name, value in figures.items()}
+
+
+def timed(action: Callable[[], Any]) -> float:
+    """Milliseconds ``action`` took, by the wall clock."""
+    started = time.perf_counter()
+    action()
+    return (time.perf_counter() - started) * 1000
