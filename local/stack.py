@@ -9,7 +9,7 @@ from __future__ import annotations
 import os
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from local import ferretdb
 from local.fakes import FakeRetell, FakeTwilio
@@ -26,7 +26,6 @@ class LocalStack:
     retell: FakeRetell
     twilio: FakeTwilio
     database: str = "voice_agents"
-    extra_env: dict[str, str] = field(default_factory=dict)
 
     def environment(self) -> dict[str, str]:
         """The variables of DESIGN.md's configuration table, pointing at this stack."""
@@ -45,7 +44,6 @@ class LocalStack:
             "POWERTOOLS_SERVICE_NAME": "voice-agents",
             "POWERTOOLS_METRICS_NAMESPACE": "VoiceAgents",
             "POWERTOOLS_TRACE_DISABLED": "true",
-            **self.extra_env,
         }
 
     def reset(self) -> None:

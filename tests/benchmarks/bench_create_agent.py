@@ -32,7 +32,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from tests.benchmarks.figures import summary, timed
+from tests.benchmarks.figures import print_header, summary, timed
 
 ROOT = Path(__file__).resolve().parents[2]
 # What pytest's `pythonpath` setting gives the tests; `python -m` only puts the working directory first.
@@ -69,14 +69,7 @@ def main(argv: list[str] | None = None) -> int:
 
     from local.stack import local_stack
 
-    print(
-        f"command: cd {Path.cwd()} && {os.path.relpath(sys.executable)} -m {MODULE} "
-        + " ".join(sys.argv[1:] if argv is None else argv)
-    )
-    print(
-        f"python: {platform.python_implementation()} {platform.python_version()} | "
-        f"os: {platform.platform()} | machine: {platform.machine()} | cpus: {os.cpu_count()}"
-    )
+    print_header(MODULE, argv)
 
     with local_stack() as stack:
         for key, value in stack.environment().items():

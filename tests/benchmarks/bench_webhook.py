@@ -42,7 +42,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from tests.benchmarks.figures import summary, timed
+from tests.benchmarks.figures import print_header, summary, timed
 
 ROOT = Path(__file__).resolve().parents[2]
 # What pytest's `pythonpath` setting gives the tests; `python -m` only puts the working directory first.
@@ -687,14 +687,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.import_runs < 3:
         parser.error("--import-runs must be at least 3")
 
-    print(
-        f"command: cd {Path.cwd()} && {os.path.relpath(sys.executable)} -m {MODULE} "
-        + " ".join(sys.argv[1:] if argv is None else argv)
-    )
-    print(
-        f"python: {platform.python_implementation()} {platform.python_version()} | "
-        f"os: {platform.platform()} | machine: {platform.machine()} | cpus: {os.cpu_count()}"
-    )
+    print_header(MODULE, argv)
 
     modes = ("lambda", "local")
     # First, while nothing else runs: the local stack's servers would share the CPUs.

@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 import math
+import os
+import platform
 import statistics
+import sys
 import time
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 
@@ -29,3 +33,15 @@ def timed(action: Callable[[], Any]) -> float:
     started = time.perf_counter()
     action()
     return (time.perf_counter() - started) * 1000
+
+
+def print_header(module: str, argv: list[str] | None) -> None:
+    """The command that produced the figures and the machine they were measured on."""
+    print(
+        f"command: cd {Path.cwd()} && {os.path.relpath(sys.executable)} -m {module} "
+        + " ".join(sys.argv[1:] if argv is None else argv)
+    )
+    print(
+        f"python: {platform.python_implementation()} {platform.python_version()} | "
+        f"os: {platform.platform()} | machine: {platform.machine()} | cpus: {os.cpu_count()}"
+    )
