@@ -40,10 +40,18 @@ def build() -> Path:
     print(
         f"building FerretDB into {binary.parent} (first run on this machine, about a minute)...", flush=True
     )
-    partial = binary.with_suffix(".partial")  # a build cut short must not pass for a finished one
+    # A build cut short must not pass for a finished one, and two processes building at once (parallel
+    # test runs, checkouts side by side) must not share a partial file: each builds its own, and the
+    # atomic rename lets either one win.
+    partial = binary.with_name(f"ferretdb.partial.{os.getpid()}")
     env = {**os.environ, "GOTOOLCHAIN": "local", "GOFLAGS": "-mod=readonly -buildvcs=false"}
-    subprocess.run(["go", "build", "-trimpath", "-o", str(partial), "."], cwd=MODULE_DIR, env=env, check=True)
-    partial.rename(binary)
+    try:
+        subprocess.run(
+            ["go", "build", "-trimpath", "-o", str(partial), "."], cwd=MODULE_DIR, env=env, check=True
+        )
+        partial.replace(binary)
+    finally:
+        partial.unlink(missing_ok=True)
     return binary
 
 
