@@ -50,6 +50,7 @@ COMMON_ENVIRONMENT = {
     "POWERTOOLS_METRICS_NAMESPACE",
     "POWERTOOLS_LOG_LEVEL",
     "MONGODB_DATABASE",
+    "MONGODB_MAX_POOL_SIZE",
     "SECRETS_ARN",
     "RETELL_BASE_URL",
     "RETELL_SIP_DOMAIN",
@@ -467,6 +468,27 @@ def test_create_and_reconciler_have_reserved_concurrency_and_nothing_else_does(t
         assert "ReservedConcurrentExecutions" not in properties[logical_id], logical_id
 
 
+def test_database_pool_size_is_a_parameter_that_defaults_to_the_codes_default(template):
+    from voice_agents.config import Settings
+
+    variables = template["Globals"]["Function"]["Environment"]["Variables"]
+
+    # The sizing arithmetic (instances x (pool + 1) under the Atlas limit) has its knob in the template
+    assert variables["MONGODB_MAX_POOL_SIZE"] == {"Ref": "MongoDbMaxPoolSize"}
+    assert (
+        template["Parameters"]["MongoDbMaxPoolSize"]["Default"]
+        == Settings.model_fields["mongodb_max_pool_size"].default
+    )
+
+
+def test_spending_alarm_threshold_is_a_parameter(template):
+    parameter = template["Parameters"]["AgentsCreatedAlarmThreshold"]
+
+    assert parameter["Type"] == "Number"
+    assert parameter["MinValue"] >= 1
+    assert alarms(template)["AgentsCreatedAlarm"]["Period"] == 3600
+
+
 # ---------------------------------------------------------------- reconciler failures
 
 
@@ -526,6 +548,13 @@ CUSTOM_METRIC_ALARMS = {
         "notBreaching",
     ),
     "WebhookFailuresAlarm": ("WebhookFailures", "Sum", "GreaterThanOrEqualToThreshold", 1, "notBreaching"),
+    "AgentsCreatedAlarm": (
+        "AgentsCreated",
+        "Sum",
+        "GreaterThanOrEqualToThreshold",
+        {"Ref": "AgentsCreatedAlarmThreshold"},
+        "notBreaching",
+    ),
 }
 # AWS metrics: alarm -> (namespace, metric, dimension name, dimension value, missing data)
 AWS_METRIC_ALARMS = {
