@@ -6,6 +6,7 @@ VENV := .venv
 TOOLS := .venv-tools
 PY := $(VENV)/bin/python
 SAM := $(TOOLS)/bin/sam
+SCAN := .venv-scan
 export SAM_CLI_TELEMETRY := 0
 export AWS_DEFAULT_REGION ?= ap-southeast-2
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
@@ -14,7 +15,7 @@ export npm_config_fund := false
 export npm_config_audit := false
 export npm_config_update_notifier := false
 
-.PHONY: demo test api lint typecheck validate build layer-check openapi openapi-check unit integration bench ferretdb clean
+.PHONY: demo test api lint typecheck validate scan build layer-check openapi openapi-check unit integration bench ferretdb clean
 
 API_PORT ?= 3000
 
@@ -24,7 +25,7 @@ demo: $(VENV)/.installed ferretdb  ## the whole flow on the local stack, narrate
 api: $(VENV)/.installed ferretdb  ## template.yaml's routes on 127.0.0.1:$(API_PORT), like sam local start-api (JWTs not verified)
 	$(PY) -m local.http_api --port $(API_PORT)
 
-test: lint typecheck validate layer-check openapi-check  ## everything CI runs: lint, types, template, layer, API types, all tests
+test: lint typecheck validate scan layer-check openapi-check  ## everything CI runs: lint, types, template, security scan, layer, API types, all tests
 	$(PY) -m pytest
 
 unit: $(VENV)/.installed
@@ -43,6 +44,13 @@ typecheck: $(VENV)/.installed
 validate: $(VENV)/.installed $(TOOLS)/.installed  ## sam validate --lint and cfn-lint, both offline
 	$(SAM) validate --lint
 	$(VENV)/bin/cfn-lint template.yaml
+
+# Offline: no platform download, no version check (the machine reaches package registries only).
+# Any failed check fails the target; a deliberate exception is a `checkov: skip:` entry with its
+# reason in the resource's Metadata in template.yaml.
+scan: $(SCAN)/.installed  ## checkov over template.yaml: fails on any failed check not skipped in the template
+	BC_SKIP_MAPPING=TRUE CKV_SKIP_PACKAGE_UPDATE_CHECK=TRUE $(SCAN)/bin/checkov --file template.yaml \
+		--framework cloudformation serverless --skip-download --quiet --compact
 
 build: $(TOOLS)/.installed  ## sam build without Docker (makefile build methods, aarch64 wheels)
 	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" $(SAM) build
@@ -81,6 +89,11 @@ $(VENV)/.installed: requirements-dev.txt layers/common/requirements.txt
 $(TOOLS)/.installed: requirements-tools.txt
 	$(PYTHON) -m venv $(TOOLS)
 	$(TOOLS)/bin/pip install --quiet -r requirements-tools.txt
+	touch $@
+
+$(SCAN)/.installed: requirements-scan.txt
+	$(PYTHON) -m venv $(SCAN)
+	$(SCAN)/bin/pip install --quiet -r requirements-scan.txt
 	touch $@
 
 clean:

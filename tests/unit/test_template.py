@@ -50,6 +50,7 @@ COMMON_ENVIRONMENT = {
     "POWERTOOLS_METRICS_NAMESPACE",
     "POWERTOOLS_LOG_LEVEL",
     "MONGODB_DATABASE",
+    "MONGODB_MAX_POOL_SIZE",
     "SECRETS_ARN",
     "RETELL_BASE_URL",
     "RETELL_SIP_DOMAIN",
@@ -393,6 +394,357 @@ def test_cfn_lint_finds_nothing():
     matches = lint_file(TEMPLATE, config=ManualArgs(regions=["ap-southeast-2"]))
 
     assert [str(match) for match in matches] == []
+
+
+# ---------------------------------------------------------------- spending bounds
+
+CREATE_ROUTE_KEY = "POST /api/agents"
+
+
+def test_every_route_is_throttled_and_create_far_more_strictly(template):
+    api = template["Resources"]["HttpApi"]["Properties"]
+    parameters = template["Parameters"]
+
+    # Given the stage's default route settings, Then every route is throttled by parameters
+    assert api["DefaultRouteSettings"] == {
+        "ThrottlingRateLimit": {"Ref": "ApiThrottleRateLimit"},
+        "ThrottlingBurstLimit": {"Ref": "ApiThrottleBurstLimit"},
+    }
+    # And creating an agent (which buys a number) has a route setting of its own, on a route that exists
+    assert set(api["RouteSettings"]) == {CREATE_ROUTE_KEY}
+    assert tuple(CREATE_ROUTE_KEY.split(" ")) in ROUTES
+    assert api["RouteSettings"][CREATE_ROUTE_KEY] == {
+        "ThrottlingRateLimit": {"Ref": "CreateAgentThrottleRateLimit"},
+        "ThrottlingBurstLimit": {"Ref": "CreateAgentThrottleBurstLimit"},
+    }
+    # And by default it is stricter than every other route, in rate and in burst
+    assert (
+        parameters["CreateAgentThrottleRateLimit"]["Default"] < parameters["ApiThrottleRateLimit"]["Default"]
+    )
+    assert (
+        parameters["CreateAgentThrottleBurstLimit"]["Default"]
+        < parameters["ApiThrottleBurstLimit"]["Default"]
+    )
+    # And no parameter can switch throttling off (API Gateway reads 0 as "reject everything", a
+    # negative value as invalid; neither is a limit)
+    for name in (
+        "ApiThrottleRateLimit",
+        "ApiThrottleBurstLimit",
+        "CreateAgentThrottleRateLimit",
+        "CreateAgentThrottleBurstLimit",
+    ):
+        assert parameters[name]["Type"] == "Number", name
+        assert float(parameters[name]["MinValue"]) > 0, name
+
+
+def test_create_and_reconciler_have_reserved_concurrency_and_nothing_else_does(template):
+    properties = functions(template)
+    parameters = template["Parameters"]
+
+    # Create is capped by a parameter, the reconciler at one run at a time, both behind one switch
+    assert properties["CreateAgentFunction"]["ReservedConcurrentExecutions"] == {
+        "Fn::If": ["ReservesConcurrency", {"Ref": "CreateAgentReservedConcurrency"}, NO_VALUE]
+    }
+    assert properties["ReconcileFunction"]["ReservedConcurrentExecutions"] == {
+        "Fn::If": ["ReservesConcurrency", 1, NO_VALUE]
+    }
+    assert template["Conditions"]["ReservesConcurrency"] == {
+        "Fn::Equals": [{"Ref": "ReserveConcurrency"}, "true"]
+    }
+    assert parameters["ReserveConcurrency"]["Default"] == "true"
+    assert parameters["ReserveConcurrency"]["AllowedValues"] == ["true", "false"]
+    # The description tells the operator of a small account why and when to switch it off.
+    assert "unreserved" in parameters["ReserveConcurrency"]["Description"]
+    # A cap of 0 would disable create altogether.
+    assert parameters["CreateAgentReservedConcurrency"]["MinValue"] >= 1
+    # The route's burst fits the cap, so a burst is answered by the API's 429, not by Lambda's throttle.
+    assert (
+        parameters["CreateAgentReservedConcurrency"]["Default"]
+        >= parameters["CreateAgentThrottleBurstLimit"]["Default"]
+    )
+    # The webhook is never capped (a throttled webhook is a caller who hears Twilio's error), nor are
+    # reads and deletes, which buy nothing.
+    for logical_id in ("TwilioWebhookFunction", "GetAgentsFunction", "DeleteAgentFunction"):
+        assert "ReservedConcurrentExecutions" not in properties[logical_id], logical_id
+
+
+def test_database_pool_size_is_a_parameter_that_defaults_to_the_codes_default(template):
+    from voice_agents.config import Settings
+
+    variables = template["Globals"]["Function"]["Environment"]["Variables"]
+
+    # The sizing arithmetic (instances x (pool + 1) under the Atlas limit) has its knob in the template
+    assert variables["MONGODB_MAX_POOL_SIZE"] == {"Ref": "MongoDbMaxPoolSize"}
+    assert (
+        template["Parameters"]["MongoDbMaxPoolSize"]["Default"]
+        == Settings.model_fields["mongodb_max_pool_size"].default
+    )
+
+
+def test_spending_alarm_threshold_is_a_parameter(template):
+    parameter = template["Parameters"]["AgentsCreatedAlarmThreshold"]
+
+    assert parameter["Type"] == "Number"
+    assert parameter["MinValue"] >= 1
+    assert alarms(template)["AgentsCreatedAlarm"]["Period"] == 3600
+
+
+# ---------------------------------------------------------------- reconciler failures
+
+
+def test_a_failed_reconciler_run_lands_in_an_encrypted_queue(template):
+    invoke_config = functions(template)["ReconcileFunction"]["EventInvokeConfig"]
+    queue = template["Resources"]["ReconcileFailureQueue"]
+
+    # The next scheduled run is the retry
+    assert invoke_config["MaximumRetryAttempts"] == 0
+    # And a failed run's event goes to the stack's own SQS queue
+    assert invoke_config["DestinationConfig"] == {
+        "OnFailure": {"Type": "SQS", "Destination": {"Fn::GetAtt": ["ReconcileFailureQueue", "Arn"]}}
+    }
+    assert queue["Type"] == "AWS::SQS::Queue"
+    # Encrypted at rest, with a key the role may use through SQS without a key policy naming it
+    assert queue["Properties"]["KmsMasterKeyId"] == "alias/aws/sqs"
+    # Kept as long as SQS allows, so the error can still be read after a weekend
+    assert queue["Properties"]["MessageRetentionPeriod"] == 14 * 24 * 3600
+    # And the permission to send there is SAM's (sqs:SendMessage on this queue): nothing is granted by hand
+    assert functions(template)["ReconcileFunction"]["Policies"] == [SECRETS_POLICY]
+
+
+# ---------------------------------------------------------------- alarms
+
+TOPIC_ACTIONS = {"Fn::If": ["HasAlarmTopic", [{"Ref": "AlarmTopicArn"}], NO_VALUE]}
+# Custom metrics: EMF counts in VoiceAgents with the one dimension service = the stack name.
+# alarm -> (metric, statistic, comparison, threshold, treat missing data)
+CUSTOM_METRIC_ALARMS = {
+    "StuckRecordsAlarm": ("StuckRecords", "Maximum", "GreaterThanThreshold", 0, "breaching"),
+    "UnaccountedResourcesAlarm": (
+        "UnaccountedResources",
+        "Maximum",
+        "GreaterThanThreshold",
+        0,
+        "notBreaching",
+    ),
+    "MassRemovalBlockedAlarm": (
+        "MassRemovalBlocked",
+        "Sum",
+        "GreaterThanOrEqualToThreshold",
+        1,
+        "notBreaching",
+    ),
+    "SweepSkippedAlarm": ("SweepSkipped", "Sum", "GreaterThanOrEqualToThreshold", 1, "notBreaching"),
+    "RecordRepairFailedAlarm": (
+        "RecordRepairFailed",
+        "Sum",
+        "GreaterThanOrEqualToThreshold",
+        3,
+        "notBreaching",
+    ),
+    "WebhookSignatureRejectedAlarm": (
+        "WebhookSignatureRejected",
+        "Sum",
+        "GreaterThanOrEqualToThreshold",
+        5,
+        "notBreaching",
+    ),
+    "WebhookFailuresAlarm": ("WebhookFailures", "Sum", "GreaterThanOrEqualToThreshold", 1, "notBreaching"),
+    "AgentsCreatedAlarm": (
+        "AgentsCreated",
+        "Sum",
+        "GreaterThanOrEqualToThreshold",
+        {"Ref": "AgentsCreatedAlarmThreshold"},
+        "notBreaching",
+    ),
+}
+# AWS metrics: alarm -> (namespace, metric, dimension name, dimension value, missing data)
+AWS_METRIC_ALARMS = {
+    "ReconcilerNotRunningAlarm": (
+        "AWS/Lambda",
+        "Invocations",
+        "FunctionName",
+        {"Ref": "ReconcileFunction"},
+        "breaching",
+    ),
+    "ReconcileErrorsAlarm": (
+        "AWS/Lambda",
+        "Errors",
+        "FunctionName",
+        {"Ref": "ReconcileFunction"},
+        "notBreaching",
+    ),
+    "ReconcileFailuresAlarm": (
+        "AWS/SQS",
+        "ApproximateNumberOfMessagesVisible",
+        "QueueName",
+        {"Fn::GetAtt": ["ReconcileFailureQueue", "QueueName"]},
+        "notBreaching",
+    ),
+    "TwilioWebhookErrorsAlarm": (
+        "AWS/Lambda",
+        "Errors",
+        "FunctionName",
+        {"Ref": "TwilioWebhookFunction"},
+        "notBreaching",
+    ),
+    "Api5xxAlarm": ("AWS/ApiGateway", "5xx", "ApiId", {"Ref": "HttpApi"}, "notBreaching"),
+}
+
+
+def alarms(template: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    return {
+        logical_id: resource["Properties"]
+        for logical_id, resource in template["Resources"].items()
+        if resource["Type"] == "AWS::CloudWatch::Alarm"
+    }
+
+
+def schedule_seconds(expression: str) -> int:
+    """rate(N unit) in seconds; the reconciler's schedule is a rate, not a cron."""
+    amount, unit = expression.removeprefix("rate(").removesuffix(")").split()
+    return int(amount) * {"minute": 60, "hour": 3600, "day": 86400}[unit.removesuffix("s")]
+
+
+def test_every_alarm_notifies_the_topic_when_it_fires_and_when_it_recovers(template):
+    found = alarms(template)
+
+    assert set(CUSTOM_METRIC_ALARMS) | set(AWS_METRIC_ALARMS) | {"ProvisioningFailuresAlarm"} == set(found)
+    for logical_id, properties in found.items():
+        assert properties["AlarmActions"] == TOPIC_ACTIONS, logical_id
+        assert properties["OKActions"] == TOPIC_ACTIONS, logical_id
+        assert properties["EvaluationPeriods"] == 1, logical_id
+        assert properties["AlarmDescription"], logical_id
+    assert template["Conditions"]["HasAlarmTopic"] == {
+        "Fn::Not": [{"Fn::Equals": [{"Ref": "AlarmTopicArn"}, ""]}]
+    }
+
+
+@pytest.mark.parametrize("logical_id", sorted(CUSTOM_METRIC_ALARMS))
+def test_reconciler_and_webhook_metrics_alarm_on_this_deployments_emf_counts(template, logical_id):
+    metric, statistic, comparison, threshold, missing = CUSTOM_METRIC_ALARMS[logical_id]
+    properties = alarms(template)[logical_id]
+
+    # Same namespace and dimension as voice_agents.observability.count emits (service = stack name)
+    assert (
+        properties["Namespace"]
+        == template["Globals"]["Function"]["Environment"]["Variables"]["POWERTOOLS_METRICS_NAMESPACE"]
+    )
+    assert properties["Dimensions"] == [{"Name": "service", "Value": {"Ref": "AWS::StackName"}}]
+    assert template["Globals"]["Function"]["Environment"]["Variables"]["POWERTOOLS_SERVICE_NAME"] == {
+        "Ref": "AWS::StackName"
+    }
+    assert properties["MetricName"] == metric
+    assert properties["Statistic"] == statistic
+    assert properties["ComparisonOperator"] == comparison
+    assert properties["Threshold"] == threshold
+    assert properties["TreatMissingData"] == missing
+
+
+@pytest.mark.parametrize("logical_id", sorted(AWS_METRIC_ALARMS))
+def test_aws_metric_alarms_watch_this_stacks_resources(template, logical_id):
+    namespace, metric, dimension, value, missing = AWS_METRIC_ALARMS[logical_id]
+    properties = alarms(template)[logical_id]
+
+    assert properties["Namespace"] == namespace
+    assert properties["MetricName"] == metric
+    assert properties["Dimensions"] == [{"Name": dimension, "Value": value}]
+    assert properties["TreatMissingData"] == missing
+
+
+def test_a_silent_reconciler_alarms(template):
+    not_running = alarms(template)["ReconcilerNotRunningAlarm"]
+    stuck = alarms(template)["StuckRecordsAlarm"]
+    schedule = schedule_seconds(template["Parameters"]["ReconcileSchedule"]["Default"])
+
+    # Fewer than one invocation in the period alarms, and no data at all (no invocation ever
+    # reported) counts as breaching
+    assert not_running["ComparisonOperator"] == "LessThanThreshold"
+    assert not_running["Threshold"] == 1
+    assert not_running["Statistic"] == "Sum"
+    assert not_running["TreatMissingData"] == "breaching"
+    # The period holds several scheduled runs, so one late run is no alarm
+    assert not_running["Period"] >= 3 * schedule
+    # StuckRecords is reported by every run (0 included): a period without it is a run that did not report
+    assert stuck["TreatMissingData"] == "breaching"
+    assert stuck["Period"] >= 3 * schedule
+
+
+def test_any_reconciler_error_alarms_at_once(template):
+    errors = alarms(template)["ReconcileErrorsAlarm"]
+
+    assert errors["Statistic"] == "Sum"
+    assert errors["Threshold"] == 1
+    assert errors["ComparisonOperator"] == "GreaterThanOrEqualToThreshold"
+    assert errors["EvaluationPeriods"] == 1
+    failures = alarms(template)["ReconcileFailuresAlarm"]
+    assert (failures["ComparisonOperator"], failures["Threshold"]) == ("GreaterThanThreshold", 0)
+
+
+# ---------------------------------------------------------------- security scan
+
+
+def test_log_groups_are_encrypted_with_the_stacks_key_which_cloudwatch_logs_may_use(template):
+    resources = template["Resources"]
+    key = resources["LogsKey"]
+
+    log_groups = [resource for resource in resources.values() if resource["Type"] == "AWS::Logs::LogGroup"]
+    assert len(log_groups) == len(functions(template)) + 1  # one per function and the API's access log
+    for group in log_groups:
+        assert group["Properties"]["KmsKeyId"] == {"Fn::GetAtt": ["LogsKey", "Arn"]}
+    assert key["Type"] == "AWS::KMS::Key"
+    assert key["Properties"]["EnableKeyRotation"] is True
+    statements = {statement["Sid"]: statement for statement in key["Properties"]["KeyPolicy"]["Statement"]}
+    # The account keeps control of the key (without it the key could never be managed again)
+    administer = statements["AccountAdministersTheKey"]
+    assert administer["Principal"] == {
+        "AWS": {"Fn::Sub": "arn:${AWS::Partition}:iam::${AWS::AccountId}:root"}
+    }
+    # CloudWatch Logs of this region may use it, for this account's log groups only, and never delete it
+    logs = statements["CloudWatchLogsUsesItForThisAccountsLogGroups"]
+    assert logs["Principal"] == {"Service": {"Fn::Sub": "logs.${AWS::Region}.${AWS::URLSuffix}"}}
+    assert {"kms:Encrypt*", "kms:Decrypt*", "kms:GenerateDataKey*"} <= set(logs["Action"])
+    assert not [action for action in logs["Action"] if "Delete" in action or action == "kms:*"]
+    assert logs["Condition"]["ArnLike"]["kms:EncryptionContext:aws:logs:arn"] == {
+        "Fn::Sub": "arn:${AWS::Partition}:logs:${AWS::Region}:${AWS::AccountId}:log-group:*"
+    }
+
+
+# (resource, check) -> nothing else may be skipped: a new skip is a decision this test makes visible.
+CHECKOV_SKIPS = {
+    *((logical_id, "CKV_AWS_117") for logical_id in CODE_DIRS),  # outside a VPC
+    *((logical_id, "CKV_AWS_173") for logical_id in CODE_DIRS),  # environment without a customer key
+    *((logical_id, "CKV_AWS_116") for logical_id in CODE_DIRS),  # no DLQ (sync, or an OnFailure queue)
+    ("GetAgentsFunction", "CKV_AWS_115"),
+    ("DeleteAgentFunction", "CKV_AWS_115"),
+    ("TwilioWebhookFunction", "CKV_AWS_115"),
+}
+
+
+def test_security_scan_skips_are_exactly_the_decided_ones_each_with_its_reason(template):
+    skips = {
+        (logical_id, skip["id"]): skip.get("comment", "")
+        for logical_id, resource in template["Resources"].items()
+        for skip in resource.get("Metadata", {}).get("checkov", {}).get("skip", [])
+    }
+
+    assert set(skips) == CHECKOV_SKIPS
+    for (logical_id, check), comment in skips.items():
+        # A reason, not a label
+        assert len(comment.split()) >= 8, (logical_id, check, comment)
+
+
+def test_make_test_runs_the_security_scan_offline():
+    makefile = (ROOT / "Makefile").read_text()
+    targets = {
+        line.split(":", 1)[0]: line for line in makefile.splitlines() if line and not line[0].isspace()
+    }
+
+    assert " scan " in targets["test"].split("##")[0] + " "
+    recipe = makefile.split("\nscan:", 1)[1].split("\n\n", 1)[0]
+    # No platform download and no version check: the scan runs without network access
+    for setting in ("BC_SKIP_MAPPING=TRUE", "CKV_SKIP_PACKAGE_UPDATE_CHECK=TRUE", "--skip-download"):
+        assert setting in recipe, setting
+    assert "--soft-fail" not in recipe
+    assert "checkov==" in (ROOT / "requirements-scan.txt").read_text()
 
 
 # ---------------------------------------------------------------- layer architecture check
