@@ -130,8 +130,6 @@ def main(argv: list[str] | None = None, services: Services | None = None) -> int
     marking.add_argument("--replace", action="store_true", help="replace another deployment's marker")
     args = parser.parse_args(argv)
 
-    # Metrics need CloudWatch's log agent: from a shell they would only clutter the output.
-    os.environ.setdefault("POWERTOOLS_METRICS_DISABLED", "true")
     if services is None:
         from voice_agents import runtime
 
@@ -142,4 +140,6 @@ def main(argv: list[str] | None = None, services: Services | None = None) -> int
 
 
 if __name__ == "__main__":
+    # Metrics need CloudWatch's log agent: from a shell they would only clutter the output.
+    os.environ.setdefault("POWERTOOLS_METRICS_DISABLED", "true")
     sys.exit(main())

@@ -420,10 +420,9 @@ def _sweep(services: Services, remaining_ms: Callable[[], int], worker: str, rep
             report.stopped_early = True
             return
         # Hold the record's lease while acting, so a delete or a repair never overlaps; the record
-        # must be as planned (same status, untouched since the listing).
-        unchanged = [{"updatedAt": {"$lt": listed_at}}, {"updatedAt": {"$exists": False}}]
+        # must be as planned (same status, untouched since the listing: old shapes may lack the date).
         fresh = services.store.claim(
-            {"_id": agent_id, "status": plan.statuses[agent_id], "$or": unchanged},
+            {"_id": agent_id, "status": plan.statuses[agent_id], "updatedAt": {"$not": {"$gte": listed_at}}},
             worker=worker,
             lease=REPAIR_LEASE,
         )
