@@ -48,7 +48,8 @@ def ensure_marker(store: AgentStore, resource_tag: str) -> None:
     """Before anything is bought: mark the database as this deployment's, or refuse another's."""
     if _confirmed.get(store) == resource_tag:
         return
-    marker = _insert_marker(store, resource_tag, written_by="create_agent")
+    # One read in the usual case (the marker is there); the insert only on the first create.
+    marker = read_marker(store) or _insert_marker(store, resource_tag, written_by="create_agent")
     if marker_state(marker, resource_tag) is MarkerState.FOREIGN:
         raise _foreign(store, marker, resource_tag)
     _confirmed[store] = resource_tag

@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING
 
 from voice_agents.cleanup import NUMBER, RETELL_AGENT, RETELL_LLM
 from voice_agents.deployment import MarkerState, describe_foreign, marker_state, read_marker, write_marker
+from voice_agents.errors import DomainError
 from voice_agents.observability import logger
 from voice_agents.reconciler import Tagged, remove_tagged, tagged_resources
 from voice_agents.store import now
@@ -51,7 +52,8 @@ def _unaccounted_command(services: Services, older_than: timedelta, confirm: boo
     print(f"{len(found)} unaccounted resource(s) tagged '{tag}:' (database '{store.database.name}'):")
     for item in found:
         mark = "*" if item in due else " "
-        print(f" {mark} {item.resource:<13} {item.resource_id:<40} {item.tag}  age {item.age(moment)}")
+        age = timedelta(seconds=int(item.age(moment).total_seconds()))
+        print(f" {mark} {item.resource:<13} {item.resource_id:<40} {item.tag}  age {age}")
     print(f"{len(due)} older than {older_than} (marked *).")
     if not due:
         return 0
@@ -130,13 +132,17 @@ def main(argv: list[str] | None = None, services: Services | None = None) -> int
     marking.add_argument("--replace", action="store_true", help="replace another deployment's marker")
     args = parser.parse_args(argv)
 
-    if services is None:
-        from voice_agents import runtime
+    try:
+        if services is None:
+            from voice_agents import runtime
 
-        services = runtime.services()
-    if args.command == "mark":
-        return _mark_command(services, args.confirm, args.replace)
-    return _unaccounted_command(services, args.older_than, args.confirm)
+            services = runtime.services()
+        if args.command == "mark":
+            return _mark_command(services, args.confirm, args.replace)
+        return _unaccounted_command(services, args.older_than, args.confirm)
+    except DomainError as exc:  # a setting, the database or a provider: say which, no traceback
+        print(f"error: {exc}", file=sys.stderr)
+        return REFUSED
 
 
 if __name__ == "__main__":
