@@ -137,6 +137,11 @@ def test_a_reconciler_on_another_deployments_database_does_nothing(
     assert list(db.agents.find()) == records
     assert report["sweepSkipped"] == "foreign_marker" and report["repaired"] == {}
     assert emitted_metrics(capsys.readouterr().out)["SweepSkipped"] == [1]
+    # And B's operator cannot re-mark A's database, nor release anything from it, without --replace
+    assert operate.main(["mark", "--confirm"]) == operate.REFUSED
+    assert operate.main(["unaccounted", "--older-than", "0s", "--confirm"]) == operate.REFUSED
+    assert db.deployment.find_one()["resourceTag"] == "va-local"
+    assert removals(env) == NO_REMOVALS and live(env) == before
 
 
 def test_create_refuses_a_database_marked_for_another_deployment(env, db):
