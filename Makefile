@@ -75,6 +75,10 @@ bench: $(VENV)/.installed ferretdb  ## create-agent latency against the critical
 	$(PY) -m tests.benchmarks.bench_create_agent
 	$(PY) -m tests.benchmarks.bench_webhook
 
+.PHONY: unaccounted
+unaccounted: $(VENV)/.installed  ## resources tagged for this deployment that no record names (ARGS="--older-than 7d --confirm" releases)
+	$(PY) -m voice_agents.operate unaccounted $(ARGS)
+
 ferretdb: $(VENV)/.installed  ## build the local MongoDB-compatible server once (cached per machine)
 	$(PY) -c "from local import ferretdb; print(ferretdb.build())"
 

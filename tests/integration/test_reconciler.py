@@ -12,6 +12,7 @@ from tests.integration.faults import DELETE_OPERATIONS, let_time_pass, run_recon
 from tests.integration.leaks import leaks
 from tests.integration.workers import run_in_processes
 from voice_agents import runtime
+from voice_agents.deployment import write_marker
 from voice_agents.twilio_numbers import TwilioNumbers
 
 pytestmark = pytest.mark.integration
@@ -34,7 +35,9 @@ def test_two_reconcilers_at_once_repair_everything_exactly_once(env, db, monkeyp
     # Given three creates that crashed, and a tagged number whose agent record does not exist
     for _ in range(3):
         crashed_create()
-    runtime.twilio().buy("+61480000150", voice_url="https://example.invalid/x", tag=f"va-local:{ObjectId()}")
+    unrecorded = runtime.twilio().buy(
+        "+61480000150", voice_url="https://example.invalid/x", tag=f"va-local:{ObjectId()}"
+    )
     let_time_pass(env)
     owned, agents, llms = len(env.twilio.owned), len(env.retell.agents), len(env.retell.llms)
     before = removal_calls(env)
@@ -42,14 +45,17 @@ def test_two_reconcilers_at_once_repair_everything_exactly_once(env, db, monkeyp
     # When two reconcilers run at the same time in two processes
     reports = run_in_processes([("reconcile", load_event("reconcile.json"))] * 2)
 
-    # Then every resource was removed by exactly one call, and each record settled once
+    # Then every resource a record accounts for was removed by exactly one call, each record settled
+    # once, and the number no record names is reported by every sweeping run and left in place
     after = removal_calls(env)
     assert {op: after[op] - before[op] for op in DELETE_OPERATIONS} == {
-        "release_number": owned, "delete_agent": agents, "delete_llm": llms,
+        "release_number": owned - 1, "delete_agent": agents, "delete_llm": llms,
     }  # fmt: skip
     settled = sum(report["repaired"].get("provisioning_settled", 0) for report in reports)
     assert settled == 3
-    assert leaks(env, db) == {}
+    sweeping = [report for report in reports if report["swept"]]
+    assert sweeping and all([i["id"] for i in r["unaccounted"]] == [unrecorded.sid] for r in sweeping)
+    assert leaks(env, db) == {"numbers": [unrecorded.sid]}
 
 
 def test_a_second_run_changes_nothing(env, db, monkeypatch):
@@ -88,6 +94,7 @@ def test_webhook_drift_is_repaired_when_the_base_url_changes(env, db, monkeypatc
 
 
 def test_numbers_without_our_tag_are_never_touched(env, db):
+    write_marker(runtime.store(), "va-local")  # so that the sweep runs
     twilio = runtime.twilio()
     foreign = [
         twilio.buy("+61480000101", voice_url="https://pbx.example.com/in", tag="Reception line"),
@@ -97,7 +104,7 @@ def test_numbers_without_our_tag_are_never_touched(env, db):
 
     report = run_reconciler()
 
-    assert report["removed"] == {}
+    assert report["swept"] is True and report["removed"] == {} and report["unaccounted"] == []
     assert sorted(env.twilio.owned) == sorted(number.sid for number in foreign)
     assert env.twilio.call_count("release_number") == 0
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import copy
 import json
+import re
 import subprocess
 import sys
 import tomllib
@@ -19,6 +20,7 @@ from typing import Any
 import pytest
 
 from local.template import function_properties, load_template
+from voice_agents.config import load_settings
 
 ROOT = Path(__file__).resolve().parents[2]
 TEMPLATE = ROOT / "template.yaml"
@@ -259,9 +261,7 @@ def test_common_environment_is_set_for_every_function(template):
     variables = template["Globals"]["Function"]["Environment"]["Variables"]
     assert variables["POWERTOOLS_METRICS_NAMESPACE"] == "VoiceAgents"
     # Two deployments on one Twilio account must never sweep each other's numbers.
-    assert variables["RESOURCE_TAG"] == {
-        "Fn::If": ["HasResourceTag", {"Ref": "ResourceTag"}, {"Ref": "AWS::StackName"}]
-    }
+    assert variables["RESOURCE_TAG"]["Fn::If"][:2] == ["HasResourceTag", {"Ref": "ResourceTag"}]
     assert variables["SECRETS_ARN"] == {"Fn::If": ["HasSecrets", {"Ref": "SecretsArn"}, NO_VALUE]}
 
 
@@ -351,6 +351,52 @@ def test_outputs_name_what_clients_need(template):
     assert {"ApiUrl", "WebhookBaseUrl", "UserPoolId", "UserPoolClientId", "JwtIssuer"} <= set(outputs)
     assert outputs["UserPoolId"]["Value"] == {"Ref": "UserPool"}
     assert outputs["UserPoolClientId"]["Value"] == {"Ref": "UserPoolClient"}
+
+
+def _evaluate(value: Any, pseudo: dict[str, str]) -> Any:
+    """The intrinsic functions the default resource tag uses, as CloudFormation evaluates them."""
+    if not isinstance(value, dict):
+        return value
+    [(function, argument)] = value.items()
+    if function == "Ref":
+        return pseudo[argument]
+    if function == "Fn::Join":
+        separator, items = argument
+        return separator.join(_evaluate(item, pseudo) for item in items)
+    if function == "Fn::Select":
+        index, items = argument
+        return _evaluate(items, pseudo)[index]
+    if function == "Fn::Split":
+        separator, text = argument
+        return _evaluate(text, pseudo).split(separator)
+    raise AssertionError(f"unexpected {function}")
+
+
+# Same name, two regions (or two accounts): the stack ids differ, so must the tags.
+STACKS = {
+    "arn:aws:cloudformation:ap-southeast-2:123456789012:stack/voice-agents-prod/51af3dc0-da77-11e4-872e-1234567db123",
+    "arn:aws:cloudformation:us-west-2:210987654321:stack/voice-agents-prod/9c2e1f00-0a1b-11ef-9a3c-0affd1e2c3b4",
+}
+
+
+def test_default_resource_tag_names_the_stack_and_its_unique_id(template):
+    default = template["Globals"]["Function"]["Environment"]["Variables"]["RESOURCE_TAG"]["Fn::If"][2]
+    assert template["Outputs"]["ResourceTag"]["Value"]["Fn::If"] == [
+        "HasResourceTag", {"Ref": "ResourceTag"}, default,
+    ]  # fmt: skip
+    pattern = template["Parameters"]["ResourceTag"]["AllowedPattern"]
+    longest_default = "x" * 30  # a stack name of 30 characters still fits
+
+    tags = {
+        _evaluate(default, {"AWS::StackName": "voice-agents-prod", "AWS::StackId": arn}) for arn in STACKS
+    }
+
+    assert tags == {"voice-agents-prod-51af3dc0", "voice-agents-prod-9c2e1f00"}
+    for tag in tags | {f"{longest_default}-51af3dc0"}:
+        # The same limit as the code's setting, and a whole tag fits a Twilio FriendlyName (64).
+        assert re.fullmatch(pattern, tag) and load_settings({"RESOURCE_TAG": tag}).resource_tag == tag
+        assert len(f"{tag}:{'0' * 24}") <= 64
+    assert not re.fullmatch(pattern, "x" * 40)
 
 
 def test_every_parameter_and_condition_is_used(template):

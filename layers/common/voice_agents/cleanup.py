@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 from voice_agents.errors import DomainError
 from voice_agents.observability import count, logger
 from voice_agents.retell import agent_tag, llm_tag
+from voice_agents.tags import tag_for
 
 if TYPE_CHECKING:
     from voice_agents.retell import RetellClient
@@ -37,14 +38,34 @@ class AgentResources:
     unknown: set[str] = field(default_factory=set)
 
     @classmethod
-    def from_record(cls, record: dict[str, Any]) -> AgentResources:
+    def from_record(cls, record: dict[str, Any], *, prefix: str | None = None) -> AgentResources:
+        """Read defensively, for records of older shapes: a missing tag is derived from the id (when
+        the deployment's ``prefix`` is given), and an id of the wrong type is ignored with a warning
+        (the tag still finds the resource)."""
+        tag = record.get("tag")
+        if not isinstance(tag, str) or not tag:
+            if prefix is None:
+                raise ValueError(f"record {record.get('_id')} has no tag")
+            tag = tag_for(prefix, record["_id"])
+            logger.warning("record has no tag; derived from its id", tag=tag)
+        unknown = record.get("unknownOutcomes")
         return cls(
-            tag=record["tag"],
-            number_sid=record.get("twilioPhoneNumberSid"),
-            retell_agent_id=record.get("retellAgentId"),
-            retell_llm_id=record.get("retellLlmId"),
-            unknown=set(record.get("unknownOutcomes") or ()),
+            tag=tag,
+            number_sid=_text_field(record, "twilioPhoneNumberSid"),
+            retell_agent_id=_text_field(record, "retellAgentId"),
+            retell_llm_id=_text_field(record, "retellLlmId"),
+            unknown={item for item in unknown if isinstance(item, str)}
+            if isinstance(unknown, list)
+            else set(),
         )
+
+
+def _text_field(record: dict[str, Any], name: str) -> str | None:
+    value = record.get(name)
+    if value is None or isinstance(value, str):
+        return value or None
+    logger.warning("record field has the wrong type; ignored", field=name, value_type=type(value).__name__)
+    return None
 
 
 def remove_resources(

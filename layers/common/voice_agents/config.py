@@ -41,7 +41,10 @@ class Settings(BaseModel):
     webhook_base_url: str | None = Field(None, alias="WEBHOOK_BASE_URL")
     # Prefix of the tag put on every paid resource, so that a sweep only ever touches this
     # deployment's resources even when several deployments share one Twilio or Retell account.
-    resource_tag: str = Field("va", alias="RESOURCE_TAG", pattern=r"^[A-Za-z0-9_-]{1,24}$")
+    # At most 39 characters: a tag is `{prefix}:{24-hex agent id}` and a Twilio FriendlyName holds 64.
+    resource_tag: str = Field("va", alias="RESOURCE_TAG", pattern=r"^[A-Za-z0-9_-]{1,39}$")
+    # The mass-removal brake: a sweep that would remove more provider resources than this removes none.
+    reconciler_max_removals: int = Field(10, alias="RECONCILER_MAX_REMOVALS", ge=0, le=10_000)
     secrets_arn: str | None = Field(None, alias="SECRETS_ARN")
 
     @field_validator("retell_base_url", "twilio_base_url", "webhook_base_url")

@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from bson import ObjectId
 
 from voice_agents.cleanup import NUMBER, RETELL_AGENT, RETELL_LLM, AgentResources, remove_resources
+from voice_agents.deployment import ensure_marker
 from voice_agents.errors import (
     DeadlineExceeded,
     DomainError,
@@ -168,6 +169,7 @@ class _Saga:
         try:
             self.budget.ensure("journal", STORE_STEP_MS)
             store = self.services.store
+            ensure_marker(store, self.services.settings.resource_tag)  # refuses another deployment's database
             if not store.leases.acquire(str(self.agent_id), self.worker, deadline + LEASE_GRACE - created):
                 raise StoreError("the new agent's lease is already taken (id collision)")
             store.insert(document)

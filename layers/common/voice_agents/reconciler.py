@@ -1,37 +1,53 @@
-"""The scheduled repair pass: finish what crashes left, sweep orphans, repair webhook drift.
+"""The scheduled repair pass: finish what crashes left, remove what records say should go, repair
+webhook drift. It never removes a paid resource on its own judgement: a record must account for it.
 
+0. Identity and clock. The database's deployment marker (``voice_agents.deployment``) must name this
+   deployment's tag: without a marker only records carrying this deployment's tag are repaired and
+   nothing is swept; with another deployment's marker nothing is done. This process's clock must agree
+   with the database server's, because leases and deadlines are times.
 1. Records whose ``repairAfter`` has passed (a create past its deadline, a delete or rollback that
    could not finish) are claimed one at a time with an atomic lease and completed from the journal.
+   Each is isolated: whatever its repair raises is logged with its id and counted, and the record is
+   retried with exponential back-off; the pass goes on.
 2. Under a run-wide lock (one sweeper at a time), every Twilio number, Retell agent and Retell LLM
-   carrying this deployment's tag is matched to its record: those of agents that are failed,
-   deleted or absent, and leftovers beside an active agent's own ids, are removed. Active agents
-   whose number's VoiceUrl is not the expected webhook are re-pointed.
-Bounded by the Lambda's remaining time; a run with nothing to do changes nothing.
+   carrying this deployment's tag is matched to its record, and a plan is made before anything is
+   done: remove what the record says should go (failed, deleted, provisioning past its deadline, a
+   duplicate beside an active agent's own), re-point an active agent's number whose webhook drifted,
+   leave the rest. A tag that names no record is reported (log, ``UnaccountedResources``, the report)
+   and never removed here: ``python -m voice_agents.operate unaccounted`` releases it when asked. A
+   plan that would remove more than ``RECONCILER_MAX_REMOVALS`` removes none of them.
+3. Records stuck in flight for long, or failing repair again and again, are counted for an alarm.
+Bounded by the Lambda's remaining time; a run with nothing to do changes nothing. A phase that raises
+does not stop the next one; the run then ends in ``ReconcileIncomplete`` so the invocation fails.
 """
 
 from __future__ import annotations
 
 import contextlib
+import re
 from collections import Counter, defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import timedelta
-from typing import TYPE_CHECKING, Any
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from bson import ObjectId
 
 from voice_agents.cleanup import NUMBER, RETELL_AGENT, RETELL_LLM, AgentResources, remove_resources
-from voice_agents.deletion import RETRY_AFTER, finish_deletion
+from voice_agents.deletion import finish_deletion
+from voice_agents.deployment import MarkerState, describe_foreign, marker_state, read_marker
 from voice_agents.errors import DomainError
 from voice_agents.models import AgentStatus
 from voice_agents.observability import count, logger
-from voice_agents.provisioning import webhook_url
+from voice_agents.provisioning import LEASE_GRACE, webhook_url
 from voice_agents.retell import agent_tag, llm_tag
-from voice_agents.store import now
-from voice_agents.tags import agent_id_from_tag
+from voice_agents.store import DELETED, now
+from voice_agents.tags import agent_id_from_tag, tag_for
 
 if TYPE_CHECKING:
     from voice_agents.runtime import Services
+
+T = TypeVar("T")
 
 REPAIR_LEASE = timedelta(minutes=2)
 SWEEP_LOCK_TTL = timedelta(minutes=10)
@@ -39,8 +55,33 @@ SWEEP_LOCK_TTL = timedelta(minutes=10)
 TIME_RESERVE_MS = 20_000
 MAX_RECORDS_PER_RUN = 200
 SWEEP_LEASE = "sweep"  # one sweeper at a time
-# Records in these states belong to a running flow (or the repair pass above): the sweep leaves them.
-_IN_FLIGHT = {AgentStatus.PROVISIONING.value, AgentStatus.DELETING.value}
+# A record whose repair fails (or leaves something pending) is retried after 1, 2, 4... minutes.
+REPAIR_BACKOFF = timedelta(minutes=1)
+REPAIR_BACKOFF_CAP = timedelta(hours=1)
+# StuckRecords counts records that failed this many attempts, or are in flight this long.
+STUCK_ATTEMPTS = 5
+STUCK_AFTER = timedelta(minutes=30)
+# Leases and deadlines are written by other processes' clocks: past this skew nothing is acted on.
+MAX_CLOCK_SKEW = timedelta(seconds=30)
+# Unaccounted resources listed in the run's answer (all are logged and counted).
+REPORTED_UNACCOUNTED = 50
+
+REMOVE = "remove"
+REPOINT = "repoint"
+_REPAIRABLE = {AgentStatus.PROVISIONING.value, AgentStatus.DELETING.value, AgentStatus.FAILED.value, DELETED}
+_RECORD_FIELD = {NUMBER: "twilioPhoneNumberSid", RETELL_AGENT: "retellAgentId", RETELL_LLM: "retellLlmId"}
+
+
+class ReconcileIncomplete(RuntimeError):
+    """A phase of the run raised (the others still ran): fail the invocation so it alarms."""
+
+    def __init__(self, report: ReconcileReport) -> None:
+        super().__init__(f"reconcile phases failed: {', '.join(report.errors)}")
+        self.report = report
+
+
+class MalformedRecord(ValueError):
+    """A record the repair cannot act on safely (e.g. an unknown status): retried with back-off."""
 
 
 @dataclass
@@ -50,6 +91,14 @@ class ReconcileReport:
     webhooks_repaired: int = 0
     swept: bool = False
     stopped_early: bool = False
+    # Why the sweep did not run: "no_marker", "foreign_marker" or "clock_skew".
+    sweep_skipped: str | None = None
+    # Tagged resources whose tag names no record (None: nothing was listed this run).
+    unaccounted: list[dict[str, Any]] | None = None
+    removals_blocked: int = 0
+    repair_failures: int = 0
+    stuck_records: int | None = None
+    errors: list[str] = field(default_factory=list)
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -58,15 +107,279 @@ class ReconcileReport:
             "webhooksRepaired": self.webhooks_repaired,
             "swept": self.swept,
             "stoppedEarly": self.stopped_early,
+            "sweepSkipped": self.sweep_skipped,
+            "unaccountedCount": None if self.unaccounted is None else len(self.unaccounted),
+            "unaccounted": (self.unaccounted or [])[:REPORTED_UNACCOUNTED],
+            "removalsBlocked": self.removals_blocked,
+            "repairFailures": self.repair_failures,
+            "stuckRecords": self.stuck_records,
+            "errors": self.errors,
         }
 
 
 def reconcile(services: Services, *, remaining_ms: Callable[[], int], worker: str) -> ReconcileReport:
     report = ReconcileReport()
-    # Indexes only speed things up (every uniqueness we rely on is on _id), so they are made here,
-    # off every request's path; creating an existing index is a no-op.
-    services.store.ensure_indexes()
-    _repair_records(services, remaining_ms, worker, report)
+    scope = _phase(report, "identify", lambda: _identify(services, report))
+    if scope is not None:
+        if scope.marked:
+            # Indexes only speed things up (every uniqueness we rely on is on _id), so they are made
+            # here, off every request's path, and only in a database known to be this deployment's.
+            _phase(report, "indexes", services.store.ensure_indexes)
+        _phase(report, "repair", lambda: _repair_records(services, scope, remaining_ms, worker, report))
+        if scope.marked:
+            _phase(report, "sweep", lambda: _sweep_under_lock(services, remaining_ms, worker, report))
+        _phase(report, "stuck", lambda: _count_stuck(services, scope, report))
+    _emit(report)
+    logger.info("reconcile finished", **report.as_dict())
+    if report.errors:
+        raise ReconcileIncomplete(report)
+    return report
+
+
+def _phase(report: ReconcileReport, name: str, action: Callable[[], T]) -> T | None:
+    """Run one phase; if it raises, log it and go on with the next (the run fails at the end)."""
+    try:
+        return action()
+    except Exception:
+        logger.exception("reconcile phase failed; the next phases still run", phase=name)
+        report.errors.append(name)
+        return None
+
+
+def _emit(report: ReconcileReport) -> None:
+    for kind, number in report.repaired.items():
+        count("RecordsRepaired", number, kind=kind)
+    for resource, number in report.removed.items():
+        count("OrphansRemoved", number, resource=resource)
+    if report.webhooks_repaired:
+        count("WebhooksRepaired", report.webhooks_repaired)
+    if report.sweep_skipped:
+        count("SweepSkipped")
+    if report.unaccounted is not None:
+        count("UnaccountedResources", len(report.unaccounted))
+    if report.removals_blocked:
+        count("MassRemovalBlocked")
+    if report.stuck_records is not None:
+        count("StuckRecords", report.stuck_records)
+
+
+# --- 0. which database, which clock ------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Scope:
+    prefix: str
+    marked: bool  # the marker names this deployment: every record is ours, and the sweep may run
+
+    def records(self) -> dict[str, Any]:
+        """The records this run may act on: all of them, or without a marker only those with our tag."""
+        return {} if self.marked else {"tag": {"$regex": f"^{re.escape(self.prefix)}:"}}
+
+
+def _identify(services: Services, report: ReconcileReport) -> _Scope | None:
+    store, prefix = services.store, services.settings.resource_tag
+    before = now()
+    server = store.server_time()
+    after = now()
+    if server < before - MAX_CLOCK_SKEW or server > after + MAX_CLOCK_SKEW:
+        logger.error(
+            "this process's clock disagrees with the database server's: nothing is repaired or removed",
+            local_time=after.isoformat(),
+            server_time=server.isoformat(),
+        )
+        report.sweep_skipped = "clock_skew"
+        return None
+    marker = read_marker(store)
+    state = marker_state(marker, prefix)
+    if state is MarkerState.FOREIGN:
+        logger.error(describe_foreign(store, marker, prefix) + "; this run does nothing")
+        report.sweep_skipped = "foreign_marker"
+        return None
+    if state is MarkerState.ABSENT:
+        logger.warning(
+            f"database '{store.database.name}' has no deployment marker: only records tagged "
+            f"'{prefix}:' are repaired and nothing is swept. If MONGODB_DATABASE is right, mark it: "
+            "python -m voice_agents.operate mark --confirm"
+        )
+        report.sweep_skipped = "no_marker"
+    return _Scope(prefix=prefix, marked=state is MarkerState.OURS)
+
+
+# --- 1. records the journal says are unfinished ---------------------------------------------
+
+
+def _repair_records(
+    services: Services, scope: _Scope, remaining_ms: Callable[[], int], worker: str, report: ReconcileReport
+) -> None:
+    for _ in range(MAX_RECORDS_PER_RUN):
+        if remaining_ms() < TIME_RESERVE_MS:
+            report.stopped_early = True
+            return
+        query = {"repairAfter": {"$lte": now()}, **scope.records()}
+        record = services.store.claim(query, worker=worker, lease=REPAIR_LEASE)
+        if record is None:
+            return
+        logger.append_keys(agent_id=str(record["_id"]))
+        try:
+            kind = _repair(record, services, worker, scope.prefix)
+        except Exception as exc:  # one bad record never stops the pass
+            _back_off(record, exc, services, worker, report)
+            kind = "failed_attempt"
+        finally:
+            logger.remove_keys(["agent_id"])
+        report.repaired[kind] += 1
+
+
+def _repair(record: dict[str, Any], services: Services, worker: str, prefix: str) -> str:
+    status = record.get("status")
+    store = services.store
+    if status == AgentStatus.ACTIVE.value:
+        store.release_lease(record["_id"], worker, unset=("repairAfter", "repairAttempts", "repairError"))
+        return "nothing_to_do"
+    if status not in _REPAIRABLE:
+        raise MalformedRecord(f"unknown status {status!r}: its resources are left until a person looks")
+    # A create that died mid-call may have left Retell resources the record does not name: the
+    # sweep below finds them by tag in one listing for all records, instead of one per record.
+    resources = AgentResources.from_record(record, prefix=prefix)
+    pending = remove_resources(resources, services.retell, services.twilio, reason=f"reconcile_{status}")
+    if status == AgentStatus.DELETING.value:
+        finish_deletion(record, pending, services, worker)
+        return "deletion_finished" if not pending else "deletion_pending"
+    fields: dict[str, Any] = {"cleanupPending": pending}
+    if status != DELETED:
+        fields["status"] = AgentStatus.FAILED.value
+    failure = record.get("failure")
+    if status == AgentStatus.PROVISIONING.value and not isinstance(failure, dict):
+        fields["failure"] = {"step": "interrupted", "message": "the request stopped before finishing"}
+    if pending:
+        # Still pending is a failed attempt too: back off, and count towards StuckRecords.
+        attempts = _attempts(record) + 1
+        fields |= {"repairAttempts": attempts, "repairAfter": now() + _backoff(attempts)}
+    settled = () if pending else ("repairAfter", "unknownOutcomes", "repairAttempts", "repairError")
+    store.release_lease(record["_id"], worker, fields, unset=("deadline", *settled))
+    logger.info("unfinished record settled", previous_status=status, pending=pending)
+    return f"{status}_settled"
+
+
+def _back_off(
+    record: dict[str, Any], exc: Exception, services: Services, worker: str, report: ReconcileReport
+) -> None:
+    attempts = _attempts(record) + 1
+    delay = _backoff(attempts)
+    logger.error(
+        "record repair failed; retried after a back-off",
+        agent_id=str(record["_id"]),
+        attempts=attempts,
+        retry_in_seconds=int(delay.total_seconds()),
+        error=str(exc)[:300],
+        error_type=type(exc).__name__,
+        exc_info=not isinstance(exc, DomainError | MalformedRecord),  # a bug: keep its traceback
+    )
+    count("RecordRepairFailed")
+    report.repair_failures += 1
+    try:
+        services.store.release_lease(
+            record["_id"],
+            worker,
+            {"repairAttempts": attempts, "repairAfter": now() + delay, "repairError": str(exc)[:300]},
+        )
+    except Exception:
+        logger.warning("could not record the failed attempt; the record's lease expires instead")
+
+
+def _attempts(record: dict[str, Any]) -> int:
+    attempts = record.get("repairAttempts")
+    return attempts if isinstance(attempts, int) and attempts > 0 else 0
+
+
+def _backoff(attempts: int) -> timedelta:
+    return min(REPAIR_BACKOFF * 2 ** min(attempts - 1, 16), REPAIR_BACKOFF_CAP)
+
+
+# --- 2. the sweep ----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Tagged:
+    """A provider resource carrying this deployment's tag, and the agent id the tag names."""
+
+    resource: str  # NUMBER, RETELL_AGENT or RETELL_LLM
+    resource_id: str
+    agent_id: ObjectId
+    tag: str
+    voice_url: str | None = None
+
+    def age(self, moment: datetime) -> timedelta:
+        # The agent id is generated when its create starts, just before anything is bought.
+        return moment - self.agent_id.generation_time
+
+    def describe(self, moment: datetime) -> dict[str, Any]:
+        age = int(self.age(moment).total_seconds())
+        return {"resource": self.resource, "id": self.resource_id, "tag": self.tag, "ageSeconds": age}
+
+
+def tagged_resources(services: Services) -> list[Tagged]:
+    """Every Twilio number, Retell agent and Retell LLM whose tag carries this deployment's prefix."""
+    prefix = services.settings.resource_tag
+
+    def tagged(
+        resource: str, resource_id: str, text: str | None, voice_url: str | None = None
+    ) -> list[Tagged]:
+        agent_id = agent_id_from_tag(prefix, text)
+        return (
+            [Tagged(resource, resource_id, agent_id, tag_for(prefix, agent_id), voice_url)]
+            if agent_id
+            else []
+        )
+
+    found = [
+        item
+        for number in services.twilio.tagged_numbers(f"{prefix}:")
+        for item in tagged(NUMBER, number.sid, number.friendly_name, number.voice_url)
+    ]
+    found += [
+        item
+        for agent in services.retell.list_agents()
+        for item in tagged(RETELL_AGENT, agent["agent_id"], agent_tag(agent))
+    ]
+    found += [
+        item
+        for llm in services.retell.list_llms()
+        for item in tagged(RETELL_LLM, llm["llm_id"], llm_tag(llm))
+    ]
+    return found
+
+
+def remove_tagged(item: Tagged, services: Services, *, reason: str) -> bool:
+    """Release the number or delete the Retell resource; False if already gone or it failed now."""
+    try:
+        if item.resource == NUMBER:
+            removed = services.twilio.release(item.resource_id)
+            if removed:
+                count("NumbersReleased", reason=reason)
+            return removed
+        if item.resource == RETELL_AGENT:
+            return services.retell.delete_agent(item.resource_id)
+        return services.retell.delete_llm(item.resource_id)
+    except DomainError as exc:
+        logger.warning("could not remove resource; next run retries", resource=item.resource, error=str(exc))
+        return False
+
+
+@dataclass
+class _Plan:
+    work: dict[ObjectId, list[tuple[Tagged, str]]] = field(default_factory=lambda: defaultdict(list))
+    statuses: dict[ObjectId, Any] = field(default_factory=dict)
+    unaccounted: list[Tagged] = field(default_factory=list)
+
+    @property
+    def removals(self) -> int:
+        return sum(action == REMOVE for planned in self.work.values() for _, action in planned)
+
+
+def _sweep_under_lock(
+    services: Services, remaining_ms: Callable[[], int], worker: str, report: ReconcileReport
+) -> None:
     if remaining_ms() < TIME_RESERVE_MS:
         report.stopped_early = True
     elif services.store.leases.acquire(SWEEP_LEASE, worker, SWEEP_LOCK_TTL):
@@ -77,196 +390,124 @@ def reconcile(services: Services, *, remaining_ms: Callable[[], int], worker: st
             services.store.leases.release(SWEEP_LEASE, worker)
     else:
         logger.info("another reconciler is sweeping; skipping the sweep")
-    logger.info("reconcile finished", **report.as_dict())
-    for kind, number in report.repaired.items():
-        count("RecordsRepaired", number, kind=kind)
-    for resource, number in report.removed.items():
-        count("OrphansRemoved", number, resource=resource)
-    if report.webhooks_repaired:
-        count("WebhooksRepaired", report.webhooks_repaired)
-    return report
-
-
-# --- 1. records the journal says are unfinished ---------------------------------------------
-
-
-def _repair_records(
-    services: Services, remaining_ms: Callable[[], int], worker: str, report: ReconcileReport
-) -> None:
-    for _ in range(MAX_RECORDS_PER_RUN):
-        if remaining_ms() < TIME_RESERVE_MS:
-            report.stopped_early = True
-            return
-        record = services.store.claim({"repairAfter": {"$lte": now()}}, worker=worker, lease=REPAIR_LEASE)
-        if record is None:
-            return
-        logger.append_keys(agent_id=str(record["_id"]))
-        try:
-            kind = _repair(record, services, worker)
-        except DomainError as exc:
-            # Leave the lease to expire: the next run retries; never let one record stop the pass.
-            logger.warning("repair failed; will retry next run", error=str(exc), status=record["status"])
-            kind = "failed_attempt"
-        finally:
-            logger.remove_keys(["agent_id"])
-        report.repaired[kind] += 1
-
-
-def _repair(record: dict[str, Any], services: Services, worker: str) -> str:
-    status = record["status"]
-    store = services.store
-    if status == AgentStatus.ACTIVE.value:
-        store.release_lease(record["_id"], worker, unset=("repairAfter",))
-        return "nothing_to_do"
-    # A create that died mid-call may have left Retell resources the record does not name: the
-    # sweep below finds them by tag in one listing for all records, instead of one per record.
-    resources = AgentResources.from_record(record)
-    pending = remove_resources(resources, services.retell, services.twilio, reason=f"reconcile_{status}")
-    if status == AgentStatus.DELETING.value:
-        finish_deletion(record, pending, services, worker)
-        return "deletion_finished" if not pending else "deletion_pending"
-    fields: dict[str, Any] = {"status": AgentStatus.FAILED.value, "cleanupPending": pending}
-    if status == AgentStatus.PROVISIONING.value:
-        fields["failure"] = record.get("failure") or {
-            "step": "interrupted",
-            "message": "the request stopped before finishing",
-        }
-    if pending:
-        fields["repairAfter"] = now() + RETRY_AFTER
-    store.release_lease(
-        record["_id"],
-        worker,
-        fields,
-        unset=("deadline",) + (() if pending else ("repairAfter", "unknownOutcomes")),
-    )
-    logger.info("unfinished record settled", previous_status=status, pending=pending)
-    return f"{status}_settled"
-
-
-# --- 2. the sweep ----------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class _Tagged:
-    resource: str  # NUMBER, RETELL_AGENT or RETELL_LLM
-    resource_id: str
-    agent_id: ObjectId
-    voice_url: str | None = None
 
 
 def _sweep(services: Services, remaining_ms: Callable[[], int], worker: str, report: ReconcileReport) -> None:
-    prefix = services.settings.resource_tag
     listed_at = now()
-    by_agent: dict[ObjectId, list[_Tagged]] = defaultdict(list)
-    for item in _tagged_resources(services, prefix):
-        by_agent[item.agent_id].append(item)
-    if not by_agent:
-        return
-    records = services.store.find_many(sorted(by_agent))
-    for agent_id, items in by_agent.items():
+    tagged = tagged_resources(services)
+    records = services.store.find_many(sorted({item.agent_id for item in tagged})) if tagged else {}
+    plan = _plan(tagged, records, services, listed_at)
+    report.unaccounted = [item.describe(listed_at) for item in plan.unaccounted]
+    for described in report.unaccounted:
+        logger.warning(
+            "unaccounted resource: its tag names no record; left in place "
+            "(python -m voice_agents.operate unaccounted lists and releases these)",
+            **described,
+        )
+    allow_removal = plan.removals <= services.settings.reconciler_max_removals
+    if not allow_removal:
+        report.removals_blocked = plan.removals
+        logger.error(
+            f"mass-removal brake: the sweep planned {plan.removals} removals, more than "
+            f"RECONCILER_MAX_REMOVALS={services.settings.reconciler_max_removals}; none removed",
+            planned=plan.removals,
+        )
+    for agent_id, planned in plan.work.items():
+        actions = [(item, action) for item, action in planned if allow_removal or action != REMOVE]
+        if not actions:
+            continue
         if remaining_ms() < TIME_RESERVE_MS // 2:
             report.stopped_early = True
             return
-        record = records.get(agent_id)
-        if record is not None and (record["status"] in _IN_FLIGHT or record["updatedAt"] >= listed_at):
-            # A running flow or a repair owns these, or changed them since we listed: next run.
-            continue
-        if not any(_work_for(item, record, services) for item in items):
-            continue
-        if record is None:
-            # No record at all: nobody else can be acting on these, and the sweep lock is ours.
-            _settle(items, None, services, report)
-            continue
-        # Hold the record's lease while acting, so a delete or a repair never overlaps.
+        # Hold the record's lease while acting, so a delete or a repair never overlaps; the record
+        # must be as planned (same status, untouched since the listing: old shapes may lack the date).
         fresh = services.store.claim(
-            {"_id": agent_id, "status": {"$nin": sorted(_IN_FLIGHT)}, "updatedAt": {"$lt": listed_at}},
+            {"_id": agent_id, "status": plan.statuses[agent_id], "updatedAt": {"$not": {"$gte": listed_at}}},
             worker=worker,
             lease=REPAIR_LEASE,
         )
         if fresh is None:
             continue
         try:
-            _settle(items, fresh, services, report)
+            for item, action in actions:
+                if _action_for(item, fresh, services, listed_at)[0] == action:
+                    _act(item, action, fresh, services, report)
         finally:
             services.store.release_lease(agent_id, worker)
 
 
-def _work_for(item: _Tagged, record: dict[str, Any] | None, services: Services) -> str | None:
-    """'remove' for an orphan, 'repoint' for an active agent's number with the wrong webhook."""
-    if record is None or record["status"] != AgentStatus.ACTIVE.value or not _belongs_to(item, record):
-        return "remove"
+def _plan(
+    tagged: list[Tagged], records: dict[ObjectId, dict[str, Any]], services: Services, listed_at: datetime
+) -> _Plan:
+    plan = _Plan()
+    for item in tagged:
+        record = records.get(item.agent_id)
+        if record is None:
+            plan.unaccounted.append(item)
+            continue
+        updated = record.get("updatedAt")
+        if isinstance(updated, datetime) and updated >= listed_at:
+            continue  # changed since the listing: next run
+        action, note = _action_for(item, record, services, listed_at)
+        if note:
+            logger.warning(note, resource=item.resource, resource_id=item.resource_id, tag=item.tag)
+        if action:
+            plan.work[item.agent_id].append((item, action))
+            plan.statuses[item.agent_id] = record.get("status")
+    return plan
+
+
+def _action_for(
+    item: Tagged, record: dict[str, Any], services: Services, moment: datetime
+) -> tuple[str | None, str | None]:
+    """What the record says about one of its tagged resources: (action or None, a warning or None)."""
+    status = record.get("status")
+    if status in (AgentStatus.FAILED.value, DELETED):
+        return REMOVE, None
+    if status == AgentStatus.PROVISIONING.value:
+        deadline = record.get("deadline")
+        past = isinstance(deadline, datetime) and deadline + LEASE_GRACE < moment
+        return (REMOVE if past else None), None  # in flight until then: the create's own
+    if status == AgentStatus.DELETING.value:
+        return None, None  # the delete, or the repair pass, finishes it
+    if status != AgentStatus.ACTIVE.value:
+        return None, f"record has an unknown status {status!r}; its resource is left in place"
+    own = record.get(_RECORD_FIELD[item.resource])
+    if not isinstance(own, str) or not own:
+        return None, "an active record does not name this resource's id; left in place"
+    if own != item.resource_id:
+        return REMOVE, None  # a duplicate beside the active agent's own
     if item.resource == NUMBER:
         expected = _expected_webhook(item, record, services)
         if expected and (item.voice_url != expected or record.get("webhookUrl") != expected):
-            return "repoint"
-    return None
+            return REPOINT, None
+    return None, None
 
 
-def _settle(
-    items: list[_Tagged], record: dict[str, Any] | None, services: Services, report: ReconcileReport
+def _act(
+    item: Tagged, action: str, record: dict[str, Any], services: Services, report: ReconcileReport
 ) -> None:
-    for item in items:
-        work = _work_for(item, record, services)
-        if work == "repoint":
-            assert record is not None
-            report.webhooks_repaired += _repair_webhook(item, record, services)
-        elif work == "remove":
-            status = record["status"] if record else None
-            logger.info(
-                "removing orphan", resource=item.resource, resource_id=item.resource_id, agent_status=status
-            )
-            if _remove(item, services):
-                report.removed[item.resource] += 1
+    if action == REPOINT:
+        report.webhooks_repaired += _repair_webhook(item, record, services)
+        return
+    logger.info(
+        "removing a resource its record says should go",
+        resource=item.resource,
+        resource_id=item.resource_id,
+        agent_id=str(item.agent_id),
+        agent_status=record.get("status"),
+    )
+    if remove_tagged(item, services, reason="sweep"):
+        report.removed[item.resource] += 1
 
 
-def _expected_webhook(item: _Tagged, record: dict[str, Any], services: Services) -> str | None:
+def _expected_webhook(item: Tagged, record: dict[str, Any], services: Services) -> str | None:
     base = services.settings.webhook_base_url
-    return webhook_url(base, item.agent_id) if base else record.get("webhookUrl")
+    stored = record.get("webhookUrl")
+    return webhook_url(base, item.agent_id) if base else (stored if isinstance(stored, str) else None)
 
 
-def _tagged_resources(services: Services, prefix: str) -> list[_Tagged]:
-    tagged = [
-        _Tagged(NUMBER, number.sid, agent_id, number.voice_url)
-        for number in services.twilio.tagged_numbers(f"{prefix}:")
-        if (agent_id := agent_id_from_tag(prefix, number.friendly_name))
-    ]
-    tagged += [
-        _Tagged(RETELL_AGENT, agent["agent_id"], agent_id)
-        for agent in services.retell.list_agents()
-        if (agent_id := agent_id_from_tag(prefix, agent_tag(agent)))
-    ]
-    tagged += [
-        _Tagged(RETELL_LLM, llm["llm_id"], agent_id)
-        for llm in services.retell.list_llms()
-        if (agent_id := agent_id_from_tag(prefix, llm_tag(llm)))
-    ]
-    return tagged
-
-
-_RECORD_FIELD = {NUMBER: "twilioPhoneNumberSid", RETELL_AGENT: "retellAgentId", RETELL_LLM: "retellLlmId"}
-
-
-def _belongs_to(item: _Tagged, record: dict[str, Any] | None) -> bool:
-    field_name = _RECORD_FIELD[item.resource]
-    return record is not None and record.get(field_name) == item.resource_id
-
-
-def _remove(item: _Tagged, services: Services) -> bool:
-    try:
-        if item.resource == NUMBER:
-            removed = services.twilio.release(item.resource_id)
-            if removed:
-                count("NumbersReleased", reason="sweep")
-            return removed
-        if item.resource == RETELL_AGENT:
-            return services.retell.delete_agent(item.resource_id)
-        return services.retell.delete_llm(item.resource_id)
-    except DomainError as exc:
-        logger.warning("could not remove orphan; next run retries", resource=item.resource, error=str(exc))
-        return False
-
-
-def _repair_webhook(item: _Tagged, record: dict[str, Any], services: Services) -> int:
+def _repair_webhook(item: Tagged, record: dict[str, Any], services: Services) -> int:
     expected = _expected_webhook(item, record, services)
     assert expected is not None
     try:
@@ -281,3 +522,23 @@ def _repair_webhook(item: _Tagged, record: dict[str, Any], services: Services) -
         return 0
     logger.info("webhook repaired", agent_id=str(item.agent_id), voice_url=expected, previous=item.voice_url)
     return 1
+
+
+# --- 3. what needs a person ------------------------------------------------------------------
+
+
+def _count_stuck(services: Services, scope: _Scope, report: ReconcileReport) -> None:
+    stale = now() - STUCK_AFTER
+    stuck: dict[str, Any] = {
+        "$or": [
+            {"status": AgentStatus.PROVISIONING.value, "deadline": {"$lt": stale}},
+            {"status": AgentStatus.DELETING.value, "deleteRequestedAt": {"$lt": stale}},
+            {"repairAttempts": {"$gte": STUCK_ATTEMPTS}, "repairAfter": {"$exists": True}},
+        ]
+    }
+    report.stuck_records = services.store.count({**stuck, **scope.records()})
+    if report.stuck_records:
+        logger.error(
+            "records stuck: in flight too long or failing repair repeatedly",
+            stuck_records=report.stuck_records,
+        )

@@ -165,6 +165,16 @@ class AgentStore:
     def find_many(self, agent_ids: list[ObjectId]) -> dict[ObjectId, dict[str, Any]]:
         return {document["_id"]: document for document in self.agents.find({"_id": {"$in": agent_ids}})}
 
+    @translate_errors
+    def count(self, query: dict[str, Any]) -> int:
+        return self.agents.count_documents(query)
+
+    @translate_errors
+    def server_time(self) -> datetime:
+        """The database server's clock: what a process checks its own clock against."""
+        moment: datetime = self.database.client.admin.command("hello")["localTime"]
+        return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
     # --- leases: one worker at a time on a record -----------------------------------------------
 
     @translate_errors
