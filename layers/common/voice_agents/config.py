@@ -43,6 +43,8 @@ class Settings(BaseModel):
     # deployment's resources even when several deployments share one Twilio or Retell account.
     resource_tag: str = Field("va", alias="RESOURCE_TAG", pattern=r"^[A-Za-z0-9_-]{1,24}$")
     secrets_arn: str | None = Field(None, alias="SECRETS_ARN")
+    # Agents one owner may have at once (provisioning, active or deleting): each holds a number.
+    agent_limit_per_owner: int = Field(25, alias="AGENT_LIMIT_PER_OWNER", ge=1)
 
     @field_validator("retell_base_url", "twilio_base_url", "webhook_base_url")
     @classmethod
