@@ -47,7 +47,7 @@ _STEP = re.compile(r"[a-z][a-z_]{0,39}")
 _SETTING = re.compile(r"[A-Z][A-Z0-9_]{1,63}")
 
 DATABASE_UNAVAILABLE = "the database is unavailable; retry shortly"
-MISCONFIGURED = "the service is misconfigured; an operator has to fix it"
+MISCONFIGURED = "the service is misconfigured"
 
 
 def error_response(
@@ -253,7 +253,8 @@ def build_resolver() -> APIGatewayHttpResolver:
     def misconfigured(exc: ConfigurationError) -> Response[str]:
         logger.error("configuration error", setting=exc.setting, error=str(exc))
         setting = _setting(exc)
-        message = f"{MISCONFIGURED}: set or fix {setting}" if setting else MISCONFIGURED
+        action = f"an operator has to set or fix {setting}" if setting else "an operator has to fix it"
+        message = f"{MISCONFIGURED}: {action}"
         return answer(HTTPStatus.INTERNAL_SERVER_ERROR, "configuration_error", message, setting=setting)
 
     @app.exception_handler(StoreError)
