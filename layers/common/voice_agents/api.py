@@ -77,7 +77,7 @@ class ApiResolver(APIGatewayHttpResolver):
 
     def resolve(self, event: Mapping[str, Any], context: Any) -> dict[str, Any]:
         try:
-            check_body(event)
+            event = check_body(event)
         except RefusedBody as refused:
             request_id = (event.get("requestContext") or {}).get("requestId")
             logger.info("request body refused", status=refused.status.value, reason=str(refused))
@@ -94,12 +94,13 @@ class ApiResolver(APIGatewayHttpResolver):
         return super().resolve(event, context)
 
 
-def check_body(event: Mapping[str, Any]) -> None:
-    """Raise RefusedBody unless a request that carries a body carries readable JSON."""
+def check_body(event: Mapping[str, Any]) -> Mapping[str, Any]:
+    """Raise RefusedBody unless a request that carries a body carries readable JSON; return the
+    event with its Content-Type spelt as Powertools compares it (case-sensitively)."""
     method = str(((event.get("requestContext") or {}).get("http") or {}).get("method", "")).upper()
     body = event.get("body")
     if method not in BODY_METHODS or not body:
-        return
+        return event
     headers = {str(key).lower(): str(value) for key, value in (event.get("headers") or {}).items()}
     _check_content_type(headers.get("content-type"))
     text = _decoded(body, bool(event.get("isBase64Encoded")))
@@ -115,6 +116,7 @@ def check_body(event: Mapping[str, Any]) -> None:
     except ValueError:  # e.g. an integer longer than Python converts
         raise RefusedBody(HTTPStatus.BAD_REQUEST, "the body is not valid JSON: a value is too long") from None
     _check_parsed(parsed)
+    return {**event, "headers": {**headers, "content-type": "application/json"}}
 
 
 def _check_content_type(content_type: str | None) -> None:
@@ -122,10 +124,7 @@ def _check_content_type(content_type: str | None) -> None:
         return
     media_type, *parameters = (part.strip().lower() for part in content_type.split(";"))
     charset = next((p.split("=", 1)[1].strip('"') for p in parameters if p.startswith("charset=")), "utf-8")
-    is_json = media_type == "application/json" or (
-        media_type.startswith("application/") and media_type.endswith("+json")
-    )
-    if not is_json or charset not in ("utf-8", "utf8"):
+    if media_type != "application/json" or charset not in ("utf-8", "utf8"):
         raise RefusedBody(
             HTTPStatus.UNSUPPORTED_MEDIA_TYPE, "the body must be JSON: send Content-Type: application/json"
         )
