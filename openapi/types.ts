@@ -19,7 +19,7 @@ export interface paths {
         put?: never;
         /**
          * Create an agent
-         * @description Creates the Retell LLM and agent, buys a phone number and points it at the agent, and stores the agent. When a step fails, what was already created is rolled back. With an `Idempotency-Key`, a retry answers the first result instead of creating a second agent.
+         * @description Creates the Retell LLM and agent, buys a phone number and points it at the agent, and stores the agent. When a step fails, what was already created is rolled back. With an `Idempotency-Key`, a retry answers what became of the agent the first request created instead of creating a second one.
          */
         post: operations["createAgent"];
         delete?: never;
@@ -164,13 +164,16 @@ export interface components {
         Error: {
             /**
              * @description Machine-readable code: `validation_error` (400), `not_found` (404), `request_in_progress` (409),
-             *     `idempotency_key_reused` (422), `configuration_error` or `internal_error` (500),
+             *     `agent_deleted` (410), `unsupported_media_type` (415), `idempotency_key_reused` (422),
+             *     `quota_exceeded` (429), `configuration_error` or `internal_error` (500),
              *     `provisioning_failed`, `billing_error` or `upstream_error` (502), `database_unavailable` (503),
              *     `deadline_exceeded` (504).
              */
             error: string;
             /** @description A sentence for a human; never a stack trace. */
             message: string;
+            /** @description API Gateway's id of the request, under which its log lines are found. */
+            requestId: string;
             /** @description `validation_error`: each rejected field. */
             fields?: components["schemas"]["FieldError"][];
             /** @description Failed create: the provisioning step that failed. */
@@ -185,6 +188,8 @@ export interface components {
             cleanupPending?: string[];
             /** @description `upstream_error`: the provider that failed (`retell` or `twilio`). */
             provider?: string;
+            /** @description `quota_exceeded`: how many agents one caller may have at once. */
+            limit?: number;
         };
         /**
          * FieldError
@@ -298,7 +303,7 @@ export interface operations {
                     "application/json": components["schemas"]["Agent"];
                 };
             };
-            /** @description `validation_error`: a bad body (missing, too long or unknown field) or a bad `Idempotency-Key`; `fields` names each. */
+            /** @description `validation_error`: a bad body (not JSON, not UTF-8, nested too deeply; a missing, too long or unknown field; control or bidirectional-override characters in a text field) or a bad `Idempotency-Key`; `fields` names each. */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -316,8 +321,26 @@ export interface operations {
                     "application/json": components["schemas"]["GatewayError"];
                 };
             };
-            /** @description `request_in_progress`: a request with this `Idempotency-Key` is still running; retry shortly. */
+            /** @description `request_in_progress`: a request with this `Idempotency-Key` is still running, or the agent it created is still being settled; retry shortly. */
             409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description `agent_deleted`: the agent this `Idempotency-Key` created has since been deleted; use a new key to create another. */
+            410: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description `unsupported_media_type`: the body is not sent as `application/json`. */
+            415: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -327,6 +350,15 @@ export interface operations {
             };
             /** @description `idempotency_key_reused`: this `Idempotency-Key` was used before with another body. */
             422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description `quota_exceeded`: the caller already has `limit` agents (provisioning, active or deleting); delete one first. Nothing was bought. */
+            429: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -352,7 +384,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description `database_unavailable`: MongoDB failed; retry. */
+            /** @description `database_unavailable`: MongoDB failed; retry. At `step` `activate` whether the agent became active is not known: a retry with the same `Idempotency-Key` answers the agent, 409 while it is being settled, or the failure; it never buys a second number. */
             503: {
                 headers: {
                     [name: string]: unknown;

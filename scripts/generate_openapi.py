@@ -57,12 +57,14 @@ Every operation needs a JWT (`Authorization: Bearer <token>`), checked by API Ga
 authorizer (the stack's Cognito user pool by default); the caller is the token's `sub`, and another
 caller's agent is a 404. Bodies are JSON, camelCase.
 
-Errors are `Error` bodies, `{error, message, ...details}`, and never carry a stack trace; a 401
-comes from API Gateway itself and carries only `message`."""
+Errors are `Error` bodies, `{error, message, requestId, ...details}`, and never carry a stack trace,
+a host, a URL or a provider's own message; `requestId` leads an operator to the request's log lines.
+A 401 comes from API Gateway itself and carries only `message`."""
 
 ERROR_CODES = """\
 Machine-readable code: `validation_error` (400), `not_found` (404), `request_in_progress` (409),
-`idempotency_key_reused` (422), `configuration_error` or `internal_error` (500),
+`agent_deleted` (410), `unsupported_media_type` (415), `idempotency_key_reused` (422),
+`quota_exceeded` (429), `configuration_error` or `internal_error` (500),
 `provisioning_failed`, `billing_error` or `upstream_error` (502), `database_unavailable` (503),
 `deadline_exceeded` (504)."""
 
@@ -87,6 +89,10 @@ ERROR_SCHEMA: dict[str, Any] = {
     "properties": {
         "error": {"type": "string", "description": ERROR_CODES},
         "message": {"type": "string", "description": "A sentence for a human; never a stack trace."},
+        "requestId": {
+            "type": "string",
+            "description": "API Gateway's id of the request, under which its log lines are found.",
+        },
         "fields": {
             "type": "array",
             "items": {"$ref": REF.format(model="FieldError")},
@@ -114,8 +120,12 @@ ERROR_SCHEMA: dict[str, Any] = {
             "type": "string",
             "description": "`upstream_error`: the provider that failed (`retell` or `twilio`).",
         },
+        "limit": {
+            "type": "integer",
+            "description": "`quota_exceeded`: how many agents one caller may have at once.",
+        },
     },
-    "required": ["error", "message"],
+    "required": ["error", "message", "requestId"],
 }
 GATEWAY_ERROR_SCHEMA: dict[str, Any] = {
     "type": "object",
@@ -157,19 +167,30 @@ OPERATIONS: dict[tuple[str, str], Operation] = {
         description=(
             "Creates the Retell LLM and agent, buys a phone number and points it at the agent, and "
             "stores the agent. When a step fails, what was already created is rolled back. With an "
-            "`Idempotency-Key`, a retry answers the first result instead of creating a second agent."
+            "`Idempotency-Key`, a retry answers what became of the agent the first request created "
+            "instead of creating a second one."
         ),
         success={201: "The new agent."},
         errors={
             400: (
-                "`validation_error`: a bad body (missing, too long or unknown field) or a bad "
-                "`Idempotency-Key`; `fields` names each."
+                "`validation_error`: a bad body (not JSON, not UTF-8, nested too deeply; a missing, "
+                "too long or unknown field; control or bidirectional-override characters in a text "
+                "field) or a bad `Idempotency-Key`; `fields` names each."
             ),
             409: (
-                "`request_in_progress`: a request with this `Idempotency-Key` is still running; "
-                "retry shortly."
+                "`request_in_progress`: a request with this `Idempotency-Key` is still running, or the "
+                "agent it created is still being settled; retry shortly."
             ),
+            410: (
+                "`agent_deleted`: the agent this `Idempotency-Key` created has since been deleted; use "
+                "a new key to create another."
+            ),
+            415: "`unsupported_media_type`: the body is not sent as `application/json`.",
             422: "`idempotency_key_reused`: this `Idempotency-Key` was used before with another body.",
+            429: (
+                "`quota_exceeded`: the caller already has `limit` agents (provisioning, active or "
+                "deleting); delete one first. Nothing was bought."
+            ),
             500: (
                 "`configuration_error` (with `setting`; e.g. Twilio 21649/21631: set `TWILIO_BUNDLE_SID` "
                 "/ `TWILIO_ADDRESS_SID`) or `internal_error`."
@@ -179,7 +200,11 @@ OPERATIONS: dict[tuple[str, str], Operation] = {
                 "what was created was rolled back (`rolledBack`), or `cleanupPending` lists what the "
                 "reconciler will remove."
             ),
-            503: "`database_unavailable`: MongoDB failed; retry.",
+            503: (
+                "`database_unavailable`: MongoDB failed; retry. At `step` `activate` whether the agent "
+                "became active is not known: a retry with the same `Idempotency-Key` answers the agent, "
+                "409 while it is being settled, or the failure; it never buys a second number."
+            ),
             504: "`deadline_exceeded`: too little Lambda time was left to go on at `step`; rolled back.",
         },
         extra_parameters=(

@@ -8,6 +8,7 @@ import pytest
 from pymongo import MongoClient
 
 from local.stack import LocalStack, local_stack
+from tests.integration.answers import LogLines, capture_log_lines
 from voice_agents import runtime
 
 
@@ -38,3 +39,10 @@ def db(env: LocalStack) -> Iterator:
     client: MongoClient = MongoClient(env.mongodb_uri, tz_aware=True)
     yield client[env.database]
     client.close()
+
+
+@pytest.fixture
+def log_lines() -> Iterator[LogLines]:
+    """The structured log lines the functions write during the test."""
+    with capture_log_lines() as lines:
+        yield lines

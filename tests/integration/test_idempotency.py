@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 
 from local.invoke import http_event, invoke, json_body, load_event
+from tests.integration.faults import let_time_pass, run_reconciler
 from tests.integration.leaks import leaks
 from tests.integration.workers import run_in_processes
+from voice_agents.errors import StoreError
+from voice_agents.store import AgentStore
 
 pytestmark = pytest.mark.integration
 
@@ -78,3 +83,78 @@ def test_a_malformed_key_is_a_client_error(env, db):
 
     assert response["statusCode"] == 400
     assert json_body(response)["fields"][0]["field"] == "Idempotency-Key"
+
+
+# --- an activation whose outcome is unknown -------------------------------------------------------
+
+
+def lose_the_activation(monkeypatch: pytest.MonkeyPatch, *, applied: bool) -> None:
+    """The activating write gets no reply (it ``applied`` or not), and neither does the write that
+    would fence it off: the create cannot tell whether its agent is active."""
+    original = AgentStore.update
+
+    def flaky(self: AgentStore, agent_id: Any, fields: dict[str, Any], **kwargs: Any) -> Any:
+        if fields.get("status") == "active":
+            if applied:
+                original(self, agent_id, fields, **kwargs)
+            raise StoreError("injected: activation reply lost", outcome_unknown=True)
+        if str(fields.get("leaseOwner", "")).endswith(":rolling-back"):
+            raise StoreError("injected: fence reply lost", outcome_unknown=True)
+        return original(self, agent_id, fields, **kwargs)
+
+    monkeypatch.setattr(AgentStore, "update", flaky)
+
+
+def test_unknown_activation_that_applied_answers_the_same_agent_on_retry(env, db, monkeypatch):
+    lose_the_activation(monkeypatch, applied=True)
+    event = load_event("create_agent.json")
+
+    first = invoke("create_agent", event)
+    monkeypatch.undo()
+    retried = invoke("create_agent", event)
+
+    assert first["statusCode"] == 503, first["body"]
+    assert json_body(first)["step"] == "activate"
+    assert retried["statusCode"] == 201, retried["body"]
+    assert json_body(retried)["id"] == json_body(first)["agentId"]
+    assert json_body(retried)["status"] == "active"
+    assert env.twilio.call_count("buy_number") == 1
+    assert db.agents.count_documents({}) == 1
+    assert leaks(env, db) == {}
+
+
+def test_unknown_activation_that_did_not_apply_is_409_then_the_settled_failure(env, db, monkeypatch):
+    lose_the_activation(monkeypatch, applied=False)
+    event = load_event("create_agent.json")
+
+    first = invoke("create_agent", event)
+    monkeypatch.undo()
+    while_unsettled = invoke("create_agent", event)
+    let_time_pass(env)
+    run_reconciler()
+    after_repair = invoke("create_agent", event)
+
+    agent_id = json_body(first)["agentId"]
+    assert first["statusCode"] == 503, first["body"]
+    assert while_unsettled["statusCode"] == 409, while_unsettled["body"]
+    assert json_body(while_unsettled)["error"] == "request_in_progress"
+    assert after_repair["statusCode"] == 502, after_repair["body"]
+    assert json_body(after_repair)["agentId"] == agent_id
+    assert json_body(after_repair)["step"]
+    # One number was bought (and released by the repair): none for the retries.
+    assert env.twilio.call_count("buy_number") == 1
+    assert env.retell.call_count("create_llm") == 1
+    assert db.agents.count_documents({}) == 1
+    assert leaks(env, db) == {}
+
+
+def test_a_replayed_key_whose_agent_was_deleted_is_410(env, db):
+    event = load_event("create_agent.json")
+    created = json_body(invoke("create_agent", event))
+    invoke("delete_agent", http_event("delete_agent.json", agent_id=created["id"]))
+
+    replayed = invoke("create_agent", event)
+
+    assert replayed["statusCode"] == 410, replayed["body"]
+    assert json_body(replayed)["error"] == "agent_deleted"
+    assert env.twilio.call_count("buy_number") == 1

@@ -28,6 +28,7 @@ from local.invoke import LambdaContext, handler_module, http_event, load_event
 from voice_agents import agents
 from voice_agents.api import IDEMPOTENCY_KEY_MAX_LENGTH, build_resolver
 from voice_agents.errors import (
+    AgentDeleted,
     AgentNotFound,
     BillingError,
     ConfigurationError,
@@ -35,6 +36,7 @@ from voice_agents.errors import (
     IdempotencyKeyReused,
     InvalidRequest,
     ProvisioningFailed,
+    QuotaExceeded,
     RequestInProgress,
     StoreError,
     UpstreamError,
@@ -55,7 +57,10 @@ RESPONSES = {
         201: AGENT,
         400: ERROR,
         409: ERROR,
+        410: ERROR,
+        415: ERROR,
         422: ERROR,
+        429: ERROR,
         502: ERROR,
         504: ERROR,
         **COMMON_ERRORS,
@@ -365,10 +370,12 @@ def test_response_schemas_name_every_field_the_frontend_reads():
 
 def test_error_schema_has_the_documented_details():
     error = schema("Error")
-    assert error["required"] == ["error", "message"]
+    assert error["required"] == ["error", "message", "requestId"]
     assert set(error["properties"]) == {
         "error",
         "message",
+        "requestId",
+        "limit",
         "fields",
         "step",
         "agentId",
@@ -388,6 +395,8 @@ ERROR_CASES = [
     (AgentNotFound(f"agent {AGENT_ID} not found"), 404),
     (RequestInProgress("a request with this Idempotency-Key is still in progress"), 409),
     (IdempotencyKeyReused("this Idempotency-Key was already used with a different request body"), 422),
+    (AgentDeleted(f"the agent {AGENT_ID} this Idempotency-Key created has since been deleted"), 410),
+    (QuotaExceeded(25), 429),
     (ConfigurationError("Twilio 21649: a bundle is required", setting="TWILIO_BUNDLE_SID"), 500),
     (RuntimeError("a bug"), 500),
     (
@@ -465,3 +474,20 @@ def test_request_validation_errors_are_the_documented_400(monkeypatch):
         jsonschema.validate(body, error_schema())
         assert body["error"] == "validation_error"
         assert body["fields"]
+
+
+def test_refused_bodies_are_documented_error_bodies(monkeypatch):
+    def unreachable(*args: Any, **kwargs: Any) -> None:
+        raise AssertionError("the request should have been refused before reaching the domain")
+
+    monkeypatch.setattr(agents, "create_agent", unreachable)
+    documented = committed()["paths"]["/api/agents"]["post"]["responses"]
+    not_json = http_event("create_agent.json", body='{"name": ')
+    form = http_event("create_agent.json", headers={"content-type": "application/x-www-form-urlencoded"})
+    for event, status, error in ((not_json, 400, "validation_error"), (form, 415, "unsupported_media_type")):
+        response = handler_module("create_agent").app.resolve(event, LambdaContext())
+        assert response["statusCode"] == status, response["body"]
+        body = json.loads(response["body"])
+        jsonschema.validate(body, error_schema())
+        assert body["error"] == error
+        assert f"`{error}`" in documented[str(status)]["description"]

@@ -1,20 +1,30 @@
 """The one place where domain outcomes become HTTP responses, shared by every API function.
 
-Bodies are JSON: ``{"error": <machine code>, "message": <sentence>, ...details}``. A client's
-mistake is always a 4xx that names the field; provider and database trouble is a 5xx that names
-the failed step; nothing leaks a stack trace.
+Bodies are JSON: ``{"error": <machine code>, "message": <sentence>, "requestId": ..., ...details}``.
+A client's mistake is always a 4xx that names the field; provider and database trouble is a 5xx
+that names the failed step. The sentences for 5xx answers are chosen here, per error code and
+step: hosts, URLs, account SIDs, ARNs and exception texts go to the log (under the same request
+id, the logs' correlation id), never into an answer; nothing leaks a stack trace.
 """
 
 from __future__ import annotations
 
+import base64
+import binascii
 import json
+import re
+from collections.abc import Mapping
 from http import HTTPStatus
 from typing import Any
 
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
+from aws_lambda_powertools.event_handler.api_gateway import ResponseBuilder
 from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
+from aws_lambda_powertools.utilities.data_classes import APIGatewayProxyEventV2
+from pymongo.errors import PyMongoError
 
 from voice_agents.errors import (
+    AgentDeleted,
     AgentNotFound,
     BillingError,
     ConfigurationError,
@@ -22,6 +32,7 @@ from voice_agents.errors import (
     IdempotencyKeyReused,
     InvalidRequest,
     ProvisioningFailed,
+    QuotaExceeded,
     RequestInProgress,
     StoreError,
     UpstreamError,
@@ -29,29 +40,155 @@ from voice_agents.errors import (
 from voice_agents.observability import logger
 
 IDEMPOTENCY_KEY_MAX_LENGTH = 255
+# The create body is one flat object; anything nested deeper than this is not a request of ours.
+MAX_JSON_DEPTH = 32
+BODY_METHODS = frozenset({"POST", "PUT", "PATCH"})
+_STEP = re.compile(r"[a-z][a-z_]{0,39}")
+_SETTING = re.compile(r"[A-Z][A-Z0-9_]{1,63}")
+
+DATABASE_UNAVAILABLE = "the database is unavailable; retry shortly"
+MISCONFIGURED = "the service is misconfigured"
 
 
-def error_response(status: HTTPStatus, error: str, message: str, **details: Any) -> Response[str]:
+def error_response(
+    status: HTTPStatus, error: str, message: str, request_id: str | None, **details: Any
+) -> Response[str]:
     body = {
         "error": error,
         "message": message,
+        "requestId": request_id,
         **{key: value for key, value in details.items() if value is not None},
     }
     return Response(status_code=status.value, content_type="application/json", body=json.dumps(body))
 
 
+class RefusedBody(Exception):
+    """The request's body cannot be read as JSON: refused before any route runs."""
+
+    def __init__(self, status: HTTPStatus, message: str) -> None:
+        super().__init__(message)
+        self.status = status
+
+
+class ApiResolver(APIGatewayHttpResolver):
+    """Powertools' resolver, with every request's body checked once before routing: left to
+    Powertools, an undecodable or over-deep body is a 500 with a stack trace, and invalid JSON a 422
+    that names a field after the error's offset."""
+
+    def resolve(self, event: Mapping[str, Any], context: Any) -> dict[str, Any]:
+        try:
+            event = check_body(event)
+        except RefusedBody as refused:
+            request_id = (event.get("requestContext") or {}).get("requestId")
+            logger.info("request body refused", status=refused.status.value, reason=str(refused))
+            error = "unsupported_media_type" if refused.status == HTTPStatus.UNSUPPORTED_MEDIA_TYPE else None
+            response = error_response(
+                refused.status,
+                error or "validation_error",
+                str(refused),
+                request_id,
+                fields=None if error else [{"field": "body", "message": str(refused)}],
+            )
+            builder: ResponseBuilder[APIGatewayProxyEventV2] = ResponseBuilder(response)
+            return builder.build(APIGatewayProxyEventV2(dict(event)))
+        return super().resolve(event, context)
+
+
+def check_body(event: Mapping[str, Any]) -> Mapping[str, Any]:
+    """Raise RefusedBody unless a request that carries a body carries readable JSON; return the
+    event with its Content-Type spelt as Powertools compares it (case-sensitively)."""
+    method = str(((event.get("requestContext") or {}).get("http") or {}).get("method", "")).upper()
+    body = event.get("body")
+    if method not in BODY_METHODS or not body:
+        return event
+    headers = {str(key).lower(): str(value) for key, value in (event.get("headers") or {}).items()}
+    _check_content_type(headers.get("content-type"))
+    text = _decoded(body, bool(event.get("isBase64Encoded")))
+    try:
+        parsed = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise RefusedBody(
+            HTTPStatus.BAD_REQUEST,
+            f"the body is not valid JSON at line {exc.lineno}, column {exc.colno}: {exc.msg}",
+        ) from None
+    except RecursionError:
+        raise RefusedBody(HTTPStatus.BAD_REQUEST, _too_deep()) from None
+    except ValueError:  # e.g. an integer longer than Python converts
+        raise RefusedBody(HTTPStatus.BAD_REQUEST, "the body is not valid JSON: a value is too long") from None
+    _check_parsed(parsed)
+    return {**event, "headers": {**headers, "content-type": "application/json"}}
+
+
+def _check_content_type(content_type: str | None) -> None:
+    if content_type is None:  # as Powertools does: no Content-Type is read as JSON
+        return
+    media_type, *parameters = (part.strip().lower() for part in content_type.split(";"))
+    charset = next((p.split("=", 1)[1].strip('"') for p in parameters if p.startswith("charset=")), "utf-8")
+    if media_type != "application/json" or charset not in ("utf-8", "utf8"):
+        raise RefusedBody(
+            HTTPStatus.UNSUPPORTED_MEDIA_TYPE, "the body must be JSON: send Content-Type: application/json"
+        )
+
+
+def _decoded(body: Any, is_base64: bool) -> str:
+    if not isinstance(body, str):
+        raise RefusedBody(HTTPStatus.BAD_REQUEST, "the body is not valid JSON")
+    try:
+        raw = base64.b64decode(body, validate=True) if is_base64 else body.encode("utf-8")
+    except binascii.Error:
+        raise RefusedBody(HTTPStatus.BAD_REQUEST, "the body is not valid base64") from None
+    except UnicodeEncodeError:  # a lone surrogate: the text was not UTF-8
+        raise RefusedBody(HTTPStatus.BAD_REQUEST, "the body is not valid UTF-8") from None
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        message = f"the body is not valid UTF-8 at byte {exc.start}"
+        raise RefusedBody(HTTPStatus.BAD_REQUEST, message) from None
+
+
+def _check_parsed(parsed: Any) -> None:
+    """Depth, and strings that cannot be stored: JSON escapes can spell a lone surrogate."""
+    pending: list[tuple[Any, int]] = [(parsed, 1)]
+    while pending:
+        value, depth = pending.pop()
+        if isinstance(value, dict | list):
+            if depth > MAX_JSON_DEPTH:
+                raise RefusedBody(HTTPStatus.BAD_REQUEST, _too_deep())
+            items = [*value.keys(), *value.values()] if isinstance(value, dict) else value
+            pending.extend((item, depth + 1) for item in items)
+        elif isinstance(value, str) and not _is_utf8(value):
+            raise RefusedBody(HTTPStatus.BAD_REQUEST, "the body is not valid UTF-8 (a lone surrogate)")
+
+
+def _is_utf8(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def _too_deep() -> str:
+    return f"the body is nested deeper than {MAX_JSON_DEPTH} levels"
+
+
 def build_resolver() -> APIGatewayHttpResolver:
-    app = APIGatewayHttpResolver(enable_validation=True)
+    app = ApiResolver(enable_validation=True)
+
+    def answer(status: HTTPStatus, error: str, message: str, **details: Any) -> Response[str]:
+        return error_response(status, error, message, request_id(app), **details)
 
     @app.exception_handler(RequestValidationError)
     def invalid_body(exc: RequestValidationError) -> Response[str]:
         fields = [_describe(error) for error in exc.errors()]
         message = "; ".join(f"{field['field']}: {field['message']}" for field in fields)
-        return error_response(HTTPStatus.BAD_REQUEST, "validation_error", message, fields=fields)
+        return answer(HTTPStatus.BAD_REQUEST, "validation_error", message, fields=fields)
 
+    # Client errors: their texts are sentences written for the caller where they are raised, and
+    # never wrap another error.
     @app.exception_handler(InvalidRequest)
     def invalid_request(exc: InvalidRequest) -> Response[str]:
-        return error_response(
+        return answer(
             HTTPStatus.BAD_REQUEST,
             "validation_error",
             f"{exc.field}: {exc}",
@@ -60,29 +197,53 @@ def build_resolver() -> APIGatewayHttpResolver:
 
     @app.exception_handler(AgentNotFound)
     def not_found(exc: AgentNotFound) -> Response[str]:
-        return error_response(HTTPStatus.NOT_FOUND, "not_found", str(exc))
+        return answer(HTTPStatus.NOT_FOUND, "not_found", "no agent with this id belongs to you")
+
+    @app.exception_handler(AgentDeleted)
+    def deleted(exc: AgentDeleted) -> Response[str]:
+        return answer(
+            HTTPStatus.GONE,
+            "agent_deleted",
+            "the agent this Idempotency-Key created has since been deleted; "
+            "use a new Idempotency-Key to create another",
+        )
 
     @app.exception_handler(IdempotencyKeyReused)
     def key_reused(exc: IdempotencyKeyReused) -> Response[str]:
-        return error_response(HTTPStatus.UNPROCESSABLE_ENTITY, "idempotency_key_reused", str(exc))
+        return answer(HTTPStatus.UNPROCESSABLE_ENTITY, "idempotency_key_reused", str(exc))
 
     @app.exception_handler(RequestInProgress)
     def in_progress(exc: RequestInProgress) -> Response[str]:
-        return error_response(HTTPStatus.CONFLICT, "request_in_progress", f"{exc}; retry shortly")
+        return answer(HTTPStatus.CONFLICT, "request_in_progress", f"{exc}; retry shortly")
 
+    @app.exception_handler(QuotaExceeded)
+    def quota_exceeded(exc: QuotaExceeded) -> Response[str]:
+        return answer(
+            HTTPStatus.TOO_MANY_REQUESTS,
+            "quota_exceeded",
+            f"you already have the most agents allowed ({exc.limit}); delete one to create another",
+            limit=exc.limit,
+        )
+
+    # Server errors: fixed sentences; the cause goes to the log only.
     @app.exception_handler(ProvisioningFailed)
     def provisioning_failed(exc: ProvisioningFailed) -> Response[str]:
         status, error = _status_for_cause(exc.cause)
         logger.warning(
-            "create agent failed", step=exc.step, error=str(exc.cause), cleanup_pending=exc.cleanup_pending
+            "create agent failed",
+            step=exc.step,
+            error=str(exc.cause),
+            error_type=type(exc.cause).__name__,
+            cleanup_pending=exc.cleanup_pending,
         )
-        return error_response(
+        setting = _setting(exc.cause)
+        return answer(
             status,
             error,
-            f"creating the agent failed at step '{exc.step}': {exc.cause}",
-            step=exc.step,
+            _failure_message(error, _step(exc.step), setting, exc),
+            step=_step(exc.step),
             agentId=exc.agent_id,
-            setting=getattr(exc.cause, "setting", None),
+            setting=setting,
             rolledBack=not exc.cleanup_pending,
             cleanupPending=exc.cleanup_pending or None,
         )
@@ -90,29 +251,47 @@ def build_resolver() -> APIGatewayHttpResolver:
     @app.exception_handler(ConfigurationError)
     def misconfigured(exc: ConfigurationError) -> Response[str]:
         logger.error("configuration error", setting=exc.setting, error=str(exc))
-        return error_response(
-            HTTPStatus.INTERNAL_SERVER_ERROR, "configuration_error", str(exc), setting=exc.setting
-        )
+        setting = _setting(exc)
+        action = f"an operator has to set or fix {setting}" if setting else "an operator has to fix it"
+        message = f"{MISCONFIGURED}: {action}"
+        return answer(HTTPStatus.INTERNAL_SERVER_ERROR, "configuration_error", message, setting=setting)
 
     @app.exception_handler(StoreError)
     def store_failed(exc: StoreError) -> Response[str]:
         logger.error("database error", error=str(exc))
-        return error_response(
-            HTTPStatus.SERVICE_UNAVAILABLE, "database_unavailable", "the database is unavailable; retry"
-        )
+        return answer(HTTPStatus.SERVICE_UNAVAILABLE, "database_unavailable", DATABASE_UNAVAILABLE)
+
+    @app.exception_handler(PyMongoError)
+    def driver_failed(exc: PyMongoError) -> Response[str]:
+        # A driver error that escaped the store's translation (e.g. from building the client).
+        logger.error("database error", error=str(exc), error_type=type(exc).__name__)
+        return answer(HTTPStatus.SERVICE_UNAVAILABLE, "database_unavailable", DATABASE_UNAVAILABLE)
 
     @app.exception_handler(UpstreamError)
     def upstream_failed(exc: UpstreamError) -> Response[str]:
-        return error_response(HTTPStatus.BAD_GATEWAY, "upstream_error", str(exc), provider=exc.provider)
+        logger.error("provider error", provider=exc.provider, error=str(exc), status=exc.status)
+        return answer(
+            HTTPStatus.BAD_GATEWAY,
+            "upstream_error",
+            f"the provider {exc.provider} failed; retry shortly",
+            provider=exc.provider,
+        )
 
     @app.exception_handler(Exception)
     def unexpected(exc: Exception) -> Response[str]:
         logger.exception("unexpected error")
-        return error_response(
+        return answer(
             HTTPStatus.INTERNAL_SERVER_ERROR, "internal_error", "unexpected error; it has been logged"
         )
 
     return app
+
+
+def request_id(app: APIGatewayHttpResolver) -> str | None:
+    """API Gateway's id of this request: the logs' correlation id too, so an answer leads to its log."""
+    event = app.current_event
+    context = event.raw_event.get("requestContext") or {}
+    return context.get("requestId") or getattr(app.lambda_context, "aws_request_id", None)
 
 
 def owner_id(app: APIGatewayHttpResolver) -> str:
@@ -156,6 +335,39 @@ def _status_for_cause(cause: BaseException) -> tuple[HTTPStatus, str]:
     if isinstance(cause, StoreError):
         return HTTPStatus.SERVICE_UNAVAILABLE, "database_unavailable"
     return HTTPStatus.BAD_GATEWAY, "provisioning_failed"
+
+
+_FAILURE_MESSAGES = {
+    "configuration_error": "creating the agent failed at step '{step}': the service is misconfigured",
+    "billing_error": "creating the agent failed at step '{step}': the provider account cannot pay",
+    "deadline_exceeded": "creating the agent ran out of time before step '{step}'",
+    "database_unavailable": "creating the agent failed at step '{step}': the database failed",
+    "provisioning_failed": "creating the agent failed at step '{step}': a provider failed",
+}
+
+
+def _failure_message(error: str, step: str, setting: str | None, failure: ProvisioningFailed) -> str:
+    message = _FAILURE_MESSAGES[error].format(step=step)
+    if setting:
+        message += f"; an operator has to set or fix {setting}"
+    if error == "database_unavailable" and step == "activate" and failure.cleanup_pending:
+        return message + (
+            "; whether the agent became active is not known yet: retry with the same "
+            "Idempotency-Key to learn it"
+        )
+    if failure.cleanup_pending:
+        return message + "; what it created will be removed shortly"
+    return message + "; everything it created was removed"
+
+
+def _step(step: str) -> str:
+    return step if _STEP.fullmatch(step) else "unknown"
+
+
+def _setting(exc: BaseException) -> str | None:
+    """The environment variable to fix, when the error names one (never free text)."""
+    setting = getattr(exc, "setting", None)
+    return setting if isinstance(setting, str) and _SETTING.fullmatch(setting) else None
 
 
 def _describe(error: dict[str, Any]) -> dict[str, str]:

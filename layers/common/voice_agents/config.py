@@ -46,6 +46,8 @@ class Settings(BaseModel):
     # The mass-removal brake: a sweep that would remove more provider resources than this removes none.
     reconciler_max_removals: int = Field(10, alias="RECONCILER_MAX_REMOVALS", ge=0, le=10_000)
     secrets_arn: str | None = Field(None, alias="SECRETS_ARN")
+    # Agents one owner may have at once (provisioning, active or deleting): each holds a number.
+    agent_limit_per_owner: int = Field(25, alias="AGENT_LIMIT_PER_OWNER", ge=1)
 
     @field_validator("retell_base_url", "twilio_base_url", "webhook_base_url")
     @classmethod

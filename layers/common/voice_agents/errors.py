@@ -121,3 +121,15 @@ class InvalidRequest(DomainError):
     def __init__(self, field: str, message: str) -> None:
         super().__init__(message)
         self.field = field
+
+
+class QuotaExceeded(DomainError):
+    """The owner already has ``limit`` agents that hold (or will hold) paid resources."""
+
+    def __init__(self, limit: int) -> None:
+        super().__init__(f"the limit of {limit} agents per owner is reached")
+        self.limit = limit
+
+
+class AgentDeleted(DomainError):
+    """The agent an Idempotency-Key created has since been deleted."""

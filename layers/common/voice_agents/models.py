@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import unicodedata
 from datetime import datetime
 from enum import StrEnum
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
+from pydantic_core import PydanticCustomError
 
 # Retell's language enum (specs/retell-openapi.yaml, AgentRequest.language).
 Language = Literal[
@@ -18,7 +20,36 @@ Language = Literal[
     "mr-IN", "ne-NP", "sl-SI", "sr-RS", "sw-KE", "ta-IN", "ur-IN", "yue-CN", "uk-UA",
 ]  # fmt: skip
 
+# Bidirectional embedding, override and isolate characters: they make a name display in another
+# order than it is stored (a "Trojan Source" name in the dashboard, the Retell agent name, logs).
+BIDI_CONTROLS = frozenset("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
+
+
+def _refuse_invisible(allowed: frozenset[str]) -> AfterValidator:
+    """Refuse control characters (except ``allowed``) and bidirectional controls in a text field."""
+
+    def check(value: str) -> str:
+        for position, character in enumerate(value):
+            crlf = character == "\r" and value[position + 1 : position + 2] == "\n"
+            if character in allowed or (crlf and "\n" in allowed):
+                continue
+            if character in BIDI_CONTROLS or unicodedata.category(character) == "Cc":
+                raise PydanticCustomError(
+                    "forbidden_character",
+                    "must not contain control or bidirectional-override characters "
+                    "({code} at position {position})",
+                    {"code": f"U+{ord(character):04X}", "position": position},
+                )
+        return value
+
+    return AfterValidator(check)
+
+
 Text = Annotated[str, StringConstraints(strip_whitespace=True)]
+# One line of text (a name, a description): no control characters at all.
+Line = Annotated[Text, _refuse_invisible(frozenset())]
+# Text a model reads (a prompt, a greeting): newlines (LF or CRLF) and tabs are fine.
+Paragraphs = Annotated[Text, _refuse_invisible(frozenset("\n\t"))]
 
 
 class AgentStatus(StrEnum):
@@ -33,10 +64,10 @@ class CreateAgentRequest(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    name: Annotated[Text, Field(min_length=1, max_length=100)]
-    description: Annotated[Text, Field(max_length=1000)] | None = None
-    prompt: Annotated[Text, Field(min_length=1, max_length=20_000)]
-    beginMessage: Annotated[Text, Field(max_length=1000)] | None = None
+    name: Annotated[Line, Field(min_length=1, max_length=100)]
+    description: Annotated[Line, Field(max_length=1000)] | None = None
+    prompt: Annotated[Paragraphs, Field(min_length=1, max_length=20_000)]
+    beginMessage: Annotated[Paragraphs, Field(max_length=1000)] | None = None
     voiceId: Annotated[str, Field(min_length=1, max_length=100, pattern=r"^[A-Za-z0-9._-]+$")] = (
         "11labs-Adrian"
     )

@@ -155,6 +155,12 @@ class AgentStore:
         return list(self.agents.find(query).sort("_id", DESCENDING).limit(limit))
 
     @translate_errors
+    def count_holding(self, owner_id: str, *, up_to: int) -> int:
+        """The owner's agents that hold or will hold paid resources, counted up to ``up_to``."""
+        holding = [AgentStatus.PROVISIONING.value, AgentStatus.ACTIVE.value, AgentStatus.DELETING.value]
+        return self.agents.count_documents({"ownerId": owner_id, "status": {"$in": holding}}, limit=up_to)
+
+    @translate_errors
     def get_active(self, agent_id: str) -> dict[str, Any] | None:
         oid = object_id(agent_id)
         if oid is None:
