@@ -233,3 +233,15 @@ def test_an_llm_check_answered_unreadably_is_retried(env, db):
     assert response["statusCode"] == 201, response["body"]
     assert env.retell.call_count("get_llm") == 2
     assert leaks(env, db) == {}
+
+
+def test_a_purchase_answered_unreadably_is_found_by_its_tag(env, db):
+    # Given Twilio buying the number but answering a proxy's page
+    env.twilio.inject("buy_number", body="<html><body>502 Bad Gateway</body></html>", times=1)
+
+    response = create()
+
+    # Then the number it did buy is found by its tag and used: one number, one active agent
+    assert response["statusCode"] == 201, response["body"]
+    assert list(env.twilio.owned) == [json_body(response)["twilioPhoneNumberSid"]]
+    assert leaks(env, db) == {}

@@ -696,3 +696,15 @@ def test_retell_deletes_need_no_body(env, retell):
 
     assert retell.delete_llm(llm_id) is True
     assert env.retell.llms == {}
+
+
+@pytest.mark.parametrize("body", ["<html><body>502 Bad Gateway</body></html>", '{"status": "ok"}'])
+def test_a_purchase_answered_unreadably_is_an_unknown_outcome_found_by_tag(env, numbers, body):
+    candidate = numbers.search(limit=1)[0]
+    env.twilio.inject("buy_number", body=body, times=1)
+
+    with pytest.raises(UpstreamBadResponse):
+        numbers.buy(candidate, voice_url=VOICE_URL, tag=TAG)
+
+    assert env.twilio.call_count("buy_number") == 1
+    assert [number.phone_number for number in numbers.find_by_tag(TAG)] == [candidate]

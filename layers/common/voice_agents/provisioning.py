@@ -223,7 +223,7 @@ class _Saga:
         twilio = self.services.twilio
         try:
             return twilio.buy(phone_number, voice_url=self.webhook_url, tag=self.tag)
-        except UpstreamTimeout:
+        except (UpstreamTimeout, UpstreamBadResponse):
             # The purchase may have gone through: the tag (FriendlyName) tells.
             found = twilio.find_by_tag(self.tag)
             if not found:

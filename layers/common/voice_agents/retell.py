@@ -147,9 +147,7 @@ class RetellClient:
             page = with_retries(functools.partial(fetch_page, key))
             items = page.get("items") or []
             if not isinstance(items, list):
-                raise UpstreamBadResponse(
-                    PROVIDER, "list", "a page whose items are not a list", retryable=True
-                )
+                raise UpstreamBadResponse(PROVIDER, "list", "answered a page whose items are not a list")
             yield from (item for item in items if isinstance(item, dict))
             if not page.get("has_more") or not page.get("pagination_key"):
                 return
@@ -222,7 +220,7 @@ def llm_tag(llm: dict[str, Any]) -> str | None:
 def _required_id(body: dict[str, Any], key: str, operation: str) -> str:
     value = body.get(key)
     if not isinstance(value, str) or not value:
-        raise UpstreamBadResponse(PROVIDER, operation, f"answered without {key}", retryable=True)
+        raise UpstreamBadResponse(PROVIDER, operation, f"answered without {key}")
     return value
 
 

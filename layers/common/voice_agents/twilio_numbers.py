@@ -27,6 +27,7 @@ from voice_agents.errors import (
     DomainError,
     NoNumbersAvailable,
     NumberUnavailable,
+    UpstreamBadResponse,
     UpstreamError,
     UpstreamNotFound,
     UpstreamTimeout,
@@ -137,7 +138,7 @@ class TwilioNumbers:
         found = self._call(
             "list_numbers", lambda: self._client.incoming_phone_numbers.list(friendly_name=tag)
         )
-        return [_owned(number) for number in found]
+        return [_owned(number) for number in found if number.sid]
 
     def tagged_numbers(self, tag_prefix: str) -> Iterator[OwnedNumber]:
         """Every owned number whose FriendlyName starts with ``tag_prefix`` (untagged ones are skipped)."""
@@ -145,7 +146,7 @@ class TwilioNumbers:
             "list_numbers", lambda: list(self._client.incoming_phone_numbers.stream(page_size=1000))
         )
         for number in numbers:
-            if (number.friendly_name or "").startswith(tag_prefix):
+            if number.sid and (number.friendly_name or "").startswith(tag_prefix):
                 yield _owned(number)
 
     def configure_webhook(self, sid: str, voice_url: str) -> OwnedNumber:
@@ -172,11 +173,17 @@ class TwilioNumbers:
                     return call()
                 except (TwilioRestException, TwilioException, requests.RequestException) as exc:
                     raise _translate(operation, exc) from exc
+                except (ValueError, KeyError) as exc:  # the SDK could not parse a success's body
+                    raise UpstreamBadResponse(
+                        PROVIDER, operation, "answered without a readable body"
+                    ) from exc
 
         return with_retries(attempt, creates=creates, **self._retry_kwargs)
 
 
 def _owned(number: Any) -> OwnedNumber:
+    if not number.sid or not number.phone_number:
+        raise UpstreamBadResponse(PROVIDER, "numbers", "answered a number without its sid")
     return OwnedNumber(
         sid=number.sid, phone_number=number.phone_number, friendly_name=number.friendly_name or "",
         voice_url=number.voice_url,
