@@ -587,9 +587,11 @@ def test_a_twilio_call_times_out_at_the_deadline_not_at_its_configured_timeout(e
 
 
 def test_a_twilio_call_that_cannot_finish_in_time_is_not_sent(env, numbers):
+    # Given less time before the deadline than a call needs, when a list is asked for
     with finish_by(time.monotonic() + MIN_CALL_SECONDS / 2), pytest.raises(DeadlineExceeded) as raised:
         numbers.find_by_tag(TAG)
 
+    # Then it was refused before anything was sent
     assert raised.value.step == "list_numbers"
     assert env.twilio.call_count("list_numbers") == 0
 
@@ -627,15 +629,18 @@ def test_a_retry_that_cannot_finish_in_time_is_not_started(env, numbers):
 
 
 def test_a_retell_call_times_out_at_the_deadline_not_at_its_configured_timeout(env, retell):
+    # Given Retell answering reads later than a deadline, sooner than the configured timeout (3 s)
     llm_id = retell.create_llm(prompt="p", begin_message=None, tag="t")
     env.retell.inject("get_llm", delay_ms=SLOW_MS, times=2)
 
+    # Then a read gives up at the deadline, and without one waits for the answer
     with finish_by(in_one_second()), pytest.raises(UpstreamTimeout):
         retell.get_llm(llm_id)
     assert retell.get_llm(llm_id)["llm_id"] == llm_id
 
 
 def test_a_retell_call_that_cannot_finish_in_time_is_not_sent(env, retell):
+    # Given less time than a call needs, a delete is refused before anything is sent
     with finish_by(time.monotonic() + MIN_CALL_SECONDS / 2), pytest.raises(DeadlineExceeded):
         retell.delete_llm("llm_00000000000000000000000")
 
@@ -654,8 +659,10 @@ UNREADABLE_BODIES = {
 
 @pytest.mark.parametrize("body", UNREADABLE_BODIES.values(), ids=UNREADABLE_BODIES.keys())
 def test_retell_creates_answered_without_an_id_are_unknown_outcomes_never_repeated(env, retell, body):
+    # Given Retell creating the LLM but answering without a readable id
     env.retell.inject("create_llm", body=body, times=1)
 
+    # When an LLM is created
     with pytest.raises(UpstreamBadResponse) as raised:
         retell.create_llm(prompt="p", begin_message=None, tag="va-local:x")
 
@@ -673,6 +680,7 @@ def test_retell_register_call_without_a_call_id_is_an_upstream_error(env, retell
     agent_id = retell.create_agent(llm_id=llm_id, voice_id="11labs-Adrian", language="en-AU", agent_name="x")
     env.retell.inject("register_call", body=body, times=1)
 
+    # Then a registration without its call id is an upstream error (the webhook apologises)
     with pytest.raises(UpstreamBadResponse):
         retell.register_phone_call(
             agent_id=agent_id, from_number="+61298765432", to_number="+61412345678",
@@ -681,30 +689,37 @@ def test_retell_register_call_without_a_call_id_is_an_upstream_error(env, retell
 
 
 def test_retell_reads_answered_unreadably_are_retried(env, retell):
+    # Given one unreadable answer to a read and to a list
     llm_id = retell.create_llm(prompt="p", begin_message=None, tag="t")
     env.retell.inject("get_llm", body=UNREADABLE_BODIES["html"], times=1)
     env.retell.inject("list_agents", body=UNREADABLE_BODIES["not an object"], times=1)
 
+    # Then each is sent again and the second answer is used
     assert retell.get_llm(llm_id)["llm_id"] == llm_id
     assert list(retell.list_agents()) == []
     assert env.retell.call_count("get_llm") == 2 and env.retell.call_count("list_agents") == 2
 
 
 def test_retell_deletes_need_no_body(env, retell):
+    # Given a delete that succeeds with a proxy's page as its body
     llm_id = retell.create_llm(prompt="p", begin_message=None, tag="t")
     env.retell.inject("delete_llm", body=UNREADABLE_BODIES["html"], times=1)
 
+    # Then the success status is enough
     assert retell.delete_llm(llm_id) is True
     assert env.retell.llms == {}
 
 
 @pytest.mark.parametrize("body", ["<html><body>502 Bad Gateway</body></html>", '{"status": "ok"}'])
 def test_a_purchase_answered_unreadably_is_an_unknown_outcome_found_by_tag(env, numbers, body):
+    # Given Twilio buying the number but answering without a readable number
     candidate = numbers.search(limit=1)[0]
     env.twilio.inject("buy_number", body=body, times=1)
 
+    # When it is bought, the outcome is unknown (an upstream error, not a ValueError), never repeated
     with pytest.raises(UpstreamBadResponse):
         numbers.buy(candidate, voice_url=VOICE_URL, tag=TAG)
 
+    # And the tag finds the number Twilio did buy
     assert env.twilio.call_count("buy_number") == 1
     assert [number.phone_number for number in numbers.find_by_tag(TAG)] == [candidate]
