@@ -71,9 +71,10 @@ openapi-check: $(VENV)/.installed openapi/node_modules/.package-lock.json  ## th
 openapi/node_modules/.package-lock.json: openapi/package-lock.json
 	npm ci --prefix openapi
 
-bench: $(VENV)/.installed ferretdb  ## create-agent latency against the critical-path bound; webhook overhead and import costs
+bench: $(VENV)/.installed ferretdb  ## create-agent latency against the critical-path bound; webhook overhead and import costs; create and delete under slow providers against their timeout
 	$(PY) -m tests.benchmarks.bench_create_agent
 	$(PY) -m tests.benchmarks.bench_webhook
+	$(PY) -m tests.benchmarks.bench_slow_providers
 
 .PHONY: unaccounted
 unaccounted: $(VENV)/.installed  ## resources tagged for this deployment that no record names (ARGS="--older-than 7d --confirm" releases)

@@ -21,7 +21,11 @@ app = build_resolver()
 @tracer.capture_method
 def delete_agent(agentId: str) -> Response[str]:
     outcome = delete_agent_and_resources(
-        agentId, owner_id=owner_id(app), services=runtime.services(), worker=runtime.WORKER_ID
+        agentId,
+        owner_id=owner_id(app),
+        services=runtime.services(),
+        worker=runtime.WORKER_ID,
+        remaining_ms=app.lambda_context.get_remaining_time_in_millis,
     )
     status = 200 if outcome.status == "deleted" else 202
     return Response(status_code=status, content_type="application/json", body=outcome.model_dump_json())

@@ -9,7 +9,7 @@ process, through the `/__control/*` endpoints (no auth):
     GET    /__control/calls    {operation: requests received}
     GET    /__control/faults   {operation: [pending faults, first applied first]}
     POST   /__control/faults   add one fault:
-                               {operation, status, code, message, delay_ms, drop, hold_ms, times}
+                               {operation, status, code, message, delay_ms, drop, hold_ms, times, body}
     DELETE /__control/faults   remove every fault
     POST   /__control/reset    clear state, faults and counters
 
@@ -17,6 +17,7 @@ A fault applies to the next matching requests of one operation, oldest fault fir
     status    answer with this status and the provider's error body, without acting
     delay_ms  sleep before handling (combines with the others); sleeping never holds the lock
     drop      act fully, then hold the connection for hold_ms and close it without a response
+    body      act fully, then answer the success status with this body instead (not JSON, no id)
     times     how many requests it applies to before it expires; None = until cleared
 """
 
@@ -177,6 +178,7 @@ _FAULT_FIELD_TYPES: dict[str, tuple[type, ...]] = {
     "drop": (bool,),
     "hold_ms": (int, float),
     "times": (int,),
+    "body": (str,),
 }
 
 
@@ -192,6 +194,7 @@ class Fault:
     drop: bool = False
     hold_ms: float = 3000
     times: int | None = None
+    body: str | None = None
 
     def check(self, operations: frozenset[str]) -> None:
         if self.operation not in operations:
@@ -200,8 +203,12 @@ class Fault:
             raise ValueError(f"status must be a 4xx or 5xx error, got {self.status}")
         if self.status is not None and self.drop:
             raise ValueError("a fault either answers an error (nothing acted) or drops the response (acted)")
-        if self.status is None and not self.drop and self.delay_ms <= 0:
-            raise ValueError("the fault does nothing: give a status, drop=True or a positive delay_ms")
+        if self.body is not None and (self.status is not None or self.drop):
+            raise ValueError("a fault replaces the success body only when it neither errs nor drops")
+        if self.status is None and not self.drop and self.delay_ms <= 0 and self.body is None:
+            raise ValueError(
+                "the fault does nothing: give a status, drop=True, a body or a positive delay_ms"
+            )
         if self.delay_ms < 0 or self.hold_ms < 0:
             raise ValueError("delay_ms and hold_ms cannot be negative")
         if self.times is not None and self.times < 1:
@@ -350,9 +357,10 @@ class FakeServer(ABC):
         drop: bool = False,
         hold_ms: float = 3000,
         times: int | None = None,
+        body: str | None = None,
     ) -> Fault:
         """Queue a fault for `operation` (see the module docstring); returns what was queued."""
-        fault = Fault(operation, status, code, message, delay_ms, drop, hold_ms, times)
+        fault = Fault(operation, status, code, message, delay_ms, drop, hold_ms, times, body)
         self._add_fault(fault)
         return replace(fault)
 
@@ -430,6 +438,10 @@ class FakeServer(ABC):
         if fault.drop:
             time.sleep(fault.hold_ms / 1000)
             return None
+        if fault.body is not None:
+            return Response(
+                response.status, fault.body.encode("utf-8"), content_type=_content_type(fault.body)
+            )
         return response
 
     def _run(self, operation_route: Route, request: Request) -> Response:
@@ -487,6 +499,14 @@ class FakeServer(ABC):
     def _control_reset(self, _: Request) -> Response:
         self.reset()
         return no_content()
+
+
+def _content_type(body: str) -> str:
+    try:
+        json.loads(body)
+    except ValueError:
+        return "text/html"  # what a proxy or a load balancer puts in front of an API
+    return "application/json"
 
 
 class _FakeHttpServer(ThreadingHTTPServer):

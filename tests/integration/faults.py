@@ -96,3 +96,31 @@ def run_reconciler(context: LambdaContext | None = None) -> dict[str, Any]:
 
 def _past() -> datetime:
     return now() - timedelta(seconds=1)
+
+
+# Every provider operation a create or a delete may call, rollback and tag searches included.
+RETELL_OPERATIONS = (
+    "create_llm",
+    "get_llm",
+    "create_agent",
+    "list_llms",
+    "list_agents",
+    "delete_agent",
+    "delete_llm",
+)
+TWILIO_OPERATIONS = ("search_numbers", "buy_number", "list_numbers", "release_number")
+
+
+def make_providers_slow(stack: LocalStack, delay_ms: float) -> None:
+    """Every Retell and Twilio operation answers after ``delay_ms`` (and acts, like a slow provider)."""
+    for operation in RETELL_OPERATIONS:
+        stack.retell.inject(operation, delay_ms=delay_ms)
+    for operation in TWILIO_OPERATIONS:
+        stack.twilio.inject(operation, delay_ms=delay_ms)
+
+
+def providers_recover(stack: LocalStack, delay_ms: float) -> None:
+    """Wait out the slow requests still in flight (they may still create resources), then heal."""
+    time.sleep(delay_ms / 1000 + 0.3)
+    stack.retell.clear_faults()
+    stack.twilio.clear_faults()

@@ -6,7 +6,13 @@ from __future__ import annotations
 import pytest
 
 from local.invoke import LambdaContext, invoke, json_body, load_event
-from tests.integration.faults import inject_store_fault
+from tests.integration.faults import (
+    inject_store_fault,
+    let_time_pass,
+    make_providers_slow,
+    providers_recover,
+    run_reconciler,
+)
 from tests.integration.leaks import leaks
 
 pytestmark = pytest.mark.integration
@@ -128,22 +134,114 @@ def test_billing_error_is_reported_plainly(env, db):
     assert leaks(env, db) == {}
 
 
-# --- the deadline ----------------------------------------------------------------------------
+# --- the time budget ---------------------------------------------------------------------------
+
+# Providers slower than any per-call timeout a 7 s function can give: every call times out.
+SLOW_MS = 4000
+SHORT_FUNCTION_MS = 7000
 
 
-def test_little_time_left_compensates_instead_of_starting_a_step(env, db, monkeypatch):
-    # Given 1 s client timeouts, so a step needs 1 s plus the 4 s compensation reserve,
-    monkeypatch.setenv("RETELL_TIMEOUT_SECONDS", "1")
-    monkeypatch.setenv("TWILIO_TIMEOUT_SECONDS", "1")
-    # and an LLM that takes 800 ms to create, with 5.5 s left in the Lambda
+def test_little_time_left_compensates_instead_of_starting_a_step(env, db):
+    # Given an LLM that takes 800 ms to create, in a function with 5.5 s: its work window (half of
+    # what the answer margin leaves, 1.75 s) then has less than a database step needs
     env.retell.inject("create_llm", delay_ms=800)
 
     response = create(LambdaContext(timeout_ms=5500))
 
-    # Then the LLM check never starts, the LLM is deleted and the answer says why
+    # Then the next step never starts, the LLM and the number are removed and the answer says why
     assert response["statusCode"] == 504
-    assert json_body(response)["error"] == "deadline_exceeded"
+    body = json_body(response)
+    assert (body["error"], body["step"], body["rolledBack"]) == ("deadline_exceeded", "record_llm", True)
     assert env.retell.call_count("get_llm") == 0
     assert env.retell.call_count("create_agent") == 0
     assert env.retell.llms == {} and env.twilio.owned == {}
+    assert leaks(env, db) == {}
+
+
+@pytest.mark.parametrize("configured_timeout", [None, "2.5"], ids=["default-timeouts", "2.5s-timeouts"])
+def test_slow_providers_answer_504_before_the_deadline_and_leak_nothing(
+    env, db, monkeypatch, configured_timeout
+):
+    # Given every provider call slower than the function could wait for, with the default timeouts
+    # (longer than the function's work window) or timeouts that each fit but not one after another
+    if configured_timeout:
+        monkeypatch.setenv("RETELL_TIMEOUT_SECONDS", configured_timeout)
+        monkeypatch.setenv("TWILIO_TIMEOUT_SECONDS", configured_timeout)
+    make_providers_slow(env, SLOW_MS)
+    context = LambdaContext(timeout_ms=SHORT_FUNCTION_MS)
+
+    response = create(context)
+
+    # Then the documented 504 comes before the function's timeout, naming what is left to remove
+    assert context.get_remaining_time_in_millis() > 0
+    assert response["statusCode"] == 504, response["body"]
+    body = json_body(response)
+    assert body["error"] == "deadline_exceeded" and body["rolledBack"] is False
+    assert "twilio_number" in body["cleanupPending"]
+    record = only_record(db)
+    assert record["status"] == "failed" and record["cleanupPending"] == body["cleanupPending"]
+    # And once the providers recover, one reconciler pass removes what the slow calls created
+    providers_recover(env, SLOW_MS)
+    let_time_pass(env)
+    run_reconciler()
+    assert leaks(env, db) == {}
+
+
+def test_slow_providers_that_answer_are_rolled_back_within_the_budget(env, db):
+    # Given providers answering every call in 400 ms, and Retell failing the agent create
+    env.retell.inject("create_agent", status=500, message="injected failure", delay_ms=400, times=1)
+    make_providers_slow(env, 400)
+    context = LambdaContext(timeout_ms=8000)
+
+    response = create(context)
+
+    # Then the rollback finished before the answer, within the function's time: nothing is left
+    assert context.get_remaining_time_in_millis() > 0
+    assert response["statusCode"] == 502, response["body"]
+    body = json_body(response)
+    assert (body["step"], body["rolledBack"]) == ("create_agent", True)
+    assert leaks(env, db) == {}
+
+
+# --- Retell answering success with a body it cannot have meant ------------------------------------
+
+
+@pytest.mark.parametrize("operation", ["create_llm", "create_agent"])
+@pytest.mark.parametrize("body", ["<html><body>502 Bad Gateway</body></html>", '{"status": "ok"}'])
+def test_a_create_answered_without_its_id_is_rolled_back_by_tag(env, db, operation, body):
+    # Given Retell creating the resource but answering a proxy's page, or JSON without the id
+    env.retell.inject(operation, body=body, times=1)
+
+    response = create()
+
+    # Then the create fails at that step as a provider failure (not a 500), and the resource Retell
+    # did create is found by its tag and removed with everything else
+    assert response["statusCode"] == 502, response["body"]
+    answer = json_body(response)
+    assert (answer["error"], answer["step"], answer["rolledBack"]) == ("provisioning_failed", operation, True)
+    assert env.retell.call_count(operation) == 1
+    assert env.retell.llms == {} and env.retell.agents == {} and env.twilio.owned == {}
+    assert only_record(db)["status"] == "failed"
+    assert leaks(env, db) == {}
+
+
+def test_an_llm_check_answered_unreadably_is_retried(env, db):
+    env.retell.inject("get_llm", body="<html>", times=1)
+
+    response = create()
+
+    assert response["statusCode"] == 201, response["body"]
+    assert env.retell.call_count("get_llm") == 2
+    assert leaks(env, db) == {}
+
+
+def test_a_purchase_answered_unreadably_is_found_by_its_tag(env, db):
+    # Given Twilio buying the number but answering a proxy's page
+    env.twilio.inject("buy_number", body="<html><body>502 Bad Gateway</body></html>", times=1)
+
+    response = create()
+
+    # Then the number it did buy is found by its tag and used: one number, one active agent
+    assert response["statusCode"] == 201, response["body"]
+    assert list(env.twilio.owned) == [json_body(response)["twilioPhoneNumberSid"]]
     assert leaks(env, db) == {}

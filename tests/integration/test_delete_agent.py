@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import pytest
 
-from local.invoke import create_active_agent, http_event, invoke, json_body, load_event
+from local.invoke import LambdaContext, create_active_agent, http_event, invoke, json_body, load_event
 from tests.integration.faults import (
     DELETE_OPERATIONS,
     KINDS,
     inject_provider_fault,
     let_time_pass,
+    make_providers_slow,
+    providers_recover,
     run_reconciler,
     use_short_timeouts,
 )
@@ -19,8 +21,8 @@ from tests.integration.workers import run_in_processes
 pytestmark = pytest.mark.integration
 
 
-def delete(agent_id: str, owner: str | None = None) -> dict:
-    return invoke("delete_agent", http_event("delete_agent.json", agent_id=agent_id, owner=owner))
+def delete(agent_id: str, owner: str | None = None, context: LambdaContext | None = None) -> dict:
+    return invoke("delete_agent", http_event("delete_agent.json", agent_id=agent_id, owner=owner), context)
 
 
 def test_delete_releases_the_number_and_removes_retell_resources(env, db):
@@ -135,4 +137,50 @@ def test_delete_racing_a_reconciler_removes_each_resource_once(env, db):
     assert report["repaired"].get("deletion_finished", 0) + (report["repaired"] == {}) == 1, report
     assert env.twilio.owned == {}
     assert db.agents.find_one()["status"] == "deleted"
+    assert leaks(env, db) == {}
+
+
+# --- the time budget ---------------------------------------------------------------------------
+
+SLOW_MS = 4000  # slower than any per-call timeout a 7 s function can give
+
+
+@pytest.mark.parametrize("configured_timeout", [None, "2.5"], ids=["default-timeouts", "2.5s-timeouts"])
+def test_slow_providers_answer_202_with_pending_before_the_deadline(env, db, monkeypatch, configured_timeout):
+    # Given an active agent, then every provider call slower than the function could wait for
+    agent = create_active_agent()
+    if configured_timeout:
+        monkeypatch.setenv("RETELL_TIMEOUT_SECONDS", configured_timeout)
+        monkeypatch.setenv("TWILIO_TIMEOUT_SECONDS", configured_timeout)
+    make_providers_slow(env, SLOW_MS)
+    context = LambdaContext(timeout_ms=7000)
+
+    response = delete(agent["id"], context=context)
+
+    # Then the answer comes before the function's timeout: accepted, with everything still pending
+    # (removals that no longer fit were not started)
+    assert context.get_remaining_time_in_millis() > 0
+    assert response["statusCode"] == 202, response["body"]
+    pending = ["twilio_number", "retell_agent", "retell_llm"]
+    assert json_body(response) == {"id": agent["id"], "status": "deleting", "pending": pending}
+    record = db.agents.find_one()
+    assert record["status"] == "deleting" and record["cleanupPending"] == pending
+    assert env.retell.call_count("delete_llm") == 0
+    # And once the providers recover, one reconciler pass finishes the deletion
+    providers_recover(env, SLOW_MS)
+    let_time_pass(env)
+    run_reconciler()
+    assert db.agents.find_one()["status"] == "deleted"
+    assert leaks(env, db) == {}
+
+
+def test_slow_providers_that_answer_in_time_are_all_removed(env, db):
+    agent = create_active_agent()
+    make_providers_slow(env, 400)
+    context = LambdaContext(timeout_ms=7000)
+
+    response = delete(agent["id"], context=context)
+
+    assert response["statusCode"] == 200, response["body"]
+    assert env.twilio.owned == {} and env.retell.agents == {} and env.retell.llms == {}
     assert leaks(env, db) == {}

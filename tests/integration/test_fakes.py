@@ -817,6 +817,25 @@ def test_drop_fault_closes_without_any_response(retell: FakeRetell, retell_http:
     body_of(retell_http.get("/v2/list-retell-llms"), 200)
 
 
+def test_body_fault_acts_then_answers_an_unreadable_success(
+    retell: FakeRetell, twilio: FakeTwilio, retell_http: httpx.Client
+) -> None:
+    # Given a proxy's page in place of one create's answer, and a JSON body without the id for another
+    retell.inject("create_llm", body="<html><body>502 Bad Gateway</body></html>", times=1)
+    with FakeControl(retell.base_url) as control:
+        control.inject("create_llm", body='{"status": "ok"}', times=1)
+
+    html = retell_http.post("/create-retell-llm", json=LLM_REQUEST)
+    no_id = retell_http.post("/create-retell-llm", json=LLM_REQUEST)
+
+    # Then both answer the success status with that body, and both LLMs exist anyway
+    assert (html.status_code, html.headers["content-type"]) == (201, "text/html")
+    assert html.text.startswith("<html>")
+    assert (no_id.status_code, no_id.json()) == (201, {"status": "ok"})
+    assert len(retell.llms) == 2
+    assert body_of(retell_http.post("/create-retell-llm", json=LLM_REQUEST), 201)["llm_id"] in retell.llms
+
+
 def test_faults_apply_in_order_and_expire(retell: FakeRetell, retell_http: httpx.Client) -> None:
     # Given two queued faults for one operation, then a permanent one for another
     retell.inject("create_llm", status=503, times=2)
@@ -849,6 +868,7 @@ def test_control_surface_over_http(retell: FakeRetell, twilio: FakeTwilio, retel
             "drop": False,
             "hold_ms": 3000,
             "times": 3,
+            "body": None,
         }
         retell_control.delay("get_llm", 10)
         assert set(retell_control.faults()) == {"get_agent", "get_llm"}
@@ -882,6 +902,9 @@ def test_control_surface_over_http(retell: FakeRetell, twilio: FakeTwilio, retel
             {"operation": "create_llm", "status": 200},
             {"operation": "create_llm", "status": 500, "times": 0},
             {"operation": "create_llm", "status": 500, "colour": "red"},
+            {"operation": "create_llm", "status": 500, "body": "<html>"},
+            {"operation": "create_llm", "drop": True, "body": "{}"},
+            {"operation": "create_llm", "body": 7},
         ):
             response = httpx.post(f"{retell.base_url}/__control/faults", json=bad)
             assert response.status_code == 400, bad

@@ -113,7 +113,7 @@ def test_orphans_of_failed_and_deleted_agents_are_swept(env, db, monkeypatch):
     # Given a failed create whose Retell LLM was created after the request gave up on it
     monkeypatch.setenv("RETELL_TIMEOUT_SECONDS", "0.5")
     env.retell.inject("create_llm", delay_ms=1200)
-    assert invoke("create_agent", load_event("create_agent.json"))["statusCode"] == 502
+    assert invoke("create_agent", load_event("create_agent.json"))["statusCode"] == 504
     let_time_pass(env)
     assert len(env.retell.llms) == 1  # the late LLM, tagged with the failed agent's id
 

@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import re
 import threading
+import time
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
@@ -16,13 +18,16 @@ from local.stack import RETELL_API_KEY, TWILIO_ACCOUNT_SID, TWILIO_AUTH_TOKEN, W
 from voice_agents.errors import (
     BillingError,
     ConfigurationError,
+    DeadlineExceeded,
     NumberUnavailable,
+    UpstreamBadResponse,
     UpstreamError,
     UpstreamNotFound,
     UpstreamTimeout,
 )
 from voice_agents.retell import RetellClient
-from voice_agents.twilio_numbers import RedirectingHttpClient, TwilioNumbers
+from voice_agents.retry import MIN_CALL_SECONDS, finish_by
+from voice_agents.twilio_numbers import BudgetedHttpClient, RedirectingHttpClient, TwilioNumbers
 
 pytestmark = pytest.mark.integration
 
@@ -228,9 +233,10 @@ def test_the_default_base_url_uses_the_plain_twilio_client(base_url):
     # When the adapter is built for the real Twilio (no request is sent)
     adapter = twilio_numbers(base_url)
 
-    # Then the SDK keeps its own HTTP client: nothing is rewritten
+    # Then the SDK's own HTTP client (budgeting each request's timeout) is used: nothing is rewritten
     http_client = adapter._client.http_client
-    assert type(http_client) is TwilioHttpClient
+    assert type(http_client) is BudgetedHttpClient
+    assert isinstance(http_client, TwilioHttpClient)
     assert not isinstance(http_client, RedirectingHttpClient)
 
 
@@ -557,3 +563,163 @@ def test_retell_create_is_retried_after_a_rate_limit(env, retell):
     # Then it was sent twice and exactly one agent exists
     assert env.retell.call_count("create_agent") == 2
     assert list(env.retell.agents) == [agent_id]
+
+
+# --- time budgets: each call's timeout is the configured one cut to the caller's deadline ----------
+
+SLOW_MS = 1500  # the fakes' answer comes later than the deadlines below, sooner than the configured timeout
+
+
+def in_one_second() -> float:
+    return time.monotonic() + 1.0
+
+
+def test_a_twilio_call_times_out_at_the_deadline_not_at_its_configured_timeout(env):
+    # Given a configured timeout longer than Twilio takes to answer
+    adapter = twilio_numbers(env.twilio.base_url, timeout_seconds=5)
+    env.twilio.inject("search_numbers", delay_ms=SLOW_MS, times=2)
+
+    # When it is called with a deadline one second away, it gives up at the deadline
+    with finish_by(in_one_second()), pytest.raises(UpstreamTimeout):
+        adapter.search()
+    # And without a deadline it waits up to its configured timeout, long enough for the answer
+    assert adapter.search()
+
+
+def test_a_twilio_call_that_cannot_finish_in_time_is_not_sent(env, numbers):
+    # Given less time before the deadline than a call needs, when a list is asked for
+    with finish_by(time.monotonic() + MIN_CALL_SECONDS / 2), pytest.raises(DeadlineExceeded) as raised:
+        numbers.find_by_tag(TAG)
+
+    # Then it was refused before anything was sent
+    assert raised.value.step == "list_numbers"
+    assert env.twilio.call_count("list_numbers") == 0
+
+
+def test_twilio_deadlines_are_per_thread_on_one_shared_client(env):
+    # Given one adapter (one SDK client, one HTTP client) shared by two threads
+    adapter = twilio_numbers(env.twilio.base_url, timeout_seconds=5)
+    env.twilio.inject("search_numbers", delay_ms=SLOW_MS, times=2)
+
+    def search(deadline: float | None) -> str:
+        with finish_by(deadline):
+            try:
+                return f"found {len(adapter.search())}"
+            except UpstreamTimeout:
+                return "timed out"
+
+    # When one thread has a deadline one second away and the other none, at the same time
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        outcomes = list(pool.map(search, [in_one_second(), None]))
+
+    # Then only the thread with the deadline gave up
+    assert outcomes == ["timed out", "found 5"]
+
+
+def test_a_retry_that_cannot_finish_in_time_is_not_started(env, numbers):
+    # Given Twilio failing every list with a retryable 503 after 150 ms, and time for one call only
+    env.twilio.inject("list_numbers", status=503, delay_ms=150)
+
+    with finish_by(time.monotonic() + MIN_CALL_SECONDS + 0.1), pytest.raises(UpstreamError) as raised:
+        numbers.find_by_tag(TAG)
+
+    # Then it was tried once, not three times
+    assert raised.value.retryable is True
+    assert env.twilio.call_count("list_numbers") == 1
+
+
+def test_a_retell_call_times_out_at_the_deadline_not_at_its_configured_timeout(env, retell):
+    # Given Retell answering reads later than a deadline, sooner than the configured timeout (3 s)
+    llm_id = retell.create_llm(prompt="p", begin_message=None, tag="t")
+    env.retell.inject("get_llm", delay_ms=SLOW_MS, times=2)
+
+    # Then a read gives up at the deadline, and without one waits for the answer
+    with finish_by(in_one_second()), pytest.raises(UpstreamTimeout):
+        retell.get_llm(llm_id)
+    assert retell.get_llm(llm_id)["llm_id"] == llm_id
+
+
+def test_a_retell_call_that_cannot_finish_in_time_is_not_sent(env, retell):
+    # Given less time than a call needs, a delete is refused before anything is sent
+    with finish_by(time.monotonic() + MIN_CALL_SECONDS / 2), pytest.raises(DeadlineExceeded):
+        retell.delete_llm("llm_00000000000000000000000")
+
+    assert env.retell.call_count("delete_llm") == 0
+
+
+# --- Retell answering success with a body it cannot have meant ------------------------------------
+
+UNREADABLE_BODIES = {
+    "html": "<html><body>502 Bad Gateway</body></html>",
+    "no id": '{"status": "ok"}',
+    "not an object": '["llm_1"]',
+    "empty id": '{"llm_id": "", "agent_id": "", "call_id": ""}',
+}
+
+
+@pytest.mark.parametrize("body", UNREADABLE_BODIES.values(), ids=UNREADABLE_BODIES.keys())
+def test_retell_creates_answered_without_an_id_are_unknown_outcomes_never_repeated(env, retell, body):
+    # Given Retell creating the LLM but answering without a readable id
+    env.retell.inject("create_llm", body=body, times=1)
+
+    # When an LLM is created
+    with pytest.raises(UpstreamBadResponse) as raised:
+        retell.create_llm(prompt="p", begin_message=None, tag="va-local:x")
+
+    # Then it is an upstream error, not retried (the LLM was created), and the LLM is found by its tag
+    assert env.retell.call_count("create_llm") == 1
+    assert raised.value.provider == "retell" and raised.value.unprocessed is False
+    assert [llm["default_dynamic_variables"] for llm in retell.list_llms()] == [
+        {"voice_agents_tag": "va-local:x"}
+    ]
+
+
+@pytest.mark.parametrize("body", UNREADABLE_BODIES.values(), ids=UNREADABLE_BODIES.keys())
+def test_retell_register_call_without_a_call_id_is_an_upstream_error(env, retell, body):
+    llm_id = retell.create_llm(prompt="p", begin_message=None, tag="t")
+    agent_id = retell.create_agent(llm_id=llm_id, voice_id="11labs-Adrian", language="en-AU", agent_name="x")
+    env.retell.inject("register_call", body=body, times=1)
+
+    # Then a registration without its call id is an upstream error (the webhook apologises)
+    with pytest.raises(UpstreamBadResponse):
+        retell.register_phone_call(
+            agent_id=agent_id, from_number="+61298765432", to_number="+61412345678",
+            metadata={"twilio_call_sid": "CA1"}, timeout_seconds=2,
+        )  # fmt: skip
+
+
+def test_retell_reads_answered_unreadably_are_retried(env, retell):
+    # Given one unreadable answer to a read and to a list
+    llm_id = retell.create_llm(prompt="p", begin_message=None, tag="t")
+    env.retell.inject("get_llm", body=UNREADABLE_BODIES["html"], times=1)
+    env.retell.inject("list_agents", body=UNREADABLE_BODIES["not an object"], times=1)
+
+    # Then each is sent again and the second answer is used
+    assert retell.get_llm(llm_id)["llm_id"] == llm_id
+    assert list(retell.list_agents()) == []
+    assert env.retell.call_count("get_llm") == 2 and env.retell.call_count("list_agents") == 2
+
+
+def test_retell_deletes_need_no_body(env, retell):
+    # Given a delete that succeeds with a proxy's page as its body
+    llm_id = retell.create_llm(prompt="p", begin_message=None, tag="t")
+    env.retell.inject("delete_llm", body=UNREADABLE_BODIES["html"], times=1)
+
+    # Then the success status is enough
+    assert retell.delete_llm(llm_id) is True
+    assert env.retell.llms == {}
+
+
+@pytest.mark.parametrize("body", ["<html><body>502 Bad Gateway</body></html>", '{"status": "ok"}'])
+def test_a_purchase_answered_unreadably_is_an_unknown_outcome_found_by_tag(env, numbers, body):
+    # Given Twilio buying the number but answering without a readable number
+    candidate = numbers.search(limit=1)[0]
+    env.twilio.inject("buy_number", body=body, times=1)
+
+    # When it is bought, the outcome is unknown (an upstream error, not a ValueError), never repeated
+    with pytest.raises(UpstreamBadResponse):
+        numbers.buy(candidate, voice_url=VOICE_URL, tag=TAG)
+
+    # And the tag finds the number Twilio did buy
+    assert env.twilio.call_count("buy_number") == 1
+    assert [number.phone_number for number in numbers.find_by_tag(TAG)] == [candidate]

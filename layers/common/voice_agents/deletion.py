@@ -1,9 +1,12 @@
 """Delete an agent: journal 'deleting', release the number first (it is what bills), delete the
 Retell agent and LLM, then soft-delete the record. Safe to repeat at any point; what fails is left
-on the record for the reconciler and reported as pending."""
+on the record for the reconciler and reported as pending. The removals get the function's time
+less the answer margin, each call's timeout cut to it: a removal that does not fit is skipped and
+left pending, so the answer (202) always comes before the function's timeout."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
@@ -11,6 +14,7 @@ from voice_agents.cleanup import AgentResources, remove_resources
 from voice_agents.errors import AgentNotFound, RequestInProgress
 from voice_agents.models import AgentStatus, DeleteOutcome
 from voice_agents.observability import count, logger
+from voice_agents.retry import TimeBudget, finish_by
 from voice_agents.store import DELETED, now, object_id
 
 if TYPE_CHECKING:
@@ -21,7 +25,16 @@ DELETE_LEASE = timedelta(seconds=60)
 RETRY_AFTER = timedelta(minutes=1)
 
 
-def delete_agent(agent_id: str, *, owner_id: str, services: Services, worker: str) -> DeleteOutcome:
+def delete_agent(
+    agent_id: str,
+    *,
+    owner_id: str,
+    services: Services,
+    worker: str,
+    remaining_ms: Callable[[], int] | None = None,
+) -> DeleteOutcome:
+    """``remaining_ms`` (the Lambda context's) bounds the removals; without it they are unbounded."""
+    budget = TimeBudget.split(remaining_ms()) if remaining_ms else None
     store = services.store
     oid = object_id(agent_id)
     if oid is None:
@@ -51,9 +64,10 @@ def delete_agent(agent_id: str, *, owner_id: str, services: Services, worker: st
 
     logger.append_keys(agent_id=agent_id)
     logger.info("deleting agent", previous_status=current["status"])
-    pending = remove_resources(
-        AgentResources.from_record(claimed), services.retell, services.twilio, reason="deleted"
-    )
+    with finish_by(budget.answer_by if budget else None):
+        pending = remove_resources(
+            AgentResources.from_record(claimed), services.retell, services.twilio, reason="deleted"
+        )
     outcome = finish_deletion(claimed, pending, services, worker)
     count("AgentsDeleted" if outcome.status == "deleted" else "DeletionsPending")
     return outcome

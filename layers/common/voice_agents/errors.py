@@ -61,6 +61,11 @@ class BillingError(UpstreamError):
     """The provider account cannot pay (Retell 402, Twilio 20005): not retryable, an operator must act."""
 
 
+class UpstreamBadResponse(UpstreamError):
+    """The provider answered success with a body that is not JSON or lacks the id asked for. For a
+    create, the resource may exist (the outcome is unknown): it is found by its tag."""
+
+
 class NumberUnavailable(UpstreamError):
     """Twilio 21422: somebody else bought the number between search and purchase."""
 
@@ -87,8 +92,8 @@ class AgentNotFound(DomainError):
 class DeadlineExceeded(DomainError):
     """Too little time is left to start the named step safely."""
 
-    def __init__(self, step: str, remaining_ms: int) -> None:
-        super().__init__(f"not enough time left to start {step} ({remaining_ms} ms remaining)")
+    def __init__(self, step: str, remaining_ms: int, message: str | None = None) -> None:
+        super().__init__(message or f"not enough time left to start {step} ({remaining_ms} ms remaining)")
         self.step = step
         self.remaining_ms = remaining_ms
 

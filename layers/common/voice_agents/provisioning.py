@@ -6,6 +6,12 @@
 
 Every created id is written to the record the moment it exists, and the record carries a deadline
 and a lease until then: if this process dies, the reconciler finishes the job from the record.
+
+The function's time is split when it starts (``TimeBudget``): the steps run until the work window
+closes, every provider call's timeout cut to it; the rollback has the window after it, its removals
+cut the same way; the answer margin is left for the last write and the answer. So a create answers
+before the function's timeout however slow the providers are, with whatever it could not remove
+listed as pending for the reconciler.
 """
 
 from __future__ import annotations
@@ -15,7 +21,6 @@ import functools
 import threading
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -29,11 +34,13 @@ from voice_agents.errors import (
     NumberUnavailable,
     ProvisioningFailed,
     StoreError,
+    UpstreamBadResponse,
     UpstreamError,
     UpstreamTimeout,
 )
 from voice_agents.models import Agent, AgentStatus, CreateAgentRequest
 from voice_agents.observability import count, logger
+from voice_agents.retry import MIN_CALL_SECONDS, TimeBudget, finish_by
 from voice_agents.store import now
 from voice_agents.tags import retell_agent_name, tag_for
 
@@ -43,25 +50,14 @@ if TYPE_CHECKING:
 
 T = TypeVar("T")
 
-# Time kept back for compensation: no step starts unless it can finish and still leave this much.
-COMPENSATION_RESERVE_MS = 4000
+# Share of the function's time (before the answer margin) kept for rolling back: as much as the
+# steps had, so a rollback fits when the providers are as slow as they were while creating.
+ROLLBACK_SHARE = 0.5
 STORE_STEP_MS = 1000
+PROVIDER_STEP_MS = int(MIN_CALL_SECONDS * 1000)
 # A dead Lambda's lease is taken over only after its deadline plus this margin.
 LEASE_GRACE = timedelta(seconds=30)
 WEBHOOK_PATH = "/api/webhooks/twilio/{agent_id}"
-
-
-@dataclass(frozen=True)
-class TimeBudget:
-    """Wraps ``context.get_remaining_time_in_millis``: steps start only while they can finish."""
-
-    remaining_ms: Callable[[], int]
-    reserve_ms: int = COMPENSATION_RESERVE_MS
-
-    def ensure(self, step: str, needs_ms: int) -> None:
-        remaining = self.remaining_ms()
-        if remaining < needs_ms + self.reserve_ms:
-            raise DeadlineExceeded(step, remaining)
 
 
 class _StepFailed(Exception):
@@ -95,7 +91,7 @@ def provision_agent(
         owner_id=owner_id,
         webhook_base_url=webhook_base_url,
         services=services,
-        budget=TimeBudget(remaining_ms),
+        budget=TimeBudget.split(remaining_ms(), rollback_share=ROLLBACK_SHARE),
         worker=worker,
     ).run()
 
@@ -124,9 +120,6 @@ class _Saga:
         self.cancelled = threading.Event()
         self.failure: _StepFailed | None = None
         self._lock = threading.Lock()
-        settings = services.settings
-        self.retell_ms = int(settings.retell_timeout_seconds * 1000)
-        self.twilio_ms = int(settings.twilio_timeout_seconds * 1000)
 
     def run(self) -> Agent:
         logger.append_keys(agent_id=str(self.agent_id))
@@ -182,7 +175,7 @@ class _Saga:
         retell, store, request = self.services.retell, self.services.store, self.request
         llm_id = self._step(
             "create_llm",
-            self.retell_ms,
+            PROVIDER_STEP_MS,
             lambda: retell.create_llm(
                 prompt=request.prompt, begin_message=request.beginMessage, tag=self.tag
             ),
@@ -190,10 +183,10 @@ class _Saga:
         )
         self.resources.retell_llm_id = llm_id
         self._step("record_llm", STORE_STEP_MS, lambda: store.record(self.agent_id, retellLlmId=llm_id))
-        self._step("check_llm", self.retell_ms, lambda: retell.get_llm(llm_id))
+        self._step("check_llm", PROVIDER_STEP_MS, lambda: retell.get_llm(llm_id))
         agent_id = self._step(
             "create_agent",
-            self.retell_ms,
+            PROVIDER_STEP_MS,
             lambda: retell.create_agent(
                 llm_id=llm_id,
                 voice_id=request.voiceId,
@@ -207,11 +200,11 @@ class _Saga:
 
     def _twilio_chain(self) -> None:
         twilio, store = self.services.twilio, self.services.store
-        candidates = self._step("search_numbers", self.twilio_ms, twilio.search)
+        candidates = self._step("search_numbers", PROVIDER_STEP_MS, twilio.search)
         number = None
         for candidate in candidates:
             try:
-                number = self._step("buy_number", self.twilio_ms, functools.partial(self._buy, candidate))
+                number = self._step("buy_number", PROVIDER_STEP_MS, functools.partial(self._buy, candidate))
                 break
             except _StepFailed as failure:
                 if not isinstance(failure.cause, NumberUnavailable) or candidate == candidates[-1]:
@@ -232,7 +225,7 @@ class _Saga:
         twilio = self.services.twilio
         try:
             return twilio.buy(phone_number, voice_url=self.webhook_url, tag=self.tag)
-        except UpstreamTimeout:
+        except (UpstreamTimeout, UpstreamBadResponse):
             # The purchase may have gone through: the tag (FriendlyName) tells.
             found = twilio.find_by_tag(self.tag)
             if not found:
@@ -302,7 +295,8 @@ class _Saga:
         try:
             self.budget.ensure(name, needs_ms)
             logger.info("step started", step=name)
-            return action()
+            with finish_by(self.budget.work_until):
+                return action()
         except Exception as exc:
             if unknown_outcome and _outcome_unknown(exc):
                 self._remember_unknown(unknown_outcome)
@@ -334,6 +328,9 @@ class _Saga:
     def _compensate(self, failure: _StepFailed | None) -> Agent:
         assert failure is not None
         step, cause = failure.step, failure.cause
+        if isinstance(cause, UpstreamTimeout):
+            # No answer in time is a gateway timeout to the client (504), not a provider's refusal.
+            cause = DeadlineExceeded(step, self.budget.remaining_ms(), f"{cause}; gave up waiting")
         count("ProvisioningFailures", step=step)
         logger.warning(
             "provisioning failed, rolling back", step=step, error=str(cause), error_type=type(cause).__name__
@@ -344,9 +341,10 @@ class _Saga:
             raise ProvisioningFailed(
                 str(self.agent_id), step, cause, cleanup_pending=[NUMBER, RETELL_AGENT, RETELL_LLM]
             )
-        pending = remove_resources(
-            self.resources, self.services.retell, self.services.twilio, reason="provisioning_failed"
-        )
+        with finish_by(self.budget.answer_by):
+            pending = remove_resources(
+                self.resources, self.services.retell, self.services.twilio, reason="provisioning_failed"
+            )
         fields: dict[str, Any] = {
             "status": AgentStatus.FAILED.value,
             "failure": {"step": step, "message": str(cause)[:500]},
@@ -369,6 +367,6 @@ class _Saga:
 
 def _outcome_unknown(exc: BaseException) -> bool:
     """A create that timed out or hit a 5xx may have been carried out by the provider."""
-    return isinstance(exc, UpstreamTimeout) or (
+    return isinstance(exc, UpstreamTimeout | UpstreamBadResponse) or (
         isinstance(exc, UpstreamError) and exc.status is not None and exc.status >= 500
     )

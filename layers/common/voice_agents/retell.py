@@ -2,7 +2,8 @@
 
 Creates are never retried blindly (Retell has no idempotency key, a retry could make a second
 resource): only after a 429 or a connection that never opened. Reads and deletes are also retried
-on 5xx. Every error becomes a domain error.
+on 5xx. Every error becomes a domain error, a success without a readable body or the id asked for
+included. Each call's timeout is the configured one cut to the caller's deadline (``retry.finish_by``).
 """
 
 from __future__ import annotations
@@ -18,12 +19,13 @@ from voice_agents.errors import (
     BillingError,
     ConfigurationError,
     DomainError,
+    UpstreamBadResponse,
     UpstreamError,
     UpstreamNotFound,
     UpstreamTimeout,
 )
 from voice_agents.observability import external_call
-from voice_agents.retry import with_retries
+from voice_agents.retry import call_timeout, with_retries
 
 PROVIDER = "retell"
 # Retell answers 422 "Cannot find requested asset under given api key." for unknown ids.
@@ -42,6 +44,8 @@ class RetellClient:
         connect_timeout_seconds: float = 3.0,
         transport: httpx.BaseTransport | None = None,
     ) -> None:
+        self._timeout_seconds = timeout_seconds
+        self._connect_timeout_seconds = connect_timeout_seconds
         self._http = httpx.Client(
             base_url=base_url,
             headers={"Authorization": f"Bearer {api_key}", "Accept": "application/json"},
@@ -66,7 +70,7 @@ class RetellClient:
         created = with_retries(
             lambda: self._send("create_llm", "POST", "/create-retell-llm", json=body), creates=True
         )
-        return str(created["llm_id"])
+        return _required_id(created, "llm_id", "create_llm")
 
     def get_llm(self, llm_id: str) -> dict[str, Any]:
         return with_retries(lambda: self._send("get_llm", "GET", f"/get-retell-llm/{llm_id}"))
@@ -98,7 +102,7 @@ class RetellClient:
         created = with_retries(
             lambda: self._send("create_agent", "POST", "/create-agent", json=body), creates=True
         )
-        return str(created["agent_id"])
+        return _required_id(created, "agent_id", "create_agent")
 
     def delete_agent(self, agent_id: str) -> bool:
         """Delete an agent; False when it was already gone."""
@@ -132,7 +136,7 @@ class RetellClient:
         response = self._send(
             "register_call", "POST", "/v2/register-phone-call", json=body, timeout=timeout_seconds
         )
-        return str(response["call_id"])
+        return _required_id(response, "call_id", "register_call")
 
     # --- plumbing -------------------------------------------------------------------------------
 
@@ -141,7 +145,10 @@ class RetellClient:
         key: dict[str, str] = {}
         while True:
             page = with_retries(functools.partial(fetch_page, key))
-            yield from page.get("items") or []
+            items = page.get("items") or []
+            if not isinstance(items, list):
+                raise UpstreamBadResponse(PROVIDER, "list", "answered a page whose items are not a list")
+            yield from (item for item in items if isinstance(item, dict))
             if not page.get("has_more") or not page.get("pagination_key"):
                 return
             key = {"pagination_key": str(page["pagination_key"])}
@@ -149,17 +156,28 @@ class RetellClient:
     def _delete(self, operation: str, path: str) -> bool:
         def attempt() -> bool:
             try:
-                self._send(operation, "DELETE", path)
+                self._send(operation, "DELETE", path, expect_body=False)
             except UpstreamNotFound:
                 return False
             return True
 
         return with_retries(attempt)
 
-    def _send(self, operation: str, method: str, path: str, **kwargs: Any) -> dict[str, Any]:
+    def _send(
+        self,
+        operation: str,
+        method: str,
+        path: str,
+        *,
+        timeout: float | None = None,
+        expect_body: bool = True,
+        **kwargs: Any,
+    ) -> dict[str, Any]:
+        seconds = call_timeout(min(timeout or self._timeout_seconds, self._timeout_seconds), operation)
+        limits = httpx.Timeout(seconds, connect=min(self._connect_timeout_seconds, seconds))
         with external_call(PROVIDER, operation):
             try:
-                response = self._http.request(method, path, **kwargs)
+                response = self._http.request(method, path, timeout=limits, **kwargs)
             except httpx.TimeoutException as exc:
                 if isinstance(exc, httpx.ConnectTimeout | httpx.PoolTimeout):
                     # The request never reached Retell: safe to send again.
@@ -172,9 +190,20 @@ class RetellClient:
             except httpx.TransportError as exc:
                 # The connection broke after the request was sent: Retell may have acted.
                 raise UpstreamTimeout(PROVIDER, operation, f"connection lost ({type(exc).__name__})") from exc
-        if response.is_success:
-            return response.json() if response.content else {}
-        raise _error_for(operation, response)
+        if not response.is_success:
+            raise _error_for(operation, response)
+        if not expect_body:
+            return {}
+        try:
+            body = response.json()
+        except ValueError:  # a proxy's page, a truncated body
+            body = None
+        if not isinstance(body, dict):
+            # Retryable for reads; for a create this is an unknown outcome, never repeated blindly.
+            raise UpstreamBadResponse(
+                PROVIDER, operation, f"answered {response.status_code} without a JSON object", retryable=True
+            )
+        return body
 
 
 def agent_tag(agent: dict[str, Any]) -> str | None:
@@ -186,6 +215,13 @@ def llm_tag(llm: dict[str, Any]) -> str | None:
     """The tag a Retell LLM carries, in its default dynamic variables."""
     value = (llm.get("default_dynamic_variables") or {}).get(LLM_TAG_VARIABLE)
     return str(value) if value else None
+
+
+def _required_id(body: dict[str, Any], key: str, operation: str) -> str:
+    value = body.get(key)
+    if not isinstance(value, str) or not value:
+        raise UpstreamBadResponse(PROVIDER, operation, f"answered without {key}")
+    return value
 
 
 def _error_for(operation: str, response: httpx.Response) -> DomainError:

@@ -3,6 +3,8 @@
 The SDK reaches the configured TWILIO_BASE_URL through ``RedirectingHttpClient``, which rewrites the
 scheme and host of every request; with the default base URL nothing is rewritten. ``twilio.rest`` is
 imported here only, so functions that never buy numbers (the webhook) do not pay its import cost.
+Each request's timeout is the configured one cut to the caller's deadline (``retry.finish_by``): the
+SDK calls ``BudgetedHttpClient.request`` in the caller's thread, which reads the deadline there.
 """
 
 from __future__ import annotations
@@ -25,12 +27,13 @@ from voice_agents.errors import (
     DomainError,
     NoNumbersAvailable,
     NumberUnavailable,
+    UpstreamBadResponse,
     UpstreamError,
     UpstreamNotFound,
     UpstreamTimeout,
 )
 from voice_agents.observability import external_call
-from voice_agents.retry import with_retries
+from voice_agents.retry import call_timeout, with_retries
 
 PROVIDER = "twilio"
 DEFAULT_BASE_URL = "https://api.twilio.com"
@@ -45,7 +48,19 @@ class OwnedNumber:
     voice_url: str | None
 
 
-class RedirectingHttpClient(TwilioHttpClient):
+class BudgetedHttpClient(TwilioHttpClient):
+    """Gives every SDK request the configured timeout cut to the time left before the deadline in
+    scope; the configured timeout stays the upper bound."""
+
+    def request(self, method: str, url: str, *args: Any, **kwargs: Any) -> Any:
+        configured = kwargs.get("timeout") or self.timeout
+        if configured is not None:
+            # Named by provider only: the URL carries the account SID.
+            kwargs["timeout"] = call_timeout(min(configured, self.timeout or configured), PROVIDER)
+        return super().request(method, url, *args, **kwargs)
+
+
+class RedirectingHttpClient(BudgetedHttpClient):
     """Sends every SDK request to ``base_url`` instead of Twilio's host (fakes, proxies)."""
 
     def __init__(self, base_url: str, **kwargs: Any) -> None:
@@ -73,7 +88,7 @@ class TwilioNumbers:
         sleep: Callable[[float], None] | None = None,
     ) -> None:
         http_client = (
-            TwilioHttpClient(timeout=timeout_seconds)
+            BudgetedHttpClient(timeout=timeout_seconds)
             if base_url.rstrip("/") == DEFAULT_BASE_URL
             else RedirectingHttpClient(base_url, timeout=timeout_seconds)
         )
@@ -83,6 +98,7 @@ class TwilioNumbers:
         self._bundle_sid = bundle_sid
         self._address_sid = address_sid
         self._retry_kwargs: dict[str, Any] = {"sleep": sleep} if sleep else {}
+        self._timeout_seconds = timeout_seconds
 
     def search(self, limit: int = 5) -> list[str]:
         """Voice-enabled numbers of the configured country and type that can be bought now."""
@@ -122,7 +138,7 @@ class TwilioNumbers:
         found = self._call(
             "list_numbers", lambda: self._client.incoming_phone_numbers.list(friendly_name=tag)
         )
-        return [_owned(number) for number in found]
+        return [_owned(number) for number in found if number.sid]
 
     def tagged_numbers(self, tag_prefix: str) -> Iterator[OwnedNumber]:
         """Every owned number whose FriendlyName starts with ``tag_prefix`` (untagged ones are skipped)."""
@@ -130,7 +146,7 @@ class TwilioNumbers:
             "list_numbers", lambda: list(self._client.incoming_phone_numbers.stream(page_size=1000))
         )
         for number in numbers:
-            if (number.friendly_name or "").startswith(tag_prefix):
+            if number.sid and (number.friendly_name or "").startswith(tag_prefix):
                 yield _owned(number)
 
     def configure_webhook(self, sid: str, voice_url: str) -> OwnedNumber:
@@ -151,16 +167,23 @@ class TwilioNumbers:
 
     def _call(self, operation: str, call: Callable[[], T], *, creates: bool = False) -> T:
         def attempt() -> T:
+            call_timeout(self._timeout_seconds, operation)  # not started at all when it cannot finish
             with external_call(PROVIDER, operation):
                 try:
                     return call()
                 except (TwilioRestException, TwilioException, requests.RequestException) as exc:
                     raise _translate(operation, exc) from exc
+                except (ValueError, KeyError) as exc:  # the SDK could not parse a success's body
+                    raise UpstreamBadResponse(
+                        PROVIDER, operation, "answered without a readable body"
+                    ) from exc
 
         return with_retries(attempt, creates=creates, **self._retry_kwargs)
 
 
 def _owned(number: Any) -> OwnedNumber:
+    if not number.sid or not number.phone_number:
+        raise UpstreamBadResponse(PROVIDER, "numbers", "answered a number without its sid")
     return OwnedNumber(
         sid=number.sid, phone_number=number.phone_number, friendly_name=number.friendly_name or "",
         voice_url=number.voice_url,
