@@ -569,7 +569,7 @@ class LocalHttpApi:
         assert self.dashboard is not None
         path, _, query = target.partition("?")
         if path == "/config.json":
-            return self._dashboard_config(urllib.parse.parse_qs(query))
+            return self._dashboard_config(urllib.parse.parse_qs(query, keep_blank_values=True))
         relative = urllib.parse.unquote(path).lstrip("/") or "index.html"
         file = (self.dashboard / relative).resolve()
         if not file.is_relative_to(self.dashboard) or not file.is_file():
