@@ -69,6 +69,22 @@ test("a slow Twilio shows the agent being set up, with progress, then active", a
   await expect(pending.getByRole("link")).toHaveText(AU_MOBILE_AS_READ);
 });
 
+test("an agent being set up elsewhere is followed until it is active, without a reload", async ({ page }) => {
+  const user = uniqueUser("elsewhere");
+  await twilio().delay("buy_number", 4000);
+  const searchesBefore = (await twilio().calls()).search_numbers ?? 0;
+  const created = createAgent(user, { name: "Made by curl", prompt: PROMPT }); // another client
+  // The record is journaled before any provider is called: once Twilio is searched, it is listed.
+  await expect.poll(async () => (await twilio().calls()).search_numbers ?? 0).toBeGreaterThan(searchesBefore);
+  await page.goto(dashboardUrl(user));
+
+  const pending = card(page, "Made by curl");
+  await expect(pending.getByText("Setting up", { exact: true })).toBeVisible();
+  await expect(pending.getByText("Active")).toBeVisible();
+  await expect(pending.getByRole("link")).toHaveText(AU_MOBILE_AS_READ);
+  expect((await created).status).toBe(201);
+});
+
 test("a Twilio refusal shows the agent failed, the step, and what to do", async ({ page }) => {
   // 21649: the number needs a regulatory bundle this account did not give.
   await twilio().fail("buy_number", 400, 21649);
@@ -115,6 +131,25 @@ test("deleting asks first, says the number will be released, and then the fake T
   expect(await twilio().ownedNumbers()).toEqual([]);
   await page.reload();
   await expect(page.getByText("No agents yet")).toBeVisible();
+});
+
+test("a number Twilio will not release leaves the agent deleting, shown as such, for the reconciler", async ({
+  page,
+}) => {
+  const user = uniqueUser("stuck");
+  await createAgent(user, { name: "Sticky", prompt: PROMPT });
+  await twilio().fail("release_number", 500, undefined, null); // every retry too
+  await page.goto(dashboardUrl(user));
+
+  await card(page, "Sticky").getByRole("button", { name: "Delete Sticky" }).click();
+  await page.getByRole("button", { name: "Delete and release the number" }).click();
+  await expect(card(page, "Sticky").getByText("Deleting", { exact: true })).toBeVisible();
+  await expect(card(page, "Sticky").getByText(/Releasing the phone number/)).toBeVisible();
+  await expect(card(page, "Sticky").getByRole("button", { name: /Delete/ })).toHaveCount(0);
+  // The API answered 202: the record says deleting, and the number is still Twilio's to release.
+  await page.reload();
+  await expect(card(page, "Sticky").getByText("Deleting", { exact: true })).toBeVisible();
+  expect(await twilio().ownedNumbers()).toHaveLength(1);
 });
 
 test("a second owner sees none of the first owner's agents", async ({ page }) => {
