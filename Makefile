@@ -13,12 +13,12 @@ export NO_UPDATE_NOTIFIER := 1
 export npm_config_fund := false
 export npm_config_audit := false
 export npm_config_update_notifier := false
-# Browsers are never downloaded: the browser tests drive the system's Chromium (make chromium).
+# Browsers are never downloaded: the browser tests drive the system's Chromium (the $(CHROMIUM) rule).
 export PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD := 1
 CHROMIUM ?= /usr/bin/chromium
 export CHROMIUM
 
-.PHONY: demo test api web web-test browser-test screenshots lint typecheck validate build layer-check openapi openapi-check unit integration bench ferretdb clean
+.PHONY: demo test api lint typecheck validate build layer-check openapi openapi-check unit integration bench ferretdb clean
 
 API_PORT ?= 3000
 
@@ -69,6 +69,7 @@ openapi/node_modules/.package-lock.json: openapi/package-lock.json
 	npm ci --prefix openapi
 
 # ---------------------------------------------------------------- the dashboard (web/)
+.PHONY: web web-test browser-test screenshots
 WEB_SOURCES := $(shell find web/src -type f) web/index.html web/vite.config.ts web/tsconfig.json openapi/types.ts
 
 web: web/dist/index.html  ## build the dashboard that make api serves at / (rebuilt only when its sources change)
