@@ -1,3 +1,4 @@
+import type { User } from "oidc-client-ts";
 import type { CognitoAuth, DashboardConfig } from "./config";
 
 export interface Session {
@@ -31,7 +32,7 @@ async function cognitoSignIn(auth: CognitoAuth): Promise<Session | null> {
     automaticSilentRenew: false,
   });
   const query = new URLSearchParams(window.location.search);
-  let user = null;
+  let user: User | null;
   if (query.has("code") && query.has("state")) {
     user = await manager.signinRedirectCallback();
     window.history.replaceState(null, "", home);
