@@ -14,6 +14,10 @@ export NO_UPDATE_NOTIFIER := 1
 export npm_config_fund := false
 export npm_config_audit := false
 export npm_config_update_notifier := false
+# Browsers are never downloaded: the browser tests drive the system's Chromium (the $(CHROMIUM) rule).
+export PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD := 1
+CHROMIUM ?= /usr/bin/chromium
+export CHROMIUM
 
 .PHONY: demo test api lint typecheck validate scan build layer-check openapi openapi-check unit integration bench ferretdb clean
 
@@ -22,11 +26,12 @@ API_PORT ?= 3000
 demo: $(VENV)/.installed ferretdb  ## the whole flow on the local stack, narrated
 	$(PY) -m local.demo
 
-api: $(VENV)/.installed ferretdb  ## template.yaml's routes on 127.0.0.1:$(API_PORT), like sam local start-api (JWTs not verified)
+api: $(VENV)/.installed ferretdb web  ## template.yaml's routes on 127.0.0.1:$(API_PORT), like sam local start-api (JWTs not verified)
 	$(PY) -m local.http_api --port $(API_PORT)
 
-test: lint typecheck validate scan layer-check openapi-check  ## everything CI runs: lint, types, template, security scan, layer, API types, all tests
+test: lint typecheck validate scan layer-check openapi-check web-test  ## everything CI runs: lint, types, template, security scan, layer, API types, dashboard, all tests
 	$(PY) -m pytest
+	$(MAKE) browser-test
 
 unit: $(VENV)/.installed
 	$(PY) -m pytest tests/unit
@@ -71,6 +76,31 @@ openapi-check: $(VENV)/.installed openapi/node_modules/.package-lock.json  ## th
 openapi/node_modules/.package-lock.json: openapi/package-lock.json
 	npm ci --prefix openapi
 
+# ---------------------------------------------------------------- the dashboard (web/)
+.PHONY: web web-test browser-test screenshots
+WEB_SOURCES := $(shell find web/src -type f) web/index.html web/vite.config.ts web/tsconfig.json openapi/types.ts
+
+web: web/dist/index.html  ## build the dashboard that make api serves at / (rebuilt only when its sources change)
+
+web/dist/index.html: web/node_modules/.package-lock.json $(WEB_SOURCES)
+	npm run --silent --prefix web build
+
+web/node_modules/.package-lock.json: web/package-lock.json
+	npm ci --prefix web
+
+web-test: web/node_modules/.package-lock.json  ## the dashboard's types and component tests (vitest)
+	cd web && npx tsc --noEmit && npx vitest run
+
+browser-test: $(VENV)/.installed ferretdb web $(CHROMIUM)  ## the dashboard in headless Chromium against make api's stack
+	cd web && npx playwright test --project browser
+
+screenshots: $(VENV)/.installed ferretdb web $(CHROMIUM)  ## docs/dashboard.png, taken by the browser test
+	cd web && npx playwright test --project screenshots
+
+# Debian's chromium package (CI's machine is Debian too): apt-get as root, sudo otherwise.
+$(CHROMIUM):
+	$(if $(filter 0,$(shell id -u)),,sudo) sh -c 'apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium'
+
 bench: $(VENV)/.installed ferretdb  ## create-agent latency against the critical-path bound; webhook overhead and import costs; create and delete under slow providers against their timeout
 	$(PY) -m tests.benchmarks.bench_create_agent
 	$(PY) -m tests.benchmarks.bench_webhook
@@ -102,4 +132,4 @@ $(SCAN)/.installed: requirements-scan.txt
 	touch $@
 
 clean:
-	rm -rf .aws-sam .pytest_cache .mypy_cache .ruff_cache
+	rm -rf .aws-sam .pytest_cache .mypy_cache .ruff_cache web/dist

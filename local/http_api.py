@@ -23,6 +23,10 @@ JSON or text (so Twilio's form posts arrive base64-encoded), CORS preflight from
 ``CorsConfiguration``, 502 ``{"message":"Internal Server Error"}`` when the handler raises (traceback on
 stderr) or answers something that is not a proxy response, and when it overruns its Timeout.
 
+It also serves the built dashboard (``web/dist``) at ``/`` on the same origin, and ``/config.json``,
+the dashboard's settings, with an unsigned token for ``local-user`` (``/config.json?user=<sub>`` for
+another owner): the page signs in with it as it would with Cognito's.
+
 What it does not: the handler is not killed at its Timeout (the answer becomes the 502 afterwards);
 one function serves one request at a time (one warm instance each, because a handler module's state is
 per process); per-function Environment in the template is not applied (the process environment is);
@@ -36,6 +40,7 @@ import base64
 import binascii
 import ipaddress
 import json
+import mimetypes
 import os
 import re
 import signal
@@ -53,7 +58,7 @@ from types import TracebackType
 from typing import Any, Self, TextIO
 
 from local.invoke import LambdaContext, handler_module
-from local.template import TEMPLATE, HttpRoute, http_routes, load_template, parameter_default
+from local.template import ROOT, TEMPLATE, HttpRoute, http_routes, load_template, parameter_default
 
 LOOPBACK = "127.0.0.1"
 ACCOUNT_ID = "123456789012"
@@ -63,6 +68,10 @@ NOT_VERIFIED_WARNING = (
     "WARNING: local HTTP API - JWT signatures are NOT verified (no Cognito here); any well-formed "
     "token is accepted and its claims passed on. Never expose this server beyond 127.0.0.1."
 )
+DASHBOARD_DIR = ROOT / "web" / "dist"
+LOCAL_USER = "local-user"
+# A sub the local token endpoint accepts: what Cognito subs and test names look like, nothing to escape.
+_LOCAL_SUB = re.compile(r"^[A-Za-z0-9._@-]{1,128}$")
 _MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
 
 Headers = list[tuple[str, str]]
@@ -415,6 +424,7 @@ class LocalHttpApi:
         port: int = 0,
         *,
         access_log: TextIO | None = None,
+        dashboard: Path | None = None,
     ) -> None:
         if not _is_loopback(host):
             raise ValueError(f"{host}: the local HTTP API verifies no token, so it binds loopback only")
@@ -428,6 +438,7 @@ class LocalHttpApi:
         self.host = host
         self.port = port
         self.access_log = access_log
+        self.dashboard = dashboard.resolve() if dashboard is not None else None
         self._server: ThreadingHTTPServer | None = None
         self._thread: threading.Thread | None = None
         # One warm instance per function: a handler module's state (the resolver's current event)
@@ -502,6 +513,8 @@ class LocalHttpApi:
         if self._is_preflight(request.method, headers):
             return self._preflight(origin), "CORS preflight"
         matched = self.table.match(request.method, path)
+        if matched is None and request.method in ("GET", "HEAD") and self.dashboard is not None:
+            return self._dashboard_file(request.target), "dashboard"
         if matched is None:
             return self._with_cors(_json_response(404, NOT_FOUND), origin), "-"
         route, parameters = matched
@@ -549,6 +562,32 @@ class LocalHttpApi:
         except MalformedResponse as exc:
             print(f"[local http api] {route.logical_id}: malformed Lambda response: {exc}", file=sys.stderr)
             return _json_response(502, INTERNAL_SERVER_ERROR)
+
+    # -------------------------------------------------------- the dashboard, same origin
+
+    def _dashboard_file(self, target: str) -> HttpResponse:
+        assert self.dashboard is not None
+        path, _, query = target.partition("?")
+        if path == "/config.json":
+            return self._dashboard_config(urllib.parse.parse_qs(query, keep_blank_values=True))
+        relative = urllib.parse.unquote(path).lstrip("/") or "index.html"
+        file = (self.dashboard / relative).resolve()
+        if not file.is_relative_to(self.dashboard) or not file.is_file():
+            return _json_response(404, NOT_FOUND)
+        content_type = mimetypes.guess_type(file.name)[0] or "application/octet-stream"
+        # Vite names assets by their content hash; index.html must be fetched again after a rebuild.
+        cache = "public, max-age=31536000, immutable" if "/assets/" in path else "no-cache"
+        return HttpResponse(
+            200, [("Content-Type", content_type), ("Cache-Control", cache)], file.read_bytes()
+        )
+
+    def _dashboard_config(self, query: dict[str, list[str]]) -> HttpResponse:
+        """The dashboard's settings: this origin's API and an unsigned token (LOCAL ONLY)."""
+        sub = (query.get("user") or [LOCAL_USER])[0]
+        if not _LOCAL_SUB.match(sub):
+            return _json_response(400, {"message": "user: 1-128 letters, digits, '.', '_', '@' or '-'"})
+        config = {"apiUrl": "", "auth": {"mode": "local", "token": local_token(sub), "user": sub}}
+        return _json_response(200, config, ("Cache-Control", "no-store"))
 
     # -------------------------------------------------------- CORS, as configured on the API
 
@@ -699,7 +738,19 @@ def main(argv: list[str] | None = None) -> None:
         description="Serve template.yaml's HTTP API on 127.0.0.1 against the local stack (no Docker).",
     )
     parser.add_argument("--port", type=int, default=0, help="port on 127.0.0.1 (default: a free one)")
+    parser.add_argument(
+        "--dashboard",
+        type=Path,
+        default=DASHBOARD_DIR,
+        help="the built dashboard to serve at / (default: web/dist, built by make web)",
+    )
+    parser.add_argument(
+        "--ready-file",
+        type=Path,
+        help="once serving, write {apiUrl, retellUrl, twilioUrl} as JSON here (for test runners)",
+    )
     args = parser.parse_args(argv)
+    dashboard = args.dashboard if (args.dashboard / "index.html").is_file() else None
 
     from local.stack import local_stack
     from voice_agents import runtime
@@ -708,17 +759,27 @@ def main(argv: list[str] | None = None) -> None:
     # EMF metric lines would drown the access log; the handlers' JSON logs stay.
     os.environ.setdefault("POWERTOOLS_METRICS_DISABLED", "true")
     print("Starting the local stack (FerretDB, fake Retell, fake Twilio) on 127.0.0.1 ...", flush=True)
-    with local_stack() as stack, LocalHttpApi(port=args.port, access_log=sys.stderr) as api:
+    with (
+        local_stack() as stack,
+        LocalHttpApi(port=args.port, access_log=sys.stderr, dashboard=dashboard) as api,
+    ):
         os.environ.update(stack.environment())
         # The webhook URL given to Twilio numbers is this API, so signatures over it validate here.
         os.environ["WEBHOOK_BASE_URL"] = api.base_url
         runtime.reset()
-        token = local_token("local-user")
+        token = local_token(LOCAL_USER)
         print(f"\nLocal HTTP API on {api.base_url}  (routes from {TEMPLATE.name}, payload v2)")
         for route in api.routes:
             print(_describe(route))
         mongodb = _without_password(stack.mongodb_uri)
         print(f"\n  MongoDB {mongodb}  Retell {stack.retell.base_url}  Twilio {stack.twilio.base_url}")
+        if dashboard is not None:
+            print(
+                f"\n  Dashboard  {api.base_url}/  (signed in as {LOCAL_USER}; "
+                f"{api.base_url}/?user=<sub> as another owner)"
+            )
+        else:
+            print(f"\n  Dashboard  not built ({args.dashboard} has no index.html): run make web")
         print(f"\n{NOT_VERIFIED_WARNING}")
         print("\nTry it (a local, unsigned token for sub=local-user):")
         print(f"  TOKEN={token}")
@@ -729,6 +790,13 @@ def main(argv: list[str] | None = None) -> None:
         )
         print(f'  curl -s {api.base_url}/api/agents -H "Authorization: Bearer $TOKEN"')
         print("\nCtrl-C to stop.", flush=True)
+        if args.ready_file is not None:
+            ready = {
+                "apiUrl": api.base_url,
+                "retellUrl": stack.retell.base_url,
+                "twilioUrl": stack.twilio.base_url,
+            }
+            args.ready_file.write_text(json.dumps(ready))
         try:
             threading.Event().wait()
         except KeyboardInterrupt:

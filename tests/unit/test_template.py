@@ -195,6 +195,33 @@ def test_default_authorizer_is_jwt_from_the_stacks_user_pool_unless_overridden(t
     assert resources["UserPoolClient"]["Properties"]["UserPoolId"] == {"Ref": "UserPool"}
 
 
+def test_dashboard_signs_in_with_the_authorization_code_flow_as_a_public_client(template):
+    # Given the app client the dashboard uses
+    client = template["Resources"]["UserPoolClient"]["Properties"]
+
+    # Then only the code flow is allowed (no implicit tokens in URLs), without a secret, so the
+    # browser's PKCE challenge is what protects the code
+    assert client["GenerateSecret"] is False
+    assert client["AllowedOAuthFlowsUserPoolClient"] is True
+    assert client["AllowedOAuthFlows"] == ["code"]
+    assert "openid" in client["AllowedOAuthScopes"]
+    assert client["SupportedIdentityProviders"] == ["COGNITO"]
+    # And Cognito returns only to the dashboard's own URL, after sign-in and after sign-out
+    assert client["CallbackURLs"] == [{"Ref": "DashboardUrl"}]
+    assert client["LogoutURLs"] == [{"Ref": "DashboardUrl"}]
+    # And the pool has a sign-in domain, named by AuthDomainPrefix or else unique per stack and account
+    domain = template["Resources"]["UserPoolDomain"]
+    assert domain["Type"] == "AWS::Cognito::UserPoolDomain"
+    assert domain["Properties"]["UserPoolId"] == {"Ref": "UserPool"}
+    assert domain["Properties"]["Domain"] == {
+        "Fn::If": [
+            "HasAuthDomainPrefix",
+            {"Ref": "AuthDomainPrefix"},
+            {"Fn::Sub": "${AWS::StackName}-${AWS::AccountId}"},
+        ]
+    }
+
+
 def test_only_the_twilio_webhook_opts_out_of_the_jwt_authorizer(template):
     for route, (_, event) in http_api_events(template).items():
         if route == ("POST", "/api/webhooks/twilio/{agentId}"):
@@ -351,6 +378,11 @@ def test_outputs_name_what_clients_need(template):
     assert {"ApiUrl", "WebhookBaseUrl", "UserPoolId", "UserPoolClientId", "JwtIssuer"} <= set(outputs)
     assert outputs["UserPoolId"]["Value"] == {"Ref": "UserPool"}
     assert outputs["UserPoolClientId"]["Value"] == {"Ref": "UserPoolClient"}
+    # What the dashboard's config.json is made of (web/scripts/stack-config.mjs)
+    assert {"UserPoolDomainUrl", "DashboardUrl"} <= set(outputs)
+    assert outputs["UserPoolDomainUrl"]["Value"] == {
+        "Fn::Sub": "https://${UserPoolDomain}.auth.${AWS::Region}.amazoncognito.com"
+    }
 
 
 def _evaluate(value: Any, pseudo: dict[str, str]) -> Any:

@@ -1,0 +1,263 @@
+import AxeBuilder from "@axe-core/playwright";
+import { type Page, expect, test } from "@playwright/test";
+import { apiUrl, createAgent, dashboardUrl, retell, twilio, uniqueUser } from "./stack";
+
+const PROMPT = "You are the friendly receptionist of a Sydney dental clinic.";
+// Australian mobile numbers as people read them: +61 4xx xxx xxx.
+const AU_MOBILE_AS_READ = /^\+61 4\d{2} \d{3} \d{3}$/;
+
+test.beforeEach(async () => {
+  // Faults and numbers are global to the fake: every test starts from an empty, healthy Twilio.
+  await twilio().reset();
+  await retell().clearFaults();
+});
+
+async function fillForm(page: Page, name: string, description = "Books appointments") {
+  await page.getByLabel("Name").fill(name);
+  await page.getByLabel("Description (optional)").fill(description);
+  await page.getByLabel("Prompt").fill(PROMPT);
+}
+
+const card = (page: Page, name: string) => page.getByRole("article", { name });
+
+test("creating an agent through the form shows its card with the number as Australians read it", async ({
+  page,
+}) => {
+  await page.goto(dashboardUrl(uniqueUser("create")));
+  await expect(page.getByText("No agents yet")).toBeVisible();
+
+  await fillForm(page, "Reception");
+  await page.getByRole("button", { name: "Create agent" }).click();
+
+  const created = card(page, "Reception");
+  await expect(created.getByText("Active")).toBeVisible();
+  await expect(created.getByText("Books appointments")).toBeVisible();
+  await expect(created.getByRole("img", { name: "Phone number" })).toBeVisible();
+  const link = created.getByRole("link");
+  await expect(link).toHaveText(AU_MOBILE_AS_READ);
+  // The link dials the number the fake Twilio sold, in E.164.
+  const [owned] = await twilio().ownedNumbers();
+  await expect(link).toHaveAttribute("href", `tel:${owned.phone_number}`);
+  expect((await link.textContent())?.replaceAll(" ", "")).toBe(owned.phone_number);
+  await expect(created.getByRole("button", { name: /^Copy \+61/ })).toBeVisible();
+});
+
+test("the copy button puts the number on the clipboard", async ({ page, context }) => {
+  await context.grantPermissions(["clipboard-read", "clipboard-write"], { origin: apiUrl() });
+  const user = uniqueUser("copy");
+  const { body: agent } = await createAgent(user, { name: "Copyable", prompt: PROMPT });
+  await page.goto(dashboardUrl(user));
+  await card(page, "Copyable").getByRole("button", { name: /^Copy/ }).click();
+  await expect(card(page, "Copyable").getByText("Copied")).toBeVisible();
+  expect(await page.evaluate(() => navigator.clipboard.readText())).toBe(agent.phoneNumber);
+});
+
+test("a slow Twilio shows the agent being set up, with progress, then active", async ({ page }) => {
+  await twilio().delay("buy_number", 4000);
+  await page.goto(dashboardUrl(uniqueUser("slow")));
+  await fillForm(page, "Patient line");
+  await page.getByRole("button", { name: "Create agent" }).click();
+
+  const pending = card(page, "Patient line");
+  await expect(pending.getByText("Setting up", { exact: true })).toBeVisible();
+  await expect(pending.getByRole("progressbar")).toBeVisible();
+  await expect(pending.getByText("No number yet")).toBeVisible();
+  await expect(page.getByRole("button", { name: /Creating/ })).toBeDisabled();
+
+  await expect(pending.getByText("Active")).toBeVisible();
+  await expect(pending.getByRole("progressbar")).toHaveCount(0);
+  await expect(pending.getByRole("link")).toHaveText(AU_MOBILE_AS_READ);
+});
+
+test("an agent being set up elsewhere is followed until it is active, without a reload", async ({ page }) => {
+  const user = uniqueUser("elsewhere");
+  await twilio().delay("buy_number", 4000);
+  const searchesBefore = (await twilio().calls()).search_numbers ?? 0;
+  const created = createAgent(user, { name: "Made by curl", prompt: PROMPT }); // another client
+  // The record is journaled before any provider is called: once Twilio is searched, it is listed.
+  await expect.poll(async () => (await twilio().calls()).search_numbers ?? 0).toBeGreaterThan(searchesBefore);
+  await page.goto(dashboardUrl(user));
+
+  const pending = card(page, "Made by curl");
+  await expect(pending.getByText("Setting up", { exact: true })).toBeVisible();
+  await expect(pending.getByText("Active")).toBeVisible();
+  await expect(pending.getByRole("link")).toHaveText(AU_MOBILE_AS_READ);
+  expect((await created).status).toBe(201);
+});
+
+test("a Twilio refusal shows the agent failed, the step, and what to do", async ({ page }) => {
+  // 21649: the number needs a regulatory bundle this account did not give.
+  await twilio().fail("buy_number", 400, 21649);
+  await page.goto(dashboardUrl(uniqueUser("refused")));
+  await fillForm(page, "Refused line");
+  await page.getByRole("button", { name: "Create agent" }).click();
+
+  const failed = card(page, "Refused line");
+  await expect(failed.getByText("Failed", { exact: true })).toBeVisible();
+  await expect(failed.getByText("Failed at step buy_number.")).toBeVisible();
+  await expect(failed.getByText(/TWILIO_BUNDLE_SID/)).toBeVisible();
+  await expect(failed.getByText("No number", { exact: true })).toBeVisible();
+  await expect(page.getByRole("alert")).toContainText("buy_number");
+  expect(await twilio().ownedNumbers()).toEqual([]);
+});
+
+test("a Twilio that keeps answering 500 to the search fails the create at that step", async ({ page }) => {
+  await twilio().fail("search_numbers", 500, undefined, null); // every retry too
+  await page.goto(dashboardUrl(uniqueUser("search-500")));
+  await fillForm(page, "Unlucky");
+  await page.getByRole("button", { name: "Create agent" }).click();
+  await expect(card(page, "Unlucky").getByText("Failed at step search_numbers.")).toBeVisible();
+});
+
+test("deleting asks first, says the number will be released, and then the fake Twilio owns nothing", async ({
+  page,
+}) => {
+  const user = uniqueUser("delete");
+  const { body: agent } = await createAgent(user, { name: "Short-lived", prompt: PROMPT });
+  expect((await twilio().ownedNumbers()).map((number) => number.phone_number)).toEqual([agent.phoneNumber]);
+  await page.goto(dashboardUrl(user));
+
+  await card(page, "Short-lived").getByRole("button", { name: "Delete Short-lived" }).click();
+  const dialog = page.getByRole("dialog", { name: "Delete Short-lived?" });
+  await expect(dialog).toContainText(/Its phone number \+61 4\d{2} \d{3} \d{3} will be released/);
+  await dialog.getByRole("button", { name: "Keep it" }).click();
+  await expect(dialog).toHaveCount(0);
+  expect(await twilio().ownedNumbers()).toHaveLength(1);
+
+  await card(page, "Short-lived").getByRole("button", { name: "Delete Short-lived" }).click();
+  await page.getByRole("button", { name: "Delete and release the number" }).click();
+  await expect(card(page, "Short-lived")).toHaveCount(0);
+  await expect(page.getByText("No agents yet")).toBeVisible();
+  expect(await twilio().ownedNumbers()).toEqual([]);
+  await page.reload();
+  await expect(page.getByText("No agents yet")).toBeVisible();
+});
+
+test("a number Twilio will not release leaves the agent deleting, shown as such, for the reconciler", async ({
+  page,
+}) => {
+  const user = uniqueUser("stuck");
+  await createAgent(user, { name: "Sticky", prompt: PROMPT });
+  await twilio().fail("release_number", 500, undefined, null); // every retry too
+  await page.goto(dashboardUrl(user));
+
+  await card(page, "Sticky").getByRole("button", { name: "Delete Sticky" }).click();
+  await page.getByRole("button", { name: "Delete and release the number" }).click();
+  await expect(card(page, "Sticky").getByText("Deleting", { exact: true })).toBeVisible();
+  await expect(card(page, "Sticky").getByText(/Releasing the phone number/)).toBeVisible();
+  await expect(card(page, "Sticky").getByRole("button", { name: /Delete/ })).toHaveCount(0);
+  // The API answered 202: the record says deleting, and the number is still Twilio's to release.
+  await page.reload();
+  await expect(card(page, "Sticky").getByText("Deleting", { exact: true })).toBeVisible();
+  expect(await twilio().ownedNumbers()).toHaveLength(1);
+});
+
+test("a second owner sees none of the first owner's agents", async ({ page }) => {
+  const first = uniqueUser("first");
+  await createAgent(first, { name: "First's agent", prompt: PROMPT });
+  await page.goto(dashboardUrl(first));
+  await expect(card(page, "First's agent")).toBeVisible();
+
+  await page.goto(dashboardUrl(uniqueUser("second")));
+  await expect(page.getByText("No agents yet")).toBeVisible();
+  await expect(page.getByRole("article")).toHaveCount(0);
+});
+
+test("a double click on create buys one number", async ({ page }) => {
+  await twilio().delay("buy_number", 1000); // long enough for the second click to land mid-request
+  await page.goto(dashboardUrl(uniqueUser("double")));
+  await fillForm(page, "Clicked twice");
+  const before = (await twilio().calls()).buy_number ?? 0;
+  await page.getByRole("button", { name: "Create agent" }).dblclick();
+
+  await expect(card(page, "Clicked twice").getByText("Active")).toBeVisible();
+  await expect(page.getByRole("article")).toHaveCount(1);
+  expect(((await twilio().calls()).buy_number ?? 0) - before).toBe(1);
+  expect(await twilio().ownedNumbers()).toHaveLength(1);
+});
+
+test("submitting again after a lost answer sends the same Idempotency-Key and buys one number", async ({
+  page,
+}) => {
+  await page.goto(dashboardUrl(uniqueUser("lost")));
+  const keys: string[] = [];
+  let lost = false;
+  await page.route("**/api/agents", async (route) => {
+    if (route.request().method() !== "POST") return route.continue();
+    keys.push((await route.request().headerValue("idempotency-key")) ?? "");
+    if (lost) return route.continue();
+    lost = true;
+    await route.fetch(); // the API creates the agent and buys the number...
+    await route.abort("connectionreset"); // ...but the browser never hears back
+  });
+  await fillForm(page, "Retried");
+  await page.getByRole("button", { name: "Create agent" }).click();
+  await expect(page.getByRole("alert")).toContainText("Submitting again is safe");
+
+  await page.getByRole("button", { name: "Create agent" }).click();
+  await expect(card(page, "Retried").getByText("Active")).toBeVisible();
+  expect(keys).toHaveLength(2);
+  expect(keys[0]).not.toBe("");
+  expect(keys[1]).toBe(keys[0]);
+  await expect(page.getByRole("article")).toHaveCount(1);
+  expect(await twilio().ownedNumbers()).toHaveLength(1);
+});
+
+test("the API's field errors are shown next to their inputs", async ({ page }) => {
+  await page.goto(dashboardUrl(uniqueUser("invalid")));
+  await page.getByRole("button", { name: "Create agent" }).click(); // empty name and prompt
+
+  const name = page.getByLabel("Name");
+  await expect(name).toHaveAttribute("aria-invalid", "true");
+  await expect(page.locator("#create-name-error")).toBeVisible();
+  await expect(name).toHaveAccessibleDescription(/.+/);
+  await expect(page.getByLabel("Prompt")).toHaveAttribute("aria-invalid", "true");
+  await expect(page.locator("#create-prompt-error")).toBeVisible();
+  await expect(page.getByLabel("Description (optional)")).not.toHaveAttribute("aria-invalid", "true");
+
+  await name.fill("x".repeat(101)); // over the API's 100 characters
+  await page.getByLabel("Prompt").fill(PROMPT);
+  await page.getByRole("button", { name: "Create agent" }).click();
+  await expect(page.locator("#create-name-error")).toContainText(/100/);
+  await expect(page.locator("#create-prompt-error")).toHaveCount(0);
+  await expect(page.getByRole("article")).toHaveCount(0);
+  expect(await twilio().ownedNumbers()).toEqual([]);
+});
+
+test("the list is newest first and loads more through nextCursor", async ({ page }) => {
+  const user = uniqueUser("pages");
+  for (const name of ["Oldest", "Middle", "Newest"]) await createAgent(user, { name, prompt: PROMPT });
+  await page.goto(dashboardUrl(user, "&limit=2"));
+
+  const headings = page.getByRole("article").getByRole("heading");
+  await expect(headings).toHaveText(["Newest", "Middle"]);
+  await page.getByRole("button", { name: "Load more" }).click();
+  await expect(headings).toHaveText(["Newest", "Middle", "Oldest"]);
+  await expect(page.getByRole("button", { name: "Load more" })).toHaveCount(0);
+});
+
+test("no serious or critical accessibility violations (axe-core)", async ({ page }) => {
+  const user = uniqueUser("axe");
+  await createAgent(user, { name: "Accessible", description: "Answers after hours", prompt: PROMPT });
+  await twilio().fail("buy_number", 400, 21649);
+  await createAgent(user, { name: "Broken", prompt: PROMPT });
+  await page.goto(dashboardUrl(user));
+  await expect(card(page, "Accessible").getByRole("link")).toBeVisible();
+  await expect(card(page, "Broken").getByText("Failed", { exact: true })).toBeVisible();
+  await page.getByRole("button", { name: "Create agent" }).click(); // field errors on screen too
+  await expect(page.locator("#create-name-error")).toBeVisible();
+
+  const scan = async (label: string) => {
+    const results = await new AxeBuilder({ page }).analyze();
+    const blocking = results.violations.filter((v) => v.impact === "serious" || v.impact === "critical");
+    console.log(
+      `axe (${label}): ${results.passes.length} rules passed, ${results.violations.length} violations ` +
+        `(${results.violations.map((v) => `${v.id}:${v.impact}`).join(", ") || "none"})`,
+    );
+    expect(blocking, JSON.stringify(blocking, null, 2)).toEqual([]);
+  };
+  await scan("list, failed card, field errors");
+  await card(page, "Accessible").getByRole("button", { name: "Delete Accessible" }).click();
+  await expect(page.getByRole("dialog")).toBeVisible();
+  await scan("delete confirmation");
+});

@@ -1,0 +1,83 @@
+/** What the browser tests need of the local stack: its URLs, tokens, and the fakes' control surface. */
+import type { components } from "../../openapi/types";
+
+type Agent = components["schemas"]["Agent"];
+
+function required(name: string): string {
+  const value = process.env[name];
+  if (!value) throw new Error(`${name} is not set: the global setup starts the local stack`);
+  return value;
+}
+
+export const apiUrl = () => required("DASHBOARD_API_URL");
+
+/** The page of `user`: the local API signs the dashboard in as that owner. */
+export const dashboardUrl = (user: string, query = "") =>
+  `${apiUrl()}/?user=${encodeURIComponent(user)}${query}`;
+
+/** A fresh owner per test, so no test sees another's agents. */
+export const uniqueUser = (label: string) => `${label}-${Date.now()}-${Math.floor(Math.random() * 1e6)}`;
+
+async function json<T>(response: Response): Promise<T> {
+  if (!response.ok) throw new Error(`${response.url}: ${response.status} ${await response.text()}`);
+  return (await response.json()) as T;
+}
+
+export async function tokenFor(user: string): Promise<string> {
+  const config = await json<{ auth: { token: string } }>(
+    await fetch(`${apiUrl()}/config.json?user=${encodeURIComponent(user)}`),
+  );
+  return config.auth.token;
+}
+
+/** Creates an agent through the API (not the page), as `user`. */
+export async function createAgent(user: string, body: { name: string; description?: string; prompt: string }) {
+  const response = await fetch(`${apiUrl()}/api/agents`, {
+    method: "POST",
+    headers: { Authorization: `Bearer ${await tokenFor(user)}`, "Content-Type": "application/json" },
+    body: JSON.stringify(body),
+  });
+  return { status: response.status, body: (await response.json()) as Agent & { step?: string } };
+}
+
+export interface OwnedNumber {
+  sid: string;
+  phone_number: string;
+  friendly_name: string;
+}
+
+/** A fake provider's `/__control` surface (local/fakes/server.py), from this process. */
+export class FakeControl {
+  constructor(private readonly baseUrl: string) {}
+
+  private async send<T>(method: string, path: string, body?: unknown): Promise<T> {
+    const response = await fetch(`${this.baseUrl}/__control/${path}`, {
+      method,
+      headers: body === undefined ? {} : { "Content-Type": "application/json" },
+      body: body === undefined ? undefined : JSON.stringify(body),
+    });
+    if (!response.ok) throw new Error(`${method} /__control/${path}: ${response.status} ${await response.text()}`);
+    const text = await response.text();
+    return (text ? JSON.parse(text) : null) as T;
+  }
+
+  reset = () => this.send<null>("POST", "reset");
+  clearFaults = () => this.send<null>("DELETE", "faults");
+  calls = () => this.send<Record<string, number>>("GET", "calls");
+  state = () => this.send<{ owned: Record<string, OwnedNumber> }>("GET", "state");
+
+  /** Delays the next `times` requests of `operation`. */
+  delay = (operation: string, delayMs: number, times = 1) =>
+    this.send("POST", "faults", { operation, delay_ms: delayMs, times });
+
+  /** Answers `status` (with the provider's `code`) to the next `times` requests (null: all), without acting. */
+  fail = (operation: string, status: number, code?: number, times: number | null = 1) =>
+    this.send("POST", "faults", { operation, status, code, times });
+
+  async ownedNumbers(): Promise<OwnedNumber[]> {
+    return Object.values((await this.state()).owned);
+  }
+}
+
+export const twilio = () => new FakeControl(required("FAKE_TWILIO_URL"));
+export const retell = () => new FakeControl(required("FAKE_RETELL_URL"));

@@ -1,0 +1,29 @@
+import createClient from "openapi-fetch";
+import type { components, paths } from "../../openapi/types";
+
+export type Agent = components["schemas"]["Agent"];
+export type AgentStatus = components["schemas"]["AgentStatus"];
+export type ApiError = components["schemas"]["Error"];
+export type CreateAgentRequest = components["schemas"]["CreateAgentRequest"];
+
+/** The API client, typed by the generated OpenAPI types; every request carries the session's token. */
+export function apiClient(baseUrl: string, token: () => Promise<string>) {
+  const client = createClient<paths>({ baseUrl });
+  client.use({
+    async onRequest({ request }) {
+      request.headers.set("Authorization", `Bearer ${await token()}`);
+      return request;
+    },
+  });
+  return client;
+}
+
+export type ApiClient = ReturnType<typeof apiClient>;
+
+/** A sentence for any failed answer: the API's `message`, API Gateway's, or the status. */
+export function errorMessage(error: unknown, response?: Response): string {
+  if (error && typeof error === "object" && "message" in error && typeof error.message === "string") {
+    return error.message;
+  }
+  return response ? `The API answered ${response.status} ${response.statusText}`.trim() : String(error);
+}
