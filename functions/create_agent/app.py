@@ -15,7 +15,6 @@ app = build_resolver()
 
 
 @app.post("/api/agents")
-@tracer.capture_method
 def create_agent(request: Annotated[CreateAgentRequest, Body()]) -> tuple[Agent, int]:
     agent = agents.create_agent(
         request,

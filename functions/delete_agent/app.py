@@ -18,7 +18,6 @@ app = build_resolver()
 
 
 @app.delete("/api/agents/<agentId>")
-@tracer.capture_method
 def delete_agent(agentId: str) -> Response[str]:
     outcome = delete_agent_and_resources(
         agentId,

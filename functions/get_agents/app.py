@@ -15,7 +15,6 @@ app = build_resolver()
 
 
 @app.get("/api/agents")
-@tracer.capture_method
 def list_agents(
     limit: Annotated[int, Query(ge=1, le=100)] = 20,
     cursor: Annotated[str | None, Query(max_length=200)] = None,
@@ -24,7 +23,6 @@ def list_agents(
 
 
 @app.get("/api/agents/<agentId>")
-@tracer.capture_method
 def get_agent(agentId: str) -> Agent:
     return agents.get_agent(agentId, owner_id=owner_id(app))
 

@@ -4,6 +4,7 @@ ports, provider URLs with the account SID, a secret's ARN, driver texts) goes to
 from __future__ import annotations
 
 import json
+import logging
 import socket
 from collections.abc import Iterator
 from typing import Any
@@ -204,3 +205,15 @@ def test_configuration_errors_from_the_secret(secrets, monkeypatch, log_lines, m
     assert body["error"] == "configuration_error"
     assert body["setting"] in ("SECRETS_ARN", "RETELL_API_KEY")
     assert_cause_logged(log_lines, request_id, "configuration error")
+
+
+# --- a client's mistake --------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("function", ["get_agent", "delete_agent"])
+def test_a_clients_mistake_logs_no_stack_trace(env, caplog, function):
+    with caplog.at_level(logging.DEBUG):
+        response, event = answer(function, f"missing-{function}")
+
+    assert assert_plain_error(response, event, 404)["error"] == "not_found"
+    assert [record.getMessage() for record in caplog.records if record.exc_info] == []

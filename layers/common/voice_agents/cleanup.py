@@ -38,14 +38,12 @@ class AgentResources:
     unknown: set[str] = field(default_factory=set)
 
     @classmethod
-    def from_record(cls, record: dict[str, Any], *, prefix: str | None = None) -> AgentResources:
-        """Read defensively, for records of older shapes: a missing tag is derived from the id (when
-        the deployment's ``prefix`` is given), and an id of the wrong type is ignored with a warning
-        (the tag still finds the resource)."""
+    def from_record(cls, record: dict[str, Any], *, prefix: str) -> AgentResources:
+        """Read defensively, for records of older shapes: a missing tag is derived from the id and
+        the deployment's ``prefix``, and an id of the wrong type is ignored with a warning (the tag
+        still finds the resource)."""
         tag = record.get("tag")
         if not isinstance(tag, str) or not tag:
-            if prefix is None:
-                raise ValueError(f"record {record.get('_id')} has no tag")
             tag = tag_for(prefix, record["_id"])
             logger.warning("record has no tag; derived from its id", tag=tag)
         unknown = record.get("unknownOutcomes")

@@ -66,7 +66,10 @@ def delete_agent(
     logger.info("deleting agent", previous_status=current["status"])
     with finish_by(budget.answer_by if budget else None):
         pending = remove_resources(
-            AgentResources.from_record(claimed), services.retell, services.twilio, reason="deleted"
+            AgentResources.from_record(claimed, prefix=services.settings.resource_tag),
+            services.retell,
+            services.twilio,
+            reason="deleted",
         )
     outcome = finish_deletion(claimed, pending, services, worker)
     count("AgentsDeleted" if outcome.status == "deleted" else "DeletionsPending")
