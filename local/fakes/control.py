@@ -30,6 +30,7 @@ class FakeControl:
         drop: bool = False,
         hold_ms: float = 3000,
         times: int | None = None,
+        body: str | None = None,
     ) -> JsonObject:
         """Queue any fault, combinations included; returns the fault as the fake stored it."""
         fault = {
@@ -41,6 +42,7 @@ class FakeControl:
             "drop": drop,
             "hold_ms": hold_ms,
             "times": times,
+            "body": body,
         }
         return cast(JsonObject, self._send("POST", "/__control/faults", fault))
 

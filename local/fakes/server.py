@@ -9,7 +9,7 @@ process, through the `/__control/*` endpoints (no auth):
     GET    /__control/calls    {operation: requests received}
     GET    /__control/faults   {operation: [pending faults, first applied first]}
     POST   /__control/faults   add one fault:
-                               {operation, status, code, message, delay_ms, drop, hold_ms, times}
+                               {operation, status, code, message, delay_ms, drop, hold_ms, times, body}
     DELETE /__control/faults   remove every fault
     POST   /__control/reset    clear state, faults and counters
 
@@ -17,6 +17,9 @@ A fault applies to the next matching requests of one operation, oldest fault fir
     status    answer with this status and the provider's error body, without acting
     delay_ms  sleep before handling (combines with the others); sleeping never holds the lock
     drop      act fully, then hold the connection for hold_ms and close it without a response
+    body      answer with this raw body, without acting: status 200 unless `status` says otherwise.
+              What a proxy or a provider bug returns (HTML, JSON missing the id): deliberately not
+              valid against the spec, unlike every other answer
     times     how many requests it applies to before it expires; None = until cleared
 """
 
@@ -177,6 +180,7 @@ _FAULT_FIELD_TYPES: dict[str, tuple[type, ...]] = {
     "drop": (bool,),
     "hold_ms": (int, float),
     "times": (int,),
+    "body": (str,),
 }
 
 
@@ -192,16 +196,22 @@ class Fault:
     drop: bool = False
     hold_ms: float = 3000
     times: int | None = None
+    body: str | None = None
 
     def check(self, operations: frozenset[str]) -> None:
         if self.operation not in operations:
             raise ValueError(f"unknown operation {self.operation!r}; known: {sorted(operations)}")
-        if self.status is not None and not 400 <= self.status <= 599:
+        if self.body is not None:
+            if self.status is not None and not 200 <= self.status <= 599:
+                raise ValueError(f"a raw body's status must be 2xx to 5xx, got {self.status}")
+        elif self.status is not None and not 400 <= self.status <= 599:
             raise ValueError(f"status must be a 4xx or 5xx error, got {self.status}")
-        if self.status is not None and self.drop:
-            raise ValueError("a fault either answers an error (nothing acted) or drops the response (acted)")
-        if self.status is None and not self.drop and self.delay_ms <= 0:
-            raise ValueError("the fault does nothing: give a status, drop=True or a positive delay_ms")
+        if (self.status is not None or self.body is not None) and self.drop:
+            raise ValueError("a fault either answers (nothing acted) or drops the response (acted)")
+        if self.status is None and self.body is None and not self.drop and self.delay_ms <= 0:
+            raise ValueError(
+                "the fault does nothing: give a status, a body, drop=True or a positive delay_ms"
+            )
         if self.delay_ms < 0 or self.hold_ms < 0:
             raise ValueError("delay_ms and hold_ms cannot be negative")
         if self.times is not None and self.times < 1:
@@ -350,9 +360,10 @@ class FakeServer(ABC):
         drop: bool = False,
         hold_ms: float = 3000,
         times: int | None = None,
+        body: str | None = None,
     ) -> Fault:
         """Queue a fault for `operation` (see the module docstring); returns what was queued."""
-        fault = Fault(operation, status, code, message, delay_ms, drop, hold_ms, times)
+        fault = Fault(operation, status, code, message, delay_ms, drop, hold_ms, times, body)
         self._add_fault(fault)
         return replace(fault)
 
@@ -424,6 +435,8 @@ class FakeServer(ABC):
         if fault.delay_ms > 0:
             # Outside the lock: a delayed request must not hold up any other.
             time.sleep(fault.delay_ms / 1000)
+        if fault.body is not None:
+            return _raw_response(fault.status or 200, fault.body)
         if fault.status is not None:
             return self._error(fault.status, fault.message, fault.code, request)
         response = self._run(operation_route, request)
@@ -487,6 +500,14 @@ class FakeServer(ABC):
     def _control_reset(self, _: Request) -> Response:
         self.reset()
         return no_content()
+
+
+def _raw_response(status: int, body: str) -> Response:
+    try:
+        json.loads(body)
+    except ValueError:
+        return Response(status, body.encode("utf-8"), "text/html")
+    return Response(status, body.encode("utf-8"))
 
 
 class _FakeHttpServer(ThreadingHTTPServer):

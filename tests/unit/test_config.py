@@ -16,7 +16,7 @@ import pytest
 from aws_lambda_powertools.utilities import parameters
 from moto import mock_aws
 
-from voice_agents.config import SECRET_VARIABLES, Settings, load_settings
+from voice_agents.config import SECRET_VARIABLES, Settings, forget_secret, load_settings
 from voice_agents.errors import ConfigurationError
 
 REGION = "ap-southeast-2"
@@ -53,9 +53,11 @@ def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
     monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
     monkeypatch.setenv("AWS_DEFAULT_REGION", REGION)
     parameters.clear_caches()
+    forget_secret()
     with mock_aws():
         yield boto3.client("secretsmanager", region_name=REGION)
     parameters.clear_caches()
+    forget_secret()
 
 
 def create_secret(client: Any, name: str, value: str) -> str:

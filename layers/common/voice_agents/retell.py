@@ -41,7 +41,9 @@ class RetellClient:
         *,
         connect_timeout_seconds: float = 3.0,
         transport: httpx.BaseTransport | None = None,
+        on_unauthorized: Callable[[], None] | None = None,
     ) -> None:
+        self._on_unauthorized = on_unauthorized  # a 401 may mean the key rotated: its owner re-reads it
         self._http = httpx.Client(
             base_url=base_url,
             headers={"Authorization": f"Bearer {api_key}", "Accept": "application/json"},
@@ -174,6 +176,8 @@ class RetellClient:
                 raise UpstreamTimeout(PROVIDER, operation, f"connection lost ({type(exc).__name__})") from exc
         if response.is_success:
             return response.json() if response.content else {}
+        if response.status_code == 401 and self._on_unauthorized is not None:
+            self._on_unauthorized()
         raise _error_for(operation, response)
 
 

@@ -71,7 +71,9 @@ class TwilioNumbers:
         bundle_sid: str | None,
         address_sid: str | None,
         sleep: Callable[[float], None] | None = None,
+        on_unauthorized: Callable[[], None] | None = None,
     ) -> None:
+        self._on_unauthorized = on_unauthorized  # a 401 may mean the token rotated: its owner re-reads it
         http_client = (
             TwilioHttpClient(timeout=timeout_seconds)
             if base_url.rstrip("/") == DEFAULT_BASE_URL
@@ -155,7 +157,13 @@ class TwilioNumbers:
                 try:
                     return call()
                 except (TwilioRestException, TwilioException, requests.RequestException) as exc:
-                    raise _translate(operation, exc) from exc
+                    error = _translate(operation, exc)
+                    unauthorized = (
+                        isinstance(error, ConfigurationError) and error.setting == "TWILIO_AUTH_TOKEN"
+                    )
+                    if unauthorized and self._on_unauthorized is not None:
+                        self._on_unauthorized()
+                    raise error from exc
 
         return with_retries(attempt, creates=creates, **self._retry_kwargs)
 
