@@ -20,7 +20,7 @@ from twilio.request_validator import RequestValidator
 
 from local.invoke import ROOT, http_event, invoke, json_body, load_event
 from local.stack import TWILIO_AUTH_TOKEN
-from voice_agents import webhook
+from voice_agents import runtime, webhook
 
 pytestmark = pytest.mark.integration
 
@@ -235,8 +235,13 @@ def test_a_signature_that_dropped_the_blank_values_is_refused(env, agent):
     assert_refused(env, invoke("twilio_webhook", event))
 
 
-def test_an_unknown_agent_is_refused_because_nothing_can_verify_it(env, agent):
-    # Given a call signed for a URL naming an agent id that has no record
+def test_without_a_webhook_base_url_an_unknown_agent_is_refused_because_nothing_can_verify_it(
+    env, agent, monkeypatch
+):
+    # Given no WEBHOOK_BASE_URL (the signed URL is the stored one), and a call signed for a URL naming
+    # an agent id that has no record
+    monkeypatch.delenv("WEBHOOK_BASE_URL")
+    runtime.reset()
     unknown = str(ObjectId())
     params = twilio_params(agent)
     url = agent["webhookUrl"].replace(agent["id"], unknown)
