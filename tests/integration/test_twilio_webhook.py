@@ -615,15 +615,19 @@ def test_a_signed_request_replayed_days_later_registers_no_second_call(env, db, 
 
 
 def test_the_retention_period_is_a_setting(env, db, agent, monkeypatch):
-    # Given call records kept for 2 days
+    # Given call records kept for 2 days, and a connected call
     _use(monkeypatch, CALL_RECORD_RETENTION_DAYS="2")
     dialled_sip(invoke("twilio_webhook", signed_event(agent)))
 
-    # When the request comes again five days later, past the retention
-    _days_pass(db, CALL_SID, 5)
+    # When the request comes again a day later, then three days later
+    _days_pass(db, CALL_SID, 1)
+    dialled_sip(invoke("twilio_webhook", signed_event(agent)))
+    registered_within = env.retell.call_count("register_call")
+    _days_pass(db, CALL_SID, 2)
     dialled_sip(invoke("twilio_webhook", signed_event(agent)))
 
-    # Then the record had expired: the call was registered again
+    # Then within the retention nothing new was registered; past it the record had expired
+    assert registered_within == 1
     assert env.retell.call_count("register_call") == 2
 
 
