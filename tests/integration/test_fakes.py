@@ -878,6 +878,7 @@ def test_control_surface_over_http(retell: FakeRetell, twilio: FakeTwilio, retel
             "drop": False,
             "hold_ms": 3000,
             "times": 3,
+            "body": None,
         }
         retell_control.delay("get_llm", 10)
         assert set(retell_control.faults()) == {"get_agent", "get_llm"}
