@@ -95,6 +95,7 @@ def _verify(agent_id: str, params: dict[str, str], signature: str) -> _Verified 
     A failed check re-reads the secret once (rate-limited) and checks again with a rotated token.
     """
     settings = runtime.settings()
+    token = settings.require("TWILIO_AUTH_TOKEN")
     base_url = settings.webhook_base_url
     record: dict[str, Any] | None = None
     if base_url:
@@ -106,7 +107,6 @@ def _verify(agent_id: str, params: dict[str, str], signature: str) -> _Verified 
         if not isinstance(stored, str) or not stored:
             return None  # nothing names the URL Twilio signed: nothing can verify this request
         url = stored
-    token = settings.require("TWILIO_AUTH_TOKEN")
     if RequestValidator(token).validate(url, params, signature):
         return _Verified(settings, record, record_read=not base_url)
     if runtime.refresh_secrets("Twilio signature rejected"):
