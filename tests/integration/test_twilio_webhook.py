@@ -21,6 +21,7 @@ from typing import Any
 import pytest
 from bson import ObjectId
 from pymongo import monitoring
+from pymongo.errors import InvalidOperation
 from twilio.request_validator import RequestValidator
 
 from local.invoke import ROOT, http_event, invoke, json_body, load_event
@@ -737,3 +738,21 @@ def test_a_flood_of_forged_signatures_reads_the_secret_at_most_once_per_interval
     counts = emitted()
     assert counts["WebhookSignatureRejected"] == 20
     assert counts["SecretsRefreshed"] == 0
+
+
+def test_a_rotated_mongodb_uri_rebuilds_the_mongo_client_and_closes_the_old_one(env, secret, monkeypatch):
+    # Given settings re-read at every use, and a warm Mongo client
+    _use(monkeypatch, SECRETS_MAX_AGE_SECONDS="0")
+    before = runtime.store()
+    before.agents.find_one({})
+
+    # When the secret's MONGODB_URI changes (a new database user, here another option on the same server)
+    separator = "&" if "?" in env.mongodb_uri else "/?"
+    secret.rotate(MONGODB_URI=f"{env.mongodb_uri.rstrip('/')}{separator}appname=rotated")
+
+    # Then the next use builds a new client, which works, and the old one is closed
+    after = runtime.store()
+    assert after is not before
+    assert after.agents.find_one({}) is None
+    with pytest.raises(InvalidOperation):
+        before.agents.find_one({})
