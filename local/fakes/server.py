@@ -17,7 +17,11 @@ A fault applies to the next matching requests of one operation, oldest fault fir
     status    answer with this status and the provider's error body, without acting
     delay_ms  sleep before handling (combines with the others); sleeping never holds the lock
     drop      act fully, then hold the connection for hold_ms and close it without a response
-    body      act fully, then answer the success status with this body instead (not JSON, no id)
+    body      replace the answer's body: alone, act fully, then answer the success status with it (a
+              lost or garbled answer to a request the provider carried out); with `status` (2xx to
+              5xx), answer that status with it without acting. What a proxy or a provider bug returns
+              (HTML, JSON missing the id): deliberately not valid against the spec, unlike every
+              other answer
     times     how many requests it applies to before it expires; None = until cleared
 """
 
@@ -199,15 +203,16 @@ class Fault:
     def check(self, operations: frozenset[str]) -> None:
         if self.operation not in operations:
             raise ValueError(f"unknown operation {self.operation!r}; known: {sorted(operations)}")
-        if self.status is not None and not 400 <= self.status <= 599:
+        if self.body is not None:
+            if self.status is not None and not 200 <= self.status <= 599:
+                raise ValueError(f"a raw body's status must be 2xx to 5xx, got {self.status}")
+        elif self.status is not None and not 400 <= self.status <= 599:
             raise ValueError(f"status must be a 4xx or 5xx error, got {self.status}")
-        if self.status is not None and self.drop:
-            raise ValueError("a fault either answers an error (nothing acted) or drops the response (acted)")
-        if self.body is not None and (self.status is not None or self.drop):
-            raise ValueError("a fault replaces the success body only when it neither errs nor drops")
-        if self.status is None and not self.drop and self.delay_ms <= 0 and self.body is None:
+        if (self.status is not None or self.body is not None) and self.drop:
+            raise ValueError("a fault either answers (nothing acted) or drops the response (acted)")
+        if self.status is None and self.body is None and not self.drop and self.delay_ms <= 0:
             raise ValueError(
-                "the fault does nothing: give a status, drop=True, a body or a positive delay_ms"
+                "the fault does nothing: give a status, a body, drop=True or a positive delay_ms"
             )
         if self.delay_ms < 0 or self.hold_ms < 0:
             raise ValueError("delay_ms and hold_ms cannot be negative")
@@ -432,6 +437,8 @@ class FakeServer(ABC):
         if fault.delay_ms > 0:
             # Outside the lock: a delayed request must not hold up any other.
             time.sleep(fault.delay_ms / 1000)
+        if fault.body is not None and fault.status is not None:
+            return _raw_response(fault.status, fault.body)
         if fault.status is not None:
             return self._error(fault.status, fault.message, fault.code, request)
         response = self._run(operation_route, request)
@@ -439,9 +446,7 @@ class FakeServer(ABC):
             time.sleep(fault.hold_ms / 1000)
             return None
         if fault.body is not None:
-            return Response(
-                response.status, fault.body.encode("utf-8"), content_type=_content_type(fault.body)
-            )
+            return _raw_response(response.status, fault.body)
         return response
 
     def _run(self, operation_route: Route, request: Request) -> Response:
@@ -501,12 +506,12 @@ class FakeServer(ABC):
         return no_content()
 
 
-def _content_type(body: str) -> str:
+def _raw_response(status: int, body: str) -> Response:
     try:
         json.loads(body)
     except ValueError:
-        return "text/html"  # what a proxy or a load balancer puts in front of an API
-    return "application/json"
+        return Response(status, body.encode("utf-8"), "text/html")  # a proxy's or load balancer's page
+    return Response(status, body.encode("utf-8"))
 
 
 class _FakeHttpServer(ThreadingHTTPServer):

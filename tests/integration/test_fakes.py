@@ -836,6 +836,35 @@ def test_body_fault_acts_then_answers_an_unreadable_success(
     assert body_of(retell_http.post("/create-retell-llm", json=LLM_REQUEST), 201)["llm_id"] in retell.llms
 
 
+def test_raw_body_fault_answers_what_no_spec_allows_without_acting(
+    retell: FakeRetell, retell_http: httpx.Client
+) -> None:
+    # Given a proxy's HTML page (200) and then a JSON body without the call id, over HTTP control
+    llm_id = create_llm(retell_http)["llm_id"]
+    agent = retell_http.post(
+        "/create-agent",
+        json={"voice_id": "retell-Cimo", "response_engine": {"type": "retell-llm", "llm_id": llm_id}},
+    ).json()
+    with FakeControl(retell.base_url) as control:
+        control.inject("register_call", body="<html>upstream gateway</html>", status=200, times=1)
+        control.inject("register_call", body='{"call_status": "registered"}', status=200, times=1)
+    call = {"agent_id": agent["agent_id"], "from_number": "+61298765432", "to_number": "+61480000001"}
+
+    # When three calls are registered
+    answers = [retell_http.post("/v2/register-phone-call", json=call) for _ in range(3)]
+
+    # Then the first two carry the raw bodies with 200, nothing registered; the third acts normally
+    assert [each.status_code for each in answers] == [200, 200, 201]
+    assert answers[0].headers["content-type"] == "text/html"
+    assert answers[0].text == "<html>upstream gateway</html>"
+    assert answers[1].json() == {"call_status": "registered"}
+    assert list(retell.calls_registered) == [answers[2].json()["call_id"]]
+    with pytest.raises(ValueError, match="either answers"):
+        retell.inject("register_call", body="x", drop=True)
+    with pytest.raises(ValueError, match="2xx to 5xx"):
+        retell.inject("register_call", body="x", status=101)
+
+
 def test_faults_apply_in_order_and_expire(retell: FakeRetell, retell_http: httpx.Client) -> None:
     # Given two queued faults for one operation, then a permanent one for another
     retell.inject("create_llm", status=503, times=2)
@@ -902,7 +931,7 @@ def test_control_surface_over_http(retell: FakeRetell, twilio: FakeTwilio, retel
             {"operation": "create_llm", "status": 200},
             {"operation": "create_llm", "status": 500, "times": 0},
             {"operation": "create_llm", "status": 500, "colour": "red"},
-            {"operation": "create_llm", "status": 500, "body": "<html>"},
+            {"operation": "create_llm", "status": 101, "body": "<html>"},
             {"operation": "create_llm", "drop": True, "body": "{}"},
             {"operation": "create_llm", "body": 7},
         ):

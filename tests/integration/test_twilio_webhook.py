@@ -12,20 +12,83 @@ import sys
 import time
 import urllib.parse
 import xml.etree.ElementTree as ET
+from collections import Counter
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any
 
 import pytest
 from bson import ObjectId
+from pymongo import monitoring
+from pymongo.errors import InvalidOperation
 from twilio.request_validator import RequestValidator
 
 from local.invoke import ROOT, http_event, invoke, json_body, load_event
-from local.stack import TWILIO_AUTH_TOKEN
-from voice_agents import webhook
+from local.stack import TWILIO_AUTH_TOKEN, LocalStack
+from tests.aws import Secret, SecretReads, secrets_manager
+from voice_agents import runtime, webhook
+from voice_agents.config import SECRET_VARIABLES
 
 pytestmark = pytest.mark.integration
 
 CALL_SID = "CA" + "1" * 32
+OTHER_CALL_SID = "CA" + "2" * 32
 CALLER = "+61298765432"
+# Nothing listens on the discard port: connections are refused at once.
+DEAD_MONGODB_URI = "mongodb://127.0.0.1:9/"
+UNRESOLVABLE_SRV_URI = "mongodb+srv://cluster0.voice-agents.invalid/"
+DEAD_HTTP_BASE = "http://127.0.0.1:9"
+
+
+class DatabaseCommands(monitoring.CommandListener):
+    """Every command any MongoClient sends while armed (registered before any client is built)."""
+
+    def __init__(self) -> None:
+        self.armed = False
+        self.names: list[str] = []
+
+    def started(self, event: monitoring.CommandStartedEvent) -> None:
+        if self.armed:
+            self.names.append(event.command_name)
+
+    def succeeded(self, event: monitoring.CommandSucceededEvent) -> None:
+        pass
+
+    def failed(self, event: monitoring.CommandFailedEvent) -> None:
+        pass
+
+
+DATABASE_COMMANDS = DatabaseCommands()
+monitoring.register(DATABASE_COMMANDS)
+
+
+@pytest.fixture
+def database_commands() -> Iterator[DatabaseCommands]:
+    DATABASE_COMMANDS.names.clear()
+    DATABASE_COMMANDS.armed = True
+    yield DATABASE_COMMANDS
+    DATABASE_COMMANDS.armed = False
+
+
+@pytest.fixture
+def emitted(capsys: pytest.CaptureFixture[str]) -> Callable[[], Counter[str]]:
+    """The EMF metrics printed since the last call, counted by name."""
+
+    def read() -> Counter[str]:
+        counts: Counter[str] = Counter()
+        for line in capsys.readouterr().out.splitlines():
+            try:
+                document = json.loads(line)
+            except ValueError:
+                continue
+            if not isinstance(document, dict) or "_aws" not in document:
+                continue
+            for metric in document["_aws"]["CloudWatchMetrics"][0]["Metrics"]:
+                counts[metric["Name"]] += int(sum(document[metric["Name"]]))
+        return counts
+
+    return read
 
 
 @pytest.fixture
@@ -48,8 +111,8 @@ def twilio_params(agent: dict[str, Any], call_sid: str = CALL_SID) -> dict[str, 
     return params
 
 
-def sign(url: str, params: dict[str, str]) -> str:
-    return str(RequestValidator(TWILIO_AUTH_TOKEN).compute_signature(url, params))
+def sign(url: str, params: dict[str, str], token: str = TWILIO_AUTH_TOKEN) -> str:
+    return str(RequestValidator(token).compute_signature(url, params))
 
 
 def webhook_event(
@@ -75,9 +138,11 @@ def webhook_event(
     return event
 
 
-def signed_event(agent: dict[str, Any], call_sid: str = CALL_SID, **options: Any) -> dict[str, Any]:
+def signed_event(
+    agent: dict[str, Any], call_sid: str = CALL_SID, token: str = TWILIO_AUTH_TOKEN, **options: Any
+) -> dict[str, Any]:
     params = twilio_params(agent, call_sid)
-    return webhook_event(agent["id"], params, signature=sign(agent["webhookUrl"], params), **options)
+    return webhook_event(agent["id"], params, signature=sign(agent["webhookUrl"], params, token), **options)
 
 
 def twiml(response: dict[str, Any]) -> ET.Element:
@@ -235,8 +300,13 @@ def test_a_signature_that_dropped_the_blank_values_is_refused(env, agent):
     assert_refused(env, invoke("twilio_webhook", event))
 
 
-def test_an_unknown_agent_is_refused_because_nothing_can_verify_it(env, agent):
-    # Given a call signed for a URL naming an agent id that has no record
+def test_without_a_webhook_base_url_an_unknown_agent_is_refused_because_nothing_can_verify_it(
+    env, agent, monkeypatch
+):
+    # Given no WEBHOOK_BASE_URL (the signed URL is the stored one), and a call signed for a URL naming
+    # an agent id that has no record
+    monkeypatch.delenv("WEBHOOK_BASE_URL")
+    runtime.reset()
     unknown = str(ObjectId())
     params = twilio_params(agent)
     url = agent["webhookUrl"].replace(agent["id"], unknown)
@@ -373,3 +443,313 @@ print(json.dumps({"after_import": after_import, "after_call": "twilio.rest" in s
     assert result["status"] == 200 and "<Dial><Sip>sip:call_" in result["body"]
     assert result["after_import"] is False
     assert result["after_call"] is False
+
+
+# --- every failure mode: the apology TwiML, a reason in the log, WebhookFailures, never a 5xx -------------
+
+
+@dataclass
+class Case:
+    """What breaks before a signed call arrives; ``expected`` False: a bug's stack trace is logged."""
+
+    arrange: Callable[[LocalStack, Any, dict[str, Any], pytest.MonkeyPatch], Any]  # a dict: the event
+    expected: bool = True
+
+
+def _use(monkeypatch: pytest.MonkeyPatch, **variables: str | None) -> None:
+    for name, value in variables.items():
+        if value is None:
+            monkeypatch.delenv(name, raising=False)
+        else:
+            monkeypatch.setenv(name, value)
+    runtime.reset()  # a cold start with these settings
+
+
+def _unknown_agent(env, db, agent, monkeypatch) -> dict[str, Any]:
+    unknown = str(ObjectId())
+    params = twilio_params(agent)
+    return webhook_event(
+        unknown, params, signature=sign(agent["webhookUrl"].replace(agent["id"], unknown), params)
+    )
+
+
+def _retell_too_slow(env, db, agent, monkeypatch) -> None:
+    monkeypatch.setattr(webhook, "REGISTER_TIMEOUT_SECONDS", 0.3)
+    env.retell.inject("register_call", delay_ms=1500, times=1)
+
+
+FAILURES = {
+    "database down, before the check (stored URL)": Case(
+        lambda env, db, agent, mp: _use(mp, WEBHOOK_BASE_URL=None, MONGODB_URI=DEAD_MONGODB_URI)
+    ),
+    "database down, after the check": Case(lambda env, db, agent, mp: _use(mp, MONGODB_URI=DEAD_MONGODB_URI)),
+    "mongodb+srv host unresolvable, before the check": Case(
+        lambda env, db, agent, mp: _use(mp, WEBHOOK_BASE_URL=None, MONGODB_URI=UNRESOLVABLE_SRV_URI)
+    ),
+    "mongodb+srv host unresolvable, after the check": Case(
+        lambda env, db, agent, mp: _use(mp, MONGODB_URI=UNRESOLVABLE_SRV_URI)
+    ),
+    "no auth token configured": Case(lambda env, db, agent, mp: _use(mp, TWILIO_AUTH_TOKEN=None)),
+    "Retell unreachable": Case(lambda env, db, agent, mp: _use(mp, RETELL_BASE_URL=DEAD_HTTP_BASE)),
+    "Retell 500": Case(lambda env, db, agent, mp: env.retell.inject("register_call", status=500)),
+    "Retell 429": Case(lambda env, db, agent, mp: env.retell.inject("register_call", status=429)),
+    "Retell too slow": Case(_retell_too_slow),
+    "Retell 200, not JSON": Case(
+        lambda env, db, agent, mp: env.retell.inject("register_call", body="<html>bad gateway</html>", status=200),
+    ),
+    "Retell 200, no call_id": Case(
+        lambda env, db, agent, mp: env.retell.inject("register_call", body='{"call_status": "registered"}', status=200),
+    ),
+    "Retell agent gone": Case(lambda env, db, agent, mp: env.retell.reset()),
+    "agent inactive": Case(
+        lambda env, db, agent, mp: db.agents.update_one(
+            {"_id": ObjectId(agent["id"])}, {"$set": {"status": "deleting"}}
+        )
+    ),
+    "agent has no record": Case(_unknown_agent),
+    "agent record of an older shape": Case(
+        lambda env, db, agent, mp: db.agents.update_one(
+            {"_id": ObjectId(agent["id"])}, {"$set": {"retellAgentId": {"id": "agent_1"}}}
+        )
+    ),
+    "call record malformed (a bug's path)": Case(
+        lambda env, db, agent, mp: db.calls.insert_one(
+            {"_id": CALL_SID, "retellCallId": "call_1", "expiresAt": "tomorrow"}
+        ),
+        expected=False,
+    ),
+}
+
+
+@pytest.mark.parametrize("name", list(FAILURES))
+def test_every_failure_is_answered_with_the_apology_and_counted(
+    name, env, db, agent, monkeypatch, emitted, caplog
+):
+    # Given a warm webhook, then something broken
+    case = FAILURES[name]
+    arranged = case.arrange(env, db, agent, monkeypatch)
+    event = arranged if isinstance(arranged, dict) else signed_event(agent)
+    emitted()
+    caplog.clear()
+
+    # When a signed call arrives
+    response = invoke("twilio_webhook", event)
+
+    # Then the caller hears the apology (200 TwiML, never a 5xx), and nothing was registered
+    assert is_polite_hangup(response)
+    assert env.retell.calls_registered == {}
+    # And it is counted as a failure, not as a rejected signature or a connected call
+    counts = emitted()
+    assert counts["WebhookFailures"] == 1
+    assert counts["WebhookSignatureRejected"] == counts["CallsConnected"] == 0
+    # And the log says why: a stack trace only for what no code expected
+    [why] = [r for r in caplog.records if r.name == "voice-agents" and r.levelname in ("WARNING", "ERROR")]
+    assert (why.exc_info is None) is case.expected, why.getMessage()
+
+
+def test_a_rejected_signature_is_counted(env, agent, emitted):
+    params = twilio_params(agent)
+    forged = RequestValidator("not-the-auth-token").compute_signature(agent["webhookUrl"], params)
+    emitted()
+
+    assert_refused(env, invoke("twilio_webhook", webhook_event(agent["id"], params, signature=forged)))
+    assert_refused(env, invoke("twilio_webhook", webhook_event(agent["id"], params, signature=None)))
+
+    counts = emitted()
+    assert counts["WebhookSignatureRejected"] == 2
+    assert counts["WebhookFailures"] == 0
+
+
+# --- forged requests cost no database read --------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("base_url", "expected_commands"), [(True, []), (False, ["find"])])
+def test_a_forged_request_costs_no_database_command_when_the_base_url_is_known(
+    env, agent, monkeypatch, database_commands, base_url, expected_commands
+):
+    # Given a warm webhook (its Mongo client connected), with or without WEBHOOK_BASE_URL
+    if not base_url:
+        _use(monkeypatch, WEBHOOK_BASE_URL=None)
+    invoke("twilio_webhook", signed_event(agent, call_sid=OTHER_CALL_SID))
+    database_commands.names.clear()
+
+    # When a forged request arrives
+    params = twilio_params(agent)
+    forged = RequestValidator("not-the-auth-token").compute_signature(agent["webhookUrl"], params)
+    response = invoke("twilio_webhook", webhook_event(agent["id"], params, signature=forged))
+
+    # Then it is refused, and the database was asked nothing (with the base URL) or only for the stored URL
+    assert response["statusCode"] == 403
+    print(f"\nforged request, WEBHOOK_BASE_URL {'set' if base_url else 'unset'}: {database_commands.names}")
+    assert database_commands.names == expected_commands
+
+
+# --- replays --------------------------------------------------------------------------------------------
+
+
+def _days_pass(db, call_sid: str, days: int) -> None:
+    """The stored call record as it stands ``days`` after it was written."""
+    record = db.calls.find_one({"_id": call_sid})
+    shift = timedelta(days=days)
+    db.calls.update_one(
+        {"_id": call_sid},
+        {"$set": {"createdAt": record["createdAt"] - shift, "expiresAt": record["expiresAt"] - shift}},
+    )
+
+
+def test_a_signed_request_replayed_days_later_registers_no_second_call(env, db, agent):
+    # Given a connected call, whose record is kept for the retention period (30 days by default)
+    first = dialled_sip(invoke("twilio_webhook", signed_event(agent)))
+    record = db.calls.find_one({"_id": CALL_SID})
+    assert record["expiresAt"] - record["createdAt"] == timedelta(days=30)
+
+    # When the captured request is replayed five days later
+    _days_pass(db, CALL_SID, 5)
+    replay = invoke("twilio_webhook", signed_event(agent))
+
+    # Then Retell registered nothing new: the replay gets the first call's TwiML
+    assert dialled_sip(replay) == first
+    assert env.retell.call_count("register_call") == 1
+
+
+def test_the_retention_period_is_a_setting(env, db, agent, monkeypatch):
+    # Given call records kept for 2 days, and a connected call
+    _use(monkeypatch, CALL_RECORD_RETENTION_DAYS="2")
+    dialled_sip(invoke("twilio_webhook", signed_event(agent)))
+
+    # When the request comes again a day later, then three days later
+    _days_pass(db, CALL_SID, 1)
+    dialled_sip(invoke("twilio_webhook", signed_event(agent)))
+    registered_within = env.retell.call_count("register_call")
+    _days_pass(db, CALL_SID, 2)
+    dialled_sip(invoke("twilio_webhook", signed_event(agent)))
+
+    # Then within the retention nothing new was registered; past it the record had expired
+    assert registered_within == 1
+    assert env.retell.call_count("register_call") == 2
+
+
+# --- secrets rotate --------------------------------------------------------------------------------------
+
+NEW_AUTH_TOKEN = "rotated-auth-token"
+NEW_RETELL_KEY = "key_rotated_retell"
+
+
+@pytest.fixture
+def secret(env, monkeypatch) -> Iterator[Secret]:
+    """The stack's secret values in moto's Secrets Manager (SECRETS_ARN), none in the environment;
+    forced re-reads not rate-limited."""
+    with secrets_manager(monkeypatch) as client:
+        stored = Secret(client, "voice-agents/local", {n: env.environment()[n] for n in SECRET_VARIABLES})
+        _use(monkeypatch, SECRETS_ARN=stored.arn, SECRETS_REFRESH_INTERVAL_SECONDS="0")
+        for name in SECRET_VARIABLES:
+            monkeypatch.delenv(name)
+        runtime.reset()
+        yield stored
+        runtime.reset()
+
+
+def test_a_twilio_auth_token_rotation_heals_a_warm_webhook_after_one_failed_signature(
+    env, secret, agent, monkeypatch, emitted
+):
+    # Given a warm webhook that read the secret and connected a call
+    dialled_sip(invoke("twilio_webhook", signed_event(agent)))
+    # And the auth token rotated: Twilio signs and authenticates with the new one only; the secret has it
+    monkeypatch.setattr(env.twilio, "auth_token", NEW_AUTH_TOKEN)
+    secret.rotate(TWILIO_AUTH_TOKEN=NEW_AUTH_TOKEN)
+    emitted()
+
+    # When the next call arrives, signed with the new token
+    response = invoke("twilio_webhook", signed_event(agent, call_sid=OTHER_CALL_SID, token=NEW_AUTH_TOKEN))
+
+    # Then the webhook re-read the secret once, checked again, and connected the call
+    assert dialled_sip(response).startswith("sip:call_")
+    counts = emitted()
+    assert counts["SecretsRefreshed"] == 1
+    assert counts["WebhookSignatureRejected"] == 0
+    # And provider calls use the new token: deleting the agent releases its number at once
+    deleted = invoke("delete_agent", http_event("delete_agent.json", agent_id=agent["id"]))
+    assert deleted["statusCode"] == 200, deleted["body"]
+    assert env.twilio.owned == {}
+
+
+def test_a_retell_401_re_reads_the_secret_and_twilios_retry_connects(
+    env, secret, agent, monkeypatch, emitted
+):
+    # Given a warm webhook, and then the Retell key rotated (Retell and the secret have the new one)
+    dialled_sip(invoke("twilio_webhook", signed_event(agent)))
+    monkeypatch.setattr(env.retell, "api_key", NEW_RETELL_KEY)
+    secret.rotate(RETELL_API_KEY=NEW_RETELL_KEY)
+    emitted()
+
+    # When a call arrives: the registration with the old key is refused (401)
+    assert is_polite_hangup(invoke("twilio_webhook", signed_event(agent, call_sid=OTHER_CALL_SID)))
+    # Then that 401 re-read the secret
+    assert emitted()["SecretsRefreshed"] == 1
+
+    # And Twilio's retry of the call is registered with the new key and connected
+    retry = invoke("twilio_webhook", signed_event(agent, call_sid=OTHER_CALL_SID))
+    [call] = [c for c in env.retell.calls_registered.values() if OTHER_CALL_SID in c["metadata"].values()]
+    assert dialled_sip(retry) == f"sip:{call['call_id']}@sip.retellai.com"
+
+
+def test_a_twilio_401_on_a_provider_call_re_reads_the_secret(env, secret, agent, monkeypatch, emitted):
+    # Given warm functions, and then the auth token rotated in Twilio and in the secret
+    dialled_sip(invoke("twilio_webhook", signed_event(agent)))
+    runtime.twilio()
+    monkeypatch.setattr(env.twilio, "auth_token", NEW_AUTH_TOKEN)
+    secret.rotate(TWILIO_AUTH_TOKEN=NEW_AUTH_TOKEN)
+    emitted()
+
+    # When a delete meets Twilio's 401 with the old token
+    first = invoke("delete_agent", http_event("delete_agent.json", agent_id=agent["id"]))
+    assert first["statusCode"] == 202, first["body"]
+    assert emitted()["SecretsRefreshed"] == 1
+
+    # Then the repeated delete, with the re-read token, releases the number
+    again = invoke("delete_agent", http_event("delete_agent.json", agent_id=agent["id"]))
+    assert again["statusCode"] == 200, again["body"]
+    assert env.twilio.owned == {}
+
+
+def test_a_flood_of_forged_signatures_reads_the_secret_at_most_once_per_interval(
+    env, secret, agent, monkeypatch, emitted
+):
+    # Given the default interval between forced reads, and a warm webhook that has just read the secret
+    _use(monkeypatch, SECRETS_REFRESH_INTERVAL_SECONDS=None)
+    dialled_sip(invoke("twilio_webhook", signed_event(agent)))
+    reads = SecretReads(monkeypatch)
+    emitted()
+
+    # When twenty forged requests arrive
+    params = twilio_params(agent)
+    forged = RequestValidator("not-the-auth-token").compute_signature(agent["webhookUrl"], params)
+    for _ in range(20):
+        assert (
+            invoke("twilio_webhook", webhook_event(agent["id"], params, signature=forged))["statusCode"]
+            == 403
+        )
+
+    # Then Secrets Manager was not asked again: it was read less than the interval ago
+    assert reads.count == 0
+    counts = emitted()
+    assert counts["WebhookSignatureRejected"] == 20
+    assert counts["SecretsRefreshed"] == 0
+
+
+def test_a_rotated_mongodb_uri_rebuilds_the_mongo_client_and_closes_the_old_one(env, secret, monkeypatch):
+    # Given settings re-read at every use, and a warm Mongo client
+    _use(monkeypatch, SECRETS_MAX_AGE_SECONDS="0")
+    before = runtime.store()
+    before.agents.find_one({})
+
+    # When the secret's MONGODB_URI changes (a new database user, here another option on the same server)
+    separator = "&" if "?" in env.mongodb_uri else "/?"
+    secret.rotate(MONGODB_URI=f"{env.mongodb_uri.rstrip('/')}{separator}appname=rotated")
+
+    # Then the next use builds a new client, which works, and the old one is closed
+    after = runtime.store()
+    assert after is not before
+    assert after.agents.find_one({}) is None
+    with pytest.raises(InvalidOperation):
+        before.agents.find_one({})

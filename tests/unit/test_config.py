@@ -11,15 +11,12 @@ import socket
 from collections.abc import Iterator
 from typing import Any
 
-import boto3
 import pytest
-from aws_lambda_powertools.utilities import parameters
-from moto import mock_aws
 
+from tests.aws import REGION, secrets_manager
 from voice_agents.config import SECRET_VARIABLES, Settings, load_settings
 from voice_agents.errors import ConfigurationError
 
-REGION = "ap-southeast-2"
 SECRET_VALUES = {
     "MONGODB_URI": "mongodb://secret-host:27017/?retryWrites=true",
     "RETELL_API_KEY": "key_from_secret",
@@ -47,15 +44,8 @@ def no_network(monkeypatch: pytest.MonkeyPatch) -> None:
 @pytest.fixture
 def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
     """moto's Secrets Manager, fake credentials in os.environ (boto3 reads them there), clean caches."""
-    for key in ("AWS_PROFILE", "AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_SECRETS_MANAGER", "AWS_SESSION_TOKEN"):
-        monkeypatch.delenv(key, raising=False)
-    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
-    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
-    monkeypatch.setenv("AWS_DEFAULT_REGION", REGION)
-    parameters.clear_caches()
-    with mock_aws():
-        yield boto3.client("secretsmanager", region_name=REGION)
-    parameters.clear_caches()
+    with secrets_manager(monkeypatch) as client:
+        yield client
 
 
 def create_secret(client: Any, name: str, value: str) -> str:
@@ -80,6 +70,9 @@ def test_defaults_follow_the_design_table():
     assert settings.mongodb_uri is None and settings.retell_api_key is None
     assert settings.twilio_bundle_sid is None and settings.twilio_address_sid is None
     assert settings.webhook_base_url is None and settings.secrets_arn is None
+    assert settings.secrets_max_age_seconds == 300
+    assert settings.secrets_refresh_interval_seconds == 30
+    assert settings.call_record_retention_days == 30
 
 
 def test_values_from_the_environment_are_used():
@@ -167,6 +160,10 @@ def test_phone_number_type_is_case_insensitive():
         ("RETELL_TIMEOUT_SECONDS", "soon"),
         ("TWILIO_TIMEOUT_SECONDS", "-1"),
         ("MONGODB_MAX_POOL_SIZE", "0"),
+        ("SECRETS_MAX_AGE_SECONDS", "-1"),
+        ("SECRETS_REFRESH_INTERVAL_SECONDS", "a minute"),
+        ("CALL_RECORD_RETENTION_DAYS", "0"),
+        ("CALL_RECORD_RETENTION_DAYS", "1.5"),
     ],
 )
 def test_an_invalid_value_fails_naming_the_variable(variable, value):
@@ -314,3 +311,16 @@ def test_the_secret_is_cached_between_loads(aws):
 
     # Then the cached value is used (one Secrets Manager call per cold start, not per request)
     assert first.require("RETELL_API_KEY") == second.require("RETELL_API_KEY") == "key_from_secret"
+
+
+def test_a_forced_read_skips_the_cache(aws):
+    # Given a secret read once, then changed
+    arn = create_secret(aws, "voice-agents/test-force", json.dumps(SECRET_VALUES))
+    load_settings(environ={"SECRETS_ARN": arn})
+    aws.put_secret_value(SecretId=arn, SecretString=json.dumps({**SECRET_VALUES, "RETELL_API_KEY": "new"}))
+
+    # When the settings are loaded with force_secret (what a rotation-aware runtime does)
+    settings = load_settings(environ={"SECRETS_ARN": arn}, force_secret=True)
+
+    # Then the new value is read from Secrets Manager
+    assert settings.require("RETELL_API_KEY") == "new"

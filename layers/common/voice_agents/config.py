@@ -48,6 +48,14 @@ class Settings(BaseModel):
     secrets_arn: str | None = Field(None, alias="SECRETS_ARN")
     # Agents one owner may have at once (provisioning, active or deleting): each holds a number.
     agent_limit_per_owner: int = Field(25, alias="AGENT_LIMIT_PER_OWNER", ge=1)
+    # Rotation: the secret is re-read after this age, and at once (at most once per refresh interval)
+    # when a Twilio signature or a provider's 401 says the values in hand may be stale.
+    secrets_max_age_seconds: float = Field(300.0, alias="SECRETS_MAX_AGE_SECONDS", ge=0, le=86_400)
+    secrets_refresh_interval_seconds: float = Field(
+        30.0, alias="SECRETS_REFRESH_INTERVAL_SECONDS", ge=0, le=3600
+    )
+    # How long a registered call is remembered: a replayed signed webhook within it registers nothing.
+    call_record_retention_days: int = Field(30, alias="CALL_RECORD_RETENTION_DAYS", ge=1, le=365)
 
     @field_validator("retell_base_url", "twilio_base_url", "webhook_base_url")
     @classmethod
@@ -71,16 +79,25 @@ class Settings(BaseModel):
         return str(value)
 
 
-def load_settings(environ: Mapping[str, str] | None = None, secret_loader: Any | None = None) -> Settings:
+def load_settings(
+    environ: Mapping[str, str] | None = None,
+    secret_loader: Any | None = None,
+    *,
+    force_secret: bool = False,
+) -> Settings:
     """Parse the environment (and the secret, when SECRETS_ARN is set) into Settings.
 
-    ``secret_loader(arn) -> dict`` defaults to Powertools' cached Secrets Manager provider.
+    ``secret_loader(arn) -> dict`` defaults to Powertools' cached Secrets Manager provider;
+    ``force_secret`` reads the secret from Secrets Manager even when a cached value is younger
+    than its age.
     """
-    env = {key: value for key, value in (os.environ if environ is None else environ).items() if value != ""}
+    env = _environment(environ)
     values: dict[str, Any] = {}
-    secrets_arn = env.get("SECRETS_ARN")
-    if secrets_arn and any(name not in env for name in SECRET_VARIABLES):
-        secret = (secret_loader or _load_secret)(secrets_arn)
+    secrets_arn = secret_in_use(env)
+    if secrets_arn:
+        secret = (
+            secret_loader(secrets_arn) if secret_loader else _load_secret(secrets_arn, force=force_secret)
+        )
         values.update({name: str(secret[name]) for name in SECRET_VARIABLES if secret.get(name)})
     values.update(env)
     try:
@@ -91,12 +108,45 @@ def load_settings(environ: Mapping[str, str] | None = None, secret_loader: Any |
         raise ConfigurationError(f"{variable} is invalid: {first['msg']}", variable) from exc
 
 
-def _load_secret(arn: str) -> dict[str, Any]:
-    # Imported here: boto3 costs ~250 ms of cold start and only deployments with a secret pay it.
+def secret_in_use(environ: Mapping[str, str] | None = None) -> str | None:
+    """The ARN of the secret the settings read values from; None when the environment has them all."""
+    env = _environment(environ)
+    secrets_arn = env.get("SECRETS_ARN")
+    return secrets_arn if secrets_arn and any(name not in env for name in SECRET_VARIABLES) else None
+
+
+def forget_secret() -> None:
+    """Drop the cached secret and its Secrets Manager client (tests switch AWS mocks and regions)."""
+    global _secrets_provider  # noqa: PLW0603
+    _secrets_provider = None
+
+
+def _environment(environ: Mapping[str, str] | None) -> dict[str, str]:
+    return {key: value for key, value in (os.environ if environ is None else environ).items() if value != ""}
+
+
+_secrets_provider: Any = None
+
+
+def _provider() -> Any:
+    """Powertools' Secrets Manager provider with short timeouts: the webhook may read the secret
+    while a caller waits, and a slow Secrets Manager must not run the function out of time."""
+    global _secrets_provider  # noqa: PLW0603
+    if _secrets_provider is None:
+        # Imported here: boto3 costs ~250 ms of cold start and only deployments with a secret pay it.
+        from aws_lambda_powertools.utilities import parameters
+        from botocore.config import Config
+
+        timeouts = Config(connect_timeout=1, read_timeout=2, retries={"total_max_attempts": 2})
+        _secrets_provider = parameters.SecretsProvider(boto_config=timeouts)
+    return _secrets_provider
+
+
+def _load_secret(arn: str, *, force: bool = False) -> dict[str, Any]:
     from aws_lambda_powertools.utilities import parameters
 
     try:
-        value = parameters.get_secret(arn, transform="json", max_age=300)
+        value = _provider().get(arn, transform="json", max_age=300, force_fetch=force)
     except parameters.exceptions.TransformParameterError as exc:
         raise ConfigurationError(f"the secret {arn} is not a JSON object", "SECRETS_ARN") from exc
     except Exception as exc:

@@ -43,9 +43,11 @@ class RetellClient:
         *,
         connect_timeout_seconds: float = 3.0,
         transport: httpx.BaseTransport | None = None,
+        on_unauthorized: Callable[[], None] | None = None,
     ) -> None:
         self._timeout_seconds = timeout_seconds
         self._connect_timeout_seconds = connect_timeout_seconds
+        self._on_unauthorized = on_unauthorized  # a 401 may mean the key rotated: its owner re-reads it
         self._http = httpx.Client(
             base_url=base_url,
             headers={"Authorization": f"Bearer {api_key}", "Accept": "application/json"},
@@ -191,6 +193,8 @@ class RetellClient:
                 # The connection broke after the request was sent: Retell may have acted.
                 raise UpstreamTimeout(PROVIDER, operation, f"connection lost ({type(exc).__name__})") from exc
         if not response.is_success:
+            if response.status_code == 401 and self._on_unauthorized is not None:
+                self._on_unauthorized()
             raise _error_for(operation, response)
         if not expect_body:
             return {}

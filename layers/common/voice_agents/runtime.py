@@ -1,20 +1,37 @@
-"""Per-process wiring: settings, the Mongo client and the provider clients, built once and reused
-across invocations (module-level state survives between warm Lambda invocations)."""
+"""Per-process wiring: the settings and the clients built from them, kept across warm invocations.
+
+Secret values rotate. ``Runtime`` owns the age of the settings (and of the secret they were read
+from) and every client built from them: the settings are re-read after SECRETS_MAX_AGE_SECONDS, or
+at once when a Twilio signature or a provider's 401 says the values in hand may be stale, and a
+client is rebuilt only when the values it was built from changed. Forced re-reads are rate-limited
+(SECRETS_REFRESH_INTERVAL_SECONDS since the last read), so a flood of forged webhooks cannot hammer
+Secrets Manager.
+
+Clients are replaced lazily, on the next ``store()``/``retell()``/``twilio()`` call: a refresh
+triggered from inside a request (a provider's 401 in one of the create saga's threads) never closes a
+client that the request's other thread is still using.
+"""
 
 from __future__ import annotations
 
-import functools
 import os
+import threading
+import time
 import uuid
+from collections.abc import Callable, Hashable, Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, TypeVar
 
-from voice_agents.config import Settings, load_settings
+from voice_agents.config import SECRET_VARIABLES, Settings, forget_secret, load_settings, secret_in_use
+from voice_agents.errors import ConfigurationError
+from voice_agents.observability import count, logger
 from voice_agents.retell import RetellClient
 from voice_agents.store import AgentStore, connect
 
 if TYPE_CHECKING:
     from voice_agents.twilio_numbers import TwilioNumbers
+
+C = TypeVar("C")
 
 # Names this process in leases, so a lease can be traced to the Lambda instance that held it.
 _INSTANCE = os.environ.get("AWS_LAMBDA_LOG_STREAM_NAME", os.uname().nodename)
@@ -31,54 +48,175 @@ class Services:
     twilio: TwilioNumbers
 
 
-@functools.cache
+@dataclass
+class _Built:
+    inputs: Hashable  # the setting values the client was built from
+    client: Any
+    close: Callable[[Any], None]
+
+
+class Runtime:
+    """The settings, their age, and the clients built from them, for one process."""
+
+    def __init__(
+        self, *, environ: Mapping[str, str] | None = None, clock: Callable[[], float] = time.monotonic
+    ) -> None:
+        self._environ = environ  # None: os.environ, read at every load
+        self._clock = clock
+        self._lock = threading.RLock()
+        self._settings: Settings | None = None
+        self._read_at = 0.0  # when the settings were last read (or a re-read last failed)
+        self._built: dict[str, _Built] = {}
+
+    # --- settings ---------------------------------------------------------------------------------
+
+    def settings(self) -> Settings:
+        with self._lock:
+            if self._settings is None:
+                self._settings = load_settings(self._environ, force_secret=True)
+                self._read_at = self._clock()
+            elif self._clock() - self._read_at >= self._settings.secrets_max_age_seconds:
+                self._reload("age")
+            return self._settings
+
+    def refresh_secrets(self, reason: str) -> bool:
+        """Re-read the secret now, unless it was read less than SECRETS_REFRESH_INTERVAL_SECONDS ago.
+
+        True when values changed; clients built from changed values are rebuilt on their next use.
+        """
+        with self._lock:
+            current = self.settings()
+            if secret_in_use(self._environ) is None:
+                return False  # every value comes from the environment: nothing to re-read
+            since_read = self._clock() - self._read_at
+            if since_read < current.secrets_refresh_interval_seconds:
+                logger.info("secret read recently; not re-read", reason=reason, seconds_ago=round(since_read))
+                return False
+            changed = self._reload(reason)
+            count("SecretsRefreshed")
+            return changed
+
+    def _reload(self, reason: str) -> bool:
+        previous = self._settings
+        self._read_at = self._clock()  # failures too: a down Secrets Manager is retried after a while
+        try:
+            fresh = load_settings(self._environ, force_secret=True)
+        except ConfigurationError as exc:
+            # Keep the values in hand: they may well still work.
+            logger.warning("could not re-read the settings; keeping the current ones", error=str(exc))
+            return False
+        self._settings = fresh
+        changed = [
+            name for name in SECRET_VARIABLES if previous and _value(previous, name) != _value(fresh, name)
+        ]
+        if changed:  # names only, never values
+            logger.info("secret values changed", reason=reason, changed=changed)
+        return fresh != previous
+
+    # --- clients ------------------------------------------------------------------------------------
+
+    def store(self) -> AgentStore:
+        config = self.settings()
+        inputs = (config.require("MONGODB_URI"), config.mongodb_database, config.mongodb_max_pool_size)
+        return self._client(
+            "store", inputs, lambda: AgentStore(connect(*inputs)), lambda built: built.database.client.close()
+        )
+
+    def retell(self) -> RetellClient:
+        config = self.settings()
+        inputs = (config.retell_base_url, config.require("RETELL_API_KEY"), config.retell_timeout_seconds)
+        return self._client(
+            "retell",
+            inputs,
+            lambda: RetellClient(*inputs, on_unauthorized=self._on_unauthorized("retell")),
+            lambda built: built.close(),
+        )
+
+    def twilio(self) -> TwilioNumbers:
+        from voice_agents.twilio_numbers import TwilioNumbers  # twilio.rest costs ~100 ms to import
+
+        config = self.settings()
+        arguments: dict[str, Any] = {
+            "account_sid": config.require("TWILIO_ACCOUNT_SID"),
+            "auth_token": config.require("TWILIO_AUTH_TOKEN"),
+            "base_url": config.twilio_base_url,
+            "timeout_seconds": config.twilio_timeout_seconds,
+            "country": config.phone_number_country,
+            "number_type": config.phone_number_type,
+            "bundle_sid": config.twilio_bundle_sid,
+            "address_sid": config.twilio_address_sid,
+        }
+        return self._client(
+            "twilio",
+            tuple(sorted(arguments.items())),
+            lambda: TwilioNumbers(**arguments, on_unauthorized=self._on_unauthorized("twilio")),
+            lambda _: None,  # the SDK's session closes with the object
+        )
+
+    def services(self) -> Services:
+        return Services(
+            settings=self.settings(), store=self.store(), retell=self.retell(), twilio=self.twilio()
+        )
+
+    def reset(self) -> None:
+        """Close every client and forget the settings (tests change the environment between cases)."""
+        with self._lock:
+            for built in self._built.values():
+                built.close(built.client)
+            self._built.clear()
+            self._settings = None
+        forget_secret()
+
+    def _client(self, name: str, inputs: Hashable, build: Callable[[], C], close: Callable[[C], None]) -> C:
+        with self._lock:
+            current = self._built.get(name)
+            if current is not None and current.inputs == inputs:
+                return current.client
+            client = build()
+            if current is not None:
+                logger.info("settings changed; client rebuilt", client=name)
+                current.close(current.client)
+            self._built[name] = _Built(inputs, client, close)
+            return client
+
+    def _on_unauthorized(self, provider: str) -> Callable[[], None]:
+        def refresh() -> None:
+            self.refresh_secrets(f"{provider} answered 401")
+
+        return refresh
+
+
+def _value(settings: Settings, variable: str) -> Any:
+    field = next(name for name, info in Settings.model_fields.items() if info.alias == variable)
+    return getattr(settings, field)
+
+
+_runtime = Runtime()
+
+
 def settings() -> Settings:
-    return load_settings()
+    return _runtime.settings()
 
 
-@functools.cache
 def store() -> AgentStore:
-    config = settings()
-    agent_store = AgentStore(
-        connect(config.require("MONGODB_URI"), config.mongodb_database, config.mongodb_max_pool_size)
-    )
-    return agent_store
+    return _runtime.store()
 
 
-@functools.cache
 def retell() -> RetellClient:
-    config = settings()
-    return RetellClient(
-        config.retell_base_url, config.require("RETELL_API_KEY"), config.retell_timeout_seconds
-    )
+    return _runtime.retell()
 
 
-@functools.cache
 def twilio() -> TwilioNumbers:
-    from voice_agents.twilio_numbers import TwilioNumbers  # twilio.rest costs ~100 ms to import
-
-    config = settings()
-    return TwilioNumbers(
-        account_sid=config.require("TWILIO_ACCOUNT_SID"),
-        auth_token=config.require("TWILIO_AUTH_TOKEN"),
-        base_url=config.twilio_base_url,
-        timeout_seconds=config.twilio_timeout_seconds,
-        country=config.phone_number_country,
-        number_type=config.phone_number_type,
-        bundle_sid=config.twilio_bundle_sid,
-        address_sid=config.twilio_address_sid,
-    )
+    return _runtime.twilio()
 
 
 def services() -> Services:
-    return Services(settings=settings(), store=store(), retell=retell(), twilio=twilio())
+    return _runtime.services()
+
+
+def refresh_secrets(reason: str) -> bool:
+    return _runtime.refresh_secrets(reason)
 
 
 def reset() -> None:
-    """Close and forget every cached client (tests change the environment between cases)."""
-    if store.cache_info().currsize:
-        store().database.client.close()
-    if retell.cache_info().currsize:
-        retell().close()
-    for builder in (settings, store, retell, twilio):
-        builder.cache_clear()
+    _runtime.reset()

@@ -19,13 +19,14 @@ from pymongo.database import Database
 from pymongo.errors import (
     AutoReconnect,
     DuplicateKeyError,
+    InvalidURI,
     NetworkTimeout,
     OperationFailure,
     PyMongoError,
     WTimeoutError,
 )
 
-from voice_agents.errors import StoreError
+from voice_agents.errors import ConfigurationError, StoreError
 from voice_agents.models import AgentStatus
 from voice_agents.observability import logger
 
@@ -48,16 +49,27 @@ def now() -> datetime:
 
 
 def connect(uri: str, database: str, max_pool_size: int) -> Database[dict[str, Any]]:
-    """One client per process (created at cold start): a small pool, short timeouts, tz-aware dates."""
-    client: MongoClient[dict[str, Any]] = MongoClient(
-        uri,
-        maxPoolSize=max_pool_size,
-        serverSelectionTimeoutMS=5000,
-        connectTimeoutMS=3000,
-        socketTimeoutMS=10000,
-        tz_aware=True,
-        appname="voice-agents",
-    )
+    """One client per process (created at cold start): a small pool, short timeouts, tz-aware dates.
+
+    A ``mongodb+srv`` URI is resolved here, in the constructor: a host that DNS cannot resolve is a
+    StoreError like any other unreachable database, not a driver error.
+    """
+    try:
+        client: MongoClient[dict[str, Any]] = MongoClient(
+            uri,
+            maxPoolSize=max_pool_size,
+            serverSelectionTimeoutMS=5000,
+            connectTimeoutMS=3000,
+            socketTimeoutMS=10000,
+            tz_aware=True,
+            appname="voice-agents",
+        )
+    except InvalidURI as exc:  # its text may quote the URI, password included: keep it out
+        raise ConfigurationError(
+            "MONGODB_URI is not a valid MongoDB connection string", "MONGODB_URI"
+        ) from exc
+    except PyMongoError as exc:
+        raise StoreError(f"database connect failed: {exc}") from exc
     return client[database]
 
 

@@ -86,7 +86,9 @@ class TwilioNumbers:
         bundle_sid: str | None,
         address_sid: str | None,
         sleep: Callable[[float], None] | None = None,
+        on_unauthorized: Callable[[], None] | None = None,
     ) -> None:
+        self._on_unauthorized = on_unauthorized  # a 401 may mean the token rotated: its owner re-reads it
         http_client = (
             BudgetedHttpClient(timeout=timeout_seconds)
             if base_url.rstrip("/") == DEFAULT_BASE_URL
@@ -172,7 +174,13 @@ class TwilioNumbers:
                 try:
                     return call()
                 except (TwilioRestException, TwilioException, requests.RequestException) as exc:
-                    raise _translate(operation, exc) from exc
+                    error = _translate(operation, exc)
+                    unauthorized = (
+                        isinstance(error, ConfigurationError) and error.setting == "TWILIO_AUTH_TOKEN"
+                    )
+                    if unauthorized and self._on_unauthorized is not None:
+                        self._on_unauthorized()
+                    raise error from exc
                 except (ValueError, KeyError) as exc:  # the SDK could not parse a success's body
                     raise UpstreamBadResponse(
                         PROVIDER, operation, "answered without a readable body"

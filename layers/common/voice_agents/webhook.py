@@ -1,8 +1,17 @@
 """The Twilio voice webhook: verify the signature, hand the caller to the Retell agent over SIP.
 
 Imports only ``twilio.request_validator`` (not ``twilio.rest``): this runs while a caller waits
-and Twilio gives up after 15 s in all. Whatever goes wrong after the signature check, the caller
-hears a polite message instead of Twilio's generic error.
+and Twilio gives up after 15 s in all.
+
+Answers: 403 for a missing or bad signature (counted as WebhookSignatureRejected), 400 for a body
+that is not a form; everything else is 200 TwiML. Whatever goes wrong once the signature checks out,
+or keeps it from being checked at all (no auth token, the database down), the caller hears the
+apology (counted as WebhookFailures): it registers nothing, so it is harmless to a forger too, and
+it is never a 5xx.
+
+With WEBHOOK_BASE_URL set, the signature is checked against ``{WEBHOOK_BASE_URL}/api/webhooks/twilio/
+{agentId}`` before anything is read, so a forged request costs no database read. Without it, the
+agent's stored webhookUrl (the number's VoiceUrl) is read first and checked against.
 """
 
 from __future__ import annotations
@@ -20,13 +29,15 @@ from pymongo.errors import DuplicateKeyError
 from twilio.request_validator import RequestValidator
 
 from voice_agents import runtime
+from voice_agents.config import Settings
 from voice_agents.errors import DomainError
 from voice_agents.observability import count, logger
+from voice_agents.provisioning import webhook_url
 from voice_agents.store import CALLS, now, object_id, translate_errors
 
-CALL_RECORD_TTL = timedelta(hours=6)  # Twilio retries within seconds; hours is plenty
 REGISTER_TIMEOUT_SECONDS = 4.0
 SORRY = "Sorry, this agent cannot take your call right now. Please try again later."
+APOLOGY = f'<?xml version="1.0" encoding="UTF-8"?><Response><Say>{escape(SORRY)}</Say><Hangup/></Response>'
 
 
 @dataclass(frozen=True)
@@ -36,38 +47,90 @@ class WebhookResponse:
     content_type: str = "text/xml"
 
 
+class _CallNotConnected(Exception):
+    """An expected reason not to connect the call (the agent is missing or not active)."""
+
+
+@dataclass(frozen=True)
+class _Verified:
+    settings: Settings
+    record: dict[str, Any] | None
+    record_read: bool
+
+
 def handle_voice_webhook(
     agent_id: str, body: str | None, is_base64: bool, headers: dict[str, str]
 ) -> WebhookResponse:
+    try:
+        return _answer(agent_id, body, is_base64, headers)
+    except Exception:  # a bug: the caller still hears the apology, never a 5xx
+        logger.exception("webhook failed unexpectedly", agent_id=agent_id)
+        return _apologise()
+
+
+def _answer(agent_id: str, body: str | None, is_base64: bool, headers: dict[str, str]) -> WebhookResponse:
     signature = next((value for key, value in headers.items() if key.lower() == "x-twilio-signature"), None)
     if not signature:
-        return WebhookResponse(403, "missing signature", "text/plain")
+        return _refuse(403, "missing signature", agent_id)
     params = _form_params(body, is_base64)
     if params is None:
-        return WebhookResponse(400, "malformed form body", "text/plain")
-    oid = object_id(agent_id)
+        return _refuse(400, "malformed form body", agent_id)
     try:
-        settings = runtime.settings()
-        auth_token = settings.require("TWILIO_AUTH_TOKEN")
+        verified = _verify(agent_id, params, signature)
+    except DomainError as exc:  # misconfigured, or the database holding the URL is down
+        logger.error("cannot check the webhook signature", agent_id=agent_id, error=str(exc))
+        return _apologise()
+    if verified is None:
+        return _refuse(403, "invalid signature", agent_id)
+    try:
+        return _connect(agent_id, verified, params)
+    except (DomainError, _CallNotConnected) as exc:
+        logger.warning("call not connected", agent_id=agent_id, reason=str(exc))
+        return _apologise()
+
+
+def _verify(agent_id: str, params: dict[str, str], signature: str) -> _Verified | None:
+    """The settings and (when it had to be read first) the record, if the signature is Twilio's.
+
+    A failed check re-reads the secret once (rate-limited) and checks again with a rotated token.
+    """
+    settings = runtime.settings()
+    token = settings.require("TWILIO_AUTH_TOKEN")
+    base_url = settings.webhook_base_url
+    record: dict[str, Any] | None = None
+    if base_url:
+        url = webhook_url(base_url, agent_id)
+    else:
+        oid = object_id(agent_id)
         record = runtime.store().get(oid) if oid else None
-    except DomainError as exc:  # misconfigured or the database is down: Twilio retries or falls back
-        logger.error("cannot check the webhook", error=str(exc))
-        return WebhookResponse(503, "temporarily unavailable", "text/plain")
-    # Validate against the exact URL configured as the number's VoiceUrl, never one rebuilt from the event.
-    url = (record or {}).get("webhookUrl")
-    if not url or not RequestValidator(auth_token).validate(url, params, signature):
-        logger.warning("rejected webhook with a bad signature", agent_id=agent_id)
-        return WebhookResponse(403, "invalid signature", "text/plain")
-    assert record is not None
+        stored = (record or {}).get("webhookUrl")
+        if not isinstance(stored, str) or not stored:
+            return None  # nothing names the URL Twilio signed: nothing can verify this request
+        url = stored
+    if RequestValidator(token).validate(url, params, signature):
+        return _Verified(settings, record, record_read=not base_url)
+    if runtime.refresh_secrets("Twilio signature rejected"):
+        fresh = runtime.settings()
+        fresh_token = fresh.require("TWILIO_AUTH_TOKEN")
+        if fresh_token != token and RequestValidator(fresh_token).validate(url, params, signature):
+            logger.info("signature valid with the re-read auth token", agent_id=agent_id)
+            return _Verified(fresh, record, record_read=not base_url)
+    return None
+
+
+def _connect(agent_id: str, verified: _Verified, params: dict[str, str]) -> WebhookResponse:
+    record = verified.record
+    if not verified.record_read:
+        oid = object_id(agent_id)
+        record = runtime.store().get(oid) if oid else None
+    if record is None:
+        raise _CallNotConnected("no such agent")
     if record.get("status") != "active" or not record.get("retellAgentId"):
-        return _say_sorry("agent not active", agent_id)
-    call_sid = params.get("CallSid", "")
-    try:
-        call_id = _registered_call(call_sid, record, params)
-    except DomainError as exc:
-        return _say_sorry(str(exc), agent_id)
+        raise _CallNotConnected(f"agent is {record.get('status')}, not active")
+    retention = timedelta(days=verified.settings.call_record_retention_days)
+    call_id = _registered_call(params.get("CallSid", ""), record, params, retention)
     count("CallsConnected")
-    sip = f"sip:{call_id}@{settings.retell_sip_domain}"
+    sip = f"sip:{call_id}@{verified.settings.retell_sip_domain}"
     return WebhookResponse(
         200,
         f'<?xml version="1.0" encoding="UTF-8"?><Response><Dial><Sip>{escape(sip)}</Sip></Dial></Response>',
@@ -75,14 +138,17 @@ def handle_voice_webhook(
 
 
 @translate_errors
-def _registered_call(call_sid: str, record: dict[str, Any], params: dict[str, str]) -> str:
-    """The Retell call id for this CallSid, registering it once even when Twilio retries."""
+def _registered_call(
+    call_sid: str, record: dict[str, Any], params: dict[str, str], retention: timedelta
+) -> str:
+    """The Retell call id for this CallSid, registering it once even when the request comes again:
+    a Twilio retry seconds later, or a captured request replayed within the retention period."""
     calls = runtime.store().database[CALLS]
     moment = now()
     # By _id only, expiry checked here: the same on Atlas, and FerretDB scans for any other filter.
     existing = calls.find_one({"_id": call_sid})
     if existing and existing.get("retellCallId") and existing["expiresAt"] > moment:
-        logger.info("Twilio retried a call; reusing its registration", call_sid=call_sid)
+        logger.info("this CallSid was registered before; reusing its registration", call_sid=call_sid)
         return str(existing["retellCallId"])
     call_id = runtime.retell().register_phone_call(
         agent_id=record["retellAgentId"],
@@ -95,7 +161,7 @@ def _registered_call(call_sid: str, record: dict[str, Any], params: dict[str, st
         "retellCallId": call_id,
         "agentId": record["_id"],
         "createdAt": moment,
-        "expiresAt": moment + CALL_RECORD_TTL,
+        "expiresAt": moment + retention,
     }
     # A concurrent retry may have stored its registration first; either call id works.
     with contextlib.suppress(DuplicateKeyError):
@@ -114,9 +180,14 @@ def _form_params(body: str | None, is_base64: bool) -> dict[str, str] | None:
     return dict(urllib.parse.parse_qsl(text, keep_blank_values=True))
 
 
-def _say_sorry(reason: str, agent_id: str) -> WebhookResponse:
-    logger.warning("call not connected", reason=reason, agent_id=agent_id)
+def _refuse(status: int, reason: str, agent_id: str) -> WebhookResponse:
+    logger.warning("webhook refused", reason=reason, agent_id=agent_id)
+    count("WebhookSignatureRejected")
+    return WebhookResponse(status, reason, "text/plain")
+
+
+def _apologise() -> WebhookResponse:
+    """The apology TwiML: what the caller hears whenever the call cannot be connected."""
+    count("WebhookFailures")
     count("CallsNotConnected")
-    return WebhookResponse(
-        200, f'<?xml version="1.0" encoding="UTF-8"?><Response><Say>{escape(SORRY)}</Say><Hangup/></Response>'
-    )
+    return WebhookResponse(200, APOLOGY)
