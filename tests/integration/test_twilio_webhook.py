@@ -495,10 +495,14 @@ FAILURES = {
     "Retell 429": Case(lambda env, db, agent, mp: env.retell.inject("register_call", status=429)),
     "Retell too slow": Case(_retell_too_slow),
     "Retell 200, not JSON": Case(
-        lambda env, db, agent, mp: env.retell.inject("register_call", body="<html>bad gateway</html>", status=200),
+        lambda env, db, agent, mp: env.retell.inject(
+            "register_call", body="<html>bad gateway</html>", status=200
+        ),
     ),
     "Retell 200, no call_id": Case(
-        lambda env, db, agent, mp: env.retell.inject("register_call", body='{"call_status": "registered"}', status=200),
+        lambda env, db, agent, mp: env.retell.inject(
+            "register_call", body='{"call_status": "registered"}', status=200
+        ),
     ),
     "Retell agent gone": Case(lambda env, db, agent, mp: env.retell.reset()),
     "agent inactive": Case(
