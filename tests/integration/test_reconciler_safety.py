@@ -151,11 +151,12 @@ def test_create_refuses_a_database_marked_for_another_deployment(env, db):
     # When an agent is created with this deployment's tag
     response = invoke("create_agent", load_event("create_agent.json"))
 
-    # Then the create is refused before anything is bought or journaled, naming what to check
+    # Then the create is refused before anything is bought or journaled, naming the setting to check
+    # (the other deployment's tag is for the log, not for the client)
     body = json_body(response)
     assert response["statusCode"] == 500 and body["error"] == "configuration_error"
-    assert body["setting"] == "MONGODB_DATABASE" and "va-prod" in body["message"]
-    assert "RESOURCE_TAG" in body["message"]
+    assert body["setting"] == "MONGODB_DATABASE" and "MONGODB_DATABASE" in body["message"]
+    assert "va-prod" not in response["body"]
     assert env.twilio.call_counts().get("buy_number", 0) == 0
     assert env.retell.call_counts().get("create_llm", 0) == 0
     assert db.agents.count_documents({}) == 0
