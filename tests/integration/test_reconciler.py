@@ -3,15 +3,23 @@ foreign numbers left alone, bounded by the Lambda's remaining time."""
 
 from __future__ import annotations
 
+import time
+
 import pytest
 from bson import ObjectId
 
 from local.invoke import LambdaContext, create_active_agent, http_event, invoke, load_event
 from tests.integration.crashes import Crash, crash_after
-from tests.integration.faults import DELETE_OPERATIONS, let_time_pass, run_reconciler
+from tests.integration.faults import (
+    DELETE_OPERATIONS,
+    let_time_pass,
+    make_providers_slow,
+    providers_recover,
+    run_reconciler,
+)
 from tests.integration.leaks import leaks
 from tests.integration.workers import run_in_processes
-from voice_agents import runtime
+from voice_agents import reconciler, runtime
 from voice_agents.deployment import write_marker
 from voice_agents.twilio_numbers import TwilioNumbers
 
@@ -132,3 +140,26 @@ def test_a_run_with_little_time_left_stops_without_starting_work(env, db, monkey
     assert report["stoppedEarly"] is True and report["repaired"] == {} and report["swept"] is False
     assert db.agents.find_one()["status"] == "provisioning"
     assert env.twilio.call_count("release_number") == 0
+
+
+def test_hung_providers_stop_the_run_before_its_deadline_and_the_next_run_finishes(env, db, monkeypatch):
+    # Given a crashed create, and providers that hang far longer than the reconciler has left
+    crashed_create()
+    let_time_pass(env)
+    monkeypatch.setattr(reconciler, "TIME_RESERVE_MS", 1000)
+    make_providers_slow(env, delay_ms=10_000)
+    context = LambdaContext(timeout_ms=6000)
+
+    # When the reconciler runs
+    started = time.monotonic()
+    report = run_reconciler(context)
+    elapsed_ms = (time.monotonic() - started) * 1000
+
+    # Then it stopped early, before its deadline, instead of being killed mid-repair
+    assert elapsed_ms < context.timeout_ms
+    assert report["stoppedEarly"] is True and report["errors"] == []
+    # And once the providers recover, the next run cleans everything up
+    providers_recover(env, delay_ms=10_000)
+    let_time_pass(env)
+    run_reconciler()
+    assert leaks(env, db) == {}

@@ -36,11 +36,12 @@ from bson import ObjectId
 from voice_agents.cleanup import NUMBER, RETELL_AGENT, RETELL_LLM, AgentResources, remove_resources
 from voice_agents.deletion import finish_deletion
 from voice_agents.deployment import MarkerState, describe_foreign, marker_state, read_marker
-from voice_agents.errors import DomainError
+from voice_agents.errors import DeadlineExceeded, DomainError
 from voice_agents.models import AgentStatus
 from voice_agents.observability import count, logger
 from voice_agents.provisioning import LEASE_GRACE, webhook_url
 from voice_agents.retell import agent_tag, llm_tag
+from voice_agents.retry import TimeBudget, finish_by
 from voice_agents.store import DELETED, now
 from voice_agents.tags import agent_id_from_tag, tag_for
 
@@ -119,16 +120,19 @@ class ReconcileReport:
 
 def reconcile(services: Services, *, remaining_ms: Callable[[], int], worker: str) -> ReconcileReport:
     report = ReconcileReport()
-    scope = _phase(report, "identify", lambda: _identify(services, report))
-    if scope is not None:
-        if scope.marked:
-            # Indexes only speed things up (every uniqueness we rely on is on _id), so they are made
-            # here, off every request's path, and only in a database known to be this deployment's.
-            _phase(report, "indexes", services.store.ensure_indexes)
-        _phase(report, "repair", lambda: _repair_records(services, scope, remaining_ms, worker, report))
-        if scope.marked:
-            _phase(report, "sweep", lambda: _sweep_under_lock(services, remaining_ms, worker, report))
-        _phase(report, "stuck", lambda: _count_stuck(services, scope, report))
+    # Provider calls are cut to the function's deadline (less the margin for the answer), so a hung
+    # provider makes the run stop early rather than be killed mid-repair.
+    with finish_by(TimeBudget.split(remaining_ms()).answer_by):
+        scope = _phase(report, "identify", lambda: _identify(services, report))
+        if scope is not None:
+            if scope.marked:
+                # Indexes only speed things up (every uniqueness we rely on is on _id), so they are
+                # made here, off every request's path, and only in a database known to be ours.
+                _phase(report, "indexes", services.store.ensure_indexes)
+            _phase(report, "repair", lambda: _repair_records(services, scope, remaining_ms, worker, report))
+            if scope.marked:
+                _phase(report, "sweep", lambda: _sweep_under_lock(services, remaining_ms, worker, report))
+            _phase(report, "stuck", lambda: _count_stuck(services, scope, report))
     _emit(report)
     logger.info("reconcile finished", **report.as_dict())
     if report.errors:
@@ -140,6 +144,11 @@ def _phase(report: ReconcileReport, name: str, action: Callable[[], T]) -> T | N
     """Run one phase; if it raises, log it and go on with the next (the run fails at the end)."""
     try:
         return action()
+    except DeadlineExceeded as exc:
+        # Out of time, not broken: the next scheduled run carries on from the records.
+        logger.info("reconcile phase stopped at the run's deadline", phase=name, error=str(exc))
+        report.stopped_early = True
+        return None
     except Exception:
         logger.exception("reconcile phase failed; the next phases still run", phase=name)
         report.errors.append(name)
