@@ -53,6 +53,7 @@ COMMON_ENVIRONMENT = {
     "POWERTOOLS_LOG_LEVEL",
     "MONGODB_DATABASE",
     "MONGODB_MAX_POOL_SIZE",
+    "SECRETS_MAX_AGE_SECONDS",
     "SECRETS_ARN",
     "RETELL_BASE_URL",
     "RETELL_SIP_DOMAIN",
@@ -884,3 +885,27 @@ def test_layer_check_rejects_what_would_not_load_on_graviton(tmp_path, files, pr
 
     assert result.returncode == 1
     assert problem in result.stderr
+
+
+@pytest.mark.parametrize(
+    ("function", "variable", "parameter"),
+    [
+        ("CreateAgentFunction", "AGENT_LIMIT_PER_OWNER", "AgentLimitPerOwner"),
+        ("ReconcileFunction", "RECONCILER_MAX_REMOVALS", "ReconcilerMaxRemovals"),
+        ("TwilioWebhookFunction", "CALL_RECORD_RETENTION_DAYS", "CallRecordRetentionDays"),
+        (None, "SECRETS_MAX_AGE_SECONDS", "SecretsMaxAgeSeconds"),
+    ],
+)
+def test_operating_limits_are_parameters_that_default_to_the_codes_defaults(
+    template, function, variable, parameter
+):
+    from voice_agents.config import Settings
+
+    # The function that reads the setting gets it from its parameter (None: every function does)
+    scope = (
+        template["Globals"]["Function"] if function is None else template["Resources"][function]["Properties"]
+    )
+    assert scope["Environment"]["Variables"][variable] == {"Ref": parameter}
+    # And an operator who sets nothing gets what the code would use on its own
+    field = next(info for info in Settings.model_fields.values() if info.alias == variable)
+    assert template["Parameters"][parameter]["Default"] == field.default
