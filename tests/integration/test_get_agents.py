@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
+from bson import ObjectId
 
 from local.invoke import create_active_agent, http_event, invoke, json_body
 
@@ -49,3 +52,32 @@ def test_a_bad_page_request_names_the_parameter(env, db, query, field):
 
     assert response["statusCode"] == 400
     assert field in json_body(response)["message"]
+
+
+def test_a_record_of_an_older_shape_never_breaks_the_owners_list(env, db):
+    # Given an active agent, and beside it records of older shapes: fields missing, of other
+    # types, and an unknown status
+    agent = create_active_agent()
+    owner = db.agents.find_one({"_id": ObjectId(agent["id"])})["ownerId"]
+    old_shapes = [
+        {"ownerId": owner, "status": "active"},
+        {"ownerId": owner, "status": "failed", "name": 7, "prompt": ["x"], "failure": "journal"},
+        {"ownerId": owner, "status": "retired", "name": "Old", "createdAt": "last year"},
+    ]
+    db.agents.insert_many(old_shapes)
+
+    # When the owner lists their agents and reads each one
+    response = invoke("get_agents", http_event("get_agents.json"))
+    page = json.loads(response["body"])
+    reads = [
+        invoke("get_agents", http_event("get_agent.json", agent_id=item["id"])) for item in page["items"]
+    ]
+
+    # Then every record shows, the unknown status as failed, and nothing answers 500
+    assert response["statusCode"] == 200
+    assert len(page["items"]) == 4
+    assert [read["statusCode"] for read in reads] == [200] * 4
+    assert [json.loads(read["body"]) for read in reads] == page["items"]
+    assert sorted((item["status"], str(item["failedStep"])) for item in page["items"]) == [
+        ("active", "None"), ("active", "None"), ("failed", "None"), ("failed", "unknown_status"),
+    ]  # fmt: skip

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import unicodedata
-from datetime import datetime
+from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Annotated, Any, Literal
 
+from bson import ObjectId
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
 from pydantic_core import PydanticCustomError
 
@@ -52,6 +53,10 @@ Line = Annotated[Text, _refuse_invisible(frozenset())]
 Paragraphs = Annotated[Text, _refuse_invisible(frozenset("\n\t"))]
 
 
+DEFAULT_VOICE_ID = "11labs-Adrian"
+DEFAULT_LANGUAGE: Language = "en-AU"
+
+
 class AgentStatus(StrEnum):
     PROVISIONING = "provisioning"
     ACTIVE = "active"
@@ -69,9 +74,9 @@ class CreateAgentRequest(BaseModel):
     prompt: Annotated[Paragraphs, Field(min_length=1, max_length=20_000)]
     beginMessage: Annotated[Paragraphs, Field(max_length=1000)] | None = None
     voiceId: Annotated[str, Field(min_length=1, max_length=100, pattern=r"^[A-Za-z0-9._-]+$")] = (
-        "11labs-Adrian"
+        DEFAULT_VOICE_ID
     )
-    language: Language = "en-AU"
+    language: Language = DEFAULT_LANGUAGE
 
 
 class Agent(BaseModel):
@@ -99,23 +104,48 @@ class Agent(BaseModel):
 
     @classmethod
     def from_document(cls, document: dict[str, Any]) -> Agent:
+        """Read defensively: a record of an older shape (a field missing or of another type) still
+        shows, so one such record never breaks its owner's list. An unknown status shows as failed
+        (the reconciler counts such a record as stuck, which alarms)."""
+
+        def text(name: str, default: str | None = None) -> str | None:
+            value = document.get(name)
+            return value if isinstance(value, str) else default
+
+        def moment(name: str) -> datetime:
+            value = document.get(name)
+            if isinstance(value, datetime):
+                return value
+            record_id = document.get("_id")
+            return (
+                record_id.generation_time
+                if isinstance(record_id, ObjectId)
+                else datetime.fromtimestamp(0, UTC)
+            )
+
+        failure = document.get("failure")
+        failed_step = failure.get("step") if isinstance(failure, dict) else None
+        try:
+            status = AgentStatus(str(document.get("status")))
+        except ValueError:
+            status, failed_step = AgentStatus.FAILED, "unknown_status"
         return cls(
             id=str(document["_id"]),
-            name=document["name"],
-            description=document.get("description"),
-            prompt=document["prompt"],
-            beginMessage=document.get("beginMessage"),
-            voiceId=document["voiceId"],
-            language=document["language"],
-            status=AgentStatus(document["status"]),
-            phoneNumber=document.get("phoneNumber"),
-            twilioPhoneNumberSid=document.get("twilioPhoneNumberSid"),
-            webhookUrl=document.get("webhookUrl"),
-            retellAgentId=document.get("retellAgentId"),
-            retellLlmId=document.get("retellLlmId"),
-            failedStep=(document.get("failure") or {}).get("step"),
-            createdAt=document["createdAt"],
-            updatedAt=document["updatedAt"],
+            name=text("name", "") or "",
+            description=text("description"),
+            prompt=text("prompt", "") or "",
+            beginMessage=text("beginMessage"),
+            voiceId=text("voiceId", DEFAULT_VOICE_ID) or DEFAULT_VOICE_ID,
+            language=text("language", DEFAULT_LANGUAGE) or DEFAULT_LANGUAGE,
+            status=status,
+            phoneNumber=text("phoneNumber"),
+            twilioPhoneNumberSid=text("twilioPhoneNumberSid"),
+            webhookUrl=text("webhookUrl"),
+            retellAgentId=text("retellAgentId"),
+            retellLlmId=text("retellLlmId"),
+            failedStep=failed_step if isinstance(failed_step, str) else None,
+            createdAt=moment("createdAt"),
+            updatedAt=moment("updatedAt"),
         )
 
 
