@@ -393,8 +393,9 @@ with contextlib.redirect_stdout(open(os.devnull, "w")):
     from local.invoke import LambdaContext, handler_module, http_event, invoke
     handler_module("create_agent")
     import voice_agents.twilio_numbers  # what the first invocation imports, before the start line
-start_at, timeout_ms = float(sys.argv[2]), int(sys.argv[3])
-time.sleep(max(0.0, start_at - time.time()))
+timeout_ms = int(sys.argv[2])
+print("ready", flush=True)
+sys.stdin.readline()  # "go": every process has imported before any starts
 context = LambdaContext(timeout_ms=timeout_ms)
 with contextlib.redirect_stdout(open(os.devnull, "w")):
     event = http_event("create_agent.json", headers={"idempotency-key": os.urandom(16).hex()})
@@ -422,18 +423,26 @@ def measure_creates(
     stack.retell.reset()
     stack.twilio.limit_rate(per_second=per_second, burst=burst)
     env = dict(os.environ)
-    start_at = time.time() + 8 + creates * 0.4  # every process imported before any starts
     workers = [
         subprocess.Popen(
-            [sys.executable, "-c", CREATE_WORKER, str(ROOT), str(start_at), str(timeout_ms)],
+            [sys.executable, "-c", CREATE_WORKER, str(ROOT), str(timeout_ms)],
             env=env,
             cwd=ROOT,
+            stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
             text=True,
         )
         for _ in range(creates)
     ]
+    for worker in workers:
+        assert worker.stdout is not None
+        if worker.stdout.readline().strip() != "ready":
+            raise SystemExit(f"a create process failed to start:\n{worker.communicate()[1][-2000:]}")
+    for worker in workers:
+        assert worker.stdin is not None
+        worker.stdin.write("go\n")
+        worker.stdin.flush()
     answers = []
     for worker in workers:
         out, err = worker.communicate(timeout=timeout_ms / 1000 + 120)
