@@ -23,6 +23,10 @@ A fault applies to the next matching requests of one operation, oldest fault fir
               (HTML, JSON missing the id): deliberately not valid against the spec, unlike every
               other answer
     times     how many requests it applies to before it expires; None = until cleared
+
+A rate limit (`limit_rate(per_second, burst)`, a token bucket over every operation, as a provider
+limits an account) answers 429 in the provider's error shape, without acting, to each request above
+it; `rate_limited()` counts them. `reset()` lifts it.
 """
 
 from __future__ import annotations
@@ -292,6 +296,8 @@ class FakeServer(ABC):
         self._control_router = Router(self._common_control_routes() + self._control_routes())
         self._httpd: _FakeHttpServer | None = None
         self._thread: threading.Thread | None = None
+        self._bucket: _TokenBucket | None = None
+        self._rate_limited = 0
 
     # -- lifecycle ---------------------------------------------------------------------------------
 
@@ -370,6 +376,18 @@ class FakeServer(ABC):
         self._add_fault(fault)
         return replace(fault)
 
+    def limit_rate(self, per_second: float, burst: int) -> None:
+        """From now on, answer 429 to the requests above `per_second` (after a burst of `burst`)."""
+        if per_second <= 0 or burst < 1:
+            raise ValueError("per_second must be positive and burst at least 1")
+        with self._lock:
+            self._bucket = _TokenBucket(per_second, burst)
+
+    def rate_limited(self) -> int:
+        """Requests answered 429 by the rate limit since the last reset."""
+        with self._lock:
+            return self._rate_limited
+
     def faults(self) -> dict[str, list[JsonObject]]:
         with self._lock:
             return self._faults.snapshot()
@@ -384,6 +402,8 @@ class FakeServer(ABC):
             self._clear_state()
             self._faults.clear()
             self._calls.clear()
+            self._bucket = None
+            self._rate_limited = 0
 
     def state(self) -> JsonObject:
         """A deep copy of the whole state, as `GET /__control/state` serves it."""
@@ -432,7 +452,11 @@ class FakeServer(ABC):
         if refusal is not None:
             return refusal
         with self._lock:
-            fault = self._faults.take(operation_route.operation)
+            limited = self._bucket is not None and not self._bucket.take()
+            self._rate_limited += limited
+            fault = None if limited else self._faults.take(operation_route.operation)
+        if limited:
+            return self._error(429, None, None, request)
         if fault is None:
             return self._run(operation_route, request)
         if fault.delay_ms > 0:
@@ -505,6 +529,23 @@ class FakeServer(ABC):
     def _control_reset(self, _: Request) -> Response:
         self.reset()
         return no_content()
+
+
+class _TokenBucket:
+    def __init__(self, per_second: float, burst: int) -> None:
+        self._per_second = per_second
+        self._burst = burst
+        self._tokens = float(burst)
+        self._at = time.monotonic()
+
+    def take(self) -> bool:
+        moment = time.monotonic()
+        self._tokens = min(self._burst, self._tokens + (moment - self._at) * self._per_second)
+        self._at = moment
+        if self._tokens < 1:
+            return False
+        self._tokens -= 1
+        return True
 
 
 def _raw_response(status: int, body: str) -> Response:

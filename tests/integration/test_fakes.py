@@ -744,6 +744,30 @@ def test_error_fault_answers_without_acting(
     assert twilio.call_count("buy_number") == 2
 
 
+def test_rate_limit_answers_20429_above_the_rate_without_acting(
+    twilio: FakeTwilio, twilio_http: httpx.Client, tspec: OpenApiSpec
+) -> None:
+    # Given a limit of 2 requests at once, refilled at 5 a second, and 3 purchases back to back
+    numbers = first_available(twilio_http, 3)
+    twilio.limit_rate(per_second=5, burst=2)
+    answers = [buy(twilio_http, number) for number in numbers]
+
+    # Then the burst goes through, the third is Twilio's 20429 (valid against the spec), nothing bought
+    assert [answer.status_code for answer in answers] == [201, 201, 429]
+    assert assert_twilio_error(tspec, answers[2], 429, 20429)
+    assert sorted(each["phone_number"] for each in twilio.owned.values()) == sorted(numbers[:2])
+    assert twilio.rate_limited() == 1
+
+    # ... once the bucket refills the same purchase goes through; a reset lifts the limit
+    time.sleep(0.25)
+    body_of(buy(twilio_http, numbers[2]), 201)
+    twilio.reset()
+    assert twilio.rate_limited() == 0
+    assert all(first_available(twilio_http) for _ in range(5))
+    with pytest.raises(ValueError):
+        twilio.limit_rate(per_second=0, burst=1)
+
+
 def test_latency_fault_adds_delay_and_does_not_serialize(
     retell: FakeRetell, retell_http: httpx.Client
 ) -> None:

@@ -1,5 +1,9 @@
 """Logger and Tracer shared by every function, the one way to time an external call, and metrics.
 
+Tracing costs nothing when it is off (POWERTOOLS_TRACE_DISABLED=true, or outside Lambda): Powertools'
+Tracer imports the X-Ray SDK as it is made, even disabled, so ``tracer`` makes one only when tracing
+is on; off, its decorator hands the handler back unchanged and ``external_call`` opens no subsegment.
+
 Metrics are emitted one at a time (``count``) as EMF log lines, each with its own dimensions (the
 failed step, the resource removed); nothing is buffered, so a crash loses no metric already counted.
 """
@@ -8,29 +12,62 @@ from __future__ import annotations
 
 import os
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
+from typing import TypeVar, cast
 
 from aws_lambda_powertools import Logger, Tracer
 from aws_lambda_powertools.metrics import MetricUnit, single_metric
 from aws_lambda_powertools.metrics.functions import is_metrics_disabled
+from aws_lambda_powertools.shared.functions import resolve_truthy_env_var_choice
+
+F = TypeVar("F", bound=Callable[..., object])
 
 SERVICE = os.environ.get("POWERTOOLS_SERVICE_NAME", "voice-agents")
 NAMESPACE = os.environ.get("POWERTOOLS_METRICS_NAMESPACE", "VoiceAgents")
 
 logger = Logger(service=SERVICE)
+
+
+def tracing_enabled() -> bool:
+    """Powertools' own rule: on in Lambda unless POWERTOOLS_TRACE_DISABLED is true; off under SAM local."""
+    if resolve_truthy_env_var_choice(env=os.environ.get("POWERTOOLS_TRACE_DISABLED", "false")):
+        return False
+    return bool(os.environ.get("LAMBDA_TASK_ROOT")) and not os.environ.get("AWS_SAM_LOCAL")
+
+
+class OptionalTracer:
+    """Powertools' Tracer, made at import, when tracing is on; nothing at all when it is off."""
+
+    def __init__(self, service: str, patch_modules: Sequence[str]) -> None:
+        self.tracer = Tracer(service=service, patch_modules=patch_modules) if tracing_enabled() else None
+
+    def capture_lambda_handler(self, handler: F) -> F:
+        if self.tracer is None:
+            return handler
+        return cast(F, self.tracer.capture_lambda_handler(handler))
+
+    @contextmanager
+    def subsegment(self, name: str, **annotations: str) -> Iterator[None]:
+        if self.tracer is None:
+            yield
+            return
+        with self.tracer.provider.in_subsegment(name) as subsegment:
+            for key, value in annotations.items():
+                subsegment.put_annotation(key, value)
+            yield
+
+
 # Patch only what the functions use: auto-patching everything imports botocore and requests
-# (about 80 ms of cold start measured by tests/benchmarks/bench_webhook.py).
-tracer = Tracer(service=SERVICE, patch_modules=("httpx", "pymongo"))
+# (about 80 ms more of cold start with tracing on).
+tracer = OptionalTracer(SERVICE, patch_modules=("httpx", "pymongo"))
 
 
 @contextmanager
 def external_call(provider: str, operation: str) -> Iterator[None]:
-    """A traced, timed call to a provider: one X-Ray subsegment and one debug line per call."""
+    """A traced, timed call to a provider: one X-Ray subsegment (tracing on) and one debug line per call."""
     started = time.perf_counter()
-    with tracer.provider.in_subsegment(f"## {provider}.{operation}") as subsegment:
-        subsegment.put_annotation("provider", provider)
-        subsegment.put_annotation("operation", operation)
+    with tracer.subsegment(f"## {provider}.{operation}", provider=provider, operation=operation):
         try:
             yield
         finally:

@@ -1,0 +1,70 @@
+"""Every benchmark module runs to the end with tiny sizes and prints its figures.
+
+The figures themselves are never asserted (they depend on the machine); what the benchmarks check
+along the way is: a rate-limited burst of creates leaves nothing paid for behind, a Twilio retry
+registers no second call, tracing off loads no X-Ray SDK.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def run_benchmark(module: str, *arguments: str) -> dict[str, Any]:
+    done = subprocess.run(
+        [sys.executable, "-m", f"tests.benchmarks.{module}", *arguments],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
+    )
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    result = [line for line in done.stdout.splitlines() if line.startswith("RESULT ")]
+    assert result, done.stdout[-3000:]
+    figures: dict[str, Any] = json.loads(result[-1].removeprefix("RESULT "))
+    return figures
+
+
+def test_cold_start_benchmark_runs() -> None:
+    figures = run_benchmark(
+        "bench_cold_start", "--runs", "1", "--profiles", "1", "--functions", "twilio_webhook"
+    )
+
+    webhook = figures["twilio_webhook"]
+    assert "aws_xray_sdk" not in webhook["tracing off"]["loaded"]
+    assert "aws_xray_sdk" in webhook["tracing on"]["loaded"]
+    assert webhook["tracing off"]["heaviest_ms"]
+
+
+def test_webhook_benchmark_runs() -> None:
+    figures = run_benchmark("bench_webhook", "--runs", "20")
+
+    assert figures["register_call_count"] == figures["register_call_expected"]
+    assert figures["retry_same_answer"] == 20
+
+
+def test_scale_benchmark_runs_and_rate_limited_creates_leave_nothing_behind() -> None:
+    creates = 3
+    figures = run_benchmark(
+        "bench_scale",
+        *("--agents", "30", "--list-repeats", "1", "--webhooks", "1", "2", "--webhook-calls", "4"),
+        *("--page-delay-ms", "50", "--sweep-timeout-ms", "21000"),
+        *("--creates", str(creates), "--twilio-rate", "2", "--twilio-burst", "2"),
+    )
+
+    assert figures["listing"]["pages"] == 1
+    assert (
+        figures["reconciler at 30"]["3 records to repair"]["provider_by_operation"]["twilio.release_number"]
+        == 3
+    )
+    creates_figures = figures["creates"]
+    assert sum(creates_figures["answers"].values()) == creates
+    assert set(creates_figures["answers"]) <= {"201", "502 provisioning_failed", "504 deadline_exceeded"}
+    assert creates_figures["left_behind"] == []
