@@ -76,10 +76,10 @@ class FerretDB:
         shutil.rmtree(self.data_dir, ignore_errors=True)
 
 
-def start(timeout_seconds: float = 30.0) -> FerretDB:
-    """Start FerretDB on a free loopback port with a throwaway data directory."""
+def start(timeout_seconds: float = 30.0, port: int = 0) -> FerretDB:
+    """Start FerretDB on a loopback port (0: a free one) with a throwaway data directory."""
     binary = build()
-    port = free_port()
+    port = port or free_port()
     data_dir = Path(tempfile.mkdtemp(prefix="ferretdb-"))
     log = (data_dir / "ferretdb.log").open("wb")
     process = subprocess.Popen(
