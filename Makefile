@@ -23,7 +23,7 @@ export PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD := 1
 CHROMIUM ?= /usr/bin/chromium
 export CHROMIUM
 
-.PHONY: demo test api lint typecheck validate scan build layer-check openapi openapi-check unit integration bench ferretdb clean
+.PHONY: demo test fuzz api lint typecheck validate scan build layer-check openapi openapi-check unit integration bench ferretdb clean
 
 API_PORT ?= 3000
 
@@ -51,10 +51,14 @@ call: $(VENV)/.installed  ## AGENT=<id>: a signed inbound call to the running lo
 events: $(VENV)/.installed  ## re-sign events/twilio_webhook.json and rewrite env.json from the local stack's settings
 	$(PY) -m local.events
 
-test: lint typecheck validate scan layer-check openapi-check web-test  ## everything CI runs: lint, types, template, security scan, layer, API types, dashboard, all tests
+test: lint typecheck validate scan layer-check openapi-check web-test  ## everything CI runs: lint, types, template, security scan, layer, API types, dashboard, all tests, the contract fuzzed
 	@$(PY) -c "import platform, sys; print(f'==> tests on Python {platform.python_version()} ({sys.executable})')"
 	$(PY) -m pytest
+	$(MAKE) fuzz
 	$(MAKE) browser-test
+
+fuzz: $(VENV)/.installed ferretdb  ## Schemathesis (schemathesis.toml) against a fresh local API: all phases, every check
+	$(PY) scripts/contract_fuzz.py
 
 unit: $(VENV)/.installed
 	$(PY) -m pytest tests/unit
