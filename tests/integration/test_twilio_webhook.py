@@ -162,7 +162,12 @@ def dialled_sip(response: dict[str, Any]) -> str:
 
 def is_polite_hangup(response: dict[str, Any]) -> bool:
     root = twiml(response)
-    return [child.tag for child in root] == ["Say", "Hangup"] and bool((root.find("Say").text or "").strip())
+    say = root.find("Say")
+    return (
+        [child.tag for child in root] == ["Say", "Hangup"]
+        and say is not None
+        and bool((say.text or "").strip())
+    )
 
 
 # --- a valid call ---------------------------------------------------------------------------------

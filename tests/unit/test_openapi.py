@@ -18,7 +18,7 @@ from collections.abc import Iterator
 from functools import cache
 from pathlib import Path
 from types import ModuleType
-from typing import Any, get_args
+from typing import Any, cast, get_args
 
 import jsonschema
 import openapi_spec_validator
@@ -444,7 +444,7 @@ def test_every_error_body_matches_the_error_schema_and_a_documented_status(exc, 
     def probe() -> None:
         raise exc
 
-    response = app.resolve(probe_event(), LambdaContext())
+    response = app.resolve(probe_event(), cast(Any, LambdaContext()))
     assert response["statusCode"] == status
     body = json.loads(response["body"])
     jsonschema.validate(body, error_schema())
