@@ -90,6 +90,8 @@ def _answer(agent_id: str, body: str | None, is_base64: bool, headers: dict[str,
     params = _form_params(body, is_base64)
     if params is None:
         return _refuse(400, "malformed form body", agent_id)
+    # Every later line of this invocation names the call: Logs Insights finds a call by its CallSid.
+    logger.append_keys(agent_id=agent_id, call_sid=params.get("CallSid", ""))
     try:
         verified = _verify(agent_id, params, signature)
     except DomainError as exc:  # misconfigured, or the database holding the URL is down
