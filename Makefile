@@ -146,7 +146,7 @@ ferretdb: $(VENV)/.installed  ## build the local MongoDB-compatible server once 
 $(VENV)/.installed: requirements-dev.lock
 	@$(STEP) "virtualenv $(VENV) with $$($(PYTHON) --version) ($(PYTHON))" $(PYTHON) -m venv $(VENV)
 	@$(STEP) "installing requirements-dev.lock into $(VENV) (about a minute the first time)" \
-		$(VENV)/bin/pip install --quiet --require-hashes -r requirements-dev.lock
+		$(VENV)/bin/pip install --progress-bar off --require-hashes -r requirements-dev.lock
 	$(PY) -c "import pathlib, site; pathlib.Path(site.getsitepackages()[0], 'voice-agents-layer.pth').write_text('$(CURDIR)/layers/common\n')"
 	touch $@
 
@@ -154,13 +154,13 @@ $(VENV)/.installed: requirements-dev.lock
 $(TOOLS)/.installed: requirements-tools.txt
 	@$(STEP) "virtualenv $(TOOLS) for aws-sam-cli" $(PYTHON) -m venv $(TOOLS)
 	@$(STEP) "installing requirements-tools.txt into $(TOOLS) (about a minute the first time)" \
-		$(TOOLS)/bin/pip install --quiet -r requirements-tools.txt
+		$(TOOLS)/bin/pip install --progress-bar off -r requirements-tools.txt
 	touch $@
 
 $(SCAN)/.installed: requirements-scan.txt
 	@$(STEP) "virtualenv $(SCAN) for checkov" $(PYTHON) -m venv $(SCAN)
 	@$(STEP) "installing requirements-scan.txt into $(SCAN) (about a minute the first time)" \
-		$(SCAN)/bin/pip install --quiet -r requirements-scan.txt
+		$(SCAN)/bin/pip install --progress-bar off -r requirements-scan.txt
 	touch $@
 
 clean:

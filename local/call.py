@@ -45,7 +45,7 @@ def main(argv: list[str] | None = None) -> None:
         headers={"X-Twilio-Signature": signature(signed_url, params)},
         timeout=15.0,
     )
-    print(f"{response.status_code} {response.headers.get('content-type', '')}", file=sys.stderr)
+    print(f"{response.status_code} {response.headers.get('content-type', '')}", file=sys.stderr, flush=True)
     print(response.text)
     if response.status_code != 200:
         raise SystemExit(1)

@@ -47,7 +47,11 @@ def build() -> Path:
     env = {**os.environ, "GOTOOLCHAIN": "local", "GOFLAGS": "-mod=readonly -buildvcs=false"}
     try:
         subprocess.run(
-            ["go", "build", "-trimpath", "-o", str(partial), "."], cwd=MODULE_DIR, env=env, check=True
+            # -v: each package as it is compiled, so the minute-long first build shows progress.
+            ["go", "build", "-v", "-trimpath", "-o", str(partial), "."],
+            cwd=MODULE_DIR,
+            env=env,
+            check=True,
         )
         partial.replace(binary)
     finally:
