@@ -28,9 +28,10 @@ def parameter(operation: dict[str, Any], name: str) -> dict[str, Any]:
 
 def declared(schema: dict[str, Any], value: str) -> bool:
     """What a JSON Schema validator says of ``value`` (pattern is a search, as JSON Schema has it)."""
-    pattern = schema.get("pattern") or next(o for o in schema.get("anyOf", []) if "pattern" in o)["pattern"]
+    if "anyOf" in schema:  # an optional field: its string branch
+        schema = next(option for option in schema["anyOf"] if option.get("type") == "string")
     within = schema.get("minLength", 0) <= len(value) <= schema.get("maxLength", len(value))
-    return within and re.search(pattern, value) is not None
+    return within and re.search(schema["pattern"], value) is not None
 
 
 def cursor_accepted(cursor: str) -> bool:
@@ -83,6 +84,19 @@ def accepted(**fields: str) -> bool:
 @pytest.mark.parametrize("field", ["name", "description", "prompt", "beginMessage"])
 def test_text_field_rules_are_declared_as_patterns(field: str, text: str) -> None:
     assert accepted(**{field: text}) == declared(REQUEST[field], text), (field, text)
+
+
+LIMITS = {"name": 100, "description": 1000, "prompt": 20_000, "beginMessage": 1000}
+
+
+@pytest.mark.parametrize("field", sorted(LIMITS))
+def test_a_length_limit_counts_the_text_as_sent(field: str) -> None:
+    # At the limit with whitespace around it, and past it only because of that whitespace
+    at_limit = " " + "x" * (LIMITS[field] - 2) + " "
+    past_limit = " " + "x" * (LIMITS[field] - 1) + " "
+    assert accepted(**{field: at_limit}) and declared(REQUEST[field], at_limit)
+    assert not accepted(**{field: past_limit})
+    assert not declared(REQUEST[field], past_limit)
 
 
 @pytest.mark.parametrize("blank", [" ", "\u3000", "\t"])
