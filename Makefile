@@ -1,7 +1,11 @@
 # The two commands a newcomer needs:  make demo   and   make test
 # Everything else here is what those two are made of. Nothing needs Docker or a cloud account.
 
-PYTHON ?= python3
+# The functions run on python3.12 in Lambda: the virtualenvs are built with it when the machine has it
+# (on PATH, or in pyenv's versions), with python3 otherwise. `make python` says which.
+PYTHON ?= $(shell for candidate in python3.12 $(wildcard $(HOME)/.pyenv/versions/3.12*/bin/python3.12) python3; do \
+	"$$candidate" -c 'import sys' >/dev/null 2>&1 && { command -v "$$candidate"; break; }; done)
+STEP := scripts/step.sh
 VENV := .venv
 TOOLS := .venv-tools
 PY := $(VENV)/bin/python
@@ -19,7 +23,7 @@ export PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD := 1
 CHROMIUM ?= /usr/bin/chromium
 export CHROMIUM
 
-.PHONY: demo test api lint typecheck validate scan build layer-check openapi openapi-check unit integration bench ferretdb clean
+.PHONY: demo test fuzz api lint typecheck validate scan build layer-check openapi openapi-check unit integration bench ferretdb clean
 
 API_PORT ?= 3000
 
@@ -27,11 +31,34 @@ demo: $(VENV)/.installed ferretdb  ## the whole flow on the local stack, narrate
 	$(PY) -m local.demo
 
 api: $(VENV)/.installed ferretdb web  ## template.yaml's routes on 127.0.0.1:$(API_PORT), like sam local start-api (JWTs not verified)
-	$(PY) -m local.http_api --port $(API_PORT)
+	$(PY) -m local.http_api --port $(API_PORT) --ready-file $(STACK_STATE)
 
-test: lint typecheck validate scan layer-check openapi-check web-test  ## everything CI runs: lint, types, template, security scan, layer, API types, dashboard, all tests
+# ---------------------------------------------------------------- one function at a time
+.PHONY: stack invoke call events
+STACK_STATE := .cache/local-stack.json
+
+stack: $(VENV)/.installed ferretdb  ## the local stack on fixed ports (API 3000, FerretDB 27017, Retell 8081, Twilio 8082) with the events' agent
+	$(PY) -m local.http_api --port 3000 --fixed-ports --seed-events --ready-file $(STACK_STATE)
+
+invoke: $(VENV)/.installed  ## FN=<function> EVENT=<file>: one handler in a fresh process, like sam local invoke, against make stack
+	@test -n "$(FN)" -a -n "$(EVENT)" || { echo "usage: make invoke FN=get_agents EVENT=events/get_agent.json" >&2; exit 2; }
+	@$(PY) -m local.invoke $(FN) $(EVENT)
+
+call: $(VENV)/.installed  ## AGENT=<id>: a signed inbound call to the running local API; prints the TwiML
+	@test -n "$(AGENT)" || { echo "usage: make call AGENT=<agentId>" >&2; exit 2; }
+	@$(PY) -m local.call $(AGENT)
+
+events: $(VENV)/.installed  ## re-sign events/twilio_webhook.json and rewrite env.json from the local stack's settings
+	$(PY) -m local.events
+
+test: lint typecheck validate scan layer-check openapi-check web-test  ## everything CI runs: lint, types, template, security scan, layer, API types, dashboard, all tests, the contract fuzzed
+	@$(PY) -c "import platform, sys; print(f'==> tests on Python {platform.python_version()} ({sys.executable})')"
 	$(PY) -m pytest
+	$(MAKE) fuzz
 	$(MAKE) browser-test
+
+fuzz: $(VENV)/.installed ferretdb  ## Schemathesis (schemathesis.toml) against a fresh local API: all phases, every check
+	$(PY) scripts/contract_fuzz.py
 
 unit: $(VENV)/.installed
 	$(PY) -m pytest tests/unit
@@ -74,7 +101,7 @@ openapi-check: $(VENV)/.installed openapi/node_modules/.package-lock.json  ## th
 
 # npm ci writes node_modules/.package-lock.json last: reinstall only when the lock file changed.
 openapi/node_modules/.package-lock.json: openapi/package-lock.json
-	npm ci --prefix openapi
+	@$(STEP) "npm ci in openapi/" npm ci --prefix openapi
 
 # ---------------------------------------------------------------- the dashboard (web/)
 .PHONY: web web-test browser-test screenshots
@@ -83,10 +110,10 @@ WEB_SOURCES := $(shell find web/src -type f) web/index.html web/vite.config.ts w
 web: web/dist/index.html  ## build the dashboard that make api serves at / (rebuilt only when its sources change)
 
 web/dist/index.html: web/node_modules/.package-lock.json $(WEB_SOURCES)
-	npm run --silent --prefix web build
+	@$(STEP) "building the dashboard (web/dist)" npm run --silent --prefix web build
 
 web/node_modules/.package-lock.json: web/package-lock.json
-	npm ci --prefix web
+	@$(STEP) "npm ci in web/" npm ci --prefix web
 
 web-test: web/node_modules/.package-lock.json  ## the dashboard's types and component tests (vitest)
 	cd web && npx tsc --noEmit && npx vitest run
@@ -113,25 +140,51 @@ unaccounted: $(VENV)/.installed  ## resources tagged for this deployment that no
 	$(PY) -m voice_agents.operate unaccounted $(ARGS)
 
 ferretdb: $(VENV)/.installed  ## build the local MongoDB-compatible server once (cached per machine)
-	$(PY) -c "from local import ferretdb; print(ferretdb.build())"
+	@$(STEP) "FerretDB (built once per machine, about a minute, then cached)" \
+		$(PY) -c "from local import ferretdb; print(ferretdb.build())"
 
 # The .pth file puts the layer's package on sys.path, as Lambda does with /opt/python.
-$(VENV)/.installed: requirements-dev.txt layers/common/requirements.txt
-	$(PYTHON) -m venv $(VENV)
-	$(VENV)/bin/pip install --quiet -r requirements-dev.txt
+# Installed from the lock, every package checked against its hashes.
+$(VENV)/.installed: requirements-dev.lock
+	@$(STEP) "virtualenv $(VENV) with $$($(PYTHON) --version) ($(PYTHON))" $(PYTHON) -m venv $(VENV)
+	@$(STEP) "installing requirements-dev.lock into $(VENV) (about a minute the first time)" \
+		$(VENV)/bin/pip install --progress-bar off --require-hashes -r requirements-dev.lock
 	$(PY) -c "import pathlib, site; pathlib.Path(site.getsitepackages()[0], 'voice-agents-layer.pth').write_text('$(CURDIR)/layers/common\n')"
 	touch $@
 
 # aws-sam-cli pins boto3 exactly: it gets a virtualenv of its own.
 $(TOOLS)/.installed: requirements-tools.txt
-	$(PYTHON) -m venv $(TOOLS)
-	$(TOOLS)/bin/pip install --quiet -r requirements-tools.txt
+	@$(STEP) "virtualenv $(TOOLS) for aws-sam-cli" $(PYTHON) -m venv $(TOOLS)
+	@$(STEP) "installing requirements-tools.txt into $(TOOLS) (about a minute the first time)" \
+		$(TOOLS)/bin/pip install --progress-bar off -r requirements-tools.txt
 	touch $@
 
 $(SCAN)/.installed: requirements-scan.txt
-	$(PYTHON) -m venv $(SCAN)
-	$(SCAN)/bin/pip install --quiet -r requirements-scan.txt
+	@$(STEP) "virtualenv $(SCAN) for checkov" $(PYTHON) -m venv $(SCAN)
+	@$(STEP) "installing requirements-scan.txt into $(SCAN) (about a minute the first time)" \
+		$(SCAN)/bin/pip install --progress-bar off -r requirements-scan.txt
 	touch $@
 
 clean:
 	rm -rf .aws-sam .pytest_cache .mypy_cache .ruff_cache web/dist
+
+# ---------------------------------------------------------------- locked dependencies
+.PHONY: lock python
+UV := .venv-lock/bin/uv
+
+# The layer's lock is resolved for Lambda (aarch64, CPython 3.12); development's for every platform and
+# Python 3.11+, held to the layer's versions. Both carry every file's hash; pip installs them with
+# --require-hashes.
+lock: $(UV)  ## regenerate layers/common/requirements.lock and requirements-dev.lock from the .txt files
+	@$(STEP) "locking the layer (aarch64, CPython 3.12)" $(UV) pip compile --quiet --generate-hashes \
+		--python-version 3.12 --python-platform aarch64-manylinux2014 --no-header \
+		--output-file layers/common/requirements.lock layers/common/requirements.txt
+	@$(STEP) "locking development" $(UV) pip compile --quiet --generate-hashes --universal \
+		--python-version 3.11 --no-header --constraint layers/common/requirements.lock \
+		--output-file requirements-dev.lock requirements-dev.txt
+
+$(UV):
+	@$(STEP) "virtualenv .venv-lock with uv" sh -c '$(PYTHON) -m venv .venv-lock && .venv-lock/bin/pip install --quiet uv==0.13.8'
+
+python:  ## which Python the virtualenvs are built with
+	@echo "$(PYTHON): $$($(PYTHON) --version)"

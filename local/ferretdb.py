@@ -47,7 +47,11 @@ def build() -> Path:
     env = {**os.environ, "GOTOOLCHAIN": "local", "GOFLAGS": "-mod=readonly -buildvcs=false"}
     try:
         subprocess.run(
-            ["go", "build", "-trimpath", "-o", str(partial), "."], cwd=MODULE_DIR, env=env, check=True
+            # -v: each package as it is compiled, so the minute-long first build shows progress.
+            ["go", "build", "-v", "-trimpath", "-o", str(partial), "."],
+            cwd=MODULE_DIR,
+            env=env,
+            check=True,
         )
         partial.replace(binary)
     finally:
@@ -76,10 +80,10 @@ class FerretDB:
         shutil.rmtree(self.data_dir, ignore_errors=True)
 
 
-def start(timeout_seconds: float = 30.0) -> FerretDB:
-    """Start FerretDB on a free loopback port with a throwaway data directory."""
+def start(timeout_seconds: float = 30.0, port: int = 0) -> FerretDB:
+    """Start FerretDB on a loopback port (0: a free one) with a throwaway data directory."""
     binary = build()
-    port = free_port()
+    port = port or free_port()
     data_dir = Path(tempfile.mkdtemp(prefix="ferretdb-"))
     log = (data_dir / "ferretdb.log").open("wb")
     process = subprocess.Popen(

@@ -57,6 +57,8 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any, Self, TextIO
 
+import jwt
+
 from local.invoke import LambdaContext, handler_module
 from local.template import ROOT, TEMPLATE, HttpRoute, http_routes, load_template, parameter_default
 
@@ -80,17 +82,8 @@ Headers = list[tuple[str, str]]
 # ---------------------------------------------------------------- local tokens
 
 
-def _b64url(data: bytes) -> str:
-    return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
-
-
-def _b64url_json(segment: str) -> Any:
-    return json.loads(base64.urlsafe_b64decode(segment + "=" * (-len(segment) % 4)))
-
-
 def local_token(sub: str, **claims: Any) -> str:
     """An unsigned JWT (alg "none") for ``sub``: accepted by this local API only, never by AWS."""
-    header = {"alg": "none", "typ": "JWT"}
     payload = {
         "sub": sub,
         "iss": "http://127.0.0.1/local-unverified",
@@ -98,21 +91,16 @@ def local_token(sub: str, **claims: Any) -> str:
         "iat": int(time.time()),
         **claims,
     }
-    return f"{_b64url(json.dumps(header).encode())}.{_b64url(json.dumps(payload).encode())}."
+    return jwt.encode(payload, "", algorithm="none")
 
 
 def unverified_claims(token: str) -> dict[str, Any] | None:
     """The payload of a compact JWS, WITHOUT checking its signature; None when it is not a JWT."""
-    parts = token.split(".")
-    if len(parts) != 3:
-        return None
     try:
-        header, payload = _b64url_json(parts[0]), _b64url_json(parts[1])
-    except (ValueError, binascii.Error):
+        claims: dict[str, Any] = jwt.decode(token, options={"verify_signature": False})
+    except jwt.InvalidTokenError:
         return None
-    if not isinstance(header, dict) or not isinstance(payload, dict):
-        return None
-    return payload
+    return claims
 
 
 def _claim_text(value: Any) -> str:
@@ -708,6 +696,13 @@ class _RequestHandler(BaseHTTPRequestHandler):
 
     do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = do_OPTIONS = do_HEAD = _serve
 
+    def __getattr__(self, name: str) -> Any:
+        # Any other method (TRACE, CONNECT, FOO) goes through the route table too, as API Gateway
+        # routes it: no route names it, so 404, never http.server's 501.
+        if name.startswith("do_"):
+            return self._serve
+        raise AttributeError(name)
+
     def log_message(self, format: str, *args: Any) -> None:
         """Quiet: LocalHttpApi writes its own access log when asked to."""
 
@@ -747,12 +742,24 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument(
         "--ready-file",
         type=Path,
-        help="once serving, write {apiUrl, retellUrl, twilioUrl} as JSON here (for test runners)",
+        help="once serving, write {apiUrl, retellUrl, twilioUrl, webhookBaseUrl, environment} as JSON "
+        "here (make invoke and make call read it; removed on exit)",
+    )
+    parser.add_argument(
+        "--fixed-ports",
+        action="store_true",
+        help="FerretDB, fake Retell and fake Twilio on the ports env.json names (27017, 8081, 8082)",
+    )
+    parser.add_argument(
+        "--seed-events",
+        action="store_true",
+        help="create the agent events/*.json name, and keep their webhook URL, so every event works",
     )
     args = parser.parse_args(argv)
     dashboard = args.dashboard if (args.dashboard / "index.html").is_file() else None
 
-    from local.stack import local_stack
+    from local.events import seed_events_agent
+    from local.stack import FIXED_PORTS, WEBHOOK_BASE_URL, local_stack
     from voice_agents import runtime
 
     signal.signal(signal.SIGTERM, _stop_on_sigterm)
@@ -760,13 +767,18 @@ def main(argv: list[str] | None = None) -> None:
     os.environ.setdefault("POWERTOOLS_METRICS_DISABLED", "true")
     print("Starting the local stack (FerretDB, fake Retell, fake Twilio) on 127.0.0.1 ...", flush=True)
     with (
-        local_stack() as stack,
+        local_stack(FIXED_PORTS if args.fixed_ports else None) as stack,
         LocalHttpApi(port=args.port, access_log=sys.stderr, dashboard=dashboard) as api,
     ):
         os.environ.update(stack.environment())
-        # The webhook URL given to Twilio numbers is this API, so signatures over it validate here.
-        os.environ["WEBHOOK_BASE_URL"] = api.base_url
+        # The webhook URL given to Twilio numbers is this API, so signatures over it validate here;
+        # with the events' agent, the URL the events name (twilio_webhook.json is signed over it).
+        webhook_base_url = WEBHOOK_BASE_URL if args.seed_events else api.base_url
+        os.environ["WEBHOOK_BASE_URL"] = webhook_base_url
         runtime.reset()
+        if args.seed_events:
+            seeded = seed_events_agent()
+            print(f"Seeded the events' agent {seeded['id']} ({seeded['phoneNumber']}) for user-1234-owner")
         token = local_token(LOCAL_USER)
         print(f"\nLocal HTTP API on {api.base_url}  (routes from {TEMPLATE.name}, payload v2)")
         for route in api.routes:
@@ -795,12 +807,18 @@ def main(argv: list[str] | None = None) -> None:
                 "apiUrl": api.base_url,
                 "retellUrl": stack.retell.base_url,
                 "twilioUrl": stack.twilio.base_url,
+                "webhookBaseUrl": webhook_base_url,
+                "environment": {**stack.environment(), "WEBHOOK_BASE_URL": webhook_base_url},
             }
+            args.ready_file.parent.mkdir(parents=True, exist_ok=True)
             args.ready_file.write_text(json.dumps(ready))
         try:
             threading.Event().wait()
         except KeyboardInterrupt:
             print("\nStopping.", flush=True)
+        finally:
+            if args.ready_file is not None:
+                args.ready_file.unlink(missing_ok=True)
 
 
 if __name__ == "__main__":

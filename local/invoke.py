@@ -4,6 +4,7 @@ Used by the demo, the tests and the benchmark."""
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import importlib.util
 import json
@@ -104,3 +105,78 @@ def create_active_agent(event: dict[str, Any] | None = None) -> dict[str, Any]:
     if response["statusCode"] != 201:
         raise AssertionError(f"create_agent answered {response['statusCode']}: {response['body']}")
     return dict(json_body(response))
+
+
+# ---------------------------------------------------------------- python -m local.invoke (make invoke)
+
+STACK_STATE = ROOT / ".cache" / "local-stack.json"
+
+
+def template_function(name: str) -> tuple[str, dict[str, Any]]:
+    """A function of template.yaml by its code directory (create_agent) or logical id, Globals applied."""
+    from local.template import function_properties, load_template
+
+    functions = function_properties(load_template())
+    for logical_id, properties in functions.items():
+        if name in (logical_id, Path(str(properties.get("CodeUri", ""))).name):
+            return logical_id, properties
+    known = ", ".join(Path(str(p.get("CodeUri", ""))).name for p in functions.values())
+    raise SystemExit(f"no function {name!r} in template.yaml (one of: {known})")
+
+
+def template_environment(properties: dict[str, Any]) -> dict[str, str]:
+    """The function's Environment.Variables as deployed with the parameters' defaults; a value only
+    AWS can work out (!If, !Join, the stack's name) is left out, as `sam local` leaves it unresolved."""
+    from local.template import load_template, parameter_default
+
+    template = load_template()
+    variables = properties.get("Environment", {}).get("Variables", {})
+    resolved = {name: parameter_default(template, value) for name, value in variables.items()}
+    return {name: str(value) for name, value in resolved.items() if value is not None}
+
+
+def main(argv: list[str] | None = None) -> None:
+    import argparse
+    import os
+
+    parser = argparse.ArgumentParser(
+        prog="python -m local.invoke",
+        description="Run one function's handler in this fresh process, like `sam local invoke`, against "
+        "the running local stack (make stack or make api), and print its response.",
+    )
+    parser.add_argument("function", help="functions/<name> (create_agent) or a logical id")
+    parser.add_argument("event", type=Path, help="an event file, e.g. events/get_agent.json")
+    parser.add_argument("--stack", type=Path, default=STACK_STATE, help="the stack's state file")
+    args = parser.parse_args(argv)
+    logical_id, properties = template_function(args.function)
+    if not args.stack.is_file():
+        raise SystemExit(f"{args.stack} not found: start the local stack first (make stack)")
+    stack_environment: dict[str, str] = json.loads(args.stack.read_text())["environment"]
+    event_path = args.event if args.event.is_file() else EVENTS / args.event
+    event = json.loads(event_path.read_text())
+    # The template's variables, then the local stack's (as --env-vars env.json overrides them).
+    os.environ.update(template_environment(properties) | stack_environment)
+    os.environ.setdefault("POWERTOOLS_METRICS_DISABLED", "true")
+    # The layer's package first on the path, as Lambda's /opt/python.
+    sys.path.insert(0, str(ROOT / "layers" / "common"))
+    context = LambdaContext(
+        timeout_ms=int(properties.get("Timeout", 3)) * 1000,
+        function_name=logical_id,
+        memory_limit_in_mb=int(properties.get("MemorySize", 128)),
+    )
+    attribute = str(properties.get("Handler", "app.lambda_handler")).rpartition(".")[2]
+    function_dir = Path(str(properties["CodeUri"])).name
+    # Like `sam local invoke`: the function's logs on stderr, its response alone on stdout. The
+    # loggers bind their stream when the module is imported, so the import happens in here too.
+    with contextlib.redirect_stdout(sys.stderr):
+        handler = getattr(handler_module(function_dir), attribute)
+        started = time.monotonic()
+        result = handler(event, context)
+        elapsed_ms = (time.monotonic() - started) * 1000
+    print(json.dumps(result, indent=2, default=str))
+    timeout_s = context.timeout_ms // 1000
+    print(f"{logical_id}: {elapsed_ms:.0f} ms of its {timeout_s} s timeout", file=sys.stderr)
+
+
+if __name__ == "__main__":
+    main()

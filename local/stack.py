@@ -20,6 +20,20 @@ TWILIO_AUTH_TOKEN = "local-auth-token"
 WEBHOOK_BASE_URL = "https://abc123.execute-api.ap-southeast-2.amazonaws.com"
 
 
+@dataclass(frozen=True)
+class StackPorts:
+    """Ports on 127.0.0.1; 0 is a free one."""
+
+    api: int = 0
+    mongodb: int = 0
+    retell: int = 0
+    twilio: int = 0
+
+
+# make stack's ports: env.json names them, so `sam local` containers reach the stack there.
+FIXED_PORTS = StackPorts(api=3000, mongodb=27017, retell=8081, twilio=8082)
+
+
 @dataclass
 class LocalStack:
     mongodb_uri: str
@@ -29,37 +43,47 @@ class LocalStack:
 
     def environment(self) -> dict[str, str]:
         """The variables of DESIGN.md's configuration table, pointing at this stack."""
-        return {
-            "MONGODB_URI": self.mongodb_uri,
-            "MONGODB_DATABASE": self.database,
-            "RETELL_API_KEY": RETELL_API_KEY,
-            "RETELL_BASE_URL": self.retell.base_url,
-            "TWILIO_ACCOUNT_SID": TWILIO_ACCOUNT_SID,
-            "TWILIO_AUTH_TOKEN": TWILIO_AUTH_TOKEN,
-            "TWILIO_BASE_URL": self.twilio.base_url,
-            "PHONE_NUMBER_COUNTRY": "AU",
-            "PHONE_NUMBER_TYPE": "mobile",
-            "WEBHOOK_BASE_URL": WEBHOOK_BASE_URL,
-            "RESOURCE_TAG": "va-local",
-            "POWERTOOLS_SERVICE_NAME": "voice-agents",
-            "POWERTOOLS_METRICS_NAMESPACE": "VoiceAgents",
-            "POWERTOOLS_TRACE_DISABLED": "true",
-        }
+        return stack_environment(self.mongodb_uri, self.retell.base_url, self.twilio.base_url, self.database)
 
     def reset(self) -> None:
         self.retell.reset()
         self.twilio.reset()
 
 
+def stack_environment(
+    mongodb_uri: str, retell_url: str, twilio_url: str, database: str = "voice_agents"
+) -> dict[str, str]:
+    """What the functions need to reach a local stack at these addresses."""
+    return {
+        "MONGODB_URI": mongodb_uri,
+        "MONGODB_DATABASE": database,
+        "RETELL_API_KEY": RETELL_API_KEY,
+        "RETELL_BASE_URL": retell_url,
+        "TWILIO_ACCOUNT_SID": TWILIO_ACCOUNT_SID,
+        "TWILIO_AUTH_TOKEN": TWILIO_AUTH_TOKEN,
+        "TWILIO_BASE_URL": twilio_url,
+        "PHONE_NUMBER_COUNTRY": "AU",
+        "PHONE_NUMBER_TYPE": "mobile",
+        "WEBHOOK_BASE_URL": WEBHOOK_BASE_URL,
+        "RESOURCE_TAG": "va-local",
+        "POWERTOOLS_SERVICE_NAME": "voice-agents",
+        "POWERTOOLS_METRICS_NAMESPACE": "VoiceAgents",
+        "POWERTOOLS_TRACE_DISABLED": "true",
+    }
+
+
 @contextmanager
-def local_stack() -> Iterator[LocalStack]:
+def local_stack(ports: StackPorts | None = None) -> Iterator[LocalStack]:
     """Start everything on 127.0.0.1; a MONGODB_URI in the environment (a real mongod, Atlas) wins."""
+    ports = ports or StackPorts()
     given_uri = os.environ.get("MONGODB_URI")
-    server = None if given_uri else ferretdb.start()
+    server = None if given_uri else ferretdb.start(port=ports.mongodb)
     # On a server you gave, use a database of our own so nothing of yours is touched.
     database = f"voice_agents_local_{os.getpid()}" if given_uri else "voice_agents"
-    retell = FakeRetell(api_key=RETELL_API_KEY).start()
-    twilio = FakeTwilio(account_sid=TWILIO_ACCOUNT_SID, auth_token=TWILIO_AUTH_TOKEN).start()
+    retell = FakeRetell(api_key=RETELL_API_KEY, port=ports.retell).start()
+    twilio = FakeTwilio(
+        account_sid=TWILIO_ACCOUNT_SID, auth_token=TWILIO_AUTH_TOKEN, port=ports.twilio
+    ).start()
     try:
         uri = given_uri or (server.uri if server else "")
         yield LocalStack(mongodb_uri=uri, retell=retell, twilio=twilio, database=database)

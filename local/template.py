@@ -1,5 +1,5 @@
-"""template.yaml as data: a YAML loader for CloudFormation's short tags, SAM's Globals rule, and the
-HTTP API routes the template declares. Used by the local HTTP API and the template tests."""
+"""template.yaml as data: read with cfn-lint's YAML loader, SAM's Globals rule, and the HTTP API routes
+the template declares. Used by the local HTTP API, make invoke and the template tests."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import yaml
+from cfnlint.decode import cfn_yaml
 
 ROOT = Path(__file__).resolve().parent.parent
 TEMPLATE = ROOT / "template.yaml"
@@ -16,30 +16,10 @@ TEMPLATE = ROOT / "template.yaml"
 LAMBDA_DEFAULT_TIMEOUT_SECONDS = 3
 
 
-class CloudFormationLoader(yaml.SafeLoader):
-    """SafeLoader that turns CloudFormation short tags (!Ref, !Sub, !If ...) into their long form."""
-
-
-def _construct_short_tag(loader: yaml.SafeLoader, suffix: str, node: yaml.Node) -> dict[str, Any]:
-    if isinstance(node, yaml.ScalarNode):
-        value: Any = loader.construct_scalar(node)
-    elif isinstance(node, yaml.SequenceNode):
-        value = loader.construct_sequence(node, deep=True)
-    else:
-        value = loader.construct_mapping(node, deep=True)
-    if suffix == "Ref":
-        return {"Ref": value}
-    if suffix == "GetAtt" and isinstance(value, str):
-        # !GetAtt Resource.Attribute is the short form of Fn::GetAtt: [Resource, Attribute].
-        return {"Fn::GetAtt": value.split(".", 1)}
-    return {f"Fn::{suffix}": value}
-
-
-CloudFormationLoader.add_multi_constructor("!", _construct_short_tag)
-
-
 def load_template(path: Path | str = TEMPLATE) -> dict[str, Any]:
-    template: dict[str, Any] = yaml.load(Path(path).read_text(), Loader=CloudFormationLoader)
+    """template.yaml as cfn-lint reads it: short tags (!Ref, !Sub, !GetAtt A.B ...) in their long form,
+    duplicate keys refused."""
+    template: dict[str, Any] = cfn_yaml.loads(Path(path).read_text(), str(path))
     return template
 
 

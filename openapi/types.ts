@@ -282,7 +282,7 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
-                /** @description Makes a retry safe: the same key with the same body answers the first result; with another body, 422. Printable characters only. */
+                /** @description Makes a retry safe: the same key with the same body answers the first result; with another body, 422. Printable ASCII characters only. */
                 "Idempotency-Key"?: string;
             };
             path?: never;
@@ -290,6 +290,16 @@ export interface operations {
         };
         requestBody: {
             content: {
+                /**
+                 * @example {
+                 *       "name": "Northstar after-hours",
+                 *       "description": "Answers calls for Northstar Heating after 6 pm",
+                 *       "prompt": "You are the after-hours receptionist for Northstar Heating. Take the caller's name, address and the problem, and promise a call back before 9 am.",
+                 *       "beginMessage": "Thanks for calling Northstar Heating. How can I help?",
+                 *       "voiceId": "11labs-Adrian",
+                 *       "language": "en-AU"
+                 *     }
+                 */
                 "application/json": components["schemas"]["CreateAgentRequest"];
             };
         };

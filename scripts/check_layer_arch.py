@@ -16,6 +16,7 @@ import re
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Literal
 
 EM_AARCH64 = 0xB7
 ELF_MAGIC = b"\x7fELF"
@@ -46,7 +47,7 @@ def elf_machine(path: Path) -> int | None:
     if len(header) < 20 or header[:4] != ELF_MAGIC:
         return None
     # e_ident[EI_DATA] (byte 5) says how the rest of the header is encoded: 1 little, 2 big endian.
-    byteorder = "little" if header[5] == 1 else "big"
+    byteorder: Literal["little", "big"] = "little" if header[5] == 1 else "big"
     return int.from_bytes(header[18:20], byteorder)
 
 

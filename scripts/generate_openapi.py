@@ -34,8 +34,8 @@ for _path in (ROOT, ROOT / "layers" / "common"):
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver  # noqa: E402
 from pydantic import BaseModel  # noqa: E402
 
-from local.invoke import handler_module  # noqa: E402
-from voice_agents.api import IDEMPOTENCY_KEY_MAX_LENGTH  # noqa: E402
+from local.invoke import handler_module, load_event  # noqa: E402
+from voice_agents.api import IDEMPOTENCY_KEY_MAX_LENGTH, IDEMPOTENCY_KEY_PATTERN  # noqa: E402
 from voice_agents.models import DeleteOutcome  # noqa: E402
 
 OUTPUT = ROOT / "openapi" / "openapi.json"
@@ -156,6 +156,8 @@ class Operation:
     parameter_descriptions: dict[str, str] = field(default_factory=dict)
     # Parameters the handler reads itself, so the resolver does not know them.
     extra_parameters: tuple[dict[str, Any], ...] = ()
+    # The JSON body of this sample event of events/ as the request body's example.
+    request_example_event: str | None = None
 
 
 AGENT_ID = {"agentId": "The agent's id, as `id` of the agent."}
@@ -207,6 +209,7 @@ OPERATIONS: dict[tuple[str, str], Operation] = {
             ),
             504: "`deadline_exceeded`: too little Lambda time was left to go on at `step`; rolled back.",
         },
+        request_example_event="create_agent.json",
         extra_parameters=(
             {
                 "name": "Idempotency-Key",
@@ -214,9 +217,14 @@ OPERATIONS: dict[tuple[str, str], Operation] = {
                 "required": False,
                 "description": (
                     "Makes a retry safe: the same key with the same body answers the first result; "
-                    "with another body, 422. Printable characters only."
+                    "with another body, 422. Printable ASCII characters only."
                 ),
-                "schema": {"type": "string", "minLength": 1, "maxLength": IDEMPOTENCY_KEY_MAX_LENGTH},
+                "schema": {
+                    "type": "string",
+                    "minLength": 1,
+                    "maxLength": IDEMPOTENCY_KEY_MAX_LENGTH,
+                    "pattern": IDEMPOTENCY_KEY_PATTERN,
+                },
             },
         ),
     ),
@@ -360,6 +368,10 @@ def document_operation(generated: dict[str, Any], extra: Operation, route: str) 
     parameters.extend(copy.deepcopy(list(extra.extra_parameters)))
     if parameters:
         operation["parameters"] = parameters
+
+    if extra.request_example_event is not None:
+        body = json.loads(load_event(extra.request_example_event)["body"])
+        operation["requestBody"]["content"]["application/json"]["example"] = body
 
     # Powertools documents its own 422 validation body; this API answers a 400 `Error` instead.
     generated_success = [

@@ -17,7 +17,7 @@ app = build_resolver()
 @app.get("/api/agents")
 def list_agents(
     limit: Annotated[int, Query(ge=1, le=100)] = 20,
-    cursor: Annotated[str | None, Query(max_length=200)] = None,
+    cursor: Annotated[str | None, Query(pattern=agents.CURSOR_PATTERN)] = None,
 ) -> AgentPage:
     return agents.list_agents(owner_id=owner_id(app), limit=limit, cursor=cursor)
 

@@ -69,4 +69,5 @@ def capture_log_lines() -> Iterator[LogLines]:
     handler.setFormatter(logger.registered_formatter)
     logger.addHandler(handler)
     yield lines
-    logger.removeHandler(handler)
+    # Powertools' Logger hands removeHandler to the logging.Logger it wraps; its stubs omit it.
+    logger.removeHandler(handler)  # type: ignore[attr-defined]

@@ -59,6 +59,7 @@ def test_worker_killed_while_the_purchase_is_in_flight(env, db):
     assert env.twilio.owned, "the purchase never happened"
 
     # When the worker is killed (SIGKILL: no cleanup of any kind runs)
+    assert worker.pid is not None
     os.kill(worker.pid, signal.SIGKILL)
     worker.join()
     assert db.agents.find_one()["status"] == "provisioning"

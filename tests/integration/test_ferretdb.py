@@ -237,6 +237,7 @@ def test_a_second_put_of_an_unexpired_in_progress_key_is_refused(layer, database
         layer._put_record(record("key-2", payload_hash="second"))
 
     # Then it is refused, is told about the holder's record, and the holder's record is intact
+    assert raised.value.old_data_record is not None
     assert raised.value.old_data_record.status == "INPROGRESS"
     assert database[IDEMPOTENCY].find_one({"_id": "key-2"})["validation"] == "first"
     assert database[IDEMPOTENCY].count_documents({}) == 1
@@ -251,6 +252,7 @@ def test_a_second_put_of_an_unexpired_completed_key_is_refused(layer, database):
         layer._put_record(record("key-3", payload_hash="second"))
 
     # Then the stored response wins (an in-progress lapse only frees INPROGRESS records)
+    assert raised.value.old_data_record is not None
     assert raised.value.old_data_record.status == "COMPLETED"
     assert database[IDEMPOTENCY].find_one({"_id": "key-3"})["status"] == "COMPLETED"
 

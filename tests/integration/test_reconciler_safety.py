@@ -269,7 +269,7 @@ def test_unaccounted_resources_are_reported_and_released_only_by_the_operator(en
     )
     assert unaccounted[old_agent]["ageSeconds"] >= 3 * 86400 > unaccounted[recent_number]["ageSeconds"]
     logged = [r for r in caplog.records if r.getMessage().startswith("unaccounted resource")]
-    assert sorted(getattr(r, "id", None) for r in logged) == sorted(unaccounted)
+    assert sorted(str(getattr(r, "id", None)) for r in logged) == sorted(unaccounted)
     assert emitted_metrics(capsys.readouterr().out)["UnaccountedResources"] == [4]
 
     # When the operator lists them, and asks with a threshold but without confirming

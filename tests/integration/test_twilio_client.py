@@ -209,7 +209,7 @@ def test_redirecting_client_rewrites_scheme_and_host_but_keeps_path_and_query(ca
 
     # Then the request reached the local server, with Twilio's path and query untouched
     assert response.status_code == 200
-    [request] = capture_server.captured  # type: ignore[attr-defined]
+    [request] = capture_server.captured
     assert request["path"] == f"{path}?FriendlyName=va%3Ax&PageSize=50"
     assert request["host"] == f"127.0.0.1:{port}"
 
@@ -223,7 +223,7 @@ def test_twilio_numbers_requests_go_to_the_configured_base_url(capture_server):
     assert adapter.find_by_tag(TAG) == []
 
     # Then the SDK's own path and query arrived at that server
-    [request] = capture_server.captured  # type: ignore[attr-defined]
+    [request] = capture_server.captured
     assert request["path"].startswith(f"/2010-04-01/Accounts/{TWILIO_ACCOUNT_SID}/IncomingPhoneNumbers.json?")
     assert "FriendlyName=va-local%3A6740a1b2c3d4e5f6a7b8c9d0" in request["path"]
 

@@ -162,7 +162,12 @@ def dialled_sip(response: dict[str, Any]) -> str:
 
 def is_polite_hangup(response: dict[str, Any]) -> bool:
     root = twiml(response)
-    return [child.tag for child in root] == ["Say", "Hangup"] and bool((root.find("Say").text or "").strip())
+    say = root.find("Say")
+    return (
+        [child.tag for child in root] == ["Say", "Hangup"]
+        and say is not None
+        and bool((say.text or "").strip())
+    )
 
 
 # --- a valid call ---------------------------------------------------------------------------------
@@ -198,6 +203,19 @@ def test_a_retried_call_sid_gets_the_same_twiml_without_a_second_registration(en
     assert dialled_sip(second) == dialled_sip(first)
     assert len(env.retell.calls_registered) == 1
     assert env.retell.call_count("register_call") == 1
+
+
+def test_every_log_line_after_the_form_is_read_names_the_call(env, agent, log_lines):
+    # Given a signed call whose Retell registration fails (so the webhook logs why)
+    env.retell.inject("register_call", status=500)
+
+    # When it reaches the webhook
+    invoke("twilio_webhook", signed_event(agent, call_sid="CA" + "9" * 32))
+
+    # Then the lines it wrote can be found by CallSid (the README's Logs Insights query)
+    lines = [entry for entry in log_lines.entries() if entry.get("call_sid") == "CA" + "9" * 32]
+    assert lines, log_lines.entries()
+    assert all(entry["agent_id"] == agent["id"] for entry in lines)
 
 
 def test_two_different_calls_are_registered_separately(env, agent):

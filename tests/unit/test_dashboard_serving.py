@@ -56,8 +56,8 @@ def test_config_signs_the_page_in_as_the_local_user_or_the_owner_asked_for(api):
     other = get(api, "/config.json?user=second-owner")
 
     assert default["apiUrl"] == "" and default["auth"]["mode"] == "local"
-    assert unverified_claims(default["auth"]["token"])["sub"] == "local-user"
-    assert unverified_claims(json.loads(other.body)["auth"]["token"])["sub"] == "second-owner"
+    assert (unverified_claims(default["auth"]["token"]) or {}).get("sub") == "local-user"
+    assert (unverified_claims(json.loads(other.body)["auth"]["token"]) or {}).get("sub") == "second-owner"
     assert header(other, "Cache-Control") == "no-store"
 
 

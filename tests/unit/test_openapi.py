@@ -18,7 +18,7 @@ from collections.abc import Iterator
 from functools import cache
 from pathlib import Path
 from types import ModuleType
-from typing import Any, get_args
+from typing import Any, cast, get_args
 
 import jsonschema
 import openapi_spec_validator
@@ -306,6 +306,7 @@ def test_create_agent_takes_an_optional_idempotency_key_header():
         "type": "string",
         "minLength": 1,
         "maxLength": IDEMPOTENCY_KEY_MAX_LENGTH,
+        "pattern": "^[ -~]+$",
     }
 
 
@@ -316,7 +317,8 @@ def test_list_agents_query_parameters_have_their_limits():
     limit, cursor = parameters["limit"]["schema"], parameters["cursor"]["schema"]
     assert (limit["type"], limit["minimum"], limit["maximum"], limit["default"]) == ("integer", 1, 100, 20)
     # A query string is present or absent, never null.
-    assert (cursor["type"], cursor["maxLength"]) == ("string", 200)
+    # The id of the page's last agent: exactly the strings the API accepts as a cursor.
+    assert (cursor["type"], cursor["pattern"]) == ("string", "^[0-9a-fA-F]{24}$")
     assert "anyOf" not in cursor
 
 
@@ -329,10 +331,10 @@ def test_create_agent_request_forbids_unknown_fields_and_has_the_field_limits():
     assert (properties["name"]["minLength"], properties["name"]["maxLength"]) == (1, 100)
     assert (properties["prompt"]["minLength"], properties["prompt"]["maxLength"]) == (1, 20_000)
     for optional, max_length in (("description", 1000), ("beginMessage", 1000)):
-        assert properties[optional]["anyOf"] == [
-            {"type": "string", "maxLength": max_length},
-            {"type": "null"},
-        ]
+        text, null = properties[optional]["anyOf"]
+        assert (text["type"], text["maxLength"], null) == ("string", max_length, {"type": "null"})
+        # The characters it may hold (tests/unit/test_declared_constraints.py checks it against the code).
+        assert "pattern" in text
     voice = properties["voiceId"]
     assert (voice["minLength"], voice["maxLength"], voice["pattern"]) == (1, 100, r"^[A-Za-z0-9._-]+$")
     assert voice["default"] == "11labs-Adrian"
@@ -442,7 +444,7 @@ def test_every_error_body_matches_the_error_schema_and_a_documented_status(exc, 
     def probe() -> None:
         raise exc
 
-    response = app.resolve(probe_event(), LambdaContext())
+    response = app.resolve(probe_event(), cast(Any, LambdaContext()))
     assert response["statusCode"] == status
     body = json.loads(response["body"])
     jsonschema.validate(body, error_schema())

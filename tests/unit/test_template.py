@@ -268,7 +268,8 @@ def test_common_layer_is_built_for_arm64_python312_without_docker(template):
         "--implementation cp",
         "--python-version 3.12",
         "--only-binary=:all:",
-        "-r requirements.txt",
+        "--require-hashes",
+        "-r requirements.lock",
     ):
         assert flag in makefile, flag
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import base64
+import re
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -194,15 +194,16 @@ def list_agents(*, owner_id: str, limit: int, cursor: str | None) -> AgentPage:
     return AgentPage(items=items, nextCursor=next_cursor)
 
 
+# A cursor is the id of the last agent of the page: a format the OpenAPI document can declare exactly
+# (every string of it is a cursor this API accepts), where base64 of an id could not be.
+CURSOR_PATTERN = r"^[0-9a-fA-F]{24}$"
+
+
 def _encode_cursor(agent_id: str) -> str:
-    return base64.urlsafe_b64encode(agent_id.encode()).decode().rstrip("=")
+    return agent_id
 
 
 def _decode_cursor(cursor: str) -> str:
-    try:
-        agent_id = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
-    except (ValueError, UnicodeDecodeError):
-        agent_id = ""
-    if object_id(agent_id) is None:
+    if not re.fullmatch(CURSOR_PATTERN, cursor) or object_id(cursor) is None:
         raise InvalidRequest("cursor", "cursor is not one this API returned")
-    return agent_id
+    return cursor

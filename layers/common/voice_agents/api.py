@@ -40,6 +40,8 @@ from voice_agents.errors import (
 from voice_agents.observability import logger
 
 IDEMPOTENCY_KEY_MAX_LENGTH = 255
+# Printable ASCII: what the OpenAPI document declares, and what an HTTP header carries unaltered.
+IDEMPOTENCY_KEY_PATTERN = r"^[ -~]+$"
 # The create body is one flat object; anything nested deeper than this is not a request of ours.
 MAX_JSON_DEPTH = 32
 BODY_METHODS = frozenset({"POST", "PUT", "PATCH"})
@@ -310,10 +312,10 @@ def idempotency_key(app: APIGatewayHttpResolver) -> str | None:
     if key is None:
         return None
     key = key.strip()
-    if not key or len(key) > IDEMPOTENCY_KEY_MAX_LENGTH or not key.isprintable():
+    if not key or len(key) > IDEMPOTENCY_KEY_MAX_LENGTH or not re.fullmatch(IDEMPOTENCY_KEY_PATTERN, key):
         raise InvalidRequest(
             "Idempotency-Key",
-            f"Idempotency-Key must be 1 to {IDEMPOTENCY_KEY_MAX_LENGTH} printable characters",
+            f"Idempotency-Key must be 1 to {IDEMPOTENCY_KEY_MAX_LENGTH} printable ASCII characters",
         )
     return key
 

@@ -1,7 +1,8 @@
 """Configuration: environment variables (and an optional Secrets Manager secret) parsed once.
 
 Env values win over the secret, so a developer can override one value locally without editing the
-secret. A value that a component needs and that is absent fails with a message naming it.
+secret. A value that a component needs and that is absent fails with a message naming it. Read by
+pydantic-settings from two sources, in this order: the environment, then the secret.
 """
 
 from __future__ import annotations
@@ -10,7 +11,9 @@ import os
 from collections.abc import Mapping
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import Field, ValidationError, field_validator
+from pydantic.fields import FieldInfo
+from pydantic_settings import BaseSettings, EnvSettingsSource, PydanticBaseSettingsSource, SettingsConfigDict
 
 from voice_agents.errors import ConfigurationError
 
@@ -18,10 +21,13 @@ from voice_agents.errors import ConfigurationError
 SECRET_VARIABLES = ("MONGODB_URI", "RETELL_API_KEY", "TWILIO_ACCOUNT_SID", "TWILIO_AUTH_TOKEN")
 
 
-class Settings(BaseModel):
+class Settings(BaseSettings):
     """Every setting of DESIGN.md's configuration table, by its environment variable name."""
 
-    model_config = ConfigDict(frozen=True, extra="ignore", populate_by_name=True)
+    # Names as written (Lambda's environment is case-sensitive); an empty value counts as unset.
+    model_config = SettingsConfigDict(
+        frozen=True, extra="ignore", populate_by_name=True, case_sensitive=True, env_ignore_empty=True
+    )
 
     mongodb_uri: str | None = Field(None, alias="MONGODB_URI")
     mongodb_database: str = Field("voice_agents", alias="MONGODB_DATABASE", min_length=1)
@@ -92,20 +98,46 @@ def load_settings(
     than its age.
     """
     env = _environment(environ)
-    values: dict[str, Any] = {}
+    secret_values: dict[str, str] = {}
     secrets_arn = secret_in_use(env)
     if secrets_arn:
         secret = (
             secret_loader(secrets_arn) if secret_loader else _load_secret(secrets_arn, force=force_secret)
         )
-        values.update({name: str(secret[name]) for name in SECRET_VARIABLES if secret.get(name)})
-    values.update(env)
+        secret_values = {name: str(secret[name]) for name in SECRET_VARIABLES if secret.get(name)}
+    sources = (_EnvironmentSource(Settings, env), _SecretSource(Settings, secret_values))
     try:
-        return Settings.model_validate(values)
+        return Settings(_build_sources=(sources, {}))
     except ValidationError as exc:
         first = exc.errors()[0]
         variable = str(first["loc"][0]) if first["loc"] else "configuration"
         raise ConfigurationError(f"{variable} is invalid: {first['msg']}", variable) from exc
+
+
+class _EnvironmentSource(EnvSettingsSource):
+    """The environment given to load_settings (os.environ, or a mapping in tests), not always
+    os.environ as pydantic-settings' own source reads."""
+
+    def __init__(self, settings_cls: type[BaseSettings], environ: Mapping[str, str]) -> None:
+        self._environ = dict(environ)
+        super().__init__(settings_cls)
+
+    def _load_env_vars(self) -> Mapping[str, str | None]:
+        return self._environ
+
+
+class _SecretSource(PydanticBaseSettingsSource):
+    """The secret's values (SECRET_VARIABLES only), under the environment."""
+
+    def __init__(self, settings_cls: type[BaseSettings], values: Mapping[str, str]) -> None:
+        super().__init__(settings_cls)
+        self._values = dict(values)
+
+    def get_field_value(self, field: FieldInfo, field_name: str) -> tuple[Any, str, bool]:
+        return self._values.get(field.alias or field_name), field.alias or field_name, False
+
+    def __call__(self) -> dict[str, Any]:
+        return {name: value for name, value in self._values.items() if value}
 
 
 def secret_in_use(environ: Mapping[str, str] | None = None) -> str | None:

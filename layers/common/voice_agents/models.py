@@ -8,7 +8,7 @@ from enum import StrEnum
 from typing import Annotated, Any, Literal
 
 from bson import ObjectId
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, StringConstraints
 from pydantic_core import PydanticCustomError
 
 # Retell's language enum (specs/retell-openapi.yaml, AgentRequest.language).
@@ -53,6 +53,39 @@ Line = Annotated[Text, _refuse_invisible(frozenset())]
 Paragraphs = Annotated[Text, _refuse_invisible(frozenset("\n\t"))]
 
 
+# The same rules as patterns, for the OpenAPI document only (the validators above give the messages):
+# no control or bidirectional characters; text a model reads may hold tabs, LF and CRLF; a required
+# field needs one character that is not whitespace. Whitespace around the text (control characters
+# among it too) is stripped before any rule applies.
+_LINE_FORBIDDEN = r"\u0000-\u001f\u007f-\u009f\u202a-\u202e\u2066-\u2069"
+_PARAGRAPHS_FORBIDDEN = r"\u0000-\u0008\u000b-\u001f\u007f-\u009f\u202a-\u202e\u2066-\u2069"
+_PARAGRAPH_CHARACTER = rf"(?:[^{_PARAGRAPHS_FORBIDDEN}]|\r\n)"
+LINE_PATTERN = rf"^\s*[^{_LINE_FORBIDDEN}]*\s*$"
+REQUIRED_LINE_PATTERN = rf"^\s*[^{_LINE_FORBIDDEN}]*[^\s{_LINE_FORBIDDEN}][^{_LINE_FORBIDDEN}]*\s*$"
+PARAGRAPHS_PATTERN = rf"^\s*{_PARAGRAPH_CHARACTER}*\s*$"
+REQUIRED_PARAGRAPHS_PATTERN = (
+    rf"^\s*{_PARAGRAPH_CHARACTER}*[^\s{_PARAGRAPHS_FORBIDDEN}]{_PARAGRAPH_CHARACTER}*\s*$"
+)
+
+
+def _declared_pattern(pattern: str) -> dict[str, Any]:
+    return {"json_schema_extra": {"pattern": pattern}}
+
+
+def _sent_at_most(limit: int) -> BeforeValidator:
+    """A length limit on the text as sent, whitespace around it included, as the document declares it
+    (max_length alone counts the stripped text)."""
+
+    def check(value: Any) -> Any:
+        if isinstance(value, str) and len(value) > limit:
+            raise PydanticCustomError(
+                "string_too_long", "String should have at most {max_length} characters", {"max_length": limit}
+            )
+        return value
+
+    return BeforeValidator(check)
+
+
 DEFAULT_VOICE_ID = "11labs-Adrian"
 DEFAULT_LANGUAGE: Language = "en-AU"
 
@@ -69,10 +102,25 @@ class CreateAgentRequest(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    name: Annotated[Line, Field(min_length=1, max_length=100)]
-    description: Annotated[Line, Field(max_length=1000)] | None = None
-    prompt: Annotated[Paragraphs, Field(min_length=1, max_length=20_000)]
-    beginMessage: Annotated[Paragraphs, Field(max_length=1000)] | None = None
+    name: Annotated[
+        Line,
+        Field(min_length=1, max_length=100, **_declared_pattern(REQUIRED_LINE_PATTERN)),
+        _sent_at_most(100),
+    ]
+    description: (
+        Annotated[Line, Field(max_length=1000, **_declared_pattern(LINE_PATTERN)), _sent_at_most(1000)] | None
+    ) = None
+    prompt: Annotated[
+        Paragraphs,
+        Field(min_length=1, max_length=20_000, **_declared_pattern(REQUIRED_PARAGRAPHS_PATTERN)),
+        _sent_at_most(20_000),
+    ]
+    beginMessage: (
+        Annotated[
+            Paragraphs, Field(max_length=1000, **_declared_pattern(PARAGRAPHS_PATTERN)), _sent_at_most(1000)
+        ]
+        | None
+    ) = None
     voiceId: Annotated[str, Field(min_length=1, max_length=100, pattern=r"^[A-Za-z0-9._-]+$")] = (
         DEFAULT_VOICE_ID
     )

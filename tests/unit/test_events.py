@@ -1,0 +1,51 @@
+"""The committed sample events and env.json are the ones `make events` writes: the webhook event is
+signed for the local auth token over the URL the events name, and env.json reaches make stack's
+fixed ports from a container."""
+
+from __future__ import annotations
+
+import json
+
+from twilio.request_validator import RequestValidator
+
+from local.events import (
+    CONTAINER_HOST,
+    ENV_JSON,
+    EVENTS_AGENT_ID,
+    EVENTS_OWNER,
+    form_params,
+    sam_env_vars,
+    webhook_url,
+)
+from local.invoke import load_event
+from local.stack import FIXED_PORTS, TWILIO_AUTH_TOKEN
+from local.template import function_properties, load_template
+
+
+def test_the_webhook_event_is_signed_for_the_local_token_and_its_url() -> None:
+    event = load_event("twilio_webhook.json")
+    url = f"https://{event['headers']['host']}{event['rawPath']}"
+    assert url == webhook_url()
+    assert RequestValidator(TWILIO_AUTH_TOKEN).validate(
+        url, form_params(event), event["headers"]["x-twilio-signature"]
+    ), "events/twilio_webhook.json is not signed for the local stack: run make events"
+
+
+def test_every_event_names_the_seeded_agent_and_owner() -> None:
+    for name in ("get_agent.json", "delete_agent.json", "twilio_webhook.json"):
+        assert load_event(name)["pathParameters"] == {"agentId": EVENTS_AGENT_ID}, name
+    for name in ("create_agent.json", "get_agent.json", "get_agents.json", "delete_agent.json"):
+        claims = load_event(name)["requestContext"]["authorizer"]["jwt"]["claims"]
+        assert claims["sub"] == EVENTS_OWNER, name
+
+
+def test_env_json_is_current_and_reaches_the_fixed_ports_from_a_container() -> None:
+    committed = json.loads(ENV_JSON.read_text())
+    assert committed == sam_env_vars(), "env.json is stale: run make events"
+    # One entry per function (sam local applies an entry to the function of that logical id).
+    assert set(committed) == set(function_properties(load_template()))
+    variables = committed["CreateAgentFunction"]
+    assert variables["MONGODB_URI"] == f"mongodb://{CONTAINER_HOST}:{FIXED_PORTS.mongodb}/"
+    assert variables["RETELL_BASE_URL"] == f"http://{CONTAINER_HOST}:{FIXED_PORTS.retell}"
+    assert variables["TWILIO_BASE_URL"] == f"http://{CONTAINER_HOST}:{FIXED_PORTS.twilio}"
+    assert "127.0.0.1" not in json.dumps(committed), "inside a container 127.0.0.1 is the container"
