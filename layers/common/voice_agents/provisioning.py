@@ -42,7 +42,7 @@ from voice_agents.models import Agent, AgentStatus, CreateAgentRequest
 from voice_agents.observability import count, logger
 from voice_agents.retry import MIN_CALL_SECONDS, TimeBudget, finish_by
 from voice_agents.store import now
-from voice_agents.tags import retell_agent_name, tag_for
+from voice_agents.tags import retell_agent_name, tag_for, webhook_url
 
 if TYPE_CHECKING:
     from voice_agents.runtime import Services
@@ -57,7 +57,6 @@ STORE_STEP_MS = 1000
 PROVIDER_STEP_MS = int(MIN_CALL_SECONDS * 1000)
 # A dead Lambda's lease is taken over only after its deadline plus this margin.
 LEASE_GRACE = timedelta(seconds=30)
-WEBHOOK_PATH = "/api/webhooks/twilio/{agent_id}"
 
 
 class _StepFailed(Exception):
@@ -69,10 +68,6 @@ class _StepFailed(Exception):
 
 class _Cancelled(Exception):
     """The other chain failed: this one stops at its next step boundary."""
-
-
-def webhook_url(base_url: str, agent_id: ObjectId | str) -> str:
-    return base_url.rstrip("/") + WEBHOOK_PATH.format(agent_id=agent_id)
 
 
 def provision_agent(

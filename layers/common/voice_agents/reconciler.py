@@ -33,17 +33,24 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from bson import ObjectId
 
-from voice_agents.cleanup import NUMBER, RETELL_AGENT, RETELL_LLM, AgentResources, remove_resources
+from voice_agents.cleanup import (
+    NUMBER,
+    RETELL_AGENT,
+    RETELL_LLM,
+    AgentResources,
+    remove_resources,
+    remover,
+    retell_tags,
+)
 from voice_agents.deletion import finish_deletion
 from voice_agents.deployment import MarkerState, describe_foreign, marker_state, read_marker
 from voice_agents.errors import DeadlineExceeded, DomainError
 from voice_agents.models import AgentStatus
 from voice_agents.observability import count, logger
-from voice_agents.provisioning import LEASE_GRACE, webhook_url
-from voice_agents.retell import agent_tag, llm_tag
+from voice_agents.provisioning import LEASE_GRACE
 from voice_agents.retry import TimeBudget, finish_by
 from voice_agents.store import DELETED, now
-from voice_agents.tags import agent_id_from_tag, tag_for
+from voice_agents.tags import agent_id_from_tag, tag_for, tag_prefix, webhook_url
 
 if TYPE_CHECKING:
     from voice_agents.runtime import Services
@@ -343,36 +350,28 @@ def tagged_resources(services: Services) -> list[Tagged]:
 
     found = [
         item
-        for number in services.twilio.tagged_numbers(f"{prefix}:")
+        for number in services.twilio.tagged_numbers(tag_prefix(prefix))
         for item in tagged(NUMBER, number.sid, number.friendly_name, number.voice_url)
     ]
-    found += [
-        item
-        for agent in services.retell.list_agents()
-        for item in tagged(RETELL_AGENT, agent["agent_id"], agent_tag(agent))
-    ]
-    found += [
-        item
-        for llm in services.retell.list_llms()
-        for item in tagged(RETELL_LLM, llm["llm_id"], llm_tag(llm))
-    ]
+    for resource in (RETELL_AGENT, RETELL_LLM):
+        found += [
+            item
+            for resource_id, tag in retell_tags(resource, services.retell)
+            for item in tagged(resource, resource_id, tag)
+        ]
     return found
 
 
 def remove_tagged(item: Tagged, services: Services, *, reason: str) -> bool:
     """Release the number or delete the Retell resource; False if already gone or it failed now."""
     try:
-        if item.resource == NUMBER:
-            removed = services.twilio.release(item.resource_id)
-            if removed:
-                count("NumbersReleased", reason=reason)
-            return removed
-        if item.resource == RETELL_AGENT:
-            return services.retell.delete_agent(item.resource_id)
-        return services.retell.delete_llm(item.resource_id)
+        removed = remover(item.resource, services.retell, services.twilio)(item.resource_id)
     except DomainError as exc:
         logger.warning("could not remove resource; next run retries", resource=item.resource, error=str(exc))
         return False
+    if removed and item.resource == NUMBER:
+        count("NumbersReleased", reason=reason)
+    return removed
 
 
 @dataclass

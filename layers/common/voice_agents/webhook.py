@@ -32,8 +32,8 @@ from voice_agents import runtime
 from voice_agents.config import Settings
 from voice_agents.errors import DomainError
 from voice_agents.observability import count, logger
-from voice_agents.provisioning import webhook_url
 from voice_agents.store import CALLS, now, object_id, translate_errors
+from voice_agents.tags import webhook_url
 
 REGISTER_TIMEOUT_SECONDS = 4.0
 SORRY = "Sorry, this agent cannot take your call right now. Please try again later."
