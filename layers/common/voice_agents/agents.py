@@ -31,7 +31,8 @@ from voice_agents.idempotency import MongoPersistenceLayer
 from voice_agents.models import Agent, AgentPage, AgentStatus, CreateAgentRequest
 from voice_agents.observability import logger
 from voice_agents.provisioning import provision_agent
-from voice_agents.store import DELETED, IDEMPOTENCY, object_id
+from voice_agents.records import DELETED
+from voice_agents.store import IDEMPOTENCY, object_id
 
 IDEMPOTENCY_TTL_SECONDS = 24 * 3600
 
@@ -158,10 +159,10 @@ def create_agent(
 def _replayed(agent_id: str, owner_id: str) -> Agent:
     """The answer to a replayed key: what became of the agent the first request made."""
     oid = object_id(agent_id)
-    document = runtime.store().get(oid) if oid is not None else None
-    if document is None or document.get("ownerId") != owner_id:
+    record = runtime.store().get_record(oid) if oid is not None else None
+    if record is None or record.owner_id != owner_id:
         raise AgentNotFound(f"agent {agent_id} not found")
-    status = document["status"]
+    status = record.status
     if status == DELETED:
         raise AgentDeleted(f"the agent {agent_id} this Idempotency-Key created has since been deleted")
     if status == AgentStatus.PROVISIONING.value:
@@ -169,28 +170,28 @@ def _replayed(agent_id: str, owner_id: str) -> Agent:
             "the agent this Idempotency-Key created is still being settled; retry shortly"
         )
     if status == AgentStatus.FAILED.value:
-        failure = document.get("failure") or {}
+        failure = record.failure or {}
         raise ProvisioningFailed(
             agent_id,
             str(failure.get("step") or "unknown"),
             DomainError(str(failure.get("message") or "failed")),
-            cleanup_pending=list(document.get("cleanupPending") or []),
+            cleanup_pending=list(record.cleanup_pending or []),
         )
-    return Agent.from_document(document)
+    return record.to_agent()
 
 
 def get_agent(agent_id: str, *, owner_id: str) -> Agent:
-    document = runtime.store().get_for_owner(agent_id, owner_id)
-    if document is None:
+    record = runtime.store().get_for_owner(agent_id, owner_id)
+    if record is None:
         raise AgentNotFound(f"agent {agent_id} not found")
-    return Agent.from_document(document)
+    return record.to_agent()
 
 
 def list_agents(*, owner_id: str, limit: int, cursor: str | None) -> AgentPage:
     after = _decode_cursor(cursor) if cursor else None
-    documents = runtime.store().list_for_owner(owner_id, limit=limit + 1, after=after)
-    items = [Agent.from_document(document) for document in documents[:limit]]
-    next_cursor = _encode_cursor(items[-1].id) if len(documents) > limit else None
+    records = runtime.store().list_for_owner(owner_id, limit=limit + 1, after=after)
+    items = [record.to_agent() for record in records[:limit]]
+    next_cursor = _encode_cursor(items[-1].id) if len(records) > limit else None
     return AgentPage(items=items, nextCursor=next_cursor)
 
 

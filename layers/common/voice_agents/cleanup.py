@@ -14,16 +14,12 @@ from typing import TYPE_CHECKING, Any
 
 from voice_agents.errors import DomainError
 from voice_agents.observability import count, logger
+from voice_agents.records import NUMBER, RETELL_AGENT, RETELL_LLM, AgentRecord
 from voice_agents.tags import agent_tag, llm_tag, tag_for
 
 if TYPE_CHECKING:
     from voice_agents.retell import RetellClient
     from voice_agents.twilio_numbers import TwilioNumbers
-
-# Names of the resources, as they appear in ``pending`` lists and metrics.
-NUMBER = "twilio_number"
-RETELL_AGENT = "retell_agent"
-RETELL_LLM = "retell_llm"
 
 
 @dataclass
@@ -38,32 +34,21 @@ class AgentResources:
     unknown: set[str] = field(default_factory=set)
 
     @classmethod
-    def from_record(cls, record: dict[str, Any], *, prefix: str) -> AgentResources:
+    def from_record(cls, record: AgentRecord, *, prefix: str) -> AgentResources:
         """Read defensively, for records of older shapes: a missing tag is derived from the id and
         the deployment's ``prefix``, and an id of the wrong type is ignored with a warning (the tag
         still finds the resource)."""
-        tag = record.get("tag")
-        if not isinstance(tag, str) or not tag:
-            tag = tag_for(prefix, record["_id"])
+        tag = record.tag
+        if tag is None:
+            tag = tag_for(prefix, record.id)
             logger.warning("record has no tag; derived from its id", tag=tag)
-        unknown = record.get("unknownOutcomes")
         return cls(
             tag=tag,
-            number_sid=_text_field(record, "twilioPhoneNumberSid"),
-            retell_agent_id=_text_field(record, "retellAgentId"),
-            retell_llm_id=_text_field(record, "retellLlmId"),
-            unknown={item for item in unknown if isinstance(item, str)}
-            if isinstance(unknown, list)
-            else set(),
+            number_sid=record.resource_id(NUMBER),
+            retell_agent_id=record.resource_id(RETELL_AGENT),
+            retell_llm_id=record.resource_id(RETELL_LLM),
+            unknown=record.unknown_outcomes,
         )
-
-
-def _text_field(record: dict[str, Any], name: str) -> str | None:
-    value = record.get(name)
-    if value is None or isinstance(value, str):
-        return value or None
-    logger.warning("record field has the wrong type; ignored", field=name, value_type=type(value).__name__)
-    return None
 
 
 def remove_resources(

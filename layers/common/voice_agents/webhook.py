@@ -18,21 +18,20 @@ from __future__ import annotations
 
 import base64
 import binascii
-import contextlib
 import urllib.parse
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import Any
 from xml.sax.saxutils import escape
 
-from pymongo.errors import DuplicateKeyError
 from twilio.request_validator import RequestValidator
 
 from voice_agents import runtime
 from voice_agents.config import Settings
 from voice_agents.errors import DomainError
+from voice_agents.models import AgentStatus
 from voice_agents.observability import count, logger
-from voice_agents.store import CALLS, now, object_id, translate_errors
+from voice_agents.records import RETELL_AGENT, AgentRecord
+from voice_agents.store import now, object_id
 from voice_agents.tags import webhook_url
 
 REGISTER_TIMEOUT_SECONDS = 4.0
@@ -54,7 +53,7 @@ class _CallNotConnected(Exception):
 @dataclass(frozen=True)
 class _Verified:
     settings: Settings
-    record: dict[str, Any] | None
+    record: AgentRecord | None
     record_read: bool
 
 
@@ -97,14 +96,14 @@ def _verify(agent_id: str, params: dict[str, str], signature: str) -> _Verified 
     settings = runtime.settings()
     token = settings.require("TWILIO_AUTH_TOKEN")
     base_url = settings.webhook_base_url
-    record: dict[str, Any] | None = None
+    record: AgentRecord | None = None
     if base_url:
         url = webhook_url(base_url, agent_id)
     else:
         oid = object_id(agent_id)
-        record = runtime.store().get(oid) if oid else None
-        stored = (record or {}).get("webhookUrl")
-        if not isinstance(stored, str) or not stored:
+        record = runtime.store().get_record(oid) if oid else None
+        stored = record.webhook_url if record else None
+        if not stored:
             return None  # nothing names the URL Twilio signed: nothing can verify this request
         url = stored
     if RequestValidator(token).validate(url, params, signature):
@@ -122,11 +121,11 @@ def _connect(agent_id: str, verified: _Verified, params: dict[str, str]) -> Webh
     record = verified.record
     if not verified.record_read:
         oid = object_id(agent_id)
-        record = runtime.store().get(oid) if oid else None
+        record = runtime.store().get_record(oid) if oid else None
     if record is None:
         raise _CallNotConnected("no such agent")
-    if record.get("status") != "active" or not record.get("retellAgentId"):
-        raise _CallNotConnected(f"agent is {record.get('status')}, not active")
+    if record.status != AgentStatus.ACTIVE.value or not record.stored_resource_id(RETELL_AGENT):
+        raise _CallNotConnected(f"agent is {record.status}, not active")
     retention = timedelta(days=verified.settings.call_record_retention_days)
     call_id = _registered_call(params.get("CallSid", ""), record, params, retention)
     count("CallsConnected")
@@ -137,35 +136,23 @@ def _connect(agent_id: str, verified: _Verified, params: dict[str, str]) -> Webh
     )
 
 
-@translate_errors
-def _registered_call(
-    call_sid: str, record: dict[str, Any], params: dict[str, str], retention: timedelta
-) -> str:
+def _registered_call(call_sid: str, record: AgentRecord, params: dict[str, str], retention: timedelta) -> str:
     """The Retell call id for this CallSid, registering it once even when the request comes again:
     a Twilio retry seconds later, or a captured request replayed within the retention period."""
-    calls = runtime.store().database[CALLS]
+    calls = runtime.store().calls
     moment = now()
-    # By _id only, expiry checked here: the same on Atlas, and FerretDB scans for any other filter.
-    existing = calls.find_one({"_id": call_sid})
-    if existing and existing.get("retellCallId") and existing["expiresAt"] > moment:
+    registered = calls.registered(call_sid, moment)
+    if registered is not None:
         logger.info("this CallSid was registered before; reusing its registration", call_sid=call_sid)
-        return str(existing["retellCallId"])
+        return registered
     call_id = runtime.retell().register_phone_call(
-        agent_id=record["retellAgentId"],
+        agent_id=record.stored_resource_id(RETELL_AGENT),
         from_number=params.get("From", ""),
         to_number=params.get("To", ""),
-        metadata={"twilio_call_sid": call_sid, "agent_id": str(record["_id"])},
+        metadata={"twilio_call_sid": call_sid, "agent_id": str(record.id)},
         timeout_seconds=REGISTER_TIMEOUT_SECONDS,
     )
-    document = {
-        "retellCallId": call_id,
-        "agentId": record["_id"],
-        "createdAt": moment,
-        "expiresAt": moment + retention,
-    }
-    # A concurrent retry may have stored its registration first; either call id works.
-    with contextlib.suppress(DuplicateKeyError):
-        calls.update_one({"_id": call_sid}, {"$set": document}, upsert=True)
+    calls.remember(call_sid, retell_call_id=call_id, agent_id=record.id, moment=moment, retention=retention)
     return call_id
 
 
