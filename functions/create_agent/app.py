@@ -6,7 +6,8 @@ from aws_lambda_powertools.event_handler.openapi.params import Body
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from voice_agents import agents
+import voice_agents.creation  # noqa: F401  (create's idempotency machinery loads at cold start, not in a request)
+from voice_agents import agents, runtime
 from voice_agents.api import build_resolver, idempotency_key, owner_id, request_base_url
 from voice_agents.models import Agent, CreateAgentRequest
 from voice_agents.observability import logger, tracer
@@ -22,6 +23,7 @@ def create_agent(request: Annotated[CreateAgentRequest, Body()]) -> tuple[Agent,
         idempotency_key=idempotency_key(app),
         request_base_url=request_base_url(app),
         context=app.lambda_context,
+        services=runtime.services(),
     )
     return agent, 201
 

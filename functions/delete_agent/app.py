@@ -9,9 +9,8 @@ from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from voice_agents import runtime
+from voice_agents import agents, runtime
 from voice_agents.api import build_resolver, owner_id
-from voice_agents.deletion import delete_agent as delete_agent_and_resources
 from voice_agents.observability import logger, tracer
 
 app = build_resolver()
@@ -19,7 +18,7 @@ app = build_resolver()
 
 @app.delete("/api/agents/<agentId>")
 def delete_agent(agentId: str) -> Response[str]:
-    outcome = delete_agent_and_resources(
+    outcome = agents.delete_agent(
         agentId,
         owner_id=owner_id(app),
         services=runtime.services(),

@@ -6,7 +6,7 @@ from aws_lambda_powertools.event_handler.openapi.params import Query
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from voice_agents import agents
+from voice_agents import agents, runtime
 from voice_agents.api import build_resolver, owner_id
 from voice_agents.models import Agent, AgentPage
 from voice_agents.observability import logger, tracer
@@ -19,12 +19,12 @@ def list_agents(
     limit: Annotated[int, Query(ge=1, le=100)] = 20,
     cursor: Annotated[str | None, Query(max_length=200)] = None,
 ) -> AgentPage:
-    return agents.list_agents(owner_id=owner_id(app), limit=limit, cursor=cursor)
+    return agents.list_agents(owner_id=owner_id(app), limit=limit, cursor=cursor, store=runtime.store())
 
 
 @app.get("/api/agents/<agentId>")
 def get_agent(agentId: str) -> Agent:
-    return agents.get_agent(agentId, owner_id=owner_id(app))
+    return agents.get_agent(agentId, owner_id=owner_id(app), store=runtime.store())
 
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP, clear_state=True)

@@ -21,6 +21,7 @@ import functools
 import threading
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from datetime import timedelta
 from typing import TYPE_CHECKING, TypeVar
 
@@ -82,35 +83,23 @@ def provision_agent(
 ) -> Agent:
     """Create the Retell LLM and agent and buy the number; return the active agent or raise
     ProvisioningFailed after rolling back (or handing the rollback to the reconciler)."""
-    return _Saga(
-        request=request,
-        owner_id=owner_id,
-        webhook_base_url=webhook_base_url,
-        services=services,
-        budget=TimeBudget.split(remaining_ms(), rollback_share=ROLLBACK_SHARE),
-        worker=worker,
-    ).run()
+    budget = TimeBudget.split(remaining_ms(), rollback_share=ROLLBACK_SHARE)
+    return _Saga(request, owner_id, webhook_base_url, services, budget, worker).run()
 
 
+@dataclass
 class _Saga:
-    def __init__(
-        self,
-        *,
-        request: CreateAgentRequest,
-        owner_id: str,
-        webhook_base_url: str,
-        services: Services,
-        budget: TimeBudget,
-        worker: str,
-    ) -> None:
-        self.request = request
-        self.owner_id = owner_id
-        self.services = services
-        self.budget = budget
-        self.worker = worker
+    request: CreateAgentRequest
+    owner_id: str
+    webhook_base_url: str
+    services: Services
+    budget: TimeBudget
+    worker: str
+
+    def __post_init__(self) -> None:
         self.agent_id = ObjectId()
-        self.tag = tag_for(services.settings.resource_tag, self.agent_id)
-        self.webhook_url = webhook_url(webhook_base_url, self.agent_id)
+        self.tag = tag_for(self.services.settings.resource_tag, self.agent_id)
+        self.webhook_url = webhook_url(self.webhook_base_url, self.agent_id)
         self.resources = AgentResources(tag=self.tag)
         self.number: OwnedNumber | None = None
         self.cancelled = threading.Event()
