@@ -20,6 +20,7 @@ import copy
 import difflib
 import json
 import sys
+import textwrap
 import tomllib
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -35,7 +36,7 @@ from aws_lambda_powertools.event_handler import APIGatewayHttpResolver  # noqa: 
 from pydantic import BaseModel  # noqa: E402
 
 from local.invoke import handler_module  # noqa: E402
-from voice_agents.api import IDEMPOTENCY_KEY_MAX_LENGTH  # noqa: E402
+from voice_agents.api import ERROR_STATUS, IDEMPOTENCY_KEY_MAX_LENGTH  # noqa: E402
 from voice_agents.models import DeleteOutcome  # noqa: E402
 
 OUTPUT = ROOT / "openapi" / "openapi.json"
@@ -61,12 +62,19 @@ Errors are `Error` bodies, `{error, message, requestId, ...details}`, and never 
 a host, a URL or a provider's own message; `requestId` leads an operator to the request's log lines.
 A 401 comes from API Gateway itself and carries only `message`."""
 
-ERROR_CODES = """\
-Machine-readable code: `validation_error` (400), `not_found` (404), `request_in_progress` (409),
-`agent_deleted` (410), `unsupported_media_type` (415), `idempotency_key_reused` (422),
-`quota_exceeded` (429), `configuration_error` or `internal_error` (500),
-`provisioning_failed`, `billing_error` or `upstream_error` (502), `database_unavailable` (503),
-`deadline_exceeded` (504)."""
+
+def error_codes() -> str:
+    """The error codes by status, from the API's own table."""
+    by_status: dict[int, list[str]] = {}
+    for code, status in ERROR_STATUS.items():
+        by_status.setdefault(status.value, []).append(f"`{code}`")
+    listed = ", ".join(f"{_either(codes)} ({status})" for status, codes in by_status.items())
+    return textwrap.fill(f"Machine-readable code: {listed}.", width=100)
+
+
+def _either(codes: list[str]) -> str:
+    return codes[0] if len(codes) == 1 else f"{', '.join(codes[:-1])} or {codes[-1]}"
+
 
 # Hand-written because error bodies leave out absent details rather than sending null.
 FIELD_ERROR_SCHEMA: dict[str, Any] = {
@@ -87,7 +95,7 @@ ERROR_SCHEMA: dict[str, Any] = {
     "title": "Error",
     "description": "Every error this API answers: `{error, message}` plus the details that apply.",
     "properties": {
-        "error": {"type": "string", "description": ERROR_CODES},
+        "error": {"type": "string", "description": error_codes()},
         "message": {"type": "string", "description": "A sentence for a human; never a stack trace."},
         "requestId": {
             "type": "string",
@@ -143,11 +151,9 @@ NOT_FOUND = "`not_found`: no such agent for this caller (another caller's agent 
 
 @dataclass(frozen=True)
 class Operation:
-    """What the resolver cannot say about one route."""
+    """What the resolver cannot say about one route (its summary, description and operation id are
+    declared on the route itself)."""
 
-    operation_id: str
-    summary: str
-    description: str
     # Status -> description. The schema is the resolver's success schema unless `response_model`.
     success: dict[int, str]
     errors: dict[int, str]
@@ -162,14 +168,6 @@ AGENT_ID = {"agentId": "The agent's id, as `id` of the agent."}
 
 OPERATIONS: dict[tuple[str, str], Operation] = {
     ("post", "/api/agents"): Operation(
-        operation_id="createAgent",
-        summary="Create an agent",
-        description=(
-            "Creates the Retell LLM and agent, buys a phone number and points it at the agent, and "
-            "stores the agent. When a step fails, what was already created is rolled back. With an "
-            "`Idempotency-Key`, a retry answers what became of the agent the first request created "
-            "instead of creating a second one."
-        ),
         success={201: "The new agent."},
         errors={
             400: (
@@ -221,12 +219,6 @@ OPERATIONS: dict[tuple[str, str], Operation] = {
         ),
     ),
     ("get", "/api/agents"): Operation(
-        operation_id="listAgents",
-        summary="List your agents",
-        description=(
-            "The caller's agents, newest first, one page at a time (deleted agents are left out). "
-            "Pass `nextCursor` back as `cursor` for the next page; it is null on the last."
-        ),
         success={200: "One page of agents."},
         errors={
             400: "`validation_error`: `limit` outside 1-100, or a `cursor` this API did not return.",
@@ -239,20 +231,11 @@ OPERATIONS: dict[tuple[str, str], Operation] = {
         },
     ),
     ("get", "/api/agents/{agentId}"): Operation(
-        operation_id="getAgent",
-        summary="Get an agent",
-        description="One of the caller's agents (a deleted agent is a 404).",
         success={200: "The agent."},
         errors={404: NOT_FOUND, 500: SERVER_ERROR, 503: DATABASE_UNAVAILABLE},
         parameter_descriptions=AGENT_ID,
     ),
     ("delete", "/api/agents/{agentId}"): Operation(
-        operation_id="deleteAgent",
-        summary="Delete an agent",
-        description=(
-            "Releases the phone number, deletes the Retell agent and LLM, then soft-deletes the "
-            "record. Safe to repeat: deleting a deleted agent answers 200 again."
-        ),
         success={
             200: "Everything is gone: `status` is `deleted` and `pending` is empty.",
             202: (
@@ -345,9 +328,9 @@ def build_document() -> dict[str, Any]:
 
 def document_operation(generated: dict[str, Any], extra: Operation, route: str) -> dict[str, Any]:
     operation = copy.deepcopy(generated)
-    operation["summary"] = extra.summary
-    operation["description"] = extra.description
-    operation["operationId"] = extra.operation_id
+    for key in ("summary", "description", "operationId"):
+        if not operation.get(key):
+            raise SystemExit(f"{route}: the route declares no {key}")
 
     parameters = [_without_null(parameter) for parameter in operation.get("parameters", [])]
     names = {parameter["name"] for parameter in parameters}

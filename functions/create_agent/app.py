@@ -15,7 +15,17 @@ from voice_agents.observability import logger, tracer
 app = build_resolver()
 
 
-@app.post("/api/agents")
+@app.post(
+    "/api/agents",
+    operation_id="createAgent",
+    summary="Create an agent",
+    description=(
+        "Creates the Retell LLM and agent, buys a phone number and points it at the agent, and "
+        "stores the agent. When a step fails, what was already created is rolled back. With an "
+        "`Idempotency-Key`, a retry answers what became of the agent the first request created "
+        "instead of creating a second one."
+    ),
+)
 def create_agent(request: Annotated[CreateAgentRequest, Body()]) -> tuple[Agent, int]:
     agent = agents.create_agent(
         request,

@@ -16,7 +16,15 @@ from voice_agents.observability import logger, tracer
 app = build_resolver()
 
 
-@app.delete("/api/agents/<agentId>")
+@app.delete(
+    "/api/agents/<agentId>",
+    operation_id="deleteAgent",
+    summary="Delete an agent",
+    description=(
+        "Releases the phone number, deletes the Retell agent and LLM, then soft-deletes the "
+        "record. Safe to repeat: deleting a deleted agent answers 200 again."
+    ),
+)
 def delete_agent(agentId: str) -> Response[str]:
     outcome = agents.delete_agent(
         agentId,

@@ -14,7 +14,15 @@ from voice_agents.observability import logger, tracer
 app = build_resolver()
 
 
-@app.get("/api/agents")
+@app.get(
+    "/api/agents",
+    operation_id="listAgents",
+    summary="List your agents",
+    description=(
+        "The caller's agents, newest first, one page at a time (deleted agents are left out). "
+        "Pass `nextCursor` back as `cursor` for the next page; it is null on the last."
+    ),
+)
 def list_agents(
     limit: Annotated[int, Query(ge=1, le=100)] = 20,
     cursor: Annotated[str | None, Query(max_length=200)] = None,
@@ -22,7 +30,12 @@ def list_agents(
     return agents.list_agents(owner_id=owner_id(app), limit=limit, cursor=cursor, store=runtime.store())
 
 
-@app.get("/api/agents/<agentId>")
+@app.get(
+    "/api/agents/<agentId>",
+    operation_id="getAgent",
+    summary="Get an agent",
+    description="One of the caller's agents (a deleted agent is a 404).",
+)
 def get_agent(agentId: str) -> Agent:
     return agents.get_agent(agentId, owner_id=owner_id(app), store=runtime.store())
 

@@ -267,4 +267,5 @@ def test_an_active_number_whose_webhook_drifted_is_repointed():
     ],
 )
 def test_a_failed_creates_cause_decides_its_status_and_error_code(cause, status, error):
-    assert api._status_for_cause(cause) == (status, error)
+    code = api._error_for_cause(cause)
+    assert (api.ERROR_STATUS[code], code) == (status, error)

@@ -46,13 +46,32 @@ BODY_METHODS = frozenset({"POST", "PUT", "PATCH"})
 _STEP = re.compile(r"[a-z][a-z_]{0,39}")
 _SETTING = re.compile(r"[A-Z][A-Z0-9_]{1,63}")
 
+# Every error code the API answers, and its status: the answers below and the OpenAPI document's
+# list of codes (scripts/generate_openapi.py) both read this table.
+ERROR_STATUS: dict[str, HTTPStatus] = {
+    "validation_error": HTTPStatus.BAD_REQUEST,
+    "not_found": HTTPStatus.NOT_FOUND,
+    "request_in_progress": HTTPStatus.CONFLICT,
+    "agent_deleted": HTTPStatus.GONE,
+    "unsupported_media_type": HTTPStatus.UNSUPPORTED_MEDIA_TYPE,
+    "idempotency_key_reused": HTTPStatus.UNPROCESSABLE_ENTITY,
+    "quota_exceeded": HTTPStatus.TOO_MANY_REQUESTS,
+    "configuration_error": HTTPStatus.INTERNAL_SERVER_ERROR,
+    "internal_error": HTTPStatus.INTERNAL_SERVER_ERROR,
+    "provisioning_failed": HTTPStatus.BAD_GATEWAY,
+    "billing_error": HTTPStatus.BAD_GATEWAY,
+    "upstream_error": HTTPStatus.BAD_GATEWAY,
+    "database_unavailable": HTTPStatus.SERVICE_UNAVAILABLE,
+    "deadline_exceeded": HTTPStatus.GATEWAY_TIMEOUT,
+}
+
 DATABASE_UNAVAILABLE = "the database is unavailable; retry shortly"
 MISCONFIGURED = "the service is misconfigured"
 
 
-def error_response(
-    status: HTTPStatus, error: str, message: str, request_id: str | None, **details: Any
-) -> Response[str]:
+def error_response(error: str, message: str, request_id: str | None, **details: Any) -> Response[str]:
+    """The answer for ``error`` (a code of ``ERROR_STATUS``), with its status from the table."""
+    status = ERROR_STATUS[error]
     body = {
         "error": error,
         "message": message,
@@ -83,7 +102,6 @@ class ApiResolver(APIGatewayHttpResolver):
             logger.info("request body refused", status=refused.status.value, reason=str(refused))
             error = "unsupported_media_type" if refused.status == HTTPStatus.UNSUPPORTED_MEDIA_TYPE else None
             response = error_response(
-                refused.status,
                 error or "validation_error",
                 str(refused),
                 request_id,
@@ -175,21 +193,20 @@ def _too_deep() -> str:
 def build_resolver() -> APIGatewayHttpResolver:
     app = ApiResolver(enable_validation=True)
 
-    def answer(status: HTTPStatus, error: str, message: str, **details: Any) -> Response[str]:
-        return error_response(status, error, message, request_id(app), **details)
+    def answer(error: str, message: str, **details: Any) -> Response[str]:
+        return error_response(error, message, request_id(app), **details)
 
     @app.exception_handler(RequestValidationError)
     def invalid_body(exc: RequestValidationError) -> Response[str]:
         fields = [_describe(error) for error in exc.errors()]
         message = "; ".join(f"{field['field']}: {field['message']}" for field in fields)
-        return answer(HTTPStatus.BAD_REQUEST, "validation_error", message, fields=fields)
+        return answer("validation_error", message, fields=fields)
 
     # Client errors: their texts are sentences written for the caller where they are raised, and
     # never wrap another error.
     @app.exception_handler(InvalidRequest)
     def invalid_request(exc: InvalidRequest) -> Response[str]:
         return answer(
-            HTTPStatus.BAD_REQUEST,
             "validation_error",
             f"{exc.field}: {exc}",
             fields=[{"field": exc.field, "message": str(exc)}],
@@ -197,12 +214,11 @@ def build_resolver() -> APIGatewayHttpResolver:
 
     @app.exception_handler(AgentNotFound)
     def not_found(exc: AgentNotFound) -> Response[str]:
-        return answer(HTTPStatus.NOT_FOUND, "not_found", "no agent with this id belongs to you")
+        return answer("not_found", "no agent with this id belongs to you")
 
     @app.exception_handler(AgentDeleted)
     def deleted(exc: AgentDeleted) -> Response[str]:
         return answer(
-            HTTPStatus.GONE,
             "agent_deleted",
             "the agent this Idempotency-Key created has since been deleted; "
             "use a new Idempotency-Key to create another",
@@ -210,16 +226,15 @@ def build_resolver() -> APIGatewayHttpResolver:
 
     @app.exception_handler(IdempotencyKeyReused)
     def key_reused(exc: IdempotencyKeyReused) -> Response[str]:
-        return answer(HTTPStatus.UNPROCESSABLE_ENTITY, "idempotency_key_reused", str(exc))
+        return answer("idempotency_key_reused", str(exc))
 
     @app.exception_handler(RequestInProgress)
     def in_progress(exc: RequestInProgress) -> Response[str]:
-        return answer(HTTPStatus.CONFLICT, "request_in_progress", f"{exc}; retry shortly")
+        return answer("request_in_progress", f"{exc}; retry shortly")
 
     @app.exception_handler(QuotaExceeded)
     def quota_exceeded(exc: QuotaExceeded) -> Response[str]:
         return answer(
-            HTTPStatus.TOO_MANY_REQUESTS,
             "quota_exceeded",
             f"you already have the most agents allowed ({exc.limit}); delete one to create another",
             limit=exc.limit,
@@ -228,7 +243,7 @@ def build_resolver() -> APIGatewayHttpResolver:
     # Server errors: fixed sentences; the cause goes to the log only.
     @app.exception_handler(ProvisioningFailed)
     def provisioning_failed(exc: ProvisioningFailed) -> Response[str]:
-        status, error = _status_for_cause(exc.cause)
+        error = _error_for_cause(exc.cause)
         logger.warning(
             "create agent failed",
             step=exc.step,
@@ -238,7 +253,6 @@ def build_resolver() -> APIGatewayHttpResolver:
         )
         setting = _setting(exc.cause)
         return answer(
-            status,
             error,
             _failure_message(error, _step(exc.step), setting, exc),
             step=_step(exc.step),
@@ -254,24 +268,23 @@ def build_resolver() -> APIGatewayHttpResolver:
         setting = _setting(exc)
         action = f"an operator has to set or fix {setting}" if setting else "an operator has to fix it"
         message = f"{MISCONFIGURED}: {action}"
-        return answer(HTTPStatus.INTERNAL_SERVER_ERROR, "configuration_error", message, setting=setting)
+        return answer("configuration_error", message, setting=setting)
 
     @app.exception_handler(StoreError)
     def store_failed(exc: StoreError) -> Response[str]:
         logger.error("database error", error=str(exc))
-        return answer(HTTPStatus.SERVICE_UNAVAILABLE, "database_unavailable", DATABASE_UNAVAILABLE)
+        return answer("database_unavailable", DATABASE_UNAVAILABLE)
 
     @app.exception_handler(PyMongoError)
     def driver_failed(exc: PyMongoError) -> Response[str]:
         # A driver error that escaped the store's translation (e.g. from building the client).
         logger.error("database error", error=str(exc), error_type=type(exc).__name__)
-        return answer(HTTPStatus.SERVICE_UNAVAILABLE, "database_unavailable", DATABASE_UNAVAILABLE)
+        return answer("database_unavailable", DATABASE_UNAVAILABLE)
 
     @app.exception_handler(UpstreamError)
     def upstream_failed(exc: UpstreamError) -> Response[str]:
         logger.error("provider error", provider=exc.provider, error=str(exc), status=exc.status)
         return answer(
-            HTTPStatus.BAD_GATEWAY,
             "upstream_error",
             f"the provider {exc.provider} failed; retry shortly",
             provider=exc.provider,
@@ -280,9 +293,7 @@ def build_resolver() -> APIGatewayHttpResolver:
     @app.exception_handler(Exception)
     def unexpected(exc: Exception) -> Response[str]:
         logger.exception("unexpected error")
-        return answer(
-            HTTPStatus.INTERNAL_SERVER_ERROR, "internal_error", "unexpected error; it has been logged"
-        )
+        return answer("internal_error", "unexpected error; it has been logged")
 
     return app
 
@@ -325,16 +336,17 @@ def request_base_url(app: APIGatewayHttpResolver) -> str:
     return f"https://{context.domain_name}" + ("" if stage in (None, "", "$default") else f"/{stage}")
 
 
-def _status_for_cause(cause: BaseException) -> tuple[HTTPStatus, str]:
+def _error_for_cause(cause: BaseException) -> str:
+    """The error code of a failed create, by what made it fail."""
     if isinstance(cause, ConfigurationError):
-        return HTTPStatus.INTERNAL_SERVER_ERROR, "configuration_error"
+        return "configuration_error"
     if isinstance(cause, BillingError):
-        return HTTPStatus.BAD_GATEWAY, "billing_error"
+        return "billing_error"
     if isinstance(cause, DeadlineExceeded):
-        return HTTPStatus.GATEWAY_TIMEOUT, "deadline_exceeded"
+        return "deadline_exceeded"
     if isinstance(cause, StoreError):
-        return HTTPStatus.SERVICE_UNAVAILABLE, "database_unavailable"
-    return HTTPStatus.BAD_GATEWAY, "provisioning_failed"
+        return "database_unavailable"
+    return "provisioning_failed"
 
 
 _FAILURE_MESSAGES = {

@@ -183,13 +183,6 @@ class AgentStore:
         return self.agents.count_documents({"ownerId": owner_id, "status": {"$in": holding}}, limit=up_to)
 
     @translate_errors
-    def get_active(self, agent_id: str) -> AgentRecord | None:
-        oid = object_id(agent_id)
-        if oid is None:
-            return None
-        return _wrap(self.agents.find_one({"_id": oid, "status": AgentStatus.ACTIVE.value}))
-
-    @translate_errors
     def find_many(self, agent_ids: list[ObjectId]) -> dict[ObjectId, AgentRecord]:
         return {
             document["_id"]: AgentRecord(document)
