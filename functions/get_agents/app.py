@@ -7,7 +7,14 @@ from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from voice_agents import agents, runtime
-from voice_agents.api import build_resolver, owner_id
+from voice_agents.api import (
+    DATABASE_UNAVAILABLE_ANSWER,
+    NOT_FOUND_ANSWER,
+    SERVER_ERROR_ANSWER,
+    answers,
+    build_resolver,
+    owner_id,
+)
 from voice_agents.models import Agent, AgentPage
 from voice_agents.observability import logger, tracer
 
@@ -22,6 +29,14 @@ app = build_resolver()
         "The caller's agents, newest first, one page at a time (deleted agents are left out). "
         "Pass `nextCursor` back as `cursor` for the next page; it is null on the last."
     ),
+    responses=answers(
+        {200: "One page of agents."},
+        {
+            400: "`validation_error`: `limit` outside 1-100, or a `cursor` this API did not return.",
+            500: SERVER_ERROR_ANSWER,
+            503: DATABASE_UNAVAILABLE_ANSWER,
+        },
+    ),
 )
 def list_agents(
     limit: Annotated[int, Query(ge=1, le=100)] = 20,
@@ -35,6 +50,10 @@ def list_agents(
     operation_id="getAgent",
     summary="Get an agent",
     description="One of the caller's agents (a deleted agent is a 404).",
+    responses=answers(
+        {200: "The agent."},
+        {404: NOT_FOUND_ANSWER, 500: SERVER_ERROR_ANSWER, 503: DATABASE_UNAVAILABLE_ANSWER},
+    ),
 )
 def get_agent(agentId: str) -> Agent:
     return agents.get_agent(agentId, owner_id=owner_id(app), store=runtime.store())

@@ -20,7 +20,9 @@ from typing import Any
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
 from aws_lambda_powertools.event_handler.api_gateway import ResponseBuilder
 from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
+from aws_lambda_powertools.event_handler.openapi.types import OpenAPIResponse
 from aws_lambda_powertools.utilities.data_classes import APIGatewayProxyEventV2
+from pydantic import BaseModel
 from pymongo.errors import PyMongoError
 
 from voice_agents.errors import (
@@ -64,6 +66,12 @@ ERROR_STATUS: dict[str, HTTPStatus] = {
     "database_unavailable": HTTPStatus.SERVICE_UNAVAILABLE,
     "deadline_exceeded": HTTPStatus.GATEWAY_TIMEOUT,
 }
+
+# What the OpenAPI document says of the answers most routes share (each route declares its own).
+SERVER_ERROR_ANSWER = "`configuration_error` (with `setting`) or `internal_error`."
+DATABASE_UNAVAILABLE_ANSWER = "`database_unavailable`: MongoDB failed; retry."
+NOT_FOUND_ANSWER = "`not_found`: no such agent for this caller (another caller's agent is a 404 too)."
+_ERROR_SCHEMA_REF = "#/components/schemas/Error"
 
 DATABASE_UNAVAILABLE = "the database is unavailable; retry shortly"
 MISCONFIGURED = "the service is misconfigured"
@@ -296,6 +304,24 @@ def build_resolver() -> APIGatewayHttpResolver:
         return answer("internal_error", "unexpected error; it has been logged")
 
     return app
+
+
+def answers(
+    success: dict[int, str], errors: dict[int, str], *, body: type[BaseModel] | None = None
+) -> dict[int, OpenAPIResponse]:
+    """A route's answers for its OpenAPI document: each success (its body the route's return type,
+    or ``body``) and each error (an ``Error`` body) with what it means."""
+    documented: dict[int, OpenAPIResponse] = {}
+    for status, description in success.items():
+        documented[status] = {"description": description}
+        if body is not None:
+            documented[status]["content"] = {"application/json": {"model": body}}
+    for status, description in errors.items():
+        documented[status] = {
+            "description": description,
+            "content": {"application/json": {"schema": {"$ref": _ERROR_SCHEMA_REF}}},
+        }
+    return documented
 
 
 def request_id(app: APIGatewayHttpResolver) -> str | None:
