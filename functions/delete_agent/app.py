@@ -10,14 +10,7 @@ from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from voice_agents import agents, runtime
-from voice_agents.api import (
-    DATABASE_UNAVAILABLE_ANSWER,
-    NOT_FOUND_ANSWER,
-    SERVER_ERROR_ANSWER,
-    answers,
-    build_resolver,
-    owner_id,
-)
+from voice_agents.api import NOT_FOUND_ANSWER, SERVER_ANSWERS, answers, build_resolver, owner_id
 from voice_agents.models import DeleteOutcome
 from voice_agents.observability import logger, tracer
 
@@ -46,8 +39,7 @@ app = build_resolver()
                 "`request_in_progress`: the agent is still being created, or is being repaired right "
                 "now; retry shortly."
             ),
-            500: SERVER_ERROR_ANSWER,
-            503: DATABASE_UNAVAILABLE_ANSWER,
+            **SERVER_ANSWERS,
         },
         body=DeleteOutcome,
     ),

@@ -7,14 +7,7 @@ from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from voice_agents import agents, runtime
-from voice_agents.api import (
-    DATABASE_UNAVAILABLE_ANSWER,
-    NOT_FOUND_ANSWER,
-    SERVER_ERROR_ANSWER,
-    answers,
-    build_resolver,
-    owner_id,
-)
+from voice_agents.api import NOT_FOUND_ANSWER, SERVER_ANSWERS, answers, build_resolver, owner_id
 from voice_agents.models import Agent, AgentPage
 from voice_agents.observability import logger, tracer
 
@@ -33,8 +26,7 @@ app = build_resolver()
         {200: "One page of agents."},
         {
             400: "`validation_error`: `limit` outside 1-100, or a `cursor` this API did not return.",
-            500: SERVER_ERROR_ANSWER,
-            503: DATABASE_UNAVAILABLE_ANSWER,
+            **SERVER_ANSWERS,
         },
     ),
 )
@@ -52,7 +44,7 @@ def list_agents(
     description="One of the caller's agents (a deleted agent is a 404).",
     responses=answers(
         {200: "The agent."},
-        {404: NOT_FOUND_ANSWER, 500: SERVER_ERROR_ANSWER, 503: DATABASE_UNAVAILABLE_ANSWER},
+        {404: NOT_FOUND_ANSWER, **SERVER_ANSWERS},
     ),
 )
 def get_agent(agentId: str) -> Agent:

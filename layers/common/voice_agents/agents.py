@@ -5,7 +5,7 @@ on its first use only, so the read path stays light at cold start."""
 from __future__ import annotations
 
 import base64
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any
 
 from voice_agents.deletion import delete_agent
 from voice_agents.errors import AgentNotFound, InvalidRequest
@@ -16,10 +16,6 @@ if TYPE_CHECKING:
     from voice_agents.creation import create_agent
 
 __all__ = ["create_agent", "delete_agent", "get_agent", "list_agents"]
-
-
-class LambdaContextLike(Protocol):
-    def get_remaining_time_in_millis(self) -> int: ...
 
 
 def __getattr__(name: str) -> Any:

@@ -68,9 +68,11 @@ ERROR_STATUS: dict[str, HTTPStatus] = {
 }
 
 # What the OpenAPI document says of the answers most routes share (each route declares its own).
-SERVER_ERROR_ANSWER = "`configuration_error` (with `setting`) or `internal_error`."
-DATABASE_UNAVAILABLE_ANSWER = "`database_unavailable`: MongoDB failed; retry."
 NOT_FOUND_ANSWER = "`not_found`: no such agent for this caller (another caller's agent is a 404 too)."
+SERVER_ANSWERS = {
+    500: "`configuration_error` (with `setting`) or `internal_error`.",
+    503: "`database_unavailable`: MongoDB failed; retry.",
+}
 _ERROR_SCHEMA_REF = "#/components/schemas/Error"
 
 DATABASE_UNAVAILABLE = "the database is unavailable; retry shortly"

@@ -19,7 +19,7 @@ SECRET_VARIABLES = ("MONGODB_URI", "RETELL_API_KEY", "TWILIO_ACCOUNT_SID", "TWIL
 
 
 class Settings(BaseModel):
-    """Every setting of DESIGN.md's configuration table, by its environment variable name."""
+    """Every setting of the README's configuration table, by its environment variable name."""
 
     model_config = ConfigDict(frozen=True, extra="ignore", populate_by_name=True)
 

@@ -5,6 +5,7 @@ idempotency utility or boto3 (docs/architecture.md, "Idempotency")."""
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Protocol
 
 from aws_lambda_powertools.utilities.idempotency import IdempotencyConfig, idempotent_function
 from aws_lambda_powertools.utilities.idempotency.exceptions import (
@@ -16,7 +17,6 @@ from aws_lambda_powertools.utilities.idempotency.serialization.pydantic import P
 from pydantic import AliasChoices, BaseModel, Field
 
 from voice_agents import runtime
-from voice_agents.agents import LambdaContextLike
 from voice_agents.errors import (
     AgentDeleted,
     AgentNotFound,
@@ -36,6 +36,10 @@ from voice_agents.runtime import Services
 from voice_agents.store import IDEMPOTENCY, object_id
 
 IDEMPOTENCY_TTL_SECONDS = 24 * 3600
+
+
+class LambdaContextLike(Protocol):
+    def get_remaining_time_in_millis(self) -> int: ...
 
 
 class CreateCommand(BaseModel):
