@@ -21,11 +21,11 @@ import binascii
 import urllib.parse
 from dataclasses import dataclass
 from datetime import timedelta
+from typing import TYPE_CHECKING
 from xml.sax.saxutils import escape
 
 from twilio.request_validator import RequestValidator
 
-from voice_agents import runtime
 from voice_agents.config import Settings
 from voice_agents.errors import DomainError
 from voice_agents.models import AgentStatus
@@ -33,6 +33,9 @@ from voice_agents.observability import count, logger
 from voice_agents.records import RETELL_AGENT, AgentRecord
 from voice_agents.store import now, object_id
 from voice_agents.tags import webhook_url
+
+if TYPE_CHECKING:
+    from voice_agents.runtime import Runtime
 
 REGISTER_TIMEOUT_SECONDS = 4.0
 SORRY = "Sorry, this agent cannot take your call right now. Please try again later."
@@ -58,16 +61,19 @@ class _Verified:
 
 
 def handle_voice_webhook(
-    agent_id: str, body: str | None, is_base64: bool, headers: dict[str, str]
+    agent_id: str, body: str | None, is_base64: bool, headers: dict[str, str], process: Runtime
 ) -> WebhookResponse:
+    """``process`` holds the settings and clients, and re-reads the secret when a signature fails."""
     try:
-        return _answer(agent_id, body, is_base64, headers)
+        return _answer(agent_id, body, is_base64, headers, process)
     except Exception:  # a bug: the caller still hears the apology, never a 5xx
         logger.exception("webhook failed unexpectedly", agent_id=agent_id)
         return _apologise()
 
 
-def _answer(agent_id: str, body: str | None, is_base64: bool, headers: dict[str, str]) -> WebhookResponse:
+def _answer(
+    agent_id: str, body: str | None, is_base64: bool, headers: dict[str, str], process: Runtime
+) -> WebhookResponse:
     signature = next((value for key, value in headers.items() if key.lower() == "x-twilio-signature"), None)
     if not signature:
         return _refuse(403, "missing signature", agent_id)
@@ -75,25 +81,25 @@ def _answer(agent_id: str, body: str | None, is_base64: bool, headers: dict[str,
     if params is None:
         return _refuse(400, "malformed form body", agent_id)
     try:
-        verified = _verify(agent_id, params, signature)
+        verified = _verify(agent_id, params, signature, process)
     except DomainError as exc:  # misconfigured, or the database holding the URL is down
         logger.error("cannot check the webhook signature", agent_id=agent_id, error=str(exc))
         return _apologise()
     if verified is None:
         return _refuse(403, "invalid signature", agent_id)
     try:
-        return _connect(agent_id, verified, params)
+        return _connect(agent_id, verified, params, process)
     except (DomainError, _CallNotConnected) as exc:
         logger.warning("call not connected", agent_id=agent_id, reason=str(exc))
         return _apologise()
 
 
-def _verify(agent_id: str, params: dict[str, str], signature: str) -> _Verified | None:
+def _verify(agent_id: str, params: dict[str, str], signature: str, process: Runtime) -> _Verified | None:
     """The settings and (when it had to be read first) the record, if the signature is Twilio's.
 
     A failed check re-reads the secret once (rate-limited) and checks again with a rotated token.
     """
-    settings = runtime.settings()
+    settings = process.settings()
     token = settings.require("TWILIO_AUTH_TOKEN")
     base_url = settings.webhook_base_url
     record: AgentRecord | None = None
@@ -101,15 +107,15 @@ def _verify(agent_id: str, params: dict[str, str], signature: str) -> _Verified 
         url = webhook_url(base_url, agent_id)
     else:
         oid = object_id(agent_id)
-        record = runtime.store().get_record(oid) if oid else None
+        record = process.store().get_record(oid) if oid else None
         stored = record.webhook_url if record else None
         if not stored:
             return None  # nothing names the URL Twilio signed: nothing can verify this request
         url = stored
     if RequestValidator(token).validate(url, params, signature):
         return _Verified(settings, record, record_read=not base_url)
-    if runtime.refresh_secrets("Twilio signature rejected"):
-        fresh = runtime.settings()
+    if process.refresh_secrets("Twilio signature rejected"):
+        fresh = process.settings()
         fresh_token = fresh.require("TWILIO_AUTH_TOKEN")
         if fresh_token != token and RequestValidator(fresh_token).validate(url, params, signature):
             logger.info("signature valid with the re-read auth token", agent_id=agent_id)
@@ -117,17 +123,17 @@ def _verify(agent_id: str, params: dict[str, str], signature: str) -> _Verified 
     return None
 
 
-def _connect(agent_id: str, verified: _Verified, params: dict[str, str]) -> WebhookResponse:
+def _connect(agent_id: str, verified: _Verified, params: dict[str, str], process: Runtime) -> WebhookResponse:
     record = verified.record
     if not verified.record_read:
         oid = object_id(agent_id)
-        record = runtime.store().get_record(oid) if oid else None
+        record = process.store().get_record(oid) if oid else None
     if record is None:
         raise _CallNotConnected("no such agent")
     if record.status != AgentStatus.ACTIVE.value or not record.stored_resource_id(RETELL_AGENT):
         raise _CallNotConnected(f"agent is {record.status}, not active")
     retention = timedelta(days=verified.settings.call_record_retention_days)
-    call_id = _registered_call(params.get("CallSid", ""), record, params, retention)
+    call_id = _registered_call(params.get("CallSid", ""), record, params, retention, process)
     count("CallsConnected")
     sip = f"sip:{call_id}@{verified.settings.retell_sip_domain}"
     return WebhookResponse(
@@ -136,16 +142,18 @@ def _connect(agent_id: str, verified: _Verified, params: dict[str, str]) -> Webh
     )
 
 
-def _registered_call(call_sid: str, record: AgentRecord, params: dict[str, str], retention: timedelta) -> str:
+def _registered_call(
+    call_sid: str, record: AgentRecord, params: dict[str, str], retention: timedelta, process: Runtime
+) -> str:
     """The Retell call id for this CallSid, registering it once even when the request comes again:
     a Twilio retry seconds later, or a captured request replayed within the retention period."""
-    calls = runtime.store().calls
+    calls = process.store().calls
     moment = now()
     registered = calls.registered(call_sid, moment)
     if registered is not None:
         logger.info("this CallSid was registered before; reusing its registration", call_sid=call_sid)
         return registered
-    call_id = runtime.retell().register_phone_call(
+    call_id = process.retell().register_phone_call(
         agent_id=record.stored_resource_id(RETELL_AGENT),
         from_number=params.get("From", ""),
         to_number=params.get("To", ""),
