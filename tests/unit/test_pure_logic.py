@@ -13,10 +13,16 @@ from bson import ObjectId
 
 from voice_agents import agents, api, reconciler
 from voice_agents.errors import (
+    AgentDeleted,
+    AgentNotFound,
     BillingError,
     ConfigurationError,
     DeadlineExceeded,
+    IdempotencyKeyReused,
     InvalidRequest,
+    ProvisioningFailed,
+    QuotaExceeded,
+    RequestInProgress,
     StoreError,
     UpstreamError,
 )
@@ -269,3 +275,55 @@ def test_an_active_number_whose_webhook_drifted_is_repointed():
 def test_a_failed_creates_cause_decides_its_status_and_error_code(cause, status, error):
     code = api._error_for_cause(cause)
     assert (api.ERROR_STATUS[code], code) == (status, error)
+
+
+def test_a_rolled_back_create_is_answered_with_its_step_and_no_pending_list():
+    failure = ProvisioningFailed(str(AGENT_ID), "buy_number", UpstreamError("twilio", "buy_number", "500"))
+
+    error, message, details = api.TRANSLATIONS[ProvisioningFailed](failure)
+
+    assert error == "provisioning_failed"
+    assert message.endswith("everything it created was removed")
+    assert details == {
+        "step": "buy_number",
+        "agentId": str(AGENT_ID),
+        "setting": None,
+        "rolledBack": True,
+        "cleanupPending": None,
+    }
+
+
+def test_a_step_or_setting_that_is_not_ours_never_reaches_the_answer():
+    cause = ConfigurationError("bad", "https://secret.example.com")
+    failure = ProvisioningFailed(str(AGENT_ID), "Step With Spaces", cause, cleanup_pending=[NUMBER])
+
+    error, message, details = api.TRANSLATIONS[ProvisioningFailed](failure)
+
+    assert (error, details["step"], details["setting"]) == ("configuration_error", "unknown", None)
+    assert details["cleanupPending"] == [NUMBER]
+    assert "secret.example.com" not in message
+
+
+@pytest.mark.parametrize(
+    ("exc", "error"),
+    [
+        (InvalidRequest("cursor", "cursor is not one this API returned"), "validation_error"),
+        (AgentNotFound("agent x not found"), "not_found"),
+        (AgentDeleted("gone"), "agent_deleted"),
+        (IdempotencyKeyReused("reused"), "idempotency_key_reused"),
+        (RequestInProgress("busy"), "request_in_progress"),
+        (QuotaExceeded(25), "quota_exceeded"),
+        (StoreError("connection refused to db.internal:27017"), "database_unavailable"),
+        (UpstreamError("retell", "get_llm", "https://api.retellai.com said no"), "upstream_error"),
+        (RuntimeError("a bug"), "internal_error"),
+    ],
+)
+def test_every_exception_a_route_may_raise_has_a_code_with_a_status(exc, error):
+    translate = next(api.TRANSLATIONS[kind] for kind in type(exc).__mro__ if kind in api.TRANSLATIONS)
+
+    code, message, _ = translate(exc)
+
+    assert code == error
+    assert code in api.ERROR_STATUS
+    assert "db.internal" not in message
+    assert "retellai.com" not in message
