@@ -165,9 +165,8 @@ export interface components {
             /**
              * @description Machine-readable code: `validation_error` (400), `not_found` (404), `request_in_progress` (409),
              *     `agent_deleted` (410), `unsupported_media_type` (415), `idempotency_key_reused` (422),
-             *     `quota_exceeded` (429), `configuration_error` or `internal_error` (500),
-             *     `provisioning_failed`, `billing_error` or `upstream_error` (502), `database_unavailable` (503),
-             *     `deadline_exceeded` (504).
+             *     `quota_exceeded` (429), `configuration_error` or `internal_error` (500), `provisioning_failed`,
+             *     `billing_error` or `upstream_error` (502), `database_unavailable` (503), `deadline_exceeded` (504).
              */
             error: string;
             /** @description A sentence for a human; never a stack trace. */

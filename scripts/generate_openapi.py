@@ -20,8 +20,8 @@ import copy
 import difflib
 import json
 import sys
+import textwrap
 import tomllib
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -31,12 +31,9 @@ for _path in (ROOT, ROOT / "layers" / "common"):
     if str(_path) not in sys.path:
         sys.path.insert(0, str(_path))
 
-from aws_lambda_powertools.event_handler import APIGatewayHttpResolver  # noqa: E402
-from pydantic import BaseModel  # noqa: E402
 
 from local.invoke import handler_module, load_event  # noqa: E402
-from voice_agents.api import IDEMPOTENCY_KEY_MAX_LENGTH, IDEMPOTENCY_KEY_PATTERN  # noqa: E402
-from voice_agents.models import DeleteOutcome  # noqa: E402
+from voice_agents.api import ERROR_STATUS, IDEMPOTENCY_KEY_MAX_LENGTH, IDEMPOTENCY_KEY_PATTERN  # noqa: E402
 
 OUTPUT = ROOT / "openapi" / "openapi.json"
 TITLE = "Voice agents API"
@@ -61,12 +58,19 @@ Errors are `Error` bodies, `{error, message, requestId, ...details}`, and never 
 a host, a URL or a provider's own message; `requestId` leads an operator to the request's log lines.
 A 401 comes from API Gateway itself and carries only `message`."""
 
-ERROR_CODES = """\
-Machine-readable code: `validation_error` (400), `not_found` (404), `request_in_progress` (409),
-`agent_deleted` (410), `unsupported_media_type` (415), `idempotency_key_reused` (422),
-`quota_exceeded` (429), `configuration_error` or `internal_error` (500),
-`provisioning_failed`, `billing_error` or `upstream_error` (502), `database_unavailable` (503),
-`deadline_exceeded` (504)."""
+
+def error_codes() -> str:
+    """The error codes by status, from the API's own table."""
+    by_status: dict[int, list[str]] = {}
+    for code, status in ERROR_STATUS.items():
+        by_status.setdefault(status.value, []).append(f"`{code}`")
+    listed = ", ".join(f"{_either(codes)} ({status})" for status, codes in by_status.items())
+    return textwrap.fill(f"Machine-readable code: {listed}.", width=100)
+
+
+def _either(codes: list[str]) -> str:
+    return codes[0] if len(codes) == 1 else f"{', '.join(codes[:-1])} or {codes[-1]}"
+
 
 # Hand-written because error bodies leave out absent details rather than sending null.
 FIELD_ERROR_SCHEMA: dict[str, Any] = {
@@ -87,7 +91,7 @@ ERROR_SCHEMA: dict[str, Any] = {
     "title": "Error",
     "description": "Every error this API answers: `{error, message}` plus the details that apply.",
     "properties": {
-        "error": {"type": "string", "description": ERROR_CODES},
+        "error": {"type": "string", "description": error_codes()},
         "message": {"type": "string", "description": "A sentence for a human; never a stack trace."},
         "requestId": {
             "type": "string",
@@ -136,22 +140,15 @@ GATEWAY_ERROR_SCHEMA: dict[str, Any] = {
 }
 
 UNAUTHORIZED = 'No valid JWT: API Gateway\'s authorizer answers `{"message": "Unauthorized"}`.'
-SERVER_ERROR = "`configuration_error` (with `setting`) or `internal_error`."
-DATABASE_UNAVAILABLE = "`database_unavailable`: MongoDB failed; retry."
-NOT_FOUND = "`not_found`: no such agent for this caller (another caller's agent is a 404 too)."
+# Powertools documents its own 422 validation body; this API answers a 400 `Error` instead.
+POWERTOOLS_VALIDATION = "422"
 
 
 @dataclass(frozen=True)
 class Operation:
-    """What the resolver cannot say about one route."""
+    """What a route's resolver cannot say about it (its summary, description, operation id and
+    answers are declared on the route itself)."""
 
-    operation_id: str
-    summary: str
-    description: str
-    # Status -> description. The schema is the resolver's success schema unless `response_model`.
-    success: dict[int, str]
-    errors: dict[int, str]
-    response_model: type[BaseModel] | None = None
     # The resolver's parameters (by name) -> description; each must exist.
     parameter_descriptions: dict[str, str] = field(default_factory=dict)
     # Parameters the handler reads itself, so the resolver does not know them.
@@ -164,52 +161,6 @@ AGENT_ID = {"agentId": "The agent's id, as `id` of the agent."}
 
 OPERATIONS: dict[tuple[str, str], Operation] = {
     ("post", "/api/agents"): Operation(
-        operation_id="createAgent",
-        summary="Create an agent",
-        description=(
-            "Creates the Retell LLM and agent, buys a phone number and points it at the agent, and "
-            "stores the agent. When a step fails, what was already created is rolled back. With an "
-            "`Idempotency-Key`, a retry answers what became of the agent the first request created "
-            "instead of creating a second one."
-        ),
-        success={201: "The new agent."},
-        errors={
-            400: (
-                "`validation_error`: a bad body (not JSON, not UTF-8, nested too deeply; a missing, "
-                "too long or unknown field; control or bidirectional-override characters in a text "
-                "field) or a bad `Idempotency-Key`; `fields` names each."
-            ),
-            409: (
-                "`request_in_progress`: a request with this `Idempotency-Key` is still running, or the "
-                "agent it created is still being settled; retry shortly."
-            ),
-            410: (
-                "`agent_deleted`: the agent this `Idempotency-Key` created has since been deleted; use "
-                "a new key to create another."
-            ),
-            415: "`unsupported_media_type`: the body is not sent as `application/json`.",
-            422: "`idempotency_key_reused`: this `Idempotency-Key` was used before with another body.",
-            429: (
-                "`quota_exceeded`: the caller already has `limit` agents (provisioning, active or "
-                "deleting); delete one first. Nothing was bought."
-            ),
-            500: (
-                "`configuration_error` (with `setting`; e.g. Twilio 21649/21631: set `TWILIO_BUNDLE_SID` "
-                "/ `TWILIO_ADDRESS_SID`) or `internal_error`."
-            ),
-            502: (
-                "`provisioning_failed`, `billing_error` or `upstream_error`: a provider failed at `step`; "
-                "what was created was rolled back (`rolledBack`), or `cleanupPending` lists what the "
-                "reconciler will remove."
-            ),
-            503: (
-                "`database_unavailable`: MongoDB failed; retry. At `step` `activate` whether the agent "
-                "became active is not known: a retry with the same `Idempotency-Key` answers the agent, "
-                "409 while it is being settled, or the failure; it never buys a second number."
-            ),
-            504: "`deadline_exceeded`: too little Lambda time was left to go on at `step`; rolled back.",
-        },
-        request_example_event="create_agent.json",
         extra_parameters=(
             {
                 "name": "Idempotency-Key",
@@ -227,59 +178,16 @@ OPERATIONS: dict[tuple[str, str], Operation] = {
                 },
             },
         ),
+        request_example_event="create_agent.json",
     ),
     ("get", "/api/agents"): Operation(
-        operation_id="listAgents",
-        summary="List your agents",
-        description=(
-            "The caller's agents, newest first, one page at a time (deleted agents are left out). "
-            "Pass `nextCursor` back as `cursor` for the next page; it is null on the last."
-        ),
-        success={200: "One page of agents."},
-        errors={
-            400: "`validation_error`: `limit` outside 1-100, or a `cursor` this API did not return.",
-            500: SERVER_ERROR,
-            503: DATABASE_UNAVAILABLE,
-        },
         parameter_descriptions={
             "limit": "How many agents per page.",
             "cursor": "`nextCursor` of the previous page.",
         },
     ),
-    ("get", "/api/agents/{agentId}"): Operation(
-        operation_id="getAgent",
-        summary="Get an agent",
-        description="One of the caller's agents (a deleted agent is a 404).",
-        success={200: "The agent."},
-        errors={404: NOT_FOUND, 500: SERVER_ERROR, 503: DATABASE_UNAVAILABLE},
-        parameter_descriptions=AGENT_ID,
-    ),
-    ("delete", "/api/agents/{agentId}"): Operation(
-        operation_id="deleteAgent",
-        summary="Delete an agent",
-        description=(
-            "Releases the phone number, deletes the Retell agent and LLM, then soft-deletes the "
-            "record. Safe to repeat: deleting a deleted agent answers 200 again."
-        ),
-        success={
-            200: "Everything is gone: `status` is `deleted` and `pending` is empty.",
-            202: (
-                "Accepted: `status` is `deleting` and `pending` lists what could not be removed yet; "
-                "the reconciler finishes it without the client doing anything."
-            ),
-        },
-        errors={
-            404: NOT_FOUND,
-            409: (
-                "`request_in_progress`: the agent is still being created, or is being repaired right "
-                "now; retry shortly."
-            ),
-            500: SERVER_ERROR,
-            503: DATABASE_UNAVAILABLE,
-        },
-        response_model=DeleteOutcome,
-        parameter_descriptions=AGENT_ID,
-    ),
+    ("get", "/api/agents/{agentId}"): Operation(parameter_descriptions=AGENT_ID),
+    ("delete", "/api/agents/{agentId}"): Operation(parameter_descriptions=AGENT_ID),
 }
 
 
@@ -317,7 +225,6 @@ def build_document() -> dict[str, Any]:
             f"OPERATIONS is out of step with the resolvers: undocumented {missing}, stale {stale}"
         )
 
-    _merge_schemas(schemas, model_schemas([operation.response_model for operation in OPERATIONS.values()]))
     _merge_schemas(
         schemas,
         {"Error": ERROR_SCHEMA, "FieldError": FIELD_ERROR_SCHEMA, "GatewayError": GATEWAY_ERROR_SCHEMA},
@@ -353,9 +260,9 @@ def build_document() -> dict[str, Any]:
 
 def document_operation(generated: dict[str, Any], extra: Operation, route: str) -> dict[str, Any]:
     operation = copy.deepcopy(generated)
-    operation["summary"] = extra.summary
-    operation["description"] = extra.description
-    operation["operationId"] = extra.operation_id
+    for key in ("summary", "description", "operationId"):
+        if not operation.get(key):
+            raise SystemExit(f"{route}: the route declares no {key}")
 
     parameters = [_without_null(parameter) for parameter in operation.get("parameters", [])]
     names = {parameter["name"] for parameter in parameters}
@@ -373,49 +280,21 @@ def document_operation(generated: dict[str, Any], extra: Operation, route: str) 
         body = json.loads(load_event(extra.request_example_event)["body"])
         operation["requestBody"]["content"]["application/json"]["example"] = body
 
-    # Powertools documents its own 422 validation body; this API answers a 400 `Error` instead.
-    generated_success = [
-        response for status, response in operation["responses"].items() if status.startswith("2")
-    ]
-    if extra.response_model is not None:
-        content = _json_content({"$ref": REF.format(model=extra.response_model.__name__)})
-    elif len(generated_success) == 1:
-        content = generated_success[0]["content"]
-    else:
-        raise SystemExit(f"{route}: expected one success response from the resolver")
-    responses: dict[str, Any] = {}
-    for status, description in extra.success.items():
-        responses[str(status)] = {"description": description, "content": copy.deepcopy(content)}
-    errors = {401: (UNAUTHORIZED, "GatewayError")} | {
-        status: (description, "Error") for status, description in extra.errors.items()
+    responses = {
+        status: response
+        for status, response in operation["responses"].items()
+        if status != POWERTOOLS_VALIDATION or "Validation Error" not in response["description"]
     }
-    for status, (description, schema) in errors.items():
-        responses[str(status)] = {
-            "description": description,
-            "content": _json_content({"$ref": REF.format(model=schema)}),
-        }
+    if not any(status.startswith("2") for status in responses):
+        raise SystemExit(f"{route}: the route declares no success answer")
+    responses["401"] = {
+        "description": UNAUTHORIZED,
+        "content": _json_content({"$ref": REF.format(model="GatewayError")}),
+    }
     operation["responses"] = {status: responses[status] for status in sorted(responses)}
     operation["security"] = [{SECURITY_SCHEME: []}]
     first = [key for key in OPERATION_KEYS if key in operation]
     return {key: operation[key] for key in first + [key for key in operation if key not in first]}
-
-
-def model_schemas(models: list[type[BaseModel] | None]) -> dict[str, Any]:
-    """Schemas of response models no route declares as its return type, made by Powertools as if a
-    route returned each (a handler returning a ``Response`` is documented as a string)."""
-    probe = APIGatewayHttpResolver(enable_validation=True)
-    for model in {model for model in models if model is not None}:
-        probe.get(f"/{model.__name__}")(_returning(model))
-    document = json.loads(probe.get_openapi_json_schema(title=TITLE))
-    return dict(document.get("components", {}).get("schemas", {}))
-
-
-def _returning(model: type[BaseModel]) -> Callable[[], Any]:
-    def handler() -> Any:
-        raise NotImplementedError
-
-    handler.__annotations__["return"] = model
-    return handler
 
 
 def render(document: dict[str, Any]) -> str:

@@ -6,15 +6,65 @@ from aws_lambda_powertools.event_handler.openapi.params import Body
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from voice_agents import agents
-from voice_agents.api import build_resolver, idempotency_key, owner_id, request_base_url
+import voice_agents.creation  # noqa: F401  (create's idempotency machinery loads at cold start, not in a request)
+from voice_agents import agents, runtime
+from voice_agents.api import answers, build_resolver, idempotency_key, owner_id, request_base_url
 from voice_agents.models import Agent, CreateAgentRequest
 from voice_agents.observability import logger, tracer
 
 app = build_resolver()
 
 
-@app.post("/api/agents")
+@app.post(
+    "/api/agents",
+    operation_id="createAgent",
+    summary="Create an agent",
+    description=(
+        "Creates the Retell LLM and agent, buys a phone number and points it at the agent, and "
+        "stores the agent. When a step fails, what was already created is rolled back. With an "
+        "`Idempotency-Key`, a retry answers what became of the agent the first request created "
+        "instead of creating a second one."
+    ),
+    responses=answers(
+        {201: "The new agent."},
+        {
+            400: (
+                "`validation_error`: a bad body (not JSON, not UTF-8, nested too deeply; a missing, "
+                "too long or unknown field; control or bidirectional-override characters in a text "
+                "field) or a bad `Idempotency-Key`; `fields` names each."
+            ),
+            409: (
+                "`request_in_progress`: a request with this `Idempotency-Key` is still running, or the "
+                "agent it created is still being settled; retry shortly."
+            ),
+            410: (
+                "`agent_deleted`: the agent this `Idempotency-Key` created has since been deleted; use "
+                "a new key to create another."
+            ),
+            415: "`unsupported_media_type`: the body is not sent as `application/json`.",
+            422: "`idempotency_key_reused`: this `Idempotency-Key` was used before with another body.",
+            429: (
+                "`quota_exceeded`: the caller already has `limit` agents (provisioning, active or "
+                "deleting); delete one first. Nothing was bought."
+            ),
+            500: (
+                "`configuration_error` (with `setting`; e.g. Twilio 21649/21631: set `TWILIO_BUNDLE_SID` "
+                "/ `TWILIO_ADDRESS_SID`) or `internal_error`."
+            ),
+            502: (
+                "`provisioning_failed`, `billing_error` or `upstream_error`: a provider failed at `step`; "
+                "what was created was rolled back (`rolledBack`), or `cleanupPending` lists what the "
+                "reconciler will remove."
+            ),
+            503: (
+                "`database_unavailable`: MongoDB failed; retry. At `step` `activate` whether the agent "
+                "became active is not known: a retry with the same `Idempotency-Key` answers the agent, "
+                "409 while it is being settled, or the failure; it never buys a second number."
+            ),
+            504: "`deadline_exceeded`: too little Lambda time was left to go on at `step`; rolled back.",
+        },
+    ),
+)
 def create_agent(request: Annotated[CreateAgentRequest, Body()]) -> tuple[Agent, int]:
     agent = agents.create_agent(
         request,
@@ -22,6 +72,7 @@ def create_agent(request: Annotated[CreateAgentRequest, Body()]) -> tuple[Agent,
         idempotency_key=idempotency_key(app),
         request_base_url=request_base_url(app),
         context=app.lambda_context,
+        services=runtime.services(),
     )
     return agent, 201
 

@@ -9,17 +9,43 @@ from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from voice_agents import runtime
-from voice_agents.api import build_resolver, owner_id
-from voice_agents.deletion import delete_agent as delete_agent_and_resources
+from voice_agents import agents, runtime
+from voice_agents.api import NOT_FOUND_ANSWER, SERVER_ANSWERS, answers, build_resolver, owner_id
+from voice_agents.models import DeleteOutcome
 from voice_agents.observability import logger, tracer
 
 app = build_resolver()
 
 
-@app.delete("/api/agents/<agentId>")
+@app.delete(
+    "/api/agents/<agentId>",
+    operation_id="deleteAgent",
+    summary="Delete an agent",
+    description=(
+        "Releases the phone number, deletes the Retell agent and LLM, then soft-deletes the "
+        "record. Safe to repeat: deleting a deleted agent answers 200 again."
+    ),
+    responses=answers(
+        {
+            200: "Everything is gone: `status` is `deleted` and `pending` is empty.",
+            202: (
+                "Accepted: `status` is `deleting` and `pending` lists what could not be removed yet; "
+                "the reconciler finishes it without the client doing anything."
+            ),
+        },
+        {
+            404: NOT_FOUND_ANSWER,
+            409: (
+                "`request_in_progress`: the agent is still being created, or is being repaired right "
+                "now; retry shortly."
+            ),
+            **SERVER_ANSWERS,
+        },
+        body=DeleteOutcome,
+    ),
+)
 def delete_agent(agentId: str) -> Response[str]:
-    outcome = delete_agent_and_resources(
+    outcome = agents.delete_agent(
         agentId,
         owner_id=owner_id(app),
         services=runtime.services(),

@@ -6,25 +6,49 @@ from aws_lambda_powertools.event_handler.openapi.params import Query
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from voice_agents import agents
-from voice_agents.api import build_resolver, owner_id
+from voice_agents import agents, runtime
+from voice_agents.api import NOT_FOUND_ANSWER, SERVER_ANSWERS, answers, build_resolver, owner_id
 from voice_agents.models import Agent, AgentPage
 from voice_agents.observability import logger, tracer
 
 app = build_resolver()
 
 
-@app.get("/api/agents")
+@app.get(
+    "/api/agents",
+    operation_id="listAgents",
+    summary="List your agents",
+    description=(
+        "The caller's agents, newest first, one page at a time (deleted agents are left out). "
+        "Pass `nextCursor` back as `cursor` for the next page; it is null on the last."
+    ),
+    responses=answers(
+        {200: "One page of agents."},
+        {
+            400: "`validation_error`: `limit` outside 1-100, or a `cursor` this API did not return.",
+            **SERVER_ANSWERS,
+        },
+    ),
+)
 def list_agents(
     limit: Annotated[int, Query(ge=1, le=100)] = 20,
     cursor: Annotated[str | None, Query(pattern=agents.CURSOR_PATTERN)] = None,
 ) -> AgentPage:
-    return agents.list_agents(owner_id=owner_id(app), limit=limit, cursor=cursor)
+    return agents.list_agents(owner_id=owner_id(app), limit=limit, cursor=cursor, store=runtime.store())
 
 
-@app.get("/api/agents/<agentId>")
+@app.get(
+    "/api/agents/<agentId>",
+    operation_id="getAgent",
+    summary="Get an agent",
+    description="One of the caller's agents (a deleted agent is a 404).",
+    responses=answers(
+        {200: "The agent."},
+        {404: NOT_FOUND_ANSWER, **SERVER_ANSWERS},
+    ),
+)
 def get_agent(agentId: str) -> Agent:
-    return agents.get_agent(agentId, owner_id=owner_id(app))
+    return agents.get_agent(agentId, owner_id=owner_id(app), store=runtime.store())
 
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP, clear_state=True)

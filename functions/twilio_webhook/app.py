@@ -5,6 +5,7 @@ from typing import Any
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from voice_agents import runtime
 from voice_agents.observability import logger, tracer
 from voice_agents.webhook import handle_voice_webhook
 
@@ -17,6 +18,7 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
         body=event.get("body"),
         is_base64=bool(event.get("isBase64Encoded")),
         headers=event.get("headers") or {},
+        process=runtime.process(),
     )
     return {
         "statusCode": response.status,

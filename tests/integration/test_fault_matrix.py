@@ -29,7 +29,7 @@ pytestmark = pytest.mark.integration
 PROVIDER_CASES = [(op, kind) for op in RETELL_CREATE_OPERATIONS + TWILIO_CREATE_OPERATIONS for kind in KINDS]
 STORE_CASES = [(write, kind) for write in STORE_WRITES for kind in KINDS]
 
-# Cases the request cannot settle alone, by design (DESIGN.md leaves them to the reconciler):
+# Cases the request cannot settle alone, by design (the reconciler settles them: docs/architecture.md):
 # a slow provider creates the resource after the request gave up and rolled back; a journal
 # write whose outcome is unknown; a failed record whose 'failed' mark could not be written.
 NEEDS_RECONCILER = {

@@ -24,7 +24,7 @@ pytestmark = pytest.mark.integration
 
 OWNER = "user-1234-owner"
 CREATE_BODY = json.loads(load_event("create_agent.json")["body"])
-# DESIGN.md "Shape": four API functions, five routes; only the webhook goes without a JWT.
+# The README's API table: four API functions, five routes; only the webhook goes without a JWT.
 DESIGNED_ROUTES = {
     ("POST", "/api/agents", "create_agent", "JwtAuthorizer"),
     ("GET", "/api/agents", "get_agents", "JwtAuthorizer"),

@@ -60,7 +60,7 @@ def test_defaults_follow_the_design_table():
     # When the settings are loaded
     settings = load_settings(environ={})
 
-    # Then every default of DESIGN.md's configuration table applies
+    # Then every default of the README's configuration table applies
     assert settings.mongodb_database == "voice_agents"
     assert settings.retell_base_url == "https://api.retellai.com"
     assert settings.retell_sip_domain == "sip.retellai.com"

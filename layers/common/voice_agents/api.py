@@ -13,14 +13,16 @@ import base64
 import binascii
 import json
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from http import HTTPStatus
 from typing import Any
 
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
 from aws_lambda_powertools.event_handler.api_gateway import ResponseBuilder
 from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
+from aws_lambda_powertools.event_handler.openapi.types import OpenAPIResponse
 from aws_lambda_powertools.utilities.data_classes import APIGatewayProxyEventV2
+from pydantic import BaseModel
 from pymongo.errors import PyMongoError
 
 from voice_agents.errors import (
@@ -48,13 +50,40 @@ BODY_METHODS = frozenset({"POST", "PUT", "PATCH"})
 _STEP = re.compile(r"[a-z][a-z_]{0,39}")
 _SETTING = re.compile(r"[A-Z][A-Z0-9_]{1,63}")
 
+# Every error code the API answers, and its status: the answers below and the OpenAPI document's
+# list of codes (scripts/generate_openapi.py) both read this table.
+ERROR_STATUS: dict[str, HTTPStatus] = {
+    "validation_error": HTTPStatus.BAD_REQUEST,
+    "not_found": HTTPStatus.NOT_FOUND,
+    "request_in_progress": HTTPStatus.CONFLICT,
+    "agent_deleted": HTTPStatus.GONE,
+    "unsupported_media_type": HTTPStatus.UNSUPPORTED_MEDIA_TYPE,
+    "idempotency_key_reused": HTTPStatus.UNPROCESSABLE_ENTITY,
+    "quota_exceeded": HTTPStatus.TOO_MANY_REQUESTS,
+    "configuration_error": HTTPStatus.INTERNAL_SERVER_ERROR,
+    "internal_error": HTTPStatus.INTERNAL_SERVER_ERROR,
+    "provisioning_failed": HTTPStatus.BAD_GATEWAY,
+    "billing_error": HTTPStatus.BAD_GATEWAY,
+    "upstream_error": HTTPStatus.BAD_GATEWAY,
+    "database_unavailable": HTTPStatus.SERVICE_UNAVAILABLE,
+    "deadline_exceeded": HTTPStatus.GATEWAY_TIMEOUT,
+}
+
+# What the OpenAPI document says of the answers most routes share (each route declares its own).
+NOT_FOUND_ANSWER = "`not_found`: no such agent for this caller (another caller's agent is a 404 too)."
+SERVER_ANSWERS = {
+    500: "`configuration_error` (with `setting`) or `internal_error`.",
+    503: "`database_unavailable`: MongoDB failed; retry.",
+}
+_ERROR_SCHEMA_REF = "#/components/schemas/Error"
+
 DATABASE_UNAVAILABLE = "the database is unavailable; retry shortly"
 MISCONFIGURED = "the service is misconfigured"
 
 
-def error_response(
-    status: HTTPStatus, error: str, message: str, request_id: str | None, **details: Any
-) -> Response[str]:
+def error_response(error: str, message: str, request_id: str | None, **details: Any) -> Response[str]:
+    """The answer for ``error`` (a code of ``ERROR_STATUS``), with its status from the table."""
+    status = ERROR_STATUS[error]
     body = {
         "error": error,
         "message": message,
@@ -85,7 +114,6 @@ class ApiResolver(APIGatewayHttpResolver):
             logger.info("request body refused", status=refused.status.value, reason=str(refused))
             error = "unsupported_media_type" if refused.status == HTTPStatus.UNSUPPORTED_MEDIA_TYPE else None
             response = error_response(
-                refused.status,
                 error or "validation_error",
                 str(refused),
                 request_id,
@@ -174,119 +202,144 @@ def _too_deep() -> str:
     return f"the body is nested deeper than {MAX_JSON_DEPTH} levels"
 
 
+# What an error answer says: its code (a key of ERROR_STATUS), its message, and its details.
+Translation = tuple[str, str, dict[str, Any]]
+
+
 def build_resolver() -> APIGatewayHttpResolver:
     app = ApiResolver(enable_validation=True)
 
-    def answer(status: HTTPStatus, error: str, message: str, **details: Any) -> Response[str]:
-        return error_response(status, error, message, request_id(app), **details)
+    def register(kind: type[Exception], translate: Callable[[Any], Translation]) -> None:
+        @app.exception_handler(kind)
+        def respond(exc: Exception) -> Response[str]:
+            error, message, details = translate(exc)
+            return error_response(error, message, request_id(app), **details)
 
-    @app.exception_handler(RequestValidationError)
-    def invalid_body(exc: RequestValidationError) -> Response[str]:
-        fields = [_describe(error) for error in exc.errors()]
-        message = "; ".join(f"{field['field']}: {field['message']}" for field in fields)
-        return answer(HTTPStatus.BAD_REQUEST, "validation_error", message, fields=fields)
-
-    # Client errors: their texts are sentences written for the caller where they are raised, and
-    # never wrap another error.
-    @app.exception_handler(InvalidRequest)
-    def invalid_request(exc: InvalidRequest) -> Response[str]:
-        return answer(
-            HTTPStatus.BAD_REQUEST,
-            "validation_error",
-            f"{exc.field}: {exc}",
-            fields=[{"field": exc.field, "message": str(exc)}],
-        )
-
-    @app.exception_handler(AgentNotFound)
-    def not_found(exc: AgentNotFound) -> Response[str]:
-        return answer(HTTPStatus.NOT_FOUND, "not_found", "no agent with this id belongs to you")
-
-    @app.exception_handler(AgentDeleted)
-    def deleted(exc: AgentDeleted) -> Response[str]:
-        return answer(
-            HTTPStatus.GONE,
-            "agent_deleted",
-            "the agent this Idempotency-Key created has since been deleted; "
-            "use a new Idempotency-Key to create another",
-        )
-
-    @app.exception_handler(IdempotencyKeyReused)
-    def key_reused(exc: IdempotencyKeyReused) -> Response[str]:
-        return answer(HTTPStatus.UNPROCESSABLE_ENTITY, "idempotency_key_reused", str(exc))
-
-    @app.exception_handler(RequestInProgress)
-    def in_progress(exc: RequestInProgress) -> Response[str]:
-        return answer(HTTPStatus.CONFLICT, "request_in_progress", f"{exc}; retry shortly")
-
-    @app.exception_handler(QuotaExceeded)
-    def quota_exceeded(exc: QuotaExceeded) -> Response[str]:
-        return answer(
-            HTTPStatus.TOO_MANY_REQUESTS,
-            "quota_exceeded",
-            f"you already have the most agents allowed ({exc.limit}); delete one to create another",
-            limit=exc.limit,
-        )
-
-    # Server errors: fixed sentences; the cause goes to the log only.
-    @app.exception_handler(ProvisioningFailed)
-    def provisioning_failed(exc: ProvisioningFailed) -> Response[str]:
-        status, error = _status_for_cause(exc.cause)
-        logger.warning(
-            "create agent failed",
-            step=exc.step,
-            error=str(exc.cause),
-            error_type=type(exc.cause).__name__,
-            cleanup_pending=exc.cleanup_pending,
-        )
-        setting = _setting(exc.cause)
-        return answer(
-            status,
-            error,
-            _failure_message(error, _step(exc.step), setting, exc),
-            step=_step(exc.step),
-            agentId=exc.agent_id,
-            setting=setting,
-            rolledBack=not exc.cleanup_pending,
-            cleanupPending=exc.cleanup_pending or None,
-        )
-
-    @app.exception_handler(ConfigurationError)
-    def misconfigured(exc: ConfigurationError) -> Response[str]:
-        logger.error("configuration error", setting=exc.setting, error=str(exc))
-        setting = _setting(exc)
-        action = f"an operator has to set or fix {setting}" if setting else "an operator has to fix it"
-        message = f"{MISCONFIGURED}: {action}"
-        return answer(HTTPStatus.INTERNAL_SERVER_ERROR, "configuration_error", message, setting=setting)
-
-    @app.exception_handler(StoreError)
-    def store_failed(exc: StoreError) -> Response[str]:
-        logger.error("database error", error=str(exc))
-        return answer(HTTPStatus.SERVICE_UNAVAILABLE, "database_unavailable", DATABASE_UNAVAILABLE)
-
-    @app.exception_handler(PyMongoError)
-    def driver_failed(exc: PyMongoError) -> Response[str]:
-        # A driver error that escaped the store's translation (e.g. from building the client).
-        logger.error("database error", error=str(exc), error_type=type(exc).__name__)
-        return answer(HTTPStatus.SERVICE_UNAVAILABLE, "database_unavailable", DATABASE_UNAVAILABLE)
-
-    @app.exception_handler(UpstreamError)
-    def upstream_failed(exc: UpstreamError) -> Response[str]:
-        logger.error("provider error", provider=exc.provider, error=str(exc), status=exc.status)
-        return answer(
-            HTTPStatus.BAD_GATEWAY,
-            "upstream_error",
-            f"the provider {exc.provider} failed; retry shortly",
-            provider=exc.provider,
-        )
-
-    @app.exception_handler(Exception)
-    def unexpected(exc: Exception) -> Response[str]:
-        logger.exception("unexpected error")
-        return answer(
-            HTTPStatus.INTERNAL_SERVER_ERROR, "internal_error", "unexpected error; it has been logged"
-        )
-
+    for kind, translate in TRANSLATIONS.items():
+        register(kind, translate)
     return app
+
+
+def _invalid_body(exc: RequestValidationError) -> Translation:
+    fields = [_describe(error) for error in exc.errors()]
+    message = "; ".join(f"{field['field']}: {field['message']}" for field in fields)
+    return "validation_error", message, {"fields": fields}
+
+
+# Client errors: their texts are sentences written for the caller where they are raised, and never
+# wrap another error.
+def _invalid_request(exc: InvalidRequest) -> Translation:
+    return "validation_error", f"{exc.field}: {exc}", {"fields": [{"field": exc.field, "message": str(exc)}]}
+
+
+def _not_found(exc: AgentNotFound) -> Translation:
+    return "not_found", "no agent with this id belongs to you", {}
+
+
+def _deleted(exc: AgentDeleted) -> Translation:
+    message = (
+        "the agent this Idempotency-Key created has since been deleted; "
+        "use a new Idempotency-Key to create another"
+    )
+    return "agent_deleted", message, {}
+
+
+def _key_reused(exc: IdempotencyKeyReused) -> Translation:
+    return "idempotency_key_reused", str(exc), {}
+
+
+def _in_progress(exc: RequestInProgress) -> Translation:
+    return "request_in_progress", f"{exc}; retry shortly", {}
+
+
+def _quota_exceeded(exc: QuotaExceeded) -> Translation:
+    message = f"you already have the most agents allowed ({exc.limit}); delete one to create another"
+    return "quota_exceeded", message, {"limit": exc.limit}
+
+
+# Server errors: fixed sentences; the cause goes to the log only.
+def _provisioning_failed(exc: ProvisioningFailed) -> Translation:
+    error = _error_for_cause(exc.cause)
+    logger.warning(
+        "create agent failed",
+        step=exc.step,
+        error=str(exc.cause),
+        error_type=type(exc.cause).__name__,
+        cleanup_pending=exc.cleanup_pending,
+    )
+    setting = _setting(exc.cause)
+    details = {
+        "step": _step(exc.step),
+        "agentId": exc.agent_id,
+        "setting": setting,
+        "rolledBack": not exc.cleanup_pending,
+        "cleanupPending": exc.cleanup_pending or None,
+    }
+    return error, _failure_message(error, _step(exc.step), setting, exc), details
+
+
+def _misconfigured(exc: ConfigurationError) -> Translation:
+    logger.error("configuration error", setting=exc.setting, error=str(exc))
+    setting = _setting(exc)
+    action = f"an operator has to set or fix {setting}" if setting else "an operator has to fix it"
+    return "configuration_error", f"{MISCONFIGURED}: {action}", {"setting": setting}
+
+
+def _store_failed(exc: StoreError) -> Translation:
+    logger.error("database error", error=str(exc))
+    return "database_unavailable", DATABASE_UNAVAILABLE, {}
+
+
+def _driver_failed(exc: PyMongoError) -> Translation:
+    # A driver error that escaped the store's translation (e.g. from building the client).
+    logger.error("database error", error=str(exc), error_type=type(exc).__name__)
+    return "database_unavailable", DATABASE_UNAVAILABLE, {}
+
+
+def _upstream_failed(exc: UpstreamError) -> Translation:
+    logger.error("provider error", provider=exc.provider, error=str(exc), status=exc.status)
+    return "upstream_error", f"the provider {exc.provider} failed; retry shortly", {"provider": exc.provider}
+
+
+def _unexpected(exc: Exception) -> Translation:
+    logger.exception("unexpected error")
+    return "internal_error", "unexpected error; it has been logged", {}
+
+
+# Each exception the routes may raise, and its answer (the most specific class wins).
+TRANSLATIONS: dict[type[Exception], Callable[[Any], Translation]] = {
+    RequestValidationError: _invalid_body,
+    InvalidRequest: _invalid_request,
+    AgentNotFound: _not_found,
+    AgentDeleted: _deleted,
+    IdempotencyKeyReused: _key_reused,
+    RequestInProgress: _in_progress,
+    QuotaExceeded: _quota_exceeded,
+    ProvisioningFailed: _provisioning_failed,
+    ConfigurationError: _misconfigured,
+    StoreError: _store_failed,
+    PyMongoError: _driver_failed,
+    UpstreamError: _upstream_failed,
+    Exception: _unexpected,
+}
+
+
+def answers(
+    success: dict[int, str], errors: dict[int, str], *, body: type[BaseModel] | None = None
+) -> dict[int, OpenAPIResponse]:
+    """A route's answers for its OpenAPI document: each success (its body the route's return type,
+    or ``body``) and each error (an ``Error`` body) with what it means."""
+    documented: dict[int, OpenAPIResponse] = {}
+    for status, description in success.items():
+        documented[status] = {"description": description}
+        if body is not None:
+            documented[status]["content"] = {"application/json": {"model": body}}
+    for status, description in errors.items():
+        documented[status] = {
+            "description": description,
+            "content": {"application/json": {"schema": {"$ref": _ERROR_SCHEMA_REF}}},
+        }
+    return documented
 
 
 def request_id(app: APIGatewayHttpResolver) -> str | None:
@@ -327,16 +380,17 @@ def request_base_url(app: APIGatewayHttpResolver) -> str:
     return f"https://{context.domain_name}" + ("" if stage in (None, "", "$default") else f"/{stage}")
 
 
-def _status_for_cause(cause: BaseException) -> tuple[HTTPStatus, str]:
+def _error_for_cause(cause: BaseException) -> str:
+    """The error code of a failed create, by what made it fail."""
     if isinstance(cause, ConfigurationError):
-        return HTTPStatus.INTERNAL_SERVER_ERROR, "configuration_error"
+        return "configuration_error"
     if isinstance(cause, BillingError):
-        return HTTPStatus.BAD_GATEWAY, "billing_error"
+        return "billing_error"
     if isinstance(cause, DeadlineExceeded):
-        return HTTPStatus.GATEWAY_TIMEOUT, "deadline_exceeded"
+        return "deadline_exceeded"
     if isinstance(cause, StoreError):
-        return HTTPStatus.SERVICE_UNAVAILABLE, "database_unavailable"
-    return HTTPStatus.BAD_GATEWAY, "provisioning_failed"
+        return "database_unavailable"
+    return "provisioning_failed"
 
 
 _FAILURE_MESSAGES = {

@@ -7,23 +7,19 @@ after a crash or alongside a retry is harmless.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+import functools
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from voice_agents.errors import DomainError
 from voice_agents.observability import count, logger
-from voice_agents.retell import agent_tag, llm_tag
-from voice_agents.tags import tag_for
+from voice_agents.records import NUMBER, RETELL_AGENT, RETELL_LLM, AgentRecord
+from voice_agents.tags import agent_tag, llm_tag, tag_for
 
 if TYPE_CHECKING:
     from voice_agents.retell import RetellClient
     from voice_agents.twilio_numbers import TwilioNumbers
-
-# Names of the resources, as they appear in ``pending`` lists and metrics.
-NUMBER = "twilio_number"
-RETELL_AGENT = "retell_agent"
-RETELL_LLM = "retell_llm"
 
 
 @dataclass
@@ -38,32 +34,21 @@ class AgentResources:
     unknown: set[str] = field(default_factory=set)
 
     @classmethod
-    def from_record(cls, record: dict[str, Any], *, prefix: str) -> AgentResources:
+    def from_record(cls, record: AgentRecord, *, prefix: str) -> AgentResources:
         """Read defensively, for records of older shapes: a missing tag is derived from the id and
         the deployment's ``prefix``, and an id of the wrong type is ignored with a warning (the tag
         still finds the resource)."""
-        tag = record.get("tag")
-        if not isinstance(tag, str) or not tag:
-            tag = tag_for(prefix, record["_id"])
+        tag = record.tag
+        if tag is None:
+            tag = tag_for(prefix, record.id)
             logger.warning("record has no tag; derived from its id", tag=tag)
-        unknown = record.get("unknownOutcomes")
         return cls(
             tag=tag,
-            number_sid=_text_field(record, "twilioPhoneNumberSid"),
-            retell_agent_id=_text_field(record, "retellAgentId"),
-            retell_llm_id=_text_field(record, "retellLlmId"),
-            unknown={item for item in unknown if isinstance(item, str)}
-            if isinstance(unknown, list)
-            else set(),
+            number_sid=record.resource_id(NUMBER),
+            retell_agent_id=record.resource_id(RETELL_AGENT),
+            retell_llm_id=record.resource_id(RETELL_LLM),
+            unknown=record.unknown_outcomes,
         )
-
-
-def _text_field(record: dict[str, Any], name: str) -> str | None:
-    value = record.get(name)
-    if value is None or isinstance(value, str):
-        return value or None
-    logger.warning("record field has the wrong type; ignored", field=name, value_type=type(value).__name__)
-    return None
 
 
 def remove_resources(
@@ -88,21 +73,26 @@ def remove_resources(
             logger.info("resource removed", resource=resource, reason=reason)
 
     attempt(NUMBER, lambda: _release_numbers(resources, twilio))
-    attempt(
-        RETELL_AGENT,
-        lambda: _delete_retell(
-            resources.retell_agent_id, search=RETELL_AGENT in resources.unknown, listing=retell.list_agents,
-            id_key="agent_id", tag_of=agent_tag, tag=resources.tag, delete=retell.delete_agent,
-        ),
-    )  # fmt: skip
-    attempt(
-        RETELL_LLM,
-        lambda: _delete_retell(
-            resources.retell_llm_id, search=RETELL_LLM in resources.unknown, listing=retell.list_llms,
-            id_key="llm_id", tag_of=llm_tag, tag=resources.tag, delete=retell.delete_llm,
-        ),
-    )  # fmt: skip
+    for resource, known_id in (
+        (RETELL_AGENT, resources.retell_agent_id),
+        (RETELL_LLM, resources.retell_llm_id),
+    ):
+        attempt(resource, functools.partial(_delete_retell, resource, known_id, resources, retell, twilio))
     return pending
+
+
+def remover(resource: str, retell: RetellClient, twilio: TwilioNumbers) -> Callable[[str], bool]:
+    """How one kind of resource is removed by its id: True if removed now, False if already gone."""
+    if resource == NUMBER:
+        return twilio.release
+    return retell.delete_agent if resource == RETELL_AGENT else retell.delete_llm
+
+
+def retell_tags(resource: str, retell: RetellClient) -> Iterator[tuple[str, str | None]]:
+    """(id, tag) of every Retell agent (``RETELL_AGENT``) or LLM (``RETELL_LLM``)."""
+    if resource == RETELL_AGENT:
+        return ((agent["agent_id"], agent_tag(agent)) for agent in retell.list_agents())
+    return ((llm["llm_id"], llm_tag(llm)) for llm in retell.list_llms())
 
 
 def _release_numbers(resources: AgentResources, twilio: TwilioNumbers) -> bool:
@@ -115,17 +105,15 @@ def _release_numbers(resources: AgentResources, twilio: TwilioNumbers) -> bool:
 
 
 def _delete_retell(
+    resource: str,
     known_id: str | None,
-    *,
-    search: bool,
-    listing: Callable[[], Iterable[dict[str, Any]]],
-    id_key: str,
-    tag_of: Callable[[dict[str, Any]], str | None],
-    tag: str,
-    delete: Callable[[str], bool],
+    resources: AgentResources,
+    retell: RetellClient,
+    twilio: TwilioNumbers,
 ) -> bool:
     """Delete the known id, plus (when the create's outcome is unknown) whatever carries the tag."""
     ids = {known_id} if known_id else set()
-    if search:
-        ids.update(item[id_key] for item in listing() if tag_of(item) == tag)
+    if resource in resources.unknown:
+        ids.update(found for found, tag in retell_tags(resource, retell) if tag == resources.tag)
+    delete = remover(resource, retell, twilio)
     return any([delete(resource_id) for resource_id in sorted(ids)])

@@ -22,7 +22,7 @@ SECRET_VARIABLES = ("MONGODB_URI", "RETELL_API_KEY", "TWILIO_ACCOUNT_SID", "TWIL
 
 
 class Settings(BaseSettings):
-    """Every setting of DESIGN.md's configuration table, by its environment variable name."""
+    """Every setting of the README's configuration table, by its environment variable name."""
 
     # Names as written (Lambda's environment is case-sensitive); an empty value counts as unset.
     model_config = SettingsConfigDict(

@@ -8,14 +8,17 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import timedelta
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from bson import ObjectId
 
 from voice_agents.cleanup import AgentResources, remove_resources
 from voice_agents.errors import AgentNotFound, RequestInProgress
 from voice_agents.models import AgentStatus, DeleteOutcome
 from voice_agents.observability import count, logger
+from voice_agents.records import DELETED, AgentRecord
 from voice_agents.retry import TimeBudget, finish_by
-from voice_agents.store import DELETED, now, object_id
+from voice_agents.store import object_id
 
 if TYPE_CHECKING:
     from voice_agents.runtime import Services
@@ -39,31 +42,23 @@ def delete_agent(
     oid = object_id(agent_id)
     if oid is None:
         raise AgentNotFound(f"agent {agent_id} not found")
-    current = store.get(oid)
-    if current is None or current.get("ownerId") != owner_id:
+    current = store.get_record(oid)
+    if current is None or current.owner_id != owner_id:
         raise AgentNotFound(f"agent {agent_id} not found")
-    if current["status"] == DELETED:
+    if current.status == DELETED:
         return DeleteOutcome(id=agent_id, status="deleted")
-    if current["status"] == AgentStatus.PROVISIONING.value:
+    if current.status == AgentStatus.PROVISIONING.value:
         raise RequestInProgress("the agent is still being created; delete it once it is active or failed")
 
-    moment = now()
-    claimed = store.claim(
-        {"_id": oid, "ownerId": owner_id, "status": {"$in": [s.value for s in _DELETABLE]}},
-        worker=worker,
-        lease=DELETE_LEASE,
-        # Journal first: from here on, a crash leaves a 'deleting' record the reconciler finishes.
-        changes={
-            "status": AgentStatus.DELETING.value,
-            "repairAfter": moment + DELETE_LEASE,
-            "deleteRequestedAt": moment,
-        },
+    # Journal first: from here on, a crash leaves a 'deleting' record the reconciler finishes.
+    claimed = store.begin_delete(
+        oid, owner_id, worker=worker, lease=DELETE_LEASE, statuses=[s.value for s in _DELETABLE]
     )
     if claimed is None:
         return _busy(agent_id, oid, services)
 
     logger.append_keys(agent_id=agent_id)
-    logger.info("deleting agent", previous_status=current["status"])
+    logger.info("deleting agent", previous_status=current.status)
     with finish_by(budget.answer_by if budget else None):
         pending = remove_resources(
             AgentResources.from_record(claimed, prefix=services.settings.resource_tag),
@@ -77,22 +72,15 @@ def delete_agent(
 
 
 def finish_deletion(
-    record: dict[str, Any], pending: list[str], services: Services, worker: str
+    record: AgentRecord, pending: list[str], services: Services, worker: str
 ) -> DeleteOutcome:
     """Soft-delete the record when nothing is pending, else leave it 'deleting' for the reconciler."""
-    agent_id = str(record["_id"])
+    agent_id = str(record.id)
     if pending:
-        services.store.release_lease(
-            record["_id"], worker, {"cleanupPending": pending, "repairAfter": now() + RETRY_AFTER}
-        )
+        services.store.leave_pending(record.id, worker, pending, retry_after=RETRY_AFTER)
         logger.warning("deletion incomplete; the reconciler will finish it", pending=pending)
         return DeleteOutcome(id=agent_id, status="deleting", pending=pending)
-    services.store.release_lease(
-        record["_id"],
-        worker,
-        {"status": DELETED, "deletedAt": now()},
-        unset=("repairAfter", "cleanupPending", "unknownOutcomes"),
-    )
+    services.store.soft_delete(record.id, worker)
     logger.info("agent deleted")
     return DeleteOutcome(id=agent_id, status="deleted")
 
@@ -100,16 +88,15 @@ def finish_deletion(
 _DELETABLE = (AgentStatus.ACTIVE, AgentStatus.FAILED, AgentStatus.DELETING)
 
 
-def _busy(agent_id: str, oid: Any, services: Services) -> DeleteOutcome:
+def _busy(agent_id: str, oid: ObjectId, services: Services) -> DeleteOutcome:
     """Someone else (the reconciler, a concurrent delete) holds the record: report, do not wait."""
-    record = services.store.get(oid)
-    status = (record or {}).get("status")
+    record = services.store.get_record(oid)
+    status = record.status if record else None
     if status == DELETED:
         return DeleteOutcome(id=agent_id, status="deleted")
     if status == AgentStatus.DELETING.value:
+        assert record is not None
         return DeleteOutcome(
-            id=agent_id,
-            status="deleting",
-            pending=list((record or {}).get("cleanupPending") or ["in progress"]),
+            id=agent_id, status="deleting", pending=list(record.cleanup_pending or ["in progress"])
         )
     raise RequestInProgress("the agent is being repaired right now; retry the delete in a few seconds")

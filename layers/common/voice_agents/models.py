@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import unicodedata
-from datetime import UTC, datetime
+from datetime import datetime
 from enum import StrEnum
 from typing import Annotated, Any, Literal
 
-from bson import ObjectId
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, StringConstraints
 from pydantic_core import PydanticCustomError
 
@@ -149,52 +148,6 @@ class Agent(BaseModel):
     failedStep: str | None = None
     createdAt: datetime
     updatedAt: datetime
-
-    @classmethod
-    def from_document(cls, document: dict[str, Any]) -> Agent:
-        """Read defensively: a record of an older shape (a field missing or of another type) still
-        shows, so one such record never breaks its owner's list. An unknown status shows as failed
-        (the reconciler counts such a record as stuck, which alarms)."""
-
-        def text(name: str, default: str | None = None) -> str | None:
-            value = document.get(name)
-            return value if isinstance(value, str) else default
-
-        def moment(name: str) -> datetime:
-            value = document.get(name)
-            if isinstance(value, datetime):
-                return value
-            record_id = document.get("_id")
-            return (
-                record_id.generation_time
-                if isinstance(record_id, ObjectId)
-                else datetime.fromtimestamp(0, UTC)
-            )
-
-        failure = document.get("failure")
-        failed_step = failure.get("step") if isinstance(failure, dict) else None
-        try:
-            status = AgentStatus(str(document.get("status")))
-        except ValueError:
-            status, failed_step = AgentStatus.FAILED, "unknown_status"
-        return cls(
-            id=str(document["_id"]),
-            name=text("name", "") or "",
-            description=text("description"),
-            prompt=text("prompt", "") or "",
-            beginMessage=text("beginMessage"),
-            voiceId=text("voiceId", DEFAULT_VOICE_ID) or DEFAULT_VOICE_ID,
-            language=text("language", DEFAULT_LANGUAGE) or DEFAULT_LANGUAGE,
-            status=status,
-            phoneNumber=text("phoneNumber"),
-            twilioPhoneNumberSid=text("twilioPhoneNumberSid"),
-            webhookUrl=text("webhookUrl"),
-            retellAgentId=text("retellAgentId"),
-            retellLlmId=text("retellLlmId"),
-            failedStep=failed_step if isinstance(failed_step, str) else None,
-            createdAt=moment("createdAt"),
-            updatedAt=moment("updatedAt"),
-        )
 
 
 class AgentPage(BaseModel):

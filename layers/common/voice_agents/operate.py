@@ -24,6 +24,7 @@ from voice_agents.errors import DomainError
 from voice_agents.observability import logger
 from voice_agents.reconciler import Tagged, remove_tagged, tagged_resources
 from voice_agents.store import now
+from voice_agents.tags import tag_prefix
 
 if TYPE_CHECKING:
     from voice_agents.runtime import Services
@@ -89,8 +90,8 @@ def _mark_command(services: Services, confirm: bool, replace: bool) -> int:
     store, tag = services.store, services.settings.resource_tag
     marker = read_marker(store)
     state = marker_state(marker, tag)
-    records = store.count({})
-    ours = store.count({"tag": {"$regex": f"^{re.escape(tag)}:"}})
+    records = store.count_records()
+    ours = store.count_records(tagged=tag_prefix(tag))
     print(f"database '{store.database.name}': {records} record(s), {ours} tagged '{tag}:'; marker: {state}")
     if state is MarkerState.OURS:
         return 0

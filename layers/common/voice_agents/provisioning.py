@@ -21,12 +21,13 @@ import functools
 import threading
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from datetime import timedelta
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
 from bson import ObjectId
 
-from voice_agents.cleanup import NUMBER, RETELL_AGENT, RETELL_LLM, AgentResources, remove_resources
+from voice_agents.cleanup import AgentResources, remove_resources
 from voice_agents.deployment import ensure_marker
 from voice_agents.errors import (
     DeadlineExceeded,
@@ -40,9 +41,10 @@ from voice_agents.errors import (
 )
 from voice_agents.models import Agent, AgentStatus, CreateAgentRequest
 from voice_agents.observability import count, logger
+from voice_agents.records import NUMBER, RETELL_AGENT, RETELL_LLM, AgentRecord
 from voice_agents.retry import MIN_CALL_SECONDS, TimeBudget, finish_by
 from voice_agents.store import now
-from voice_agents.tags import retell_agent_name, tag_for
+from voice_agents.tags import retell_agent_name, tag_for, webhook_url
 
 if TYPE_CHECKING:
     from voice_agents.runtime import Services
@@ -57,7 +59,6 @@ STORE_STEP_MS = 1000
 PROVIDER_STEP_MS = int(MIN_CALL_SECONDS * 1000)
 # A dead Lambda's lease is taken over only after its deadline plus this margin.
 LEASE_GRACE = timedelta(seconds=30)
-WEBHOOK_PATH = "/api/webhooks/twilio/{agent_id}"
 
 
 class _StepFailed(Exception):
@@ -71,10 +72,6 @@ class _Cancelled(Exception):
     """The other chain failed: this one stops at its next step boundary."""
 
 
-def webhook_url(base_url: str, agent_id: ObjectId | str) -> str:
-    return base_url.rstrip("/") + WEBHOOK_PATH.format(agent_id=agent_id)
-
-
 def provision_agent(
     request: CreateAgentRequest,
     *,
@@ -86,35 +83,23 @@ def provision_agent(
 ) -> Agent:
     """Create the Retell LLM and agent and buy the number; return the active agent or raise
     ProvisioningFailed after rolling back (or handing the rollback to the reconciler)."""
-    return _Saga(
-        request=request,
-        owner_id=owner_id,
-        webhook_base_url=webhook_base_url,
-        services=services,
-        budget=TimeBudget.split(remaining_ms(), rollback_share=ROLLBACK_SHARE),
-        worker=worker,
-    ).run()
+    budget = TimeBudget.split(remaining_ms(), rollback_share=ROLLBACK_SHARE)
+    return _Saga(request, owner_id, webhook_base_url, services, budget, worker).run()
 
 
+@dataclass
 class _Saga:
-    def __init__(
-        self,
-        *,
-        request: CreateAgentRequest,
-        owner_id: str,
-        webhook_base_url: str,
-        services: Services,
-        budget: TimeBudget,
-        worker: str,
-    ) -> None:
-        self.request = request
-        self.owner_id = owner_id
-        self.services = services
-        self.budget = budget
-        self.worker = worker
+    request: CreateAgentRequest
+    owner_id: str
+    webhook_base_url: str
+    services: Services
+    budget: TimeBudget
+    worker: str
+
+    def __post_init__(self) -> None:
         self.agent_id = ObjectId()
-        self.tag = tag_for(services.settings.resource_tag, self.agent_id)
-        self.webhook_url = webhook_url(webhook_base_url, self.agent_id)
+        self.tag = tag_for(self.services.settings.resource_tag, self.agent_id)
+        self.webhook_url = webhook_url(self.webhook_base_url, self.agent_id)
         self.resources = AgentResources(tag=self.tag)
         self.number: OwnedNumber | None = None
         self.cancelled = threading.Event()
@@ -144,28 +129,23 @@ class _Saga:
     def _journal(self) -> None:
         created = now()
         deadline = created + timedelta(milliseconds=self.budget.remaining_ms())
-        document: dict[str, Any] = {
-            "_id": self.agent_id,
-            "ownerId": self.owner_id,
-            **self.request.model_dump(),
-            "status": AgentStatus.PROVISIONING.value,
-            "tag": self.tag,
-            "webhookUrl": self.webhook_url,
-            "deadline": deadline,
-            # The request holds the lease until it must be dead; then the reconciler may take over.
-            "repairAfter": deadline + LEASE_GRACE,
-            "leaseOwner": self.worker,
-            "leaseUntil": deadline + LEASE_GRACE,
-            "createdAt": created,
-            "updatedAt": created,
-        }
         try:
             self.budget.ensure("journal", STORE_STEP_MS)
             store = self.services.store
             ensure_marker(store, self.services.settings.resource_tag)  # refuses another deployment's database
             if not store.leases.acquire(str(self.agent_id), self.worker, deadline + LEASE_GRACE - created):
                 raise StoreError("the new agent's lease is already taken (id collision)")
-            store.insert(document)
+            store.journal(
+                self.agent_id,
+                owner_id=self.owner_id,
+                request=self.request.model_dump(),
+                tag=self.tag,
+                webhook_url=self.webhook_url,
+                deadline=deadline,
+                lease_until=deadline + LEASE_GRACE,
+                worker=self.worker,
+                created=created,
+            )
         except DomainError as exc:
             count("ProvisioningFailures", step="journal")
             raise ProvisioningFailed(str(self.agent_id), "journal", exc) from exc
@@ -182,7 +162,9 @@ class _Saga:
             unknown_outcome=RETELL_LLM,
         )
         self.resources.retell_llm_id = llm_id
-        self._step("record_llm", STORE_STEP_MS, lambda: store.record(self.agent_id, retellLlmId=llm_id))
+        self._step(
+            "record_llm", STORE_STEP_MS, lambda: store.record_resource(self.agent_id, RETELL_LLM, llm_id)
+        )
         self._step("check_llm", PROVIDER_STEP_MS, lambda: retell.get_llm(llm_id))
         agent_id = self._step(
             "create_agent",
@@ -196,7 +178,11 @@ class _Saga:
             unknown_outcome=RETELL_AGENT,
         )
         self.resources.retell_agent_id = agent_id
-        self._step("record_agent", STORE_STEP_MS, lambda: store.record(self.agent_id, retellAgentId=agent_id))
+        self._step(
+            "record_agent",
+            STORE_STEP_MS,
+            lambda: store.record_resource(self.agent_id, RETELL_AGENT, agent_id),
+        )
 
     def _twilio_chain(self) -> None:
         twilio, store = self.services.twilio, self.services.store
@@ -216,8 +202,8 @@ class _Saga:
         self._step(
             "record_number",
             STORE_STEP_MS,
-            lambda: store.record(
-                self.agent_id, phoneNumber=number.phone_number, twilioPhoneNumberSid=number.sid
+            lambda: store.record_resource(
+                self.agent_id, NUMBER, number.sid, phone_number=number.phone_number
             ),
         )
 
@@ -238,45 +224,43 @@ class _Saga:
     def _activate(self) -> Agent:
         store = self.services.store
         assert self.number is not None
-        fields = {
-            "status": AgentStatus.ACTIVE.value,
-            "phoneNumber": self.number.phone_number,
-            "twilioPhoneNumberSid": self.number.sid,
-            "retellLlmId": self.resources.retell_llm_id,
-            "retellAgentId": self.resources.retell_agent_id,
-        }
-        expect = {"status": AgentStatus.PROVISIONING.value, "leaseOwner": self.worker}
-        unset = ("repairAfter", "leaseOwner", "leaseUntil", "deadline", "unknownOutcomes")
+        number = self.number
 
-        def activate() -> dict[str, Any]:
+        def activate() -> AgentRecord:
             try:
-                document = store.update(self.agent_id, fields, unset=unset, expect=expect)
+                record = store.activate(
+                    self.agent_id,
+                    self.worker,
+                    phone_number=number.phone_number,
+                    number_sid=number.sid,
+                    retell_llm_id=self.resources.retell_llm_id,
+                    retell_agent_id=self.resources.retell_agent_id,
+                )
             except StoreError as exc:
                 if not exc.outcome_unknown:
                     raise
-                document = self._settle_unknown_activation(expect)
-            if document is None:
+                record = self._settle_unknown_activation()
+            if record is None:
                 raise StoreError("the record changed under this request (lease lost)")
-            return document
+            return record
 
-        document = self._step("activate", STORE_STEP_MS, activate, check_cancel=False)
+        record = self._step("activate", STORE_STEP_MS, activate, check_cancel=False)
         self._release_lease()
         count("AgentsCreated")
-        logger.info("agent active", phone_number=self.number.phone_number)
-        return Agent.from_document(document)
+        logger.info("agent active", phone_number=number.phone_number)
+        return record.to_agent()
 
-    def _settle_unknown_activation(self, expect: dict[str, Any]) -> dict[str, Any]:
+    def _settle_unknown_activation(self) -> AgentRecord:
         """The activation write may or may not have landed (or may still land). Fence it: move
         the lease to a name the pending write does not expect. If the fence applies, the write
         never will, and rolling back is safe; if not, the record says what happened."""
         store = self.services.store
-        fenced = store.update(self.agent_id, {"leaseOwner": f"{self.worker}:rolling-back"}, expect=expect)
-        if fenced is not None:
+        if store.fence_activation(self.agent_id, self.worker):
             raise StoreError("the activation did not apply")
-        document = store.get(self.agent_id)
-        if document is not None and document["status"] == AgentStatus.ACTIVE.value:
+        record = store.get_record(self.agent_id)
+        if record is not None and record.status == AgentStatus.ACTIVE.value:
             logger.info("activation reply was lost, but the record is active")
-            return document
+            return record
         raise StoreError("cannot tell whether the activation applied", outcome_unknown=True)
 
     # --- machinery ----------------------------------------------------------------------------
@@ -321,7 +305,7 @@ class _Saga:
     def _remember_unknown(self, resource: str) -> None:
         self.resources.unknown.add(resource)
         try:  # best effort: the reconciler's sweep finds tagged leftovers even without this
-            self.services.store.record(self.agent_id, unknownOutcomes=sorted(self.resources.unknown))
+            self.services.store.record_unknown_outcomes(self.agent_id, sorted(self.resources.unknown))
         except StoreError:
             logger.warning("could not journal an unknown outcome", resource=resource)
 
@@ -345,18 +329,10 @@ class _Saga:
             pending = remove_resources(
                 self.resources, self.services.retell, self.services.twilio, reason="provisioning_failed"
             )
-        fields: dict[str, Any] = {
-            "status": AgentStatus.FAILED.value,
-            "failure": {"step": step, "message": str(cause)[:500]},
-            "cleanupPending": pending,
-        }
-        unset: tuple[str, ...] = ("leaseOwner", "leaseUntil")
-        if pending:
-            fields["repairAfter"] = now()
-        else:
-            unset += ("repairAfter",)
         try:
-            self.services.store.update(self.agent_id, fields, unset=unset)
+            self.services.store.mark_failed(
+                self.agent_id, step=step, message=str(cause)[:500], pending=pending
+            )
             self._release_lease()
         except StoreError:
             # The record stays 'provisioning' with its deadline: the reconciler redoes the

@@ -24,7 +24,6 @@ does not stop the next one; the run then ends in ``ReconcileIncomplete`` so the 
 from __future__ import annotations
 
 import contextlib
-import re
 from collections import Counter, defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -33,17 +32,25 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from bson import ObjectId
 
-from voice_agents.cleanup import NUMBER, RETELL_AGENT, RETELL_LLM, AgentResources, remove_resources
+from voice_agents.cleanup import (
+    NUMBER,
+    RETELL_AGENT,
+    RETELL_LLM,
+    AgentResources,
+    remove_resources,
+    remover,
+    retell_tags,
+)
 from voice_agents.deletion import finish_deletion
 from voice_agents.deployment import MarkerState, describe_foreign, marker_state, read_marker
 from voice_agents.errors import DeadlineExceeded, DomainError
 from voice_agents.models import AgentStatus
 from voice_agents.observability import count, logger
-from voice_agents.provisioning import LEASE_GRACE, webhook_url
-from voice_agents.retell import agent_tag, llm_tag
+from voice_agents.provisioning import LEASE_GRACE
+from voice_agents.records import DELETED, AgentRecord
 from voice_agents.retry import TimeBudget, finish_by
-from voice_agents.store import DELETED, now
-from voice_agents.tags import agent_id_from_tag, tag_for
+from voice_agents.store import now
+from voice_agents.tags import agent_id_from_tag, tag_for, tag_prefix, webhook_url
 
 if TYPE_CHECKING:
     from voice_agents.runtime import Services
@@ -70,7 +77,6 @@ REPORTED_UNACCOUNTED = 50
 REMOVE = "remove"
 REPOINT = "repoint"
 _REPAIRABLE = {AgentStatus.PROVISIONING.value, AgentStatus.DELETING.value, AgentStatus.FAILED.value, DELETED}
-_RECORD_FIELD = {NUMBER: "twilioPhoneNumberSid", RETELL_AGENT: "retellAgentId", RETELL_LLM: "retellLlmId"}
 
 
 class ReconcileIncomplete(RuntimeError):
@@ -180,9 +186,10 @@ class _Scope:
     prefix: str
     marked: bool  # the marker names this deployment: every record is ours, and the sweep may run
 
-    def records(self) -> dict[str, Any]:
-        """The records this run may act on: all of them, or without a marker only those with our tag."""
-        return {} if self.marked else {"tag": {"$regex": f"^{re.escape(self.prefix)}:"}}
+    def tagged(self) -> str | None:
+        """The records this run may act on: all of them (None), or without a marker only those
+        whose tag starts with this prefix."""
+        return None if self.marked else tag_prefix(self.prefix)
 
 
 def _identify(services: Services, report: ReconcileReport) -> _Scope | None:
@@ -224,11 +231,10 @@ def _repair_records(
         if remaining_ms() < TIME_RESERVE_MS:
             report.stopped_early = True
             return
-        query = {"repairAfter": {"$lte": now()}, **scope.records()}
-        record = services.store.claim(query, worker=worker, lease=REPAIR_LEASE)
+        record = services.store.claim_due_repairs(worker=worker, lease=REPAIR_LEASE, tagged=scope.tagged())
         if record is None:
             return
-        logger.append_keys(agent_id=str(record["_id"]))
+        logger.append_keys(agent_id=str(record.id))
         try:
             kind = _repair(record, services, worker, scope.prefix)
         except Exception as exc:  # one bad record never stops the pass
@@ -239,11 +245,11 @@ def _repair_records(
         report.repaired[kind] += 1
 
 
-def _repair(record: dict[str, Any], services: Services, worker: str, prefix: str) -> str:
-    status = record.get("status")
+def _repair(record: AgentRecord, services: Services, worker: str, prefix: str) -> str:
+    status = record.status
     store = services.store
     if status == AgentStatus.ACTIVE.value:
-        store.release_lease(record["_id"], worker, unset=("repairAfter", "repairAttempts", "repairError"))
+        store.settle_active(record.id, worker)
         return "nothing_to_do"
     if status not in _REPAIRABLE:
         raise MalformedRecord(f"unknown status {status!r}: its resources are left until a person looks")
@@ -254,30 +260,27 @@ def _repair(record: dict[str, Any], services: Services, worker: str, prefix: str
     if status == AgentStatus.DELETING.value:
         finish_deletion(record, pending, services, worker)
         return "deletion_finished" if not pending else "deletion_pending"
-    fields: dict[str, Any] = {"cleanupPending": pending}
-    if status != DELETED:
-        fields["status"] = AgentStatus.FAILED.value
-    failure = record.get("failure")
-    if status == AgentStatus.PROVISIONING.value and not isinstance(failure, dict):
-        fields["failure"] = {"step": "interrupted", "message": "the request stopped before finishing"}
-    if pending:
-        # Still pending is a failed attempt too: back off, and count towards StuckRecords.
-        attempts = _attempts(record) + 1
-        fields |= {"repairAttempts": attempts, "repairAfter": now() + _backoff(attempts)}
-    settled = () if pending else ("repairAfter", "unknownOutcomes", "repairAttempts", "repairError")
-    store.release_lease(record["_id"], worker, fields, unset=("deadline", *settled))
+    # Still pending is a failed attempt too: back off, and count towards StuckRecords.
+    store.settle_repair(
+        record,
+        worker,
+        pending=pending,
+        failed=status != DELETED,
+        interrupted=status == AgentStatus.PROVISIONING.value and record.failure is None,
+        retry_at=now() + _backoff(record.repair_attempts + 1) if pending else None,
+    )
     logger.info("unfinished record settled", previous_status=status, pending=pending)
     return f"{status}_settled"
 
 
 def _back_off(
-    record: dict[str, Any], exc: Exception, services: Services, worker: str, report: ReconcileReport
+    record: AgentRecord, exc: Exception, services: Services, worker: str, report: ReconcileReport
 ) -> None:
-    attempts = _attempts(record) + 1
+    attempts = record.repair_attempts + 1
     delay = _backoff(attempts)
     logger.error(
         "record repair failed; retried after a back-off",
-        agent_id=str(record["_id"]),
+        agent_id=str(record.id),
         attempts=attempts,
         retry_in_seconds=int(delay.total_seconds()),
         error=str(exc)[:300],
@@ -287,18 +290,11 @@ def _back_off(
     count("RecordRepairFailed")
     report.repair_failures += 1
     try:
-        services.store.release_lease(
-            record["_id"],
-            worker,
-            {"repairAttempts": attempts, "repairAfter": now() + delay, "repairError": str(exc)[:300]},
+        services.store.record_repair_failure(
+            record.id, worker, attempts=attempts, retry_at=now() + delay, error=str(exc)[:300]
         )
     except Exception:
         logger.warning("could not record the failed attempt; the record's lease expires instead")
-
-
-def _attempts(record: dict[str, Any]) -> int:
-    attempts = record.get("repairAttempts")
-    return attempts if isinstance(attempts, int) and attempts > 0 else 0
 
 
 def _backoff(attempts: int) -> timedelta:
@@ -343,36 +339,28 @@ def tagged_resources(services: Services) -> list[Tagged]:
 
     found = [
         item
-        for number in services.twilio.tagged_numbers(f"{prefix}:")
+        for number in services.twilio.tagged_numbers(tag_prefix(prefix))
         for item in tagged(NUMBER, number.sid, number.friendly_name, number.voice_url)
     ]
-    found += [
-        item
-        for agent in services.retell.list_agents()
-        for item in tagged(RETELL_AGENT, agent["agent_id"], agent_tag(agent))
-    ]
-    found += [
-        item
-        for llm in services.retell.list_llms()
-        for item in tagged(RETELL_LLM, llm["llm_id"], llm_tag(llm))
-    ]
+    for resource in (RETELL_AGENT, RETELL_LLM):
+        found += [
+            item
+            for resource_id, tag in retell_tags(resource, services.retell)
+            for item in tagged(resource, resource_id, tag)
+        ]
     return found
 
 
 def remove_tagged(item: Tagged, services: Services, *, reason: str) -> bool:
     """Release the number or delete the Retell resource; False if already gone or it failed now."""
     try:
-        if item.resource == NUMBER:
-            removed = services.twilio.release(item.resource_id)
-            if removed:
-                count("NumbersReleased", reason=reason)
-            return removed
-        if item.resource == RETELL_AGENT:
-            return services.retell.delete_agent(item.resource_id)
-        return services.retell.delete_llm(item.resource_id)
+        removed = remover(item.resource, services.retell, services.twilio)(item.resource_id)
     except DomainError as exc:
         logger.warning("could not remove resource; next run retries", resource=item.resource, error=str(exc))
         return False
+    if removed and item.resource == NUMBER:
+        count("NumbersReleased", reason=reason)
+    return removed
 
 
 @dataclass
@@ -430,10 +418,8 @@ def _sweep(services: Services, remaining_ms: Callable[[], int], worker: str, rep
             return
         # Hold the record's lease while acting, so a delete or a repair never overlaps; the record
         # must be as planned (same status, untouched since the listing: old shapes may lack the date).
-        fresh = services.store.claim(
-            {"_id": agent_id, "status": plan.statuses[agent_id], "updatedAt": {"$not": {"$gte": listed_at}}},
-            worker=worker,
-            lease=REPAIR_LEASE,
+        fresh = services.store.claim_unchanged(
+            agent_id, status=plan.statuses[agent_id], since=listed_at, worker=worker, lease=REPAIR_LEASE
         )
         if fresh is None:
             continue
@@ -446,7 +432,7 @@ def _sweep(services: Services, remaining_ms: Callable[[], int], worker: str, rep
 
 
 def _plan(
-    tagged: list[Tagged], records: dict[ObjectId, dict[str, Any]], services: Services, listed_at: datetime
+    tagged: list[Tagged], records: dict[ObjectId, AgentRecord], services: Services, listed_at: datetime
 ) -> _Plan:
     plan = _Plan()
     for item in tagged:
@@ -454,48 +440,46 @@ def _plan(
         if record is None:
             plan.unaccounted.append(item)
             continue
-        updated = record.get("updatedAt")
-        if isinstance(updated, datetime) and updated >= listed_at:
+        updated = record.updated_at
+        if updated is not None and updated >= listed_at:
             continue  # changed since the listing: next run
         action, note = _action_for(item, record, services, listed_at)
         if note:
             logger.warning(note, resource=item.resource, resource_id=item.resource_id, tag=item.tag)
         if action:
             plan.work[item.agent_id].append((item, action))
-            plan.statuses[item.agent_id] = record.get("status")
+            plan.statuses[item.agent_id] = record.status
     return plan
 
 
 def _action_for(
-    item: Tagged, record: dict[str, Any], services: Services, moment: datetime
+    item: Tagged, record: AgentRecord, services: Services, moment: datetime
 ) -> tuple[str | None, str | None]:
     """What the record says about one of its tagged resources: (action or None, a warning or None)."""
-    status = record.get("status")
+    status = record.status
     if status in (AgentStatus.FAILED.value, DELETED):
         return REMOVE, None
     if status == AgentStatus.PROVISIONING.value:
-        deadline = record.get("deadline")
-        past = isinstance(deadline, datetime) and deadline + LEASE_GRACE < moment
+        deadline = record.deadline
+        past = deadline is not None and deadline + LEASE_GRACE < moment
         return (REMOVE if past else None), None  # in flight until then: the create's own
     if status == AgentStatus.DELETING.value:
         return None, None  # the delete, or the repair pass, finishes it
     if status != AgentStatus.ACTIVE.value:
         return None, f"record has an unknown status {status!r}; its resource is left in place"
-    own = record.get(_RECORD_FIELD[item.resource])
+    own = record.stored_resource_id(item.resource)
     if not isinstance(own, str) or not own:
         return None, "an active record does not name this resource's id; left in place"
     if own != item.resource_id:
         return REMOVE, None  # a duplicate beside the active agent's own
     if item.resource == NUMBER:
         expected = _expected_webhook(item, record, services)
-        if expected and (item.voice_url != expected or record.get("webhookUrl") != expected):
+        if expected and (item.voice_url != expected or record.webhook_url != expected):
             return REPOINT, None
     return None, None
 
 
-def _act(
-    item: Tagged, action: str, record: dict[str, Any], services: Services, report: ReconcileReport
-) -> None:
+def _act(item: Tagged, action: str, record: AgentRecord, services: Services, report: ReconcileReport) -> None:
     if action == REPOINT:
         report.webhooks_repaired += _repair_webhook(item, record, services)
         return
@@ -504,30 +488,29 @@ def _act(
         resource=item.resource,
         resource_id=item.resource_id,
         agent_id=str(item.agent_id),
-        agent_status=record.get("status"),
+        agent_status=record.status,
     )
     if remove_tagged(item, services, reason="sweep"):
         report.removed[item.resource] += 1
 
 
-def _expected_webhook(item: Tagged, record: dict[str, Any], services: Services) -> str | None:
+def _expected_webhook(item: Tagged, record: AgentRecord, services: Services) -> str | None:
     base = services.settings.webhook_base_url
-    stored = record.get("webhookUrl")
-    return webhook_url(base, item.agent_id) if base else (stored if isinstance(stored, str) else None)
+    return webhook_url(base, item.agent_id) if base else record.webhook_url
 
 
-def _repair_webhook(item: Tagged, record: dict[str, Any], services: Services) -> int:
+def _repair_webhook(item: Tagged, record: AgentRecord, services: Services) -> int:
     expected = _expected_webhook(item, record, services)
     assert expected is not None
     try:
         if item.voice_url != expected:
             services.twilio.configure_webhook(item.resource_id, expected)
         # The webhook checks signatures against the stored URL, so it follows the number.
-        services.store.record(item.agent_id, webhookUrl=expected, webhookRepairFailed=False)
+        services.store.record_webhook(item.agent_id, expected, repaired=True)
     except DomainError as exc:
         logger.warning("webhook repair failed; agent stays active and flagged", error=str(exc))
         with contextlib.suppress(DomainError):
-            services.store.record(item.agent_id, webhookRepairFailed=True)
+            services.store.record_webhook(item.agent_id, None, repaired=False)
         return 0
     logger.info("webhook repaired", agent_id=str(item.agent_id), voice_url=expected, previous=item.voice_url)
     return 1
@@ -538,14 +521,9 @@ def _repair_webhook(item: Tagged, record: dict[str, Any], services: Services) ->
 
 def _count_stuck(services: Services, scope: _Scope, report: ReconcileReport) -> None:
     stale = now() - STUCK_AFTER
-    stuck: dict[str, Any] = {
-        "$or": [
-            {"status": AgentStatus.PROVISIONING.value, "deadline": {"$lt": stale}},
-            {"status": AgentStatus.DELETING.value, "deleteRequestedAt": {"$lt": stale}},
-            {"repairAttempts": {"$gte": STUCK_ATTEMPTS}, "repairAfter": {"$exists": True}},
-        ]
-    }
-    report.stuck_records = services.store.count({**stuck, **scope.records()})
+    report.stuck_records = services.store.count_stuck(
+        in_flight_since=stale, attempts=STUCK_ATTEMPTS, tagged=scope.tagged()
+    )
     if report.stuck_records:
         logger.error(
             "records stuck: in flight too long or failing repair repeatedly",

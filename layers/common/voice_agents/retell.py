@@ -26,12 +26,11 @@ from voice_agents.errors import (
 )
 from voice_agents.observability import external_call
 from voice_agents.retry import call_timeout, with_retries
+from voice_agents.tags import llm_dynamic_variables
 
 PROVIDER = "retell"
 # Retell answers 422 "Cannot find requested asset under given api key." for unknown ids.
 _NOT_FOUND_STATUSES = {404, 422}
-# The key, inside an LLM's default_dynamic_variables, that names the agent owning it (its tag).
-LLM_TAG_VARIABLE = "voice_agents_tag"
 
 
 class RetellClient:
@@ -65,7 +64,7 @@ class RetellClient:
             # Retell documents start_speaker as required although the schema does not list it.
             "start_speaker": "agent" if begin_message else "user",
             "general_prompt": prompt,
-            "default_dynamic_variables": {LLM_TAG_VARIABLE: tag},
+            "default_dynamic_variables": llm_dynamic_variables(tag),
         }
         if begin_message:
             body["begin_message"] = begin_message
@@ -208,17 +207,6 @@ class RetellClient:
                 PROVIDER, operation, f"answered {response.status_code} without a JSON object", retryable=True
             )
         return body
-
-
-def agent_tag(agent: dict[str, Any]) -> str | None:
-    """The tag a Retell agent carries: the first word of its agent_name."""
-    return (agent.get("agent_name") or "").split(" ", 1)[0] or None
-
-
-def llm_tag(llm: dict[str, Any]) -> str | None:
-    """The tag a Retell LLM carries, in its default dynamic variables."""
-    value = (llm.get("default_dynamic_variables") or {}).get(LLM_TAG_VARIABLE)
-    return str(value) if value else None
 
 
 def _required_id(body: dict[str, Any], key: str, operation: str) -> str:

@@ -194,6 +194,12 @@ def _value(settings: Settings, variable: str) -> Any:
 _runtime = Runtime()
 
 
+def process() -> Runtime:
+    """This process's runtime, for a flow that needs more than services (the webhook re-reads the
+    secret when a signature fails)."""
+    return _runtime
+
+
 def settings() -> Settings:
     return _runtime.settings()
 

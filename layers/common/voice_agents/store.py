@@ -1,4 +1,9 @@
-"""MongoDB access: agent records, the saga journal, leases for repair work.
+"""MongoDB access: agent records, the saga journal, leases for repair work, registered calls.
+
+The domain changes a record only through the named operations below (``journal``,
+``record_resource``, ``activate``, ``mark_failed``, ``begin_delete``, ``soft_delete``,
+``claim_due_repairs``...) and reads it as a ``records.AgentRecord``: the record's field names and
+every query stay in this module and ``records`` (docs/architecture.md, "The agent record").
 
 Every driver error leaves this module as a StoreError. Only single-document atomic operations are
 used, because FerretDB (tests) has no transactions and Atlas (production) must behave the same.
@@ -6,7 +11,9 @@ used, because FerretDB (tests) has no transactions and Atlas (production) must b
 
 from __future__ import annotations
 
+import contextlib
 import functools
+import re
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any, ParamSpec, TypeVar
@@ -29,6 +36,7 @@ from pymongo.errors import (
 from voice_agents.errors import ConfigurationError, StoreError
 from voice_agents.models import AgentStatus
 from voice_agents.observability import logger
+from voice_agents.records import DELETED, RESOURCE_FIELDS, AgentRecord
 
 P = ParamSpec("P")
 T = TypeVar("T")
@@ -38,7 +46,6 @@ IDEMPOTENCY = "idempotency"
 CALLS = "calls"  # inbound calls already registered with Retell, by Twilio CallSid
 LEASES = "leases"
 CLAIM_CANDIDATES = 5  # records tried per claim when others hold the first ones
-DELETED = "deleted"  # soft-deleted records keep the audit trail of what was bought and released
 NOT_IMPLEMENTED = 238  # FerretDB's answer to TTL and partial indexes
 
 
@@ -97,6 +104,7 @@ class AgentStore:
         self.database = database
         self.agents: Collection[dict[str, Any]] = database[AGENTS]
         self.leases = Leases(database[LEASES])
+        self.calls = CallStore(database[CALLS])
 
     @translate_errors
     def ensure_indexes(self) -> None:
@@ -152,19 +160,21 @@ class AgentStore:
     # --- reads for the API --------------------------------------------------------------------
 
     @translate_errors
-    def get_for_owner(self, agent_id: str, owner_id: str) -> dict[str, Any] | None:
+    def get_for_owner(self, agent_id: str, owner_id: str) -> AgentRecord | None:
         oid = object_id(agent_id)
         if oid is None:
             return None
-        return self.agents.find_one({"_id": oid, "ownerId": owner_id, "status": {"$ne": DELETED}})
+        return _wrap(self.agents.find_one({"_id": oid, "ownerId": owner_id, "status": {"$ne": DELETED}}))
 
     @translate_errors
-    def list_for_owner(self, owner_id: str, *, limit: int, after: str | None) -> list[dict[str, Any]]:
+    def list_for_owner(self, owner_id: str, *, limit: int, after: str | None) -> list[AgentRecord]:
         query: dict[str, Any] = {"ownerId": owner_id, "status": {"$ne": DELETED}}
         cursor_id = object_id(after) if after else None
         if cursor_id is not None:
             query["_id"] = {"$lt": cursor_id}
-        return list(self.agents.find(query).sort("_id", DESCENDING).limit(limit))
+        return [
+            AgentRecord(document) for document in self.agents.find(query).sort("_id", DESCENDING).limit(limit)
+        ]
 
     @translate_errors
     def count_holding(self, owner_id: str, *, up_to: int) -> int:
@@ -173,15 +183,18 @@ class AgentStore:
         return self.agents.count_documents({"ownerId": owner_id, "status": {"$in": holding}}, limit=up_to)
 
     @translate_errors
-    def get_active(self, agent_id: str) -> dict[str, Any] | None:
-        oid = object_id(agent_id)
-        if oid is None:
-            return None
-        return self.agents.find_one({"_id": oid, "status": AgentStatus.ACTIVE.value})
+    def find_many(self, agent_ids: list[ObjectId]) -> dict[ObjectId, AgentRecord]:
+        return {
+            document["_id"]: AgentRecord(document)
+            for document in self.agents.find({"_id": {"$in": agent_ids}})
+        }
 
-    @translate_errors
-    def find_many(self, agent_ids: list[ObjectId]) -> dict[ObjectId, dict[str, Any]]:
-        return {document["_id"]: document for document in self.agents.find({"_id": {"$in": agent_ids}})}
+    def get_record(self, agent_id: ObjectId) -> AgentRecord | None:
+        return _wrap(self.get(agent_id))
+
+    def count_records(self, *, tagged: str | None = None) -> int:
+        """All records, or (with ``tagged``, a tag prefix) those whose tag starts with it."""
+        return self.count(_tagged(tagged))
 
     @translate_errors
     def count(self, query: dict[str, Any]) -> int:
@@ -192,6 +205,195 @@ class AgentStore:
         """The database server's clock: what a process checks its own clock against."""
         moment: datetime = self.database.client.admin.command("hello")["localTime"]
         return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+    # --- the create saga's writes -------------------------------------------------------------------
+
+    def journal(
+        self,
+        agent_id: ObjectId,
+        *,
+        owner_id: str,
+        request: dict[str, Any],
+        tag: str,
+        webhook_url: str,
+        deadline: datetime,
+        lease_until: datetime,
+        worker: str,
+        created: datetime,
+    ) -> None:
+        """The record as 'provisioning', before anything is bought; the request holds its lease until
+        it must be dead, then the reconciler may take over (``repairAfter``)."""
+        self.insert(
+            {
+                "_id": agent_id,
+                "ownerId": owner_id,
+                **request,
+                "status": AgentStatus.PROVISIONING.value,
+                "tag": tag,
+                "webhookUrl": webhook_url,
+                "deadline": deadline,
+                "repairAfter": lease_until,
+                "leaseOwner": worker,
+                "leaseUntil": lease_until,
+                "createdAt": created,
+                "updatedAt": created,
+            }
+        )
+
+    def record_resource(
+        self, agent_id: ObjectId, resource: str, resource_id: str, *, phone_number: str | None = None
+    ) -> None:
+        """Journal a created resource's id (a number with its phone number) the moment it exists."""
+        fields = {"phoneNumber": phone_number} if phone_number is not None else {}
+        self.record(agent_id, **fields, **{RESOURCE_FIELDS[resource]: resource_id})
+
+    def record_unknown_outcomes(self, agent_id: ObjectId, resources: list[str]) -> None:
+        self.record(agent_id, unknownOutcomes=resources)
+
+    def activate(
+        self,
+        agent_id: ObjectId,
+        worker: str,
+        *,
+        phone_number: str,
+        number_sid: str,
+        retell_llm_id: str | None,
+        retell_agent_id: str | None,
+    ) -> AgentRecord | None:
+        """One update makes the record active, if it is still this worker's provisioning record."""
+        fields = {
+            "status": AgentStatus.ACTIVE.value,
+            "phoneNumber": phone_number,
+            "twilioPhoneNumberSid": number_sid,
+            "retellLlmId": retell_llm_id,
+            "retellAgentId": retell_agent_id,
+        }
+        unset = ("repairAfter", "leaseOwner", "leaseUntil", "deadline", "unknownOutcomes")
+        return _wrap(self.update(agent_id, fields, unset=unset, expect=_provisioning_by(worker)))
+
+    def fence_activation(self, agent_id: ObjectId, worker: str) -> bool:
+        """Move the lease to a name a pending activation does not expect: True if it moved (then that
+        activation can never apply)."""
+        moved = self.update(
+            agent_id, {"leaseOwner": f"{worker}:rolling-back"}, expect=_provisioning_by(worker)
+        )
+        return moved is not None
+
+    def mark_failed(self, agent_id: ObjectId, *, step: str, message: str, pending: list[str]) -> None:
+        """A rolled-back create; with something pending, the reconciler repairs it at once."""
+        fields: dict[str, Any] = {
+            "status": AgentStatus.FAILED.value,
+            "failure": {"step": step, "message": message},
+            "cleanupPending": pending,
+        }
+        unset: tuple[str, ...] = ("leaseOwner", "leaseUntil")
+        if pending:
+            fields["repairAfter"] = now()
+        else:
+            unset += ("repairAfter",)
+        self.update(agent_id, fields, unset=unset)
+
+    # --- delete ---------------------------------------------------------------------------------------
+
+    def begin_delete(
+        self, agent_id: ObjectId, owner_id: str, *, worker: str, lease: timedelta, statuses: list[str]
+    ) -> AgentRecord | None:
+        """Journal 'deleting' under the record's lease; None when another worker holds it."""
+        moment = now()
+        return _wrap(
+            self.claim(
+                {"_id": agent_id, "ownerId": owner_id, "status": {"$in": statuses}},
+                worker=worker,
+                lease=lease,
+                changes={
+                    "status": AgentStatus.DELETING.value,
+                    "repairAfter": moment + lease,
+                    "deleteRequestedAt": moment,
+                },
+            )
+        )
+
+    def leave_pending(
+        self, agent_id: ObjectId, worker: str, pending: list[str], *, retry_after: timedelta
+    ) -> None:
+        """Some removal failed: the record stays 'deleting' and the reconciler retries it later."""
+        self.release_lease(agent_id, worker, {"cleanupPending": pending, "repairAfter": now() + retry_after})
+
+    def soft_delete(self, agent_id: ObjectId, worker: str) -> None:
+        self.release_lease(
+            agent_id,
+            worker,
+            {"status": DELETED, "deletedAt": now()},
+            unset=("repairAfter", "cleanupPending", "unknownOutcomes"),
+        )
+
+    # --- the reconciler -----------------------------------------------------------------------------
+
+    def claim_due_repairs(self, *, worker: str, lease: timedelta, tagged: str | None) -> AgentRecord | None:
+        """One record whose ``repairAfter`` has passed (only those tagged with ``tagged``, a tag
+        prefix, when given), under its lease."""
+        return _wrap(
+            self.claim({"repairAfter": {"$lte": now()}, **_tagged(tagged)}, worker=worker, lease=lease)
+        )
+
+    def claim_unchanged(
+        self, agent_id: ObjectId, *, status: Any, since: datetime, worker: str, lease: timedelta
+    ) -> AgentRecord | None:
+        """The record under its lease, only if it still has ``status`` and was not written since
+        ``since`` (records of old shapes may lack the date)."""
+        query = {"_id": agent_id, "status": status, "updatedAt": {"$not": {"$gte": since}}}
+        return _wrap(self.claim(query, worker=worker, lease=lease))
+
+    def settle_active(self, agent_id: ObjectId, worker: str) -> None:
+        """Nothing to repair on an active record: drop its repair state and the lease."""
+        self.release_lease(agent_id, worker, unset=("repairAfter", "repairAttempts", "repairError"))
+
+    def settle_repair(
+        self,
+        record: AgentRecord,
+        worker: str,
+        *,
+        pending: list[str],
+        failed: bool,
+        interrupted: bool,
+        retry_at: datetime | None,
+    ) -> None:
+        """The outcome of repairing a record: what is still pending (retried at ``retry_at``, counted
+        as another attempt), 'failed' unless it was deleted, and why when the create was interrupted."""
+        fields: dict[str, Any] = {"cleanupPending": pending}
+        if failed:
+            fields["status"] = AgentStatus.FAILED.value
+        if interrupted:
+            fields["failure"] = {"step": "interrupted", "message": "the request stopped before finishing"}
+        if retry_at is not None:
+            fields |= {"repairAttempts": record.repair_attempts + 1, "repairAfter": retry_at}
+        settled = () if retry_at else ("repairAfter", "unknownOutcomes", "repairAttempts", "repairError")
+        self.release_lease(record.id, worker, fields, unset=("deadline", *settled))
+
+    def record_repair_failure(
+        self, agent_id: ObjectId, worker: str, *, attempts: int, retry_at: datetime, error: str
+    ) -> None:
+        self.release_lease(
+            agent_id, worker, {"repairAttempts": attempts, "repairAfter": retry_at, "repairError": error}
+        )
+
+    def record_webhook(self, agent_id: ObjectId, url: str | None, *, repaired: bool) -> None:
+        """The webhook URL the number now points at, or (not ``repaired``) a flag that it drifted."""
+        if repaired:
+            self.record(agent_id, webhookUrl=url, webhookRepairFailed=False)
+        else:
+            self.record(agent_id, webhookRepairFailed=True)
+
+    def count_stuck(self, *, in_flight_since: datetime, attempts: int, tagged: str | None) -> int:
+        """Records in flight since before ``in_flight_since``, or failing repair ``attempts`` times."""
+        stuck: dict[str, Any] = {
+            "$or": [
+                {"status": AgentStatus.PROVISIONING.value, "deadline": {"$lt": in_flight_since}},
+                {"status": AgentStatus.DELETING.value, "deleteRequestedAt": {"$lt": in_flight_since}},
+                {"repairAttempts": {"$gte": attempts}, "repairAfter": {"$exists": True}},
+            ]
+        }
+        return self.count({**stuck, **_tagged(tagged)})
 
     # --- leases: one worker at a time on a record -----------------------------------------------
 
@@ -289,3 +491,56 @@ class Leases:
         self.collection.update_many(
             {"key": key, "owner": worker, "until": {"$gt": now()}}, {"$set": {"until": now()}}
         )
+
+
+class CallStore:
+    """Inbound calls already registered with Retell, by Twilio CallSid: a replay registers nothing.
+
+    Read by ``_id`` only, with the expiry checked in code: the same on Atlas, and FerretDB scans for
+    any other filter (a TTL index, where the server has one, only cleans up).
+    """
+
+    def __init__(self, collection: Collection[dict[str, Any]]) -> None:
+        self.collection = collection
+
+    @translate_errors
+    def registered(self, call_sid: str, moment: datetime) -> str | None:
+        """The Retell call id registered for ``call_sid``, unless it expired before ``moment``."""
+        existing = self.collection.find_one({"_id": call_sid})
+        if existing and existing.get("retellCallId") and existing["expiresAt"] > moment:
+            return str(existing["retellCallId"])
+        return None
+
+    @translate_errors
+    def remember(
+        self,
+        call_sid: str,
+        *,
+        retell_call_id: str,
+        agent_id: ObjectId,
+        moment: datetime,
+        retention: timedelta,
+    ) -> None:
+        document = {
+            "retellCallId": retell_call_id,
+            "agentId": agent_id,
+            "createdAt": moment,
+            "expiresAt": moment + retention,
+        }
+        # A concurrent retry may have stored its registration first; either call id works.
+        with contextlib.suppress(DuplicateKeyError):
+            self.collection.update_one({"_id": call_sid}, {"$set": document}, upsert=True)
+
+
+def _wrap(document: dict[str, Any] | None) -> AgentRecord | None:
+    return AgentRecord(document) if document is not None else None
+
+
+def _provisioning_by(worker: str) -> dict[str, Any]:
+    """The create's own record, still provisioning under its lease."""
+    return {"status": AgentStatus.PROVISIONING.value, "leaseOwner": worker}
+
+
+def _tagged(prefix: str | None) -> dict[str, Any]:
+    """Records whose tag starts with ``prefix`` (everything when None)."""
+    return {"tag": {"$regex": f"^{re.escape(prefix)}"}} if prefix is not None else {}

@@ -1,23 +1,34 @@
-"""Tags that name the agent owning a paid resource, so a sweep can find resources whose create
-response was lost. Format: ``{RESOURCE_TAG}:{agentId}`` (Twilio FriendlyName, Retell LLM dynamic
-variable, Retell agent_name prefix). Only resources carrying this deployment's prefix are touched."""
+"""Everything that writes or reads the tag naming the agent that owns a paid resource, so a sweep
+can find resources whose create response was lost. Format: ``{RESOURCE_TAG}:{agentId}``, carried
+as the Twilio number's FriendlyName, a Retell LLM dynamic variable and the Retell agent_name's
+first word. Only resources carrying this deployment's prefix are touched. The number's webhook URL
+names the agent too, and lives here for the same reason (docs/architecture.md, "Tags")."""
 
 from __future__ import annotations
 
 import re
+from typing import Any
 
 from bson import ObjectId
 
 _AGENT_ID = re.compile(r"[0-9a-f]{24}")
+# The key, inside an LLM's default_dynamic_variables, that names the agent owning it (its tag).
+LLM_TAG_VARIABLE = "voice_agents_tag"
+WEBHOOK_PATH = "/api/webhooks/twilio/{agent_id}"
+
+
+def tag_prefix(prefix: str) -> str:
+    """What every tag of this deployment starts with (Twilio's FriendlyName is matched on it)."""
+    return f"{prefix}:"
 
 
 def tag_for(prefix: str, agent_id: ObjectId | str) -> str:
-    return f"{prefix}:{agent_id}"
+    return f"{tag_prefix(prefix)}{agent_id}"
 
 
 def agent_id_from_tag(prefix: str, text: str | None) -> ObjectId | None:
     """The agent id a tag (or a name starting with one) names, or None when it is not ours."""
-    if not text or not text.startswith(f"{prefix}:"):
+    if not text or not text.startswith(tag_prefix(prefix)):
         return None
     match = _AGENT_ID.match(text, len(prefix) + 1)
     if match is None or (match.end() < len(text) and not text[match.end()].isspace()):
@@ -28,3 +39,24 @@ def agent_id_from_tag(prefix: str, text: str | None) -> ObjectId | None:
 def retell_agent_name(tag: str, name: str) -> str:
     """Retell's agent_name is for reference only: the tag first, then the human name."""
     return f"{tag} {name}"
+
+
+def agent_tag(agent: dict[str, Any]) -> str | None:
+    """The tag a Retell agent carries: the first word of its agent_name."""
+    return (agent.get("agent_name") or "").split(" ", 1)[0] or None
+
+
+def llm_dynamic_variables(tag: str) -> dict[str, str]:
+    """The Retell LLM's default dynamic variables: they carry its tag."""
+    return {LLM_TAG_VARIABLE: tag}
+
+
+def llm_tag(llm: dict[str, Any]) -> str | None:
+    """The tag a Retell LLM carries, in its default dynamic variables."""
+    value = (llm.get("default_dynamic_variables") or {}).get(LLM_TAG_VARIABLE)
+    return str(value) if value else None
+
+
+def webhook_url(base_url: str, agent_id: ObjectId | str) -> str:
+    """The voice webhook a number points at: Twilio signs its requests over this URL."""
+    return base_url.rstrip("/") + WEBHOOK_PATH.format(agent_id=agent_id)

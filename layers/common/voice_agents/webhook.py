@@ -18,22 +18,24 @@ from __future__ import annotations
 
 import base64
 import binascii
-import contextlib
 import urllib.parse
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import Any
+from typing import TYPE_CHECKING
 
-from pymongo.errors import DuplicateKeyError
 from twilio.request_validator import RequestValidator
 from twilio.twiml.voice_response import VoiceResponse
 
-from voice_agents import runtime
 from voice_agents.config import Settings
 from voice_agents.errors import DomainError
+from voice_agents.models import AgentStatus
 from voice_agents.observability import count, logger
-from voice_agents.provisioning import webhook_url
-from voice_agents.store import CALLS, now, object_id, translate_errors
+from voice_agents.records import RETELL_AGENT, AgentRecord
+from voice_agents.store import now, object_id
+from voice_agents.tags import webhook_url
+
+if TYPE_CHECKING:
+    from voice_agents.runtime import Runtime
 
 REGISTER_TIMEOUT_SECONDS = 4.0
 SORRY = "Sorry, this agent cannot take your call right now. Please try again later."
@@ -69,21 +71,24 @@ class _CallNotConnected(Exception):
 @dataclass(frozen=True)
 class _Verified:
     settings: Settings
-    record: dict[str, Any] | None
+    record: AgentRecord | None
     record_read: bool
 
 
 def handle_voice_webhook(
-    agent_id: str, body: str | None, is_base64: bool, headers: dict[str, str]
+    agent_id: str, body: str | None, is_base64: bool, headers: dict[str, str], process: Runtime
 ) -> WebhookResponse:
+    """``process`` holds the settings and clients, and re-reads the secret when a signature fails."""
     try:
-        return _answer(agent_id, body, is_base64, headers)
+        return _answer(agent_id, body, is_base64, headers, process)
     except Exception:  # a bug: the caller still hears the apology, never a 5xx
         logger.exception("webhook failed unexpectedly", agent_id=agent_id)
         return _apologise()
 
 
-def _answer(agent_id: str, body: str | None, is_base64: bool, headers: dict[str, str]) -> WebhookResponse:
+def _answer(
+    agent_id: str, body: str | None, is_base64: bool, headers: dict[str, str], process: Runtime
+) -> WebhookResponse:
     signature = next((value for key, value in headers.items() if key.lower() == "x-twilio-signature"), None)
     if not signature:
         return _refuse(403, "missing signature", agent_id)
@@ -93,41 +98,41 @@ def _answer(agent_id: str, body: str | None, is_base64: bool, headers: dict[str,
     # Every later line of this invocation names the call: Logs Insights finds a call by its CallSid.
     logger.append_keys(agent_id=agent_id, call_sid=params.get("CallSid", ""))
     try:
-        verified = _verify(agent_id, params, signature)
+        verified = _verify(agent_id, params, signature, process)
     except DomainError as exc:  # misconfigured, or the database holding the URL is down
         logger.error("cannot check the webhook signature", agent_id=agent_id, error=str(exc))
         return _apologise()
     if verified is None:
         return _refuse(403, "invalid signature", agent_id)
     try:
-        return _connect(agent_id, verified, params)
+        return _connect(agent_id, verified, params, process)
     except (DomainError, _CallNotConnected) as exc:
         logger.warning("call not connected", agent_id=agent_id, reason=str(exc))
         return _apologise()
 
 
-def _verify(agent_id: str, params: dict[str, str], signature: str) -> _Verified | None:
+def _verify(agent_id: str, params: dict[str, str], signature: str, process: Runtime) -> _Verified | None:
     """The settings and (when it had to be read first) the record, if the signature is Twilio's.
 
     A failed check re-reads the secret once (rate-limited) and checks again with a rotated token.
     """
-    settings = runtime.settings()
+    settings = process.settings()
     token = settings.require("TWILIO_AUTH_TOKEN")
     base_url = settings.webhook_base_url
-    record: dict[str, Any] | None = None
+    record: AgentRecord | None = None
     if base_url:
         url = webhook_url(base_url, agent_id)
     else:
         oid = object_id(agent_id)
-        record = runtime.store().get(oid) if oid else None
-        stored = (record or {}).get("webhookUrl")
-        if not isinstance(stored, str) or not stored:
+        record = process.store().get_record(oid) if oid else None
+        stored = record.webhook_url if record else None
+        if not stored:
             return None  # nothing names the URL Twilio signed: nothing can verify this request
         url = stored
     if RequestValidator(token).validate(url, params, signature):
         return _Verified(settings, record, record_read=not base_url)
-    if runtime.refresh_secrets("Twilio signature rejected"):
-        fresh = runtime.settings()
+    if process.refresh_secrets("Twilio signature rejected"):
+        fresh = process.settings()
         fresh_token = fresh.require("TWILIO_AUTH_TOKEN")
         if fresh_token != token and RequestValidator(fresh_token).validate(url, params, signature):
             logger.info("signature valid with the re-read auth token", agent_id=agent_id)
@@ -135,51 +140,41 @@ def _verify(agent_id: str, params: dict[str, str], signature: str) -> _Verified 
     return None
 
 
-def _connect(agent_id: str, verified: _Verified, params: dict[str, str]) -> WebhookResponse:
+def _connect(agent_id: str, verified: _Verified, params: dict[str, str], process: Runtime) -> WebhookResponse:
     record = verified.record
     if not verified.record_read:
         oid = object_id(agent_id)
-        record = runtime.store().get(oid) if oid else None
+        record = process.store().get_record(oid) if oid else None
     if record is None:
         raise _CallNotConnected("no such agent")
-    if record.get("status") != "active" or not record.get("retellAgentId"):
-        raise _CallNotConnected(f"agent is {record.get('status')}, not active")
+    if record.status != AgentStatus.ACTIVE.value or not record.stored_resource_id(RETELL_AGENT):
+        raise _CallNotConnected(f"agent is {record.status}, not active")
     retention = timedelta(days=verified.settings.call_record_retention_days)
-    call_id = _registered_call(params.get("CallSid", ""), record, params, retention)
+    call_id = _registered_call(params.get("CallSid", ""), record, params, retention, process)
     count("CallsConnected")
     sip = f"sip:{call_id}@{verified.settings.retell_sip_domain}"
     return WebhookResponse(200, _dial_twiml(sip))
 
 
-@translate_errors
 def _registered_call(
-    call_sid: str, record: dict[str, Any], params: dict[str, str], retention: timedelta
+    call_sid: str, record: AgentRecord, params: dict[str, str], retention: timedelta, process: Runtime
 ) -> str:
     """The Retell call id for this CallSid, registering it once even when the request comes again:
     a Twilio retry seconds later, or a captured request replayed within the retention period."""
-    calls = runtime.store().database[CALLS]
+    calls = process.store().calls
     moment = now()
-    # By _id only, expiry checked here: the same on Atlas, and FerretDB scans for any other filter.
-    existing = calls.find_one({"_id": call_sid})
-    if existing and existing.get("retellCallId") and existing["expiresAt"] > moment:
+    registered = calls.registered(call_sid, moment)
+    if registered is not None:
         logger.info("this CallSid was registered before; reusing its registration", call_sid=call_sid)
-        return str(existing["retellCallId"])
-    call_id = runtime.retell().register_phone_call(
-        agent_id=record["retellAgentId"],
+        return registered
+    call_id = process.retell().register_phone_call(
+        agent_id=record.stored_resource_id(RETELL_AGENT),
         from_number=params.get("From", ""),
         to_number=params.get("To", ""),
-        metadata={"twilio_call_sid": call_sid, "agent_id": str(record["_id"])},
+        metadata={"twilio_call_sid": call_sid, "agent_id": str(record.id)},
         timeout_seconds=REGISTER_TIMEOUT_SECONDS,
     )
-    document = {
-        "retellCallId": call_id,
-        "agentId": record["_id"],
-        "createdAt": moment,
-        "expiresAt": moment + retention,
-    }
-    # A concurrent retry may have stored its registration first; either call id works.
-    with contextlib.suppress(DuplicateKeyError):
-        calls.update_one({"_id": call_sid}, {"$set": document}, upsert=True)
+    calls.remember(call_sid, retell_call_id=call_id, agent_id=record.id, moment=moment, retention=retention)
     return call_id
 
 

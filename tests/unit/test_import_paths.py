@@ -1,0 +1,45 @@
+"""What each handler imports at cold start: the read and delete paths never load create's
+idempotency machinery (Powertools' idempotency utility, boto3); the create path loads it at cold
+start rather than in its first request. Each import runs in a fresh interpreter."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+CREATE_ONLY = ("boto3", "aws_lambda_powertools.utilities.idempotency", "voice_agents.creation")
+
+PROBE = """
+import importlib.util, json, sys
+spec = importlib.util.spec_from_file_location("app", sys.argv[1])
+module = importlib.util.module_from_spec(spec)
+spec.loader.exec_module(module)
+print(json.dumps({name: name in sys.modules for name in sys.argv[2:]}))
+"""
+
+
+def loaded_at_import(function: str) -> dict[str, bool]:
+    completed = subprocess.run(
+        [sys.executable, "-c", PROBE, str(ROOT / "functions" / function / "app.py"), *CREATE_ONLY],
+        capture_output=True,
+        text=True,
+        check=True,
+        cwd=ROOT,
+        env={"PYTHONPATH": f"{ROOT}:{ROOT / 'layers' / 'common'}", "AWS_DEFAULT_REGION": "ap-southeast-2"},
+    )
+    loaded: dict[str, bool] = json.loads(completed.stdout.strip().splitlines()[-1])
+    return loaded
+
+
+@pytest.mark.parametrize("function", ["get_agents", "delete_agent"])
+def test_the_read_and_delete_paths_do_not_import_creates_machinery(function):
+    assert loaded_at_import(function) == dict.fromkeys(CREATE_ONLY, False)
+
+
+def test_the_create_path_imports_its_machinery_at_cold_start():
+    assert loaded_at_import("create_agent") == dict.fromkeys(CREATE_ONLY, True)
