@@ -42,7 +42,7 @@ class LocalStack:
     database: str = "voice_agents"
 
     def environment(self) -> dict[str, str]:
-        """The variables of DESIGN.md's configuration table, pointing at this stack."""
+        """The variables of the README's configuration table, pointing at this stack."""
         return stack_environment(self.mongodb_uri, self.retell.base_url, self.twilio.base_url, self.database)
 
     def reset(self) -> None:
