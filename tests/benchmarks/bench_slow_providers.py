@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from tests.benchmarks.figures import print_header, summary
+from tests.integration.faults import make_providers_slow
 
 ROOT = Path(__file__).resolve().parents[2]
 for entry in (ROOT / "layers" / "common", ROOT):
@@ -32,7 +33,7 @@ for entry in (ROOT / "layers" / "common", ROOT):
         sys.path.insert(0, str(entry))
 
 if TYPE_CHECKING:
-    from local.stack import LocalStack
+    pass
 
 MODULE = "tests.benchmarks.bench_slow_providers"
 HANG_MS = 12_000
@@ -116,7 +117,7 @@ def main(argv: list[str] | None = None) -> int:
                     agent = create_active_agent()
             if kind == "slow + failure":
                 stack.retell.inject("create_agent", status=500, message="injected", delay_ms=SLOW_MS, times=1)
-            make_slow(stack, HANG_MS if kind == "hanging" else SLOW_MS)
+            make_providers_slow(stack, HANG_MS if kind == "hanging" else SLOW_MS)
             if agent is None:
                 return answer("create", load_event("create_agent.json"))
             return answer("delete", http_event("delete_agent.json", agent_id=agent["id"]))
@@ -132,21 +133,6 @@ def main(argv: list[str] | None = None) -> int:
     figures = report(results, timeouts_ms)
     print("RESULT " + json.dumps(figures, separators=(",", ":")))
     return 0
-
-
-def make_slow(stack: LocalStack, delay_ms: int) -> None:
-    for operation in (
-        "create_llm",
-        "get_llm",
-        "create_agent",
-        "list_llms",
-        "list_agents",
-        "delete_agent",
-        "delete_llm",
-    ):
-        stack.retell.inject(operation, delay_ms=delay_ms)
-    for operation in ("search_numbers", "buy_number", "list_numbers", "release_number"):
-        stack.twilio.inject(operation, delay_ms=delay_ms)
 
 
 def report(results: dict[str, list[dict[str, Any]]], timeouts_ms: dict[str, int]) -> dict[str, Any]:

@@ -27,6 +27,7 @@ from twilio.request_validator import RequestValidator
 from local.invoke import ROOT, http_event, invoke, json_body, load_event
 from local.stack import TWILIO_AUTH_TOKEN, LocalStack
 from tests.aws import Secret, SecretReads, secrets_manager
+from tests.integration.emf import emitted_metrics
 from voice_agents import runtime, webhook
 from voice_agents.config import SECRET_VARIABLES
 
@@ -76,17 +77,9 @@ def emitted(capsys: pytest.CaptureFixture[str]) -> Callable[[], Counter[str]]:
     """The EMF metrics printed since the last call, counted by name."""
 
     def read() -> Counter[str]:
-        counts: Counter[str] = Counter()
-        for line in capsys.readouterr().out.splitlines():
-            try:
-                document = json.loads(line)
-            except ValueError:
-                continue
-            if not isinstance(document, dict) or "_aws" not in document:
-                continue
-            for metric in document["_aws"]["CloudWatchMetrics"][0]["Metrics"]:
-                counts[metric["Name"]] += int(sum(document[metric["Name"]]))
-        return counts
+        return Counter(
+            {name: int(sum(values)) for name, values in emitted_metrics(capsys.readouterr().out).items()}
+        )
 
     return read
 
