@@ -28,7 +28,7 @@ from voice_agents.errors import (
 )
 from voice_agents.models import AgentStatus
 from voice_agents.records import DELETED, NUMBER, RETELL_AGENT, RETELL_LLM, AgentRecord
-from voice_agents.retry import with_retries
+from voice_agents.retry import RATE_LIMITED_ATTEMPTS, RATE_LIMITED_MAX_DELAY, with_retries
 from voice_agents.tags import (
     agent_id_from_tag,
     agent_tag,
@@ -128,6 +128,24 @@ def test_retries_give_up_after_the_last_attempt():
     with pytest.raises(UpstreamError):
         with_retries(call, attempts=3, sleep=lambda _: None)
     assert len(calls) == 3
+
+
+def test_a_rate_limited_create_backs_off_longer_within_the_deadline():
+    rate_limited = UpstreamError("twilio", "buy_number", "20429", status=429, code=20429, unprocessed=True)
+    pauses: list[float] = []
+
+    # Five refusals in a row: more than other errors get, still repeated (nothing was processed)
+    calls, call = failing([rate_limited] * 5)
+    assert with_retries(call, sleep=pauses.append, creates=True) == "done"
+    assert len(calls) == 6
+    # Each pause is at most the back-off cap for a rate limit
+    assert all(0 <= pause <= RATE_LIMITED_MAX_DELAY for pause in pauses)
+
+    # A sixth refusal is the last: the caller answers cleanly instead of hammering the provider
+    calls, call = failing([rate_limited] * 6)
+    with pytest.raises(UpstreamError):
+        with_retries(call, sleep=lambda _: None, creates=True)
+    assert len(calls) == RATE_LIMITED_ATTEMPTS
 
 
 # --- cursors ---------------------------------------------------------------------------------------

@@ -24,6 +24,10 @@ T = TypeVar("T")
 
 # A provider call with less time than this is not started: it could only time out.
 MIN_CALL_SECONDS = 0.5
+# A provider that says it is rate limiting (429, Twilio's 20429) did not act and asks for a back-off:
+# it gets more attempts and longer pauses than other errors, still within the deadline.
+RATE_LIMITED_ATTEMPTS = 6
+RATE_LIMITED_MAX_DELAY = 4.0
 # Kept free at the end of a function for its last database write and for the answer itself.
 ANSWER_MARGIN_MS = 2000
 
@@ -96,22 +100,27 @@ def with_retries(
     sleep: Callable[[float], None] = time.sleep,
     creates: bool = False,
 ) -> T:
-    """Run ``call``; repeat it while it raises a retryable UpstreamError, up to ``attempts`` times,
-    and only while a back-off plus another useful call still fit before the scope's deadline.
+    """Run ``call``; repeat it while it raises a retryable UpstreamError, up to ``attempts`` times
+    (``RATE_LIMITED_ATTEMPTS`` when the provider is rate limiting), and only while a back-off plus
+    another useful call still fit before the scope's deadline.
 
     With ``creates``, only errors the provider did not process are repeated: a create that may
     have happened is never sent twice.
     """
-    for attempt in range(1, attempts + 1):
+    attempt = 0
+    while True:
+        attempt += 1
         try:
             return call()
         except UpstreamError as exc:
             repeatable = exc.unprocessed if creates else exc.retryable
-            if not repeatable or attempt == attempts:
+            rate_limited = exc.status == 429
+            allowed = max(attempts, RATE_LIMITED_ATTEMPTS) if rate_limited else attempts
+            if not repeatable or attempt >= allowed:
                 raise
-            delay = random.uniform(0, min(max_delay, base_delay * 2 ** (attempt - 1)))  # noqa: S311
+            cap = max(max_delay, RATE_LIMITED_MAX_DELAY) if rate_limited else max_delay
+            delay = random.uniform(0, min(cap, base_delay * 2 ** (attempt - 1)))  # noqa: S311
             left = seconds_left()
             if left is not None and left < delay + MIN_CALL_SECONDS:
                 raise
             sleep(delay)
-    raise AssertionError("unreachable")
