@@ -142,11 +142,14 @@ test("a number Twilio will not release leaves the agent deleting, shown as such,
   await page.goto(dashboardUrl(user));
 
   await card(page, "Sticky").getByRole("button", { name: "Delete Sticky" }).click();
+  const deleted = page.waitForResponse((response) => response.request().method() === "DELETE");
   await page.getByRole("button", { name: "Delete and release the number" }).click();
   await expect(card(page, "Sticky").getByText("Deleting", { exact: true })).toBeVisible();
   await expect(card(page, "Sticky").getByText(/Releasing the phone number/)).toBeVisible();
   await expect(card(page, "Sticky").getByRole("button", { name: /Delete/ })).toHaveCount(0);
   // The API answered 202: the record says deleting, and the number is still Twilio's to release.
+  // (Reloading before that answer would race the delete: the list could still say active.)
+  expect((await deleted).status()).toBe(202);
   await page.reload();
   await expect(card(page, "Sticky").getByText("Deleting", { exact: true })).toBeVisible();
   expect(await twilio().ownedNumbers()).toHaveLength(1);
