@@ -7,7 +7,6 @@ reached through the real Powertools parameters path (``_load_secret``).
 from __future__ import annotations
 
 import json
-import socket
 from collections.abc import Iterator
 from typing import Any
 
@@ -25,20 +24,8 @@ SECRET_VALUES = {
 }
 
 
-class NetworkUsed(BaseException):
-    """A BaseException, so that no ``except Exception`` in the code under test can swallow it."""
-
-
-@pytest.fixture(autouse=True)
-def no_network(monkeypatch: pytest.MonkeyPatch) -> None:
-    """A unit test that tries to open a connection fails loudly instead of reaching anything."""
-
-    def refuse(*args: Any, **kwargs: Any) -> None:
-        raise NetworkUsed(f"unit tests must not open sockets: {args!r}")
-
-    monkeypatch.setattr(socket.socket, "connect", refuse)
-    monkeypatch.setattr(socket.socket, "connect_ex", refuse)
-    monkeypatch.setattr(socket, "create_connection", refuse)
+# Every test here runs offline: a socket opened by the code under test fails the test.
+pytestmark = pytest.mark.usefixtures("no_network")
 
 
 @pytest.fixture

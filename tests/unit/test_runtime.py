@@ -4,9 +4,7 @@ their values change. Secrets Manager is moto's, reached through the real Powerto
 
 from __future__ import annotations
 
-import socket
 from collections.abc import Iterator
-from typing import Any
 
 import pytest
 
@@ -29,17 +27,8 @@ class Clock:
         return self.now
 
 
-class NetworkUsed(BaseException):
-    """A BaseException, so that no ``except Exception`` in the code under test can swallow it."""
-
-
-@pytest.fixture(autouse=True)
-def no_network(monkeypatch: pytest.MonkeyPatch) -> None:
-    def refuse(*args: Any, **kwargs: Any) -> None:
-        raise NetworkUsed(f"unit tests must not open sockets: {args!r}")
-
-    monkeypatch.setattr(socket.socket, "connect", refuse)
-    monkeypatch.setattr(socket, "create_connection", refuse)
+# Every test here runs offline: a socket opened by the code under test fails the test.
+pytestmark = pytest.mark.usefixtures("no_network")
 
 
 @pytest.fixture

@@ -73,12 +73,16 @@ class Settings(BaseSettings):
     def _lower(cls, value: Any) -> Any:
         return value.lower() if isinstance(value, str) else value
 
-    def require(self, variable: str) -> str:
-        """The value of ``variable`` (an env var name), or a ConfigurationError naming it."""
+    def value(self, variable: str) -> Any:
+        """The value of ``variable`` (an env var name); KeyError when no setting has that name."""
         field = next((name for name, info in type(self).model_fields.items() if info.alias == variable), None)
         if field is None:
             raise KeyError(variable)
-        value = getattr(self, field)
+        return getattr(self, field)
+
+    def require(self, variable: str) -> str:
+        """The value of ``variable`` (an env var name), or a ConfigurationError naming it."""
+        value = self.value(variable)
         if value in (None, ""):
             where = " or in the secret named by SECRETS_ARN" if variable in SECRET_VARIABLES else ""
             raise ConfigurationError(f"{variable} is not set: set the environment variable{where}", variable)

@@ -107,7 +107,7 @@ class Runtime:
             return False
         self._settings = fresh
         changed = [
-            name for name in SECRET_VARIABLES if previous and _value(previous, name) != _value(fresh, name)
+            name for name in SECRET_VARIABLES if previous and previous.value(name) != fresh.value(name)
         ]
         if changed:  # names only, never values
             logger.info("secret values changed", reason=reason, changed=changed)
@@ -184,11 +184,6 @@ class Runtime:
             self.refresh_secrets(f"{provider} answered 401")
 
         return refresh
-
-
-def _value(settings: Settings, variable: str) -> Any:
-    field = next(name for name, info in Settings.model_fields.items() if info.alias == variable)
-    return getattr(settings, field)
 
 
 _runtime = Runtime()
