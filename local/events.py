@@ -3,9 +3,11 @@
     python -m local.events      (or: make events)
 
 rewrites events/twilio_webhook.json's signature (for the local Twilio auth token and the URL the
-events name) and env.json (the local stack's fixed ports, reached from a container). A local stack
-started with ``seed_events_agent`` holds the events' agent, so every event works as it is: create
-(an idempotent replay of the seeded create), get, list, the call, delete.
+events name), events/retell_webhook.json's (for the local Retell API key; Retell's signatures go
+stale after 5 minutes, so `make invoke` signs it again as it sends it) and env.json (the local
+stack's fixed ports, reached from a container). A local stack started with ``seed_events_agent``
+holds the events' agent, so every event works as it is: create (an idempotent replay of the seeded
+create), get, list, the call, delete.
 """
 
 from __future__ import annotations
@@ -19,8 +21,9 @@ from unittest import mock
 from bson import ObjectId
 from twilio.request_validator import RequestValidator
 
+from local.fakes.retell import retell_signature
 from local.invoke import EVENTS, ROOT, invoke, load_event
-from local.stack import FIXED_PORTS, TWILIO_AUTH_TOKEN, WEBHOOK_BASE_URL, stack_environment
+from local.stack import FIXED_PORTS, RETELL_API_KEY, TWILIO_AUTH_TOKEN, WEBHOOK_BASE_URL, stack_environment
 from local.template import function_properties, load_template
 
 # The agent and owner events/*.json name.
@@ -30,6 +33,8 @@ EVENTS_OWNER = "user-1234-owner"
 CONTAINER_HOST = "host.docker.internal"
 ENV_JSON = ROOT / "env.json"
 WEBHOOK_EVENT = "twilio_webhook.json"
+RETELL_EVENT = "retell_webhook.json"
+RETELL_SIGNATURE_HEADER = "x-retell-signature"
 
 
 def webhook_url(agent_id: str = EVENTS_AGENT_ID, base_url: str = WEBHOOK_BASE_URL) -> str:
@@ -51,6 +56,15 @@ def signed_webhook_event() -> dict[str, Any]:
     """events/twilio_webhook.json, signed for the local auth token and the URL it names."""
     event = load_event(WEBHOOK_EVENT)
     event["headers"]["x-twilio-signature"] = signature(webhook_url(), form_params(event))
+    return event
+
+
+def signed_retell_event(event: dict[str, Any] | None = None, api_key: str = RETELL_API_KEY) -> dict[str, Any]:
+    """events/retell_webhook.json (or ``event``), signed now with the local Retell API key."""
+    event = event if event is not None else load_event(RETELL_EVENT)
+    body = event.get("body") or ""
+    raw = base64.b64decode(body) if event.get("isBase64Encoded") else body.encode()
+    event["headers"][RETELL_SIGNATURE_HEADER] = retell_signature(raw, api_key)
     return event
 
 
@@ -93,8 +107,10 @@ def _write_json(path: Any, value: Any) -> None:
 
 def main() -> None:
     _write_json(EVENTS / WEBHOOK_EVENT, signed_webhook_event())
+    _write_json(EVENTS / RETELL_EVENT, signed_retell_event())
     _write_json(ENV_JSON, sam_env_vars())
     print(f"signed {EVENTS / WEBHOOK_EVENT} for {webhook_url()} (token {TWILIO_AUTH_TOKEN!r})")
+    print(f"signed {EVENTS / RETELL_EVENT} with the local Retell API key {RETELL_API_KEY!r}")
     print(f"wrote {ENV_JSON}: make stack's ports on {CONTAINER_HOST}")
 
 

@@ -61,9 +61,11 @@ def http_event(
     if body is not None:
         event["body"] = body if isinstance(body, str) else json.dumps(body)
     if agent_id is not None:
+        named = (event.get("pathParameters") or {}).get("agentId")
         event["pathParameters"] = {"agentId": agent_id}
-        prefix = event["rawPath"].rsplit("/", 1)[0]
-        event["rawPath"] = event["requestContext"]["http"]["path"] = f"{prefix}/{agent_id}"
+        # The id may be followed by more of the path (/api/agents/{agentId}/calls).
+        path = event["rawPath"].replace(named, agent_id) if named else event["rawPath"]
+        event["rawPath"] = event["requestContext"]["http"]["path"] = path
     if owner is not None:
         event["requestContext"]["authorizer"]["jwt"]["claims"]["sub"] = owner
     if headers is not None:
@@ -154,6 +156,11 @@ def main(argv: list[str] | None = None) -> None:
     stack_environment: dict[str, str] = json.loads(args.stack.read_text())["environment"]
     event_path = args.event if args.event.is_file() else EVENTS / args.event
     event = json.loads(event_path.read_text())
+    if "x-retell-signature" in (event.get("headers") or {}):
+        from local.events import signed_retell_event
+
+        # Retell's signature goes stale after 5 minutes: sign it now, as Retell signs as it sends.
+        event = signed_retell_event(event, stack_environment["RETELL_API_KEY"])
     # The template's variables, then the local stack's (as --env-vars env.json overrides them).
     os.environ.update(template_environment(properties) | stack_environment)
     os.environ.setdefault("POWERTOOLS_METRICS_DISABLED", "true")

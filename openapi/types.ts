@@ -52,6 +52,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/agents/{agentId}/calls": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List an agent's calls
+         * @description The agent's inbound calls, newest first, one page at a time, kept `CALL_RECORD_RETENTION_DAYS` (90 days by default). `status` is `registered` (the call was handed to the Retell agent), `ongoing` (the agent answered), `ended`, or `not_connected` (Retell could not take it); times, duration, disconnection reason, summary and sentiment appear as Retell reports them. Pass `nextCursor` back as `cursor` for the next page; it is null on the last.
+         */
+        get: operations["listCalls"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
 }
 export type webhooks = Record<string, never>;
 export interface components {
@@ -114,6 +134,57 @@ export interface components {
          * @enum {string}
          */
         AgentStatus: "provisioning" | "active" | "deleting" | "failed";
+        /**
+         * Call
+         * @description One inbound call of an agent, as the call history keeps it (times in UTC, durations in ms).
+         */
+        Call: {
+            /** Callsid */
+            callSid: string;
+            /** Retellcallid */
+            retellCallId: string;
+            /** Agentid */
+            agentId: string;
+            /** From */
+            from: string | null;
+            /** To */
+            to: string | null;
+            status: components["schemas"]["CallStatus"];
+            /**
+             * Registeredat
+             * Format: date-time
+             */
+            registeredAt: string;
+            /** Startedat */
+            startedAt: string | null;
+            /** Endedat */
+            endedAt: string | null;
+            /** Durationms */
+            durationMs: number | null;
+            /** Disconnectionreason */
+            disconnectionReason: string | null;
+            /** Summary */
+            summary: string | null;
+            /** Sentiment */
+            sentiment: string | null;
+        };
+        /**
+         * CallPage
+         * @description One page of an agent's calls, newest first; pass ``nextCursor`` back as ``cursor`` for the next.
+         */
+        CallPage: {
+            /** Items */
+            items: components["schemas"]["Call"][];
+            /** Nextcursor */
+            nextCursor: string | null;
+        };
+        /**
+         * CallStatus
+         * @description Where an inbound call is: handed to Retell by the Twilio webhook (``registered``), answered by
+         *     the agent (``ongoing``), over (``ended``), or never taken by Retell (``not_connected``).
+         * @enum {string}
+         */
+        CallStatus: "registered" | "ongoing" | "ended" | "not_connected";
         /**
          * CreateAgentRequest
          * @description Body of ``POST /api/agents``. Unknown fields are rejected so a typo is not silently ignored.
@@ -522,6 +593,79 @@ export interface operations {
             };
             /** @description `request_in_progress`: the agent is still being created, or is being repaired right now; retry shortly. */
             409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description `configuration_error` (with `setting`) or `internal_error`. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description `database_unavailable`: MongoDB failed; retry. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    listCalls: {
+        parameters: {
+            query?: {
+                /** @description How many calls per page. */
+                limit?: number;
+                /** @description `nextCursor` of the previous page. */
+                cursor?: string;
+            };
+            header?: never;
+            path: {
+                /** @description The agent's id, as `id` of the agent. */
+                agentId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description One page of calls. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CallPage"];
+                };
+            };
+            /** @description `validation_error`: `limit` outside 1-100, or a `cursor` this API did not return. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description No valid JWT: API Gateway's authorizer answers `{"message": "Unauthorized"}`. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["GatewayError"];
+                };
+            };
+            /** @description `not_found`: no such agent for this caller (another caller's agent is a 404 too). */
+            404: {
                 headers: {
                     [name: string]: unknown;
                 };

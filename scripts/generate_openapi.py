@@ -188,6 +188,13 @@ OPERATIONS: dict[tuple[str, str], Operation] = {
     ),
     ("get", "/api/agents/{agentId}"): Operation(parameter_descriptions=AGENT_ID),
     ("delete", "/api/agents/{agentId}"): Operation(parameter_descriptions=AGENT_ID),
+    ("get", "/api/agents/{agentId}/calls"): Operation(
+        parameter_descriptions={
+            **AGENT_ID,
+            "limit": "How many calls per page.",
+            "cursor": "`nextCursor` of the previous page.",
+        },
+    ),
 }
 
 

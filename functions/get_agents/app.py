@@ -1,4 +1,4 @@
-"""GET /api/agents (the caller's agents, paginated) and GET /api/agents/{agentId}."""
+"""GET /api/agents (the caller's agents, paginated), GET /api/agents/{agentId} and its calls."""
 
 from typing import Annotated, Any
 
@@ -8,7 +8,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from voice_agents import agents, runtime
 from voice_agents.api import NOT_FOUND_ANSWER, SERVER_ANSWERS, answers, build_resolver, owner_id
-from voice_agents.models import Agent, AgentPage
+from voice_agents.models import Agent, AgentPage, CallPage
 from voice_agents.observability import logger, tracer
 
 app = build_resolver()
@@ -49,6 +49,36 @@ def list_agents(
 )
 def get_agent(agentId: str) -> Agent:
     return agents.get_agent(agentId, owner_id=owner_id(app), store=runtime.store())
+
+
+@app.get(
+    "/api/agents/<agentId>/calls",
+    operation_id="listCalls",
+    summary="List an agent's calls",
+    description=(
+        "The agent's inbound calls, newest first, one page at a time, kept `CALL_RECORD_RETENTION_DAYS` "
+        "(90 days by default). `status` is `registered` (the call was handed to the Retell agent), "
+        "`ongoing` (the agent answered), `ended`, or `not_connected` (Retell could not take it); "
+        "times, duration, disconnection reason, summary and sentiment appear as Retell reports them. "
+        "Pass `nextCursor` back as `cursor` for the next page; it is null on the last."
+    ),
+    responses=answers(
+        {200: "One page of calls."},
+        {
+            400: "`validation_error`: `limit` outside 1-100, or a `cursor` this API did not return.",
+            404: NOT_FOUND_ANSWER,
+            **SERVER_ANSWERS,
+        },
+    ),
+)
+def list_calls(
+    agentId: str,
+    limit: Annotated[int, Query(ge=1, le=100)] = 20,
+    cursor: Annotated[str | None, Query(pattern=agents.CURSOR_PATTERN)] = None,
+) -> CallPage:
+    return agents.list_calls(
+        agentId, owner_id=owner_id(app), limit=limit, cursor=cursor, store=runtime.store()
+    )
 
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP, clear_state=True)

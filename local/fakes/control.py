@@ -85,6 +85,18 @@ class FakeControl:
         config = {"require_bundle": require_bundle, "require_address": require_address}
         return cast(JsonObject, self._send("POST", "/__control/config", config))
 
+    def end_call(
+        self,
+        call_id: str,
+        after_ms: float,
+        *,
+        disconnection_reason: str = "user_hangup",
+        connected: bool = True,
+    ) -> JsonObject:
+        """Retell only: end a registered call after `after_ms`, sending its signed call events."""
+        options = {"after_ms": after_ms, "disconnection_reason": disconnection_reason, "connected": connected}
+        return cast(JsonObject, self._send("POST", f"/__control/calls/{call_id}/end", options))
+
     def close(self) -> None:
         self._http.close()
 

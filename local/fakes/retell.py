@@ -7,12 +7,26 @@ unknown or deleted ids answer 422 "Cannot find requested asset under given api k
 Operations (the fault-injection keys): create_llm, get_llm, delete_llm, list_llms, create_agent,
 get_agent, delete_agent, list_agents (POST /v2/list-agents and the older GET /list-agents),
 register_call, get_call.
+
+Call events: a registered call keeps its agent's `webhook_url`. `end_call(call_id, after_ms)` (or
+`POST /__control/calls/{call_id}/end {"after_ms", "disconnection_reason"?, "connected"?}`) plays the
+call out as Retell does: `call_started` at once, then after `after_ms` `call_ended` and
+`call_analyzed`, each POSTed to that URL with `x-retell-signature` (HMAC-SHA256 of body + timestamp
+under the fake's API key), retried up to 3 times without a 2xx; `connected: false` sends only a
+`call_ended` whose status is `not_connected`. `event_deliveries` in the state lists each attempt.
 """
 
 from __future__ import annotations
 
 import copy
+import hashlib
+import hmac
+import json
 import re
+import threading
+import time
+import urllib.error
+import urllib.request
 from http import HTTPStatus
 from typing import Any
 
@@ -72,6 +86,17 @@ _DEFAULT_PAGE_LIMIT = 50
 _LEGACY_LIST_AGENTS_LIMIT = 1000
 _MAX_PAGE_LIMIT = 1000
 _VERSION_TAG = re.compile(r"[a-z0-9_-]{1,20}")
+# Retell waits 10 s for a 2xx and sends an event up to 3 more times.
+_EVENT_TIMEOUT_SECONDS = 10.0
+_EVENT_RETRIES = 3
+_EVENT_RETRY_PAUSE_SECONDS = 0.2
+
+
+def retell_signature(body: bytes, api_key: str, timestamp_ms: int | None = None) -> str:
+    """`x-retell-signature` for `body`: `v={timestamp_ms},d={HMAC-SHA256(api_key, body + timestamp)}`."""
+    timestamp = now_ms() if timestamp_ms is None else timestamp_ms
+    digest = hmac.new(api_key.encode(), body + str(timestamp).encode(), hashlib.sha256).hexdigest()
+    return f"v={timestamp},d={digest}"
 
 
 class FakeRetell(FakeServer):
@@ -83,6 +108,8 @@ class FakeRetell(FakeServer):
         self._llms: dict[str, JsonObject] = {}
         self._agents: dict[str, JsonObject] = {}
         self._calls_registered: dict[str, JsonObject] = {}
+        self._call_webhooks: dict[str, str | None] = {}  # call id -> its agent's webhook_url
+        self._event_deliveries: list[JsonObject] = []
         self._llm_ids = IdFactory("llm_", 28)
         self._agent_ids = IdFactory("agent_", 28)
         self._call_ids = IdFactory("call_", 28)
@@ -104,13 +131,145 @@ class FakeRetell(FakeServer):
         with self._lock:
             return copy.deepcopy(self._calls_registered)
 
+    @property
+    def event_deliveries(self) -> list[JsonObject]:
+        """Every attempt to deliver a call event: {call_id, event, url, status (None: no answer)}."""
+        with self._lock:
+            return copy.deepcopy(self._event_deliveries)
+
     def _state_snapshot(self) -> JsonObject:
-        return {"llms": self._llms, "agents": self._agents, "calls_registered": self._calls_registered}
+        return {
+            "llms": self._llms,
+            "agents": self._agents,
+            "calls_registered": self._calls_registered,
+            "event_deliveries": self._event_deliveries,
+        }
 
     def _clear_state(self) -> None:
         self._llms.clear()
         self._agents.clear()
         self._calls_registered.clear()
+        self._call_webhooks.clear()
+        self._event_deliveries.clear()
+
+    # -- call events ----------------------------------------------------------------------------------
+
+    def end_call(
+        self,
+        call_id: str,
+        after_ms: float,
+        *,
+        disconnection_reason: str = "user_hangup",
+        connected: bool = True,
+    ) -> threading.Thread:
+        """Play a registered call out in the background (module docstring); the thread is returned."""
+        with self._lock:
+            if call_id not in self._calls_registered:
+                raise ValueError(f"no registered call {call_id!r}")
+        if after_ms < 0:
+            raise ValueError("after_ms cannot be negative")
+        thread = threading.Thread(
+            target=self._play_call,
+            args=(call_id, after_ms, disconnection_reason, connected),
+            name=f"FakeRetell-call-{call_id}",
+            daemon=True,
+        )
+        thread.start()
+        return thread
+
+    def _play_call(self, call_id: str, after_ms: float, disconnection_reason: str, connected: bool) -> None:
+        started = now_ms()
+        if connected:
+            self._update_call(call_id, call_status="ongoing", start_timestamp=started)
+            self._send_event(call_id, "call_started")
+        time.sleep(after_ms / 1000)
+        ended = now_ms()
+        if not connected:
+            self._update_call(call_id, call_status="not_connected", disconnection_reason="dial_failed")
+            self._send_event(call_id, "call_ended")
+            return
+        self._update_call(
+            call_id,
+            call_status="ended",
+            end_timestamp=ended,
+            duration_ms=ended - started,
+            disconnection_reason=disconnection_reason,
+        )
+        self._send_event(call_id, "call_ended")
+        self._update_call(
+            call_id,
+            call_analysis={
+                "call_summary": "The caller asked about opening hours and was told them.",
+                "user_sentiment": "Positive",
+                "call_successful": True,
+                "in_voicemail": False,
+            },
+        )
+        self._send_event(call_id, "call_analyzed")
+
+    def _update_call(self, call_id: str, **fields: Any) -> None:
+        with self._lock:
+            call = self._calls_registered.get(call_id)
+            if call is not None:
+                call.update(fields)
+
+    def _send_event(self, call_id: str, event: str) -> None:
+        with self._lock:
+            call = copy.deepcopy(self._calls_registered.get(call_id))
+            url = self._call_webhooks.get(call_id)
+        if call is None:
+            return  # reset meanwhile
+        if event == "call_ended":
+            call.pop("call_analysis", None)  # Retell sends the analysis with call_analyzed only
+        body = json.dumps({"event": event, "call": call}, separators=(",", ":")).encode()
+        for _ in range(1 + _EVENT_RETRIES):
+            status = self._post_event(url, body) if url else None
+            with self._lock:
+                self._event_deliveries.append(
+                    {"call_id": call_id, "event": event, "url": url, "status": status}
+                )
+            if url is None or (status is not None and 200 <= status < 300):
+                return
+            time.sleep(_EVENT_RETRY_PAUSE_SECONDS)
+
+    def _post_event(self, url: str, body: bytes) -> int | None:
+        request = urllib.request.Request(
+            url,
+            data=body,
+            method="POST",
+            headers={
+                "Content-Type": "application/json",
+                "x-retell-signature": retell_signature(body, self.api_key),
+            },
+        )
+        try:
+            with urllib.request.urlopen(request, timeout=_EVENT_TIMEOUT_SECONDS) as response:
+                return int(response.status)
+        except urllib.error.HTTPError as error:
+            return int(error.code)
+        except (urllib.error.URLError, OSError):
+            return None
+
+    def _control_routes(self) -> list[Route]:
+        return [
+            route("POST", r"/__control/calls/(?P<call_id>[^/]+)/end", "control_end_call", self._control_end)
+        ]
+
+    def _control_end(self, request: Request) -> Response:
+        """`{after_ms, disconnection_reason?, connected?}`: end a registered call, its events sent."""
+        options = request.json_object()
+        unknown = set(options) - {"after_ms", "disconnection_reason", "connected"}
+        after_ms = options.get("after_ms")
+        if unknown or not isinstance(after_ms, int | float) or isinstance(after_ms, bool):
+            raise ValueError("end takes after_ms (a number), disconnection_reason and connected")
+        call_id = request.path_params["call_id"]
+        self.end_call(
+            call_id,
+            after_ms,
+            disconnection_reason=str(options.get("disconnection_reason") or "user_hangup"),
+            connected=bool(options.get("connected", True)),
+        )
+        return json_response(202, {"call_id": call_id, "after_ms": after_ms})
 
     # -- provider plumbing -----------------------------------------------------------------------
 
@@ -274,6 +433,7 @@ class FakeRetell(FakeServer):
             if body.get(name) is not None:
                 call[name] = body[name]
         self._calls_registered[call["call_id"]] = call
+        self._call_webhooks[call["call_id"]] = agent.get("webhook_url")
         return json_response(201, call)
 
     def _get_call(self, request: Request) -> Response:

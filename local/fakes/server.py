@@ -499,9 +499,9 @@ class FakeServer(ABC):
         matched = self._control_router.match(request.method, request.path)
         if matched is None:
             return json_response(404, {"error": f"no control endpoint {request.method} {request.path}"})
-        control_route, _ = matched
+        control_route, path_params = matched
         try:
-            return control_route.handler(request)
+            return control_route.handler(replace(request, path_params=path_params))
         except (ValueError, ProviderError) as error:
             return json_response(400, {"error": str(error)})
 

@@ -15,6 +15,7 @@ import httpx
 import pytest
 from twilio.request_validator import RequestValidator
 
+from local.fakes.control import FakeControl
 from local.http_api import LocalHttpApi, RouteTable, local_token
 from local.invoke import ROOT, handler_module, load_event
 from local.stack import TWILIO_AUTH_TOKEN, LocalStack
@@ -24,13 +25,15 @@ pytestmark = pytest.mark.integration
 
 OWNER = "user-1234-owner"
 CREATE_BODY = json.loads(load_event("create_agent.json")["body"])
-# The README's API table: four API functions, five routes; only the webhook goes without a JWT.
+# The README's API table: five API functions, seven routes; only the webhooks go without a JWT.
 DESIGNED_ROUTES = {
     ("POST", "/api/agents", "create_agent", "JwtAuthorizer"),
     ("GET", "/api/agents", "get_agents", "JwtAuthorizer"),
     ("GET", "/api/agents/{agentId}", "get_agents", "JwtAuthorizer"),
     ("DELETE", "/api/agents/{agentId}", "delete_agent", "JwtAuthorizer"),
     ("POST", "/api/webhooks/twilio/{agentId}", "twilio_webhook", None),
+    ("GET", "/api/agents/{agentId}/calls", "get_agents", "JwtAuthorizer"),
+    ("POST", "/api/webhooks/retell", "retell_webhook", None),
 }
 
 
@@ -92,6 +95,7 @@ def test_routes_are_read_from_the_template(server):
         "GetAgentsFunction": 10,
         "DeleteAgentFunction": 28,
         "TwilioWebhookFunction": 10,
+        "RetellWebhookFunction": 8,
     }
 
 
@@ -189,6 +193,40 @@ def test_a_signed_twilio_call_is_connected_and_a_forged_one_refused(client, env)
     assert len(env.retell.calls_registered) == 1
     forged = client.post(path, data=params, headers={"X-Twilio-Signature": "Zm9yZ2Vk"})
     assert forged.status_code == 403
+
+
+def test_a_call_from_ring_to_hang_up_shows_ended_with_its_duration(client, env):
+    # Given an agent whose Retell agent sends its call events to this API
+    agent = create(client)
+    [retell_agent] = env.retell.agents.values()
+    assert retell_agent["webhook_url"] == f"{client.base_url}/api/webhooks/retell"
+    # And a caller it took: Twilio's signed webhook registered the call with Retell
+    params = twilio_params(agent)
+    signature = RequestValidator(TWILIO_AUTH_TOKEN).compute_signature(agent["webhookUrl"], params)
+    path = urllib.parse.urlsplit(agent["webhookUrl"]).path
+    assert client.post(path, data=params, headers={"X-Twilio-Signature": signature}).status_code == 200
+    [call_id] = env.retell.calls_registered
+
+    # When the caller hangs up after 300 ms: Retell sends call_started, call_ended, call_analyzed
+    with FakeControl(env.retell.base_url) as retell:
+        retell.end_call(call_id, 300)
+    calls_path = f"/api/agents/{agent['id']}/calls"
+    deadline = time.monotonic() + 15
+    while True:
+        [call] = client.get(calls_path, headers=bearer()).json()["items"]
+        if call["summary"] is not None or time.monotonic() > deadline:
+            break
+        time.sleep(0.1)
+
+    # Then each signed event was accepted once, and the history shows the call ended, with its duration
+    delivered = [(each["event"], each["status"]) for each in env.retell.event_deliveries]
+    assert delivered == [("call_started", 204), ("call_ended", 204), ("call_analyzed", 204)]
+    assert (call["callSid"], call["retellCallId"], call["status"]) == (params["CallSid"], call_id, "ended")
+    assert call["durationMs"] >= 300
+    assert call["disconnectionReason"] == "user_hangup"
+    assert call["sentiment"] == "Positive"
+    # And another owner cannot read it
+    assert client.get(calls_path, headers=bearer("someone-else")).status_code == 404
 
 
 def test_delete_releases_the_agent(client, env):

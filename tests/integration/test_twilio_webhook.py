@@ -613,10 +613,10 @@ def _days_pass(db, call_sid: str, days: int) -> None:
 
 
 def test_a_signed_request_replayed_days_later_registers_no_second_call(env, db, agent):
-    # Given a connected call, whose record is kept for the retention period (30 days by default)
+    # Given a connected call, whose record is kept for the retention period (90 days by default)
     first = dialled_sip(invoke("twilio_webhook", signed_event(agent)))
     record = db.calls.find_one({"_id": CALL_SID})
-    assert record["expiresAt"] - record["createdAt"] == timedelta(days=30)
+    assert record["expiresAt"] - record["createdAt"] == timedelta(days=90)
 
     # When the captured request is replayed five days later
     _days_pass(db, CALL_SID, 5)

@@ -59,7 +59,7 @@ def test_defaults_follow_the_design_table():
     assert settings.webhook_base_url is None and settings.secrets_arn is None
     assert settings.secrets_max_age_seconds == 300
     assert settings.secrets_refresh_interval_seconds == 30
-    assert settings.call_record_retention_days == 30
+    assert settings.call_record_retention_days == 90
 
 
 def test_values_from_the_environment_are_used():

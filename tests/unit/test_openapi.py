@@ -51,6 +51,7 @@ HTTP_METHODS = {"get", "put", "post", "delete", "options", "head", "patch", "tra
 
 # (method, path) -> the statuses it documents, and the schema of each.
 AGENT, PAGE, OUTCOME, ERROR, GATEWAY = "Agent", "AgentPage", "DeleteOutcome", "Error", "GatewayError"
+CALLS = "CallPage"
 COMMON_ERRORS = {401: GATEWAY, 500: ERROR, 503: ERROR}
 RESPONSES = {
     ("post", "/api/agents"): {
@@ -67,6 +68,7 @@ RESPONSES = {
     },
     ("get", "/api/agents"): {200: PAGE, 400: ERROR, **COMMON_ERRORS},
     ("get", "/api/agents/{agentId}"): {200: AGENT, 404: ERROR, **COMMON_ERRORS},
+    ("get", "/api/agents/{agentId}/calls"): {200: CALLS, 400: ERROR, 404: ERROR, **COMMON_ERRORS},
     ("delete", "/api/agents/{agentId}"): {
         200: OUTCOME,
         202: OUTCOME,
@@ -253,7 +255,7 @@ def test_every_operation_has_responses_and_the_jwt_security():
 
 def test_operation_ids_are_unique_and_readable():
     ids = [operation["operationId"] for _, _, operation in operations(committed())]
-    assert sorted(ids) == ["createAgent", "deleteAgent", "getAgent", "listAgents"]
+    assert sorted(ids) == ["createAgent", "deleteAgent", "getAgent", "listAgents", "listCalls"]
 
 
 def test_path_parameters_match_the_path_templates():
@@ -273,6 +275,7 @@ def test_routes_are_exactly_the_frontend_api():
         ("get", "/api/agents"),
         ("get", "/api/agents/{agentId}"),
         ("delete", "/api/agents/{agentId}"),
+        ("get", "/api/agents/{agentId}/calls"),
     }
 
 

@@ -33,15 +33,24 @@ ROUTES = {
     ("GET", "/api/agents/{agentId}"): "GetAgentsFunction",
     ("DELETE", "/api/agents/{agentId}"): "DeleteAgentFunction",
     ("POST", "/api/webhooks/twilio/{agentId}"): "TwilioWebhookFunction",
+    ("GET", "/api/agents/{agentId}/calls"): "GetAgentsFunction",
+    ("POST", "/api/webhooks/retell"): "RetellWebhookFunction",
 }
 CODE_DIRS = {
     "CreateAgentFunction": "functions/create_agent/",
     "GetAgentsFunction": "functions/get_agents/",
     "DeleteAgentFunction": "functions/delete_agent/",
     "TwilioWebhookFunction": "functions/twilio_webhook/",
+    "RetellWebhookFunction": "functions/retell_webhook/",
     "ReconcileFunction": "functions/reconcile/",
 }
-API_FUNCTIONS = {"CreateAgentFunction", "GetAgentsFunction", "DeleteAgentFunction", "TwilioWebhookFunction"}
+API_FUNCTIONS = {
+    "CreateAgentFunction",
+    "GetAgentsFunction",
+    "DeleteAgentFunction",
+    "TwilioWebhookFunction",
+    "RetellWebhookFunction",
+}
 # API Gateway HTTP APIs give an integration 30 s; Twilio gives a webhook 15 s in all.
 HTTP_API_LIMIT_SECONDS = 30
 TWILIO_LIMIT_SECONDS = 15
@@ -223,10 +232,10 @@ def test_dashboard_signs_in_with_the_authorization_code_flow_as_a_public_client(
     }
 
 
-def test_only_the_twilio_webhook_opts_out_of_the_jwt_authorizer(template):
+def test_only_the_provider_webhooks_opt_out_of_the_jwt_authorizer(template):
     for route, (_, event) in http_api_events(template).items():
-        if route == ("POST", "/api/webhooks/twilio/{agentId}"):
-            # Twilio sends no JWT; the handler checks X-Twilio-Signature instead.
+        if route in {("POST", "/api/webhooks/twilio/{agentId}"), ("POST", "/api/webhooks/retell")}:
+            # Twilio and Retell send no JWT; the handlers check their signatures instead.
             assert event["Auth"] == {"Authorizer": "NONE"}
         else:
             assert "Auth" not in event, f"{route} must use the default JWT authorizer"
@@ -796,6 +805,7 @@ CHECKOV_SKIPS = {
     ("GetAgentsFunction", "CKV_AWS_115"),
     ("DeleteAgentFunction", "CKV_AWS_115"),
     ("TwilioWebhookFunction", "CKV_AWS_115"),
+    ("RetellWebhookFunction", "CKV_AWS_115"),
 }
 
 

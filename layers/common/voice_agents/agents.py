@@ -7,15 +7,16 @@ from __future__ import annotations
 import re
 from typing import TYPE_CHECKING, Any
 
+from voice_agents.call_records import to_call
 from voice_agents.deletion import delete_agent
 from voice_agents.errors import AgentNotFound, InvalidRequest
-from voice_agents.models import Agent, AgentPage
-from voice_agents.store import AgentStore, object_id
+from voice_agents.models import Agent, AgentPage, CallPage
+from voice_agents.store import AgentStore, now, object_id
 
 if TYPE_CHECKING:
     from voice_agents.creation import create_agent
 
-__all__ = ["create_agent", "delete_agent", "get_agent", "list_agents"]
+__all__ = ["create_agent", "delete_agent", "get_agent", "list_agents", "list_calls"]
 
 
 def __getattr__(name: str) -> Any:
@@ -41,8 +42,25 @@ def list_agents(*, owner_id: str, limit: int, cursor: str | None, store: AgentSt
     return AgentPage(items=items, nextCursor=next_cursor)
 
 
-# A cursor is the id of the last agent of the page: a format the OpenAPI document can declare exactly
-# (every string of it is a cursor this API accepts), where base64 of an id could not be.
+def list_calls(
+    agent_id: str, *, owner_id: str, limit: int, cursor: str | None, store: AgentStore
+) -> CallPage:
+    """The agent's calls, newest first; another owner's agent, or a deleted one, is not found."""
+    after = _decode_cursor(cursor) if cursor else None
+    record = store.get_for_owner(agent_id, owner_id)
+    if record is None:
+        raise AgentNotFound(f"agent {agent_id} not found")
+    documents = store.calls.list_for_agent(
+        owner_id, record.id, limit=limit + 1, after=object_id(after) if after else None, moment=now()
+    )
+    items = [to_call(document) for document in documents[:limit]]
+    next_cursor = _encode_cursor(str(documents[limit - 1]["orderId"])) if len(documents) > limit else None
+    return CallPage(items=items, nextCursor=next_cursor)
+
+
+# A cursor is the id of the last agent (of a call: its orderId) of the page: a format the OpenAPI
+# document can declare exactly (every string of it is a cursor this API accepts), where base64 of an
+# id could not be.
 CURSOR_PATTERN = r"^[0-9a-fA-F]{24}$"
 
 

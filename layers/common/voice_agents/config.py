@@ -60,8 +60,9 @@ class Settings(BaseSettings):
     secrets_refresh_interval_seconds: float = Field(
         30.0, alias="SECRETS_REFRESH_INTERVAL_SECONDS", ge=0, le=3600
     )
-    # How long a registered call is remembered: a replayed signed webhook within it registers nothing.
-    call_record_retention_days: int = Field(30, alias="CALL_RECORD_RETENTION_DAYS", ge=1, le=365)
+    # How long a call's record is kept: the call history's period, and a replayed signed webhook
+    # within it registers nothing.
+    call_record_retention_days: int = Field(90, alias="CALL_RECORD_RETENTION_DAYS", ge=1, le=365)
 
     @field_validator("retell_base_url", "twilio_base_url", "webhook_base_url")
     @classmethod

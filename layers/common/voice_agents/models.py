@@ -167,3 +167,45 @@ class DeleteOutcome(BaseModel):
     id: str
     status: Literal["deleted", "deleting"]
     pending: list[str] = []
+
+
+class CallStatus(StrEnum):
+    """Where an inbound call is: handed to Retell by the Twilio webhook (``registered``), answered by
+    the agent (``ongoing``), over (``ended``), or never taken by Retell (``not_connected``)."""
+
+    REGISTERED = "registered"
+    ONGOING = "ongoing"
+    ENDED = "ended"
+    NOT_CONNECTED = "not_connected"
+
+
+class Call(BaseModel):
+    """One inbound call of an agent, as the call history keeps it (times in UTC, durations in ms)."""
+
+    model_config = ConfigDict(
+        frozen=True, populate_by_name=True, json_schema_serialization_defaults_required=True
+    )
+
+    callSid: str
+    retellCallId: str
+    agentId: str
+    # `from` is a Python keyword: the field is from_ in code and "from" on the wire.
+    from_: str | None = Field(None, alias="from")
+    to: str | None = None
+    status: CallStatus
+    registeredAt: datetime
+    startedAt: datetime | None = None
+    endedAt: datetime | None = None
+    durationMs: int | None = None
+    disconnectionReason: str | None = None
+    summary: str | None = None
+    sentiment: str | None = None
+
+
+class CallPage(BaseModel):
+    """One page of an agent's calls, newest first; pass ``nextCursor`` back as ``cursor`` for the next."""
+
+    model_config = ConfigDict(json_schema_serialization_defaults_required=True)
+
+    items: list[Call]
+    nextCursor: str | None = None

@@ -44,7 +44,7 @@ from voice_agents.observability import count, logger
 from voice_agents.records import NUMBER, RETELL_AGENT, RETELL_LLM, AgentRecord
 from voice_agents.retry import MIN_CALL_SECONDS, TimeBudget, finish_by
 from voice_agents.store import now
-from voice_agents.tags import retell_agent_name, tag_for, webhook_url
+from voice_agents.tags import retell_agent_name, retell_webhook_url, tag_for, webhook_url
 
 if TYPE_CHECKING:
     from voice_agents.runtime import Services
@@ -174,6 +174,7 @@ class _Saga:
                 voice_id=request.voiceId,
                 language=request.language,
                 agent_name=retell_agent_name(self.tag, request.name),
+                webhook_url=retell_webhook_url(self.webhook_base_url),
             ),
             unknown_outcome=RETELL_AGENT,
         )

@@ -93,13 +93,18 @@ class RetellClient:
 
     # --- agents ---------------------------------------------------------------------------------
 
-    def create_agent(self, *, llm_id: str, voice_id: str, language: str, agent_name: str) -> str:
-        body = {
+    def create_agent(
+        self, *, llm_id: str, voice_id: str, language: str, agent_name: str, webhook_url: str | None = None
+    ) -> str:
+        """``webhook_url`` receives the agent's call events (call_started, call_ended, call_analyzed)."""
+        body: dict[str, Any] = {
             "response_engine": {"type": "retell-llm", "llm_id": llm_id},
             "voice_id": voice_id,
             "language": language,
             "agent_name": agent_name,
         }
+        if webhook_url:
+            body["webhook_url"] = webhook_url
         created = with_retries(
             lambda: self._send("create_agent", "POST", "/create-agent", json=body), creates=True
         )

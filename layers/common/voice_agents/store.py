@@ -43,7 +43,7 @@ T = TypeVar("T")
 
 AGENTS = "agents"
 IDEMPOTENCY = "idempotency"
-CALLS = "calls"  # inbound calls already registered with Retell, by Twilio CallSid
+CALLS = "calls"  # inbound calls registered with Retell, by Twilio CallSid (call_records.py)
 LEASES = "leases"
 CLAIM_CANDIDATES = 5  # records tried per claim when others hold the first ones
 NOT_IMPLEMENTED = 238  # FerretDB's answer to TTL and partial indexes
@@ -116,6 +116,7 @@ class AgentStore:
         self.leases.collection.create_index(
             [("key", ASCENDING), ("generation", DESCENDING)], name="latest_lease"
         )
+        self.calls.ensure_indexes()
         # Records that carry their own expiry (checked in code): a TTL index only cleans them up.
         try:
             for name in (IDEMPOTENCY, CALLS):
@@ -494,14 +495,23 @@ class Leases:
 
 
 class CallStore:
-    """Inbound calls already registered with Retell, by Twilio CallSid: a replay registers nothing.
+    """Inbound calls registered with Retell, by Twilio CallSid: a replay registers nothing, and the
+    record is the call's history (call_records.py has its fields), completed by Retell's events.
 
-    Read by ``_id`` only, with the expiry checked in code: the same on Atlas, and FerretDB scans for
-    any other filter (a TTL index, where the server has one, only cleans up).
+    Every read checks the expiry in code: the same on Atlas, and FerretDB has no TTL index (where the
+    server has one, it only cleans up).
     """
 
     def __init__(self, collection: Collection[dict[str, Any]]) -> None:
         self.collection = collection
+
+    def ensure_indexes(self) -> None:
+        # The calls route: one owner's calls of one agent, newest first.
+        self.collection.create_index(
+            [("ownerId", ASCENDING), ("agentId", ASCENDING), ("orderId", DESCENDING)], name="agent_calls"
+        )
+        # Retell's events name the call by its Retell id.
+        self.collection.create_index([("retellCallId", ASCENDING)], name="retell_call")
 
     @translate_errors
     def registered(self, call_sid: str, moment: datetime) -> str | None:
@@ -518,18 +528,51 @@ class CallStore:
         *,
         retell_call_id: str,
         agent_id: ObjectId,
+        owner_id: str | None,
+        from_number: str,
+        to_number: str,
         moment: datetime,
         retention: timedelta,
     ) -> None:
+        """The call as registered; an expired record of the same CallSid is replaced whole."""
         document = {
             "retellCallId": retell_call_id,
             "agentId": agent_id,
+            "ownerId": owner_id,
+            "from": from_number,
+            "to": to_number,
+            "progress": 0,
+            "orderId": ObjectId(),
             "createdAt": moment,
             "expiresAt": moment + retention,
         }
         # A concurrent retry may have stored its registration first; either call id works.
         with contextlib.suppress(DuplicateKeyError):
-            self.collection.update_one({"_id": call_sid}, {"$set": document}, upsert=True)
+            self.collection.replace_one({"_id": call_sid}, document, upsert=True)
+
+    @translate_errors
+    def apply_event(
+        self, retell_call_id: str, *, progress: int, facts: dict[str, Any], moment: datetime
+    ) -> bool:
+        """Raise the call's progress to at least ``progress`` and set ``facts``, in one update: a
+        replayed or late event changes nothing. False when no unexpired record has this call id."""
+        change: dict[str, Any] = {"$max": {"progress": progress}}
+        if facts:
+            change["$set"] = facts
+        result = self.collection.update_one(
+            {"retellCallId": retell_call_id, "expiresAt": {"$gt": moment}}, change
+        )
+        return result.matched_count > 0
+
+    @translate_errors
+    def list_for_agent(
+        self, owner_id: str, agent_id: ObjectId, *, limit: int, after: ObjectId | None, moment: datetime
+    ) -> list[dict[str, Any]]:
+        """The owner's unexpired calls of the agent, newest first, after the cursor ``after``."""
+        query: dict[str, Any] = {"ownerId": owner_id, "agentId": agent_id, "expiresAt": {"$gt": moment}}
+        if after is not None:
+            query["orderId"] = {"$lt": after}
+        return list(self.collection.find(query).sort("orderId", DESCENDING).limit(limit))
 
 
 def _wrap(document: dict[str, Any] | None) -> AgentRecord | None:

@@ -15,6 +15,7 @@ _AGENT_ID = re.compile(r"[0-9a-f]{24}")
 # The key, inside an LLM's default_dynamic_variables, that names the agent owning it (its tag).
 LLM_TAG_VARIABLE = "voice_agents_tag"
 WEBHOOK_PATH = "/api/webhooks/twilio/{agent_id}"
+RETELL_WEBHOOK_PATH = "/api/webhooks/retell"
 
 
 def tag_prefix(prefix: str) -> str:
@@ -60,3 +61,8 @@ def llm_tag(llm: dict[str, Any]) -> str | None:
 def webhook_url(base_url: str, agent_id: ObjectId | str) -> str:
     """The voice webhook a number points at: Twilio signs its requests over this URL."""
     return base_url.rstrip("/") + WEBHOOK_PATH.format(agent_id=agent_id)
+
+
+def retell_webhook_url(base_url: str) -> str:
+    """Where a Retell agent sends its call events (one URL for every agent: events name the call)."""
+    return base_url.rstrip("/") + RETELL_WEBHOOK_PATH

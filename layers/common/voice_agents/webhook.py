@@ -174,7 +174,17 @@ def _registered_call(
         metadata={"twilio_call_sid": call_sid, "agent_id": str(record.id)},
         timeout_seconds=REGISTER_TIMEOUT_SECONDS,
     )
-    calls.remember(call_sid, retell_call_id=call_id, agent_id=record.id, moment=moment, retention=retention)
+    owner = record.owner_id
+    calls.remember(
+        call_sid,
+        retell_call_id=call_id,
+        agent_id=record.id,
+        owner_id=owner if isinstance(owner, str) else None,
+        from_number=params.get("From", ""),
+        to_number=params.get("To", ""),
+        moment=moment,
+        retention=retention,
+    )
     return call_id
 
 

@@ -1,0 +1,227 @@
+"""Retell's call events (``POST /api/webhooks/retell``): verify the signature, complete the call record.
+
+Retell signs each event with the API key: ``x-retell-signature: v={timestamp_ms},d={hex}``, where
+hex = HMAC-SHA256(key=RETELL_API_KEY, msg=raw body + str(timestamp_ms)). The check runs over the raw
+body (base64-decoded when API Gateway encoded it), before anything is parsed or read: a missing,
+malformed, wrong or stale (more than 5 minutes off) signature is a 401 that costs no database read.
+A failed check re-reads the secret once (rate-limited, as the Twilio webhook does): the key may have
+rotated.
+
+``call_started``, ``call_ended`` and ``call_analyzed`` update the call by its Retell id, in one update
+whose outcome does not depend on order or repetition (``call_records``): Retell retries an event up to
+three times and may deliver them out of order. Other event types, and events for calls we never
+registered, are acknowledged (204) and change nothing. A signed body that is not an event is a 400.
+The database down is a 503 (Retell retries); no answer carries internals.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hashlib
+import hmac
+import json
+import re
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Annotated, Any
+
+from pydantic import BaseModel, ConfigDict, Field, StrictInt, ValidationError
+
+from voice_agents.call_records import PROGRESS
+from voice_agents.errors import ConfigurationError, StoreError
+from voice_agents.models import CallStatus
+from voice_agents.observability import count, logger
+from voice_agents.store import now
+
+if TYPE_CHECKING:
+    from voice_agents.runtime import Runtime
+
+SIGNATURE_HEADER = "x-retell-signature"
+SIGNATURE_FORMAT = re.compile(r"v=([0-9]+),d=([0-9a-f]{64})")  # ASCII digits only
+MAX_CLOCK_SKEW_MS = 5 * 60 * 1000
+
+# What each handled event means when its call object carries no (known) call_status.
+EVENT_STATUS = {
+    "call_started": CallStatus.ONGOING,
+    "call_ended": CallStatus.ENDED,
+    "call_analyzed": CallStatus.ENDED,
+}
+# Retell's call_status values; "error" is a call that ended in an error (disconnectionReason says why).
+RETELL_STATUS = {
+    "registered": CallStatus.REGISTERED,
+    "ongoing": CallStatus.ONGOING,
+    "ended": CallStatus.ENDED,
+    "error": CallStatus.ENDED,
+    "not_connected": CallStatus.NOT_CONNECTED,
+}
+
+# Epoch milliseconds up to the last one a datetime holds (9999-12-31).
+Milliseconds = Annotated[StrictInt, Field(ge=0, le=253_402_300_799_999)]
+ShortText = Annotated[str, Field(max_length=200)]
+
+
+class _Analysis(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+    call_summary: Annotated[str, Field(max_length=20_000)] | None = None
+    user_sentiment: ShortText | None = None
+
+
+class _RetellCall(BaseModel):
+    """The fields of Retell's call object the call record keeps; the rest is ignored."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    call_id: Annotated[str, Field(min_length=1, max_length=200)]
+    call_status: ShortText | None = None
+    start_timestamp: Milliseconds | None = None
+    end_timestamp: Milliseconds | None = None
+    duration_ms: Milliseconds | None = None
+    disconnection_reason: ShortText | None = None
+    call_analysis: _Analysis | None = None
+
+
+@dataclass(frozen=True)
+class EventAnswer:
+    status: int
+    body: str = ""
+    content_type: str = "application/json"
+
+
+def signature_digest(body: bytes, timestamp_ms: str, api_key: str) -> str:
+    """Retell's digest of ``body`` sent at ``timestamp_ms`` (the ``d`` of the header)."""
+    return hmac.new(api_key.encode(), body + timestamp_ms.encode(), hashlib.sha256).hexdigest()
+
+
+def sign(body: bytes, api_key: str, timestamp_ms: int) -> str:
+    """The ``x-retell-signature`` value Retell sends for ``body`` (the local fake signs with it)."""
+    return f"v={timestamp_ms},d={signature_digest(body, str(timestamp_ms), api_key)}"
+
+
+def handle_call_event(
+    body: str | None,
+    is_base64: bool,
+    headers: dict[str, str],
+    process: Runtime,
+    clock_ms: Callable[[], int] = lambda: time.time_ns() // 1_000_000,
+) -> EventAnswer:
+    """``process`` holds the settings and the store, and re-reads the secret when a signature fails."""
+    try:
+        return _answer(body, is_base64, headers, process, clock_ms())
+    except StoreError as exc:
+        logger.error("call event not stored: database error", error=str(exc))
+        return _error(503, "database_unavailable", "the database is unavailable; retry shortly")
+    except ConfigurationError as exc:
+        logger.error("call event not checked: configuration error", setting=exc.setting, error=str(exc))
+        return _error(500, "configuration_error", "the service is misconfigured")
+    except Exception:
+        logger.exception("call event failed unexpectedly")
+        return _error(500, "internal_error", "unexpected error; it has been logged")
+
+
+def _answer(
+    body: str | None, is_base64: bool, headers: dict[str, str], process: Runtime, now_ms: int
+) -> EventAnswer:
+    raw = _raw_body(body, is_base64)
+    header = next((value for key, value in headers.items() if key.lower() == SIGNATURE_HEADER), None)
+    signed = SIGNATURE_FORMAT.fullmatch(header or "")
+    if raw is None or signed is None:
+        return _refuse("missing or malformed signature")
+    timestamp, digest = signed.groups()
+    if abs(now_ms - int(timestamp)) > MAX_CLOCK_SKEW_MS:
+        return _refuse("signature timestamp more than 5 minutes off")
+    if not _signed_by_retell(raw, timestamp, digest, process):
+        return _refuse("invalid signature")
+    try:
+        payload = json.loads(raw)
+    except (ValueError, RecursionError):
+        return _malformed("the body is not JSON")
+    event = payload.get("event") if isinstance(payload, dict) else None
+    if not isinstance(event, str):
+        return _malformed("the body is not an event (no 'event' string)")
+    if event not in EVENT_STATUS:
+        logger.info("call event ignored", event=event[:50])
+        return EventAnswer(204)
+    try:
+        call = _RetellCall.model_validate(payload.get("call"))
+    except ValidationError as exc:
+        fields = sorted({".".join(str(part) for part in error["loc"]) or "call" for error in exc.errors()})
+        return _malformed(f"the call object is not valid ({', '.join(fields)})")
+    logger.append_keys(retell_call_id=call.call_id, event=event)
+    applied = process.store().calls.apply_event(
+        call.call_id, progress=PROGRESS[_status(event, call)], facts=_facts(call), moment=now()
+    )
+    if not applied:
+        logger.warning("call event for a call we did not register (or whose record expired); ignored")
+        count("CallEventsUnknown")
+        return EventAnswer(204)
+    count("CallEventsApplied")
+    return EventAnswer(204)
+
+
+def _raw_body(body: str | None, is_base64: bool) -> bytes | None:
+    text = body or ""
+    if not is_base64:
+        return text.encode("utf-8", errors="surrogatepass")
+    try:
+        return base64.b64decode(text, validate=True)
+    except binascii.Error:
+        return None
+
+
+def _signed_by_retell(raw: bytes, timestamp: str, digest: str, process: Runtime) -> bool:
+    key = process.settings().require("RETELL_API_KEY")
+    if hmac.compare_digest(signature_digest(raw, timestamp, key), digest):
+        return True
+    if process.refresh_secrets("Retell signature rejected"):
+        fresh = process.settings().require("RETELL_API_KEY")
+        if fresh != key and hmac.compare_digest(signature_digest(raw, timestamp, fresh), digest):
+            logger.info("signature valid with the re-read API key")
+            return True
+    return False
+
+
+def _status(event: str, call: _RetellCall) -> CallStatus:
+    return RETELL_STATUS.get(call.call_status or "", EVENT_STATUS[event])
+
+
+def _facts(call: _RetellCall) -> dict[str, Any]:
+    """What the event tells of the call; only what it carries, so a sparser event erases nothing."""
+    duration = call.duration_ms
+    if duration is None and call.start_timestamp is not None and call.end_timestamp is not None:
+        duration = max(call.end_timestamp - call.start_timestamp, 0)
+    analysis = call.call_analysis or _Analysis()
+    facts = {
+        "startedAt": _moment(call.start_timestamp),
+        "endedAt": _moment(call.end_timestamp),
+        "durationMs": duration,
+        "disconnectionReason": call.disconnection_reason,
+        "summary": analysis.call_summary,
+        "sentiment": analysis.user_sentiment,
+    }
+    return {name: value for name, value in facts.items() if value is not None}
+
+
+def _moment(epoch_ms: int | None) -> datetime | None:
+    if epoch_ms is None:
+        return None
+    seconds, milliseconds = divmod(epoch_ms, 1000)  # exact: a float would round the milliseconds
+    return datetime.fromtimestamp(seconds, UTC).replace(microsecond=milliseconds * 1000)
+
+
+def _refuse(reason: str) -> EventAnswer:
+    logger.warning("call event refused", reason=reason)
+    count("RetellSignatureRejected")
+    return _error(401, "unauthorized", "the request is not signed by Retell")
+
+
+def _malformed(reason: str) -> EventAnswer:
+    logger.warning("call event malformed", reason=reason)
+    return _error(400, "validation_error", reason)
+
+
+def _error(status: int, error: str, message: str) -> EventAnswer:
+    return EventAnswer(status, json.dumps({"error": error, "message": message}))
