@@ -3,7 +3,9 @@
     python -m local.demo      (or: make demo)
 
 Creates an agent through the create_agent handler with events/create_agent.json, places a signed
-inbound call through the Twilio webhook, deletes the agent, and runs the reconciler.
+inbound call through the Twilio webhook, lets the fake Retell end it (its signed call events reach
+the Retell webhook over the local HTTP API), reads it back from the call history, deletes the agent,
+and runs the reconciler.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from typing import Any
 
 from twilio.request_validator import RequestValidator
 
+from local.http_api import LocalHttpApi
 from local.invoke import LambdaContext, http_event, invoke, load_event
 from local.stack import TWILIO_AUTH_TOKEN, LocalStack, local_stack
 
@@ -56,10 +59,14 @@ def main() -> None:
     with ExitStack() as resources:
         with step("Starting the local stack (FerretDB, fake Retell, fake Twilio) on 127.0.0.1"):
             stack = resources.enter_context(local_stack())
-            os.environ.update(stack.environment())
+            # Retell delivers call events over HTTP: the template's routes served on loopback receive
+            # them, and the numbers' and agents' webhooks point there.
+            api = resources.enter_context(LocalHttpApi(port=0))
+            os.environ.update(stack.environment() | {"WEBHOOK_BASE_URL": api.base_url})
             show("MongoDB", stack.mongodb_uri)
             show("Retell", stack.retell.base_url)
             show("Twilio", stack.twilio.base_url)
+            show("API (the webhooks)", api.base_url)
         run(stack)
 
 
@@ -95,6 +102,17 @@ def run(stack: LocalStack) -> None:
     with step("The same call with a forged signature is refused"):
         event["headers"]["x-twilio-signature"] = "forged"
         show("status", call("twilio_webhook", event)["statusCode"])
+
+    with step("The caller hangs up after 1.5 s: Retell POSTs signed call_started, call_ended, call_analyzed"):
+        [call_id] = stack.retell.calls_registered
+        stack.retell.end_call(call_id, 1500).join(timeout=30)
+        show("events delivered", [f"{d['event']} -> {d['status']}" for d in stack.retell.event_deliveries])
+
+    with step("GET /api/agents/{id}/calls: the call history"):
+        response = call("get_agents", http_event("list_calls.json", agent_id=agent["id"]))
+        [answered] = json.loads(response["body"])["items"]
+        show("status", response["statusCode"])
+        show("call", {k: answered[k] for k in ("callSid", "from", "status", "durationMs", "summary")})
 
     with step("DELETE /api/agents/{id}: release the number first, then the Retell agent and LLM"):
         response = call("delete_agent", http_event("delete_agent.json", agent_id=agent["id"]))

@@ -196,8 +196,8 @@ def test_the_analysis_before_the_end_is_kept_when_the_end_arrives(env, db, agent
 
 
 def test_a_call_retell_could_not_take_is_not_connected(env, agent, call):
-    payload = {"event": "call_ended", "call": retell_call(call["call_id"], call_status="not_connected")}
-    payload["call"]["disconnection_reason"] = "dial_failed"
+    not_taken = retell_call(call["call_id"], call_status="not_connected", disconnection_reason="dial_failed")
+    payload = {"event": "call_ended", "call": not_taken}
 
     assert send(payload)["statusCode"] == 204
 
