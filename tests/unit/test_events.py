@@ -13,13 +13,15 @@ from local.events import (
     ENV_JSON,
     EVENTS_AGENT_ID,
     EVENTS_OWNER,
+    RETELL_SIGNATURE_HEADER,
     form_params,
     sam_env_vars,
     webhook_url,
 )
 from local.invoke import load_event
-from local.stack import FIXED_PORTS, TWILIO_AUTH_TOKEN
+from local.stack import FIXED_PORTS, RETELL_API_KEY, TWILIO_AUTH_TOKEN
 from local.template import function_properties, load_template
+from voice_agents.call_events import SIGNATURE_FORMAT, signature_digest
 
 
 def test_the_webhook_event_is_signed_for_the_local_token_and_its_url() -> None:
@@ -31,10 +33,25 @@ def test_the_webhook_event_is_signed_for_the_local_token_and_its_url() -> None:
     ), "events/twilio_webhook.json is not signed for the local stack: run make events"
 
 
+def test_the_retell_event_is_signed_with_the_local_api_key() -> None:
+    event = load_event("retell_webhook.json")
+    signed = SIGNATURE_FORMAT.fullmatch(event["headers"][RETELL_SIGNATURE_HEADER])
+    assert signed is not None, "events/retell_webhook.json is not signed: run make events"
+    timestamp, digest = signed.groups()
+    assert signature_digest(event["body"].encode(), timestamp, RETELL_API_KEY) == digest
+    assert event["rawPath"] == "/api/webhooks/retell"
+
+
 def test_every_event_names_the_seeded_agent_and_owner() -> None:
-    for name in ("get_agent.json", "delete_agent.json", "twilio_webhook.json"):
+    for name in ("get_agent.json", "delete_agent.json", "twilio_webhook.json", "list_calls.json"):
         assert load_event(name)["pathParameters"] == {"agentId": EVENTS_AGENT_ID}, name
-    for name in ("create_agent.json", "get_agent.json", "get_agents.json", "delete_agent.json"):
+    for name in (
+        "create_agent.json",
+        "get_agent.json",
+        "get_agents.json",
+        "delete_agent.json",
+        "list_calls.json",
+    ):
         claims = load_event(name)["requestContext"]["authorizer"]["jwt"]["claims"]
         assert claims["sub"] == EVENTS_OWNER, name
 

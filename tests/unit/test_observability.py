@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
-FUNCTIONS = ("twilio_webhook", "get_agents", "create_agent", "delete_agent", "reconcile")
+FUNCTIONS = ("twilio_webhook", "retell_webhook", "get_agents", "create_agent", "delete_agent", "reconcile")
 
 PROBE = """
 import json, sys
