@@ -132,6 +132,7 @@ bench: $(VENV)/.installed ferretdb  ## create latency against the critical-path 
 	$(PY) -m tests.benchmarks.bench_create_agent
 	$(PY) -m tests.benchmarks.bench_cold_start
 	$(PY) -m tests.benchmarks.bench_webhook
+	$(PY) -m tests.benchmarks.bench_call_history
 	$(PY) -m tests.benchmarks.bench_scale
 	$(PY) -m tests.benchmarks.bench_slow_providers
 

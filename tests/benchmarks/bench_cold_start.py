@@ -37,7 +37,7 @@ from tests.benchmarks.figures import print_header
 ROOT = Path(__file__).resolve().parents[2]
 MODULE = "tests.benchmarks.bench_cold_start"
 GOAL_RATIO = 1.25
-FUNCTIONS = ("twilio_webhook", "get_agents", "create_agent", "delete_agent", "reconcile")
+FUNCTIONS = ("twilio_webhook", "retell_webhook", "get_agents", "create_agent", "delete_agent", "reconcile")
 # What each function's first invocation imports beyond its module (lazily, to keep it off the others).
 DEFERRED = {
     "create_agent": ("voice_agents.twilio_numbers",),
@@ -50,6 +50,8 @@ _LOGS = ("aws_lambda_powertools.logging", "aws_lambda_powertools.metrics")
 _API = ("pydantic", "aws_lambda_powertools.event_handler")
 FLOORS = {
     "twilio_webhook": ("pymongo", "httpx", "twilio.request_validator", *_LOGS),
+    # The signature is hashlib's; the event is read with pydantic.
+    "retell_webhook": ("pymongo", "pydantic", *_LOGS),
     "get_agents": ("pymongo", *_API, *_LOGS),
     # Idempotency-Key: Powertools' idempotency utility (its package imports boto3 for DynamoDB).
     "create_agent": (

@@ -50,6 +50,16 @@ def test_webhook_benchmark_runs() -> None:
     assert figures["retry_same_answer"] == 20
 
 
+def test_call_history_benchmark_runs_and_a_forged_event_sends_no_database_command() -> None:
+    figures = run_benchmark("bench_call_history", "--calls", "5", "--runs", "2")
+
+    assert figures["answers"]["event"] == figures["answers"]["replay"] == {"204": 5}
+    assert figures["answers"]["unknown call"] == {"204": 5}
+    assert figures["answers"]["forged"] == {"401": 5}
+    assert figures["commands"]["forged"] == {}
+    assert figures["pages"] == 1
+
+
 def test_scale_benchmark_runs_and_rate_limited_creates_leave_nothing_behind() -> None:
     creates = 3
     figures = run_benchmark(

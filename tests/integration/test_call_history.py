@@ -195,6 +195,26 @@ def test_the_analysis_before_the_end_is_kept_when_the_end_arrives(env, db, agent
     assert (listed["status"], listed["summary"], listed["sentiment"]) == ("ended", SUMMARY, "Positive")
 
 
+def test_an_event_carrying_the_registration_metadata_updates_that_call(env, agent, call):
+    # Retell echoes the metadata the webhook registered the call with: the CallSid finds the record
+    payload = ended(call["call_id"])
+    payload["call"]["metadata"] = call["metadata"]
+    assert call["metadata"]["twilio_call_sid"] == CALL_SID
+
+    assert send(payload)["statusCode"] == 204
+
+    assert listed_call(agent["id"])["status"] == "ended"
+
+
+def test_an_event_whose_metadata_names_another_call_changes_nothing(env, db, call):
+    payload = ended(call["call_id"])
+    payload["call"]["metadata"] = {"twilio_call_sid": "CA" + "3" * 32}
+
+    assert send(payload)["statusCode"] == 204
+
+    assert stored(db)["progress"] == 0
+
+
 def test_a_call_retell_could_not_take_is_not_connected(env, agent, call):
     not_taken = retell_call(call["call_id"], call_status="not_connected", disconnection_reason="dial_failed")
     payload = {"event": "call_ended", "call": not_taken}

@@ -1,6 +1,6 @@
-"""The entry module of the agent routes: create, get, list and delete. Handlers fetch the services
-and pass them in. Create's idempotency machinery (Powertools' idempotency utility, boto3) is imported
-on its first use only, so the read path stays light at cold start."""
+"""The entry module of the agent routes: create, get, list and delete, and an agent's calls. Handlers
+fetch the services and pass them in. Create's idempotency machinery (Powertools' idempotency utility,
+boto3) is imported on its first use only, so the read path stays light at cold start."""
 
 from __future__ import annotations
 

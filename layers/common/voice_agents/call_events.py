@@ -7,7 +7,8 @@ malformed, wrong or stale (more than 5 minutes off) signature is a 401 that cost
 A failed check re-reads the secret once (rate-limited, as the Twilio webhook does): the key may have
 rotated.
 
-``call_started``, ``call_ended`` and ``call_analyzed`` update the call by its Retell id, in one update
+``call_started``, ``call_ended`` and ``call_analyzed`` update the call by its Retell id (and by its
+CallSid, from the metadata it was registered with, when the event carries it), in one update
 whose outcome does not depend on order or repetition (``call_records``): Retell retries an event up to
 three times and may deliver them out of order. Other event types, and events for calls we never
 registered, are acknowledged (204) and change nothing. A signed body that is not an event is a 400.
@@ -42,6 +43,8 @@ if TYPE_CHECKING:
 SIGNATURE_HEADER = "x-retell-signature"
 SIGNATURE_FORMAT = re.compile(r"v=([0-9]+),d=([0-9a-f]{64})")  # ASCII digits only
 MAX_CLOCK_SKEW_MS = 5 * 60 * 1000
+# The key of the metadata the Twilio webhook registers each call with (webhook.py) naming its CallSid.
+CALL_SID_METADATA = "twilio_call_sid"
 
 # What each handled event means when its call object carries no (known) call_status.
 EVENT_STATUS = {
@@ -82,6 +85,12 @@ class _RetellCall(BaseModel):
     duration_ms: Milliseconds | None = None
     disconnection_reason: ShortText | None = None
     call_analysis: _Analysis | None = None
+    metadata: dict[str, Any] | None = None
+
+    def call_sid(self) -> str | None:
+        """The Twilio CallSid the webhook registered the call with (its metadata comes back)."""
+        value = (self.metadata or {}).get(CALL_SID_METADATA)
+        return value if isinstance(value, str) and value else None
 
 
 @dataclass(frozen=True)
@@ -152,7 +161,11 @@ def _answer(
         return _malformed(f"the call object is not valid ({', '.join(fields)})")
     logger.append_keys(retell_call_id=call.call_id, event=event)
     applied = process.store().calls.apply_event(
-        call.call_id, progress=PROGRESS[_status(event, call)], facts=_facts(call), moment=now()
+        call.call_id,
+        call_sid=call.call_sid(),
+        progress=PROGRESS[_status(event, call)],
+        facts=_facts(call),
+        moment=now(),
     )
     if not applied:
         logger.warning("call event for a call we did not register (or whose record expired); ignored")

@@ -30,19 +30,19 @@ STATUS_BY_PROGRESS = {rank: status for status, rank in PROGRESS.items()}
 def to_call(document: dict[str, Any]) -> Call:
     """The API's view of a stored call; a record of an unknown shape reads as registered."""
     progress = document.get("progress")
+    status = STATUS_BY_PROGRESS.get(progress) if isinstance(progress, int) else None
+    duration = document.get("durationMs")
     return Call(
         callSid=str(document["_id"]),
         retellCallId=str(document.get("retellCallId") or ""),
         agentId=str(document.get("agentId") or ""),
         from_=_text(document.get("from")),
         to=_text(document.get("to")),
-        status=STATUS_BY_PROGRESS.get(progress, CallStatus.REGISTERED)
-        if isinstance(progress, int)
-        else CallStatus.REGISTERED,
+        status=status or CallStatus.REGISTERED,
         registeredAt=document["createdAt"],
         startedAt=document.get("startedAt"),
         endedAt=document.get("endedAt"),
-        durationMs=document.get("durationMs"),
+        durationMs=duration if isinstance(duration, int) else None,
         disconnectionReason=_text(document.get("disconnectionReason")),
         summary=_text(document.get("summary")),
         sentiment=_text(document.get("sentiment")),

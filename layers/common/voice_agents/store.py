@@ -552,16 +552,27 @@ class CallStore:
 
     @translate_errors
     def apply_event(
-        self, retell_call_id: str, *, progress: int, facts: dict[str, Any], moment: datetime
+        self,
+        retell_call_id: str,
+        *,
+        call_sid: str | None,
+        progress: int,
+        facts: dict[str, Any],
+        moment: datetime,
     ) -> bool:
         """Raise the call's progress to at least ``progress`` and set ``facts``, in one update: a
-        replayed or late event changes nothing. False when no unexpired record has this call id."""
+        replayed or late event changes nothing. False when no unexpired record has this call id.
+
+        With the CallSid the event names, the record is found by ``_id`` (FerretDB scans for any
+        other filter), and it must still carry this Retell call id.
+        """
         change: dict[str, Any] = {"$max": {"progress": progress}}
         if facts:
             change["$set"] = facts
-        result = self.collection.update_one(
-            {"retellCallId": retell_call_id, "expiresAt": {"$gt": moment}}, change
-        )
+        query: dict[str, Any] = {"retellCallId": retell_call_id, "expiresAt": {"$gt": moment}}
+        if call_sid is not None:
+            query["_id"] = call_sid
+        result = self.collection.update_one(query, change)
         return result.matched_count > 0
 
     @translate_errors
