@@ -1088,3 +1088,108 @@ def test_processes_share_one_fake(twilio: FakeTwilio, twilio_http: httpx.Client)
     assert outputs == ["201 None", "400 21422", "400 21422", "400 21422"]
     assert [each["phone_number"] for each in twilio.owned.values()] == [phone_number]
     assert twilio.call_count("buy_number") == 4
+
+
+# -- Retell: call events ----------------------------------------------------------------------------------
+
+
+class _EventReceiver:
+    """A webhook on loopback that records each POST (headers and raw body) and answers the statuses
+    queued in ``answers`` (204 once they run out)."""
+
+    def __init__(self, answers: list[int]) -> None:
+        from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+        received: list[tuple[dict[str, str], bytes]] = []
+        self.received = received
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+                received.append(({k.lower(): v for k, v in self.headers.items()}, body))
+                self.send_response(answers.pop(0) if answers else 204)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+
+            def log_message(self, format: str, *args: Any) -> None:
+                pass
+
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self._server.server_port}/api/webhooks/retell"
+        threading.Thread(target=self._server.serve_forever, daemon=True).start()
+
+    def close(self) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+
+
+@pytest.fixture
+def receiver() -> Iterator[_EventReceiver]:
+    events = _EventReceiver(answers=[500])  # the first delivery fails: Retell sends it again
+    yield events
+    events.close()
+
+
+def test_retell_ends_a_call_and_posts_signed_spec_true_events(
+    retell: FakeRetell, retell_http: httpx.Client, rspec: OpenApiSpec, receiver: _EventReceiver
+) -> None:
+    import json
+
+    from voice_agents.call_events import SIGNATURE_FORMAT, signature_digest
+
+    # Given a call registered for an agent whose webhook_url is our receiver
+    agent = create_agent(retell_http, create_llm(retell_http)["llm_id"], webhook_url=receiver.url)
+    request = {"agent_id": agent["agent_id"], "from_number": "+61412345678", "metadata": {"k": "v"}}
+    call_id = body_of(retell_http.post("/v2/register-phone-call", json=request), 201)["call_id"]
+
+    # When it is ended through the control surface after 100 ms
+    with FakeControl(retell.base_url) as control:
+        control.end_call(call_id, 100)
+    deadline = time.monotonic() + 10
+    while len(receiver.received) < 4 and time.monotonic() < deadline:
+        time.sleep(0.05)
+
+    # Then call_started (sent twice: the first answer was a 500), call_ended and call_analyzed came,
+    # each signed with the API key over its raw body, each call object valid against the spec
+    events = [json.loads(body) for _, body in receiver.received]
+    assert [event["event"] for event in events] == [
+        "call_started",
+        "call_started",
+        "call_ended",
+        "call_analyzed",
+    ]
+    for headers, body in receiver.received:
+        signed = SIGNATURE_FORMAT.fullmatch(headers["x-retell-signature"])
+        assert signed is not None
+        assert signature_digest(body, signed.group(1), RETELL_KEY) == signed.group(2)
+    for event in events:
+        rspec.assert_valid(event["call"], rspec.response_schema("/v2/get-call/{call_id}", "get", 200))
+    started, _, ended, analyzed = (event["call"] for event in events)
+    assert (started["call_status"], ended["call_status"]) == ("ongoing", "ended")
+    assert ended["duration_ms"] >= 100 and ended["metadata"] == {"k": "v"}
+    assert "call_analysis" not in ended and analyzed["call_analysis"]["user_sentiment"] == "Positive"
+    statuses = [(each["event"], each["status"]) for each in retell.event_deliveries]
+    assert statuses[:2] == [("call_started", 500), ("call_started", 204)]
+
+
+def test_retell_a_call_it_could_not_take_ends_not_connected(
+    retell: FakeRetell, retell_http: httpx.Client, receiver: _EventReceiver
+) -> None:
+    import json
+
+    agent = create_agent(retell_http, create_llm(retell_http)["llm_id"], webhook_url=receiver.url)
+    call_id = body_of(retell_http.post("/v2/register-phone-call", json={"agent_id": agent["agent_id"]}), 201)[
+        "call_id"
+    ]
+
+    retell.end_call(call_id, 0, connected=False).join(timeout=10)
+
+    # Only call_ended, sent twice (the receiver's first answer is a 500), with the status not_connected
+    events = [json.loads(body) for _, body in receiver.received]
+    assert [(e["event"], e["call"]["call_status"]) for e in events] == [("call_ended", "not_connected")] * 2
+
+
+def test_retell_control_refuses_to_end_an_unknown_call(retell: FakeRetell) -> None:
+    with FakeControl(retell.base_url) as control, pytest.raises(httpx.HTTPStatusError) as refused:
+        control.end_call("call_unknown", 10)
+    assert refused.value.response.status_code == 400
