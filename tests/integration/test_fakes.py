@@ -932,7 +932,12 @@ def test_control_surface_over_http(retell: FakeRetell, twilio: FakeTwilio, retel
 
         # State and counters
         llm = create_llm(retell_http)
-        assert retell_control.state() == {"llms": {llm["llm_id"]: llm}, "agents": {}, "calls_registered": {}}
+        assert retell_control.state() == {
+            "llms": {llm["llm_id"]: llm},
+            "agents": {},
+            "calls_registered": {},
+            "event_deliveries": [],
+        }
         calls = retell_control.calls()
         assert calls["create_llm"] == 1
         assert calls["get_agent"] == 1
@@ -969,7 +974,12 @@ def test_control_surface_over_http(retell: FakeRetell, twilio: FakeTwilio, retel
         retell_control.fail("create_llm", 500)
         retell_control.reset()
         twilio_control.reset()
-        assert retell_control.state() == {"llms": {}, "agents": {}, "calls_registered": {}}
+        assert retell_control.state() == {
+            "llms": {},
+            "agents": {},
+            "calls_registered": {},
+            "event_deliveries": [],
+        }
         assert retell_control.faults() == {}
         assert set(retell_control.calls().values()) == {0}
         assert twilio_control.state() == {
