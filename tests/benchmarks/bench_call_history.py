@@ -5,8 +5,10 @@ Not a pytest test (pytest collects test_*.py only): it prints figures and assert
     .venv/bin/python -m tests.benchmarks.bench_call_history [--calls N] [--runs N]
 
 The local stack is started, one agent is created, and N calls go through the Twilio webhook. Then,
-interleaved per call: a signed `call_ended` (one update), the same event again (a replay), an event
-for a call we never registered, and a forged signature (401 before any database command). Each is
+interleaved per call: a signed `call_ended` carrying the registration's metadata (one update, by
+`_id`), the same event again (a replay), one without the metadata (found by the Retell call id: on
+FerretDB a scan of the calls), an event for a call we never registered, and a forged signature (401
+before any database command). Each is
 the handler's wall time in this process, as Lambda calls it, with the database commands it sent.
 Last, the calls route: the first page (20) and the last page of the agent's N calls, --runs times
 each.
@@ -83,18 +85,24 @@ def main(argv: list[str] | None = None) -> None:
         agent = json_body(invoke("create_agent", http_event("create_agent.json")))
         for number in range(args.calls):
             invoke("twilio_webhook", signed_event(agent, call_sid=f"CA{number:032x}"))
-        call_ids = list(stack.retell.calls_registered)
+        registered = stack.retell.calls_registered
+        call_ids = list(registered)
 
-        series: dict[str, list[float]] = {"event": [], "replay": [], "unknown call": [], "forged": []}
+        kinds = ("event", "replay", "no metadata", "unknown call", "forged")
+        series: dict[str, list[float]] = {kind: [] for kind in kinds}
         per_kind: dict[str, Counter[str]] = {kind: Counter() for kind in series}
         answers: dict[str, Counter[int]] = {kind: Counter() for kind in series}
         for call_id in call_ids:
+            # Retell echoes the metadata the call was registered with (the CallSid): found by _id.
             ended = {"event": "call_ended", "call": {"call_id": call_id, "call_status": "ended",
-                     "start_timestamp": 1_795_600_300_000, "end_timestamp": 1_795_600_372_500}}  # fmt: skip
+                     "start_timestamp": 1_795_600_300_000, "end_timestamp": 1_795_600_372_500,
+                     "metadata": registered[call_id]["metadata"]}}  # fmt: skip
+            bare = {"event": "call_ended", "call": {"call_id": call_id, "call_status": "ongoing"}}
             unknown = {"event": "call_ended", "call": {"call_id": "call_unknown_" + call_id}}
             for kind, event in (
                 ("event", _event(ended, RETELL_API_KEY)),
                 ("replay", _event(ended, RETELL_API_KEY)),
+                ("no metadata", _event(bare, RETELL_API_KEY)),
                 ("unknown call", _event(unknown, RETELL_API_KEY)),
                 ("forged", _event(ended, "not-the-key")),
             ):
