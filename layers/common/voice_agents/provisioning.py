@@ -59,6 +59,8 @@ STORE_STEP_MS = 1000
 PROVIDER_STEP_MS = int(MIN_CALL_SECONDS * 1000)
 # A dead Lambda's lease is taken over only after its deadline plus this margin.
 LEASE_GRACE = timedelta(seconds=30)
+# Retell numbers a new agent's first version 0.
+INITIAL_AGENT_VERSION = 0
 
 
 class _StepFailed(Exception):
@@ -183,6 +185,13 @@ class _Saga:
             STORE_STEP_MS,
             lambda: store.record_resource(self.agent_id, RETELL_AGENT, agent_id),
         )
+        # Calls are pinned to a published version (the record's retellAgentVersion), so that an
+        # update's draft never reaches a caller before the record says so (voice_agents.updating).
+        self._step(
+            "publish_agent",
+            PROVIDER_STEP_MS,
+            lambda: retell.publish_agent_version(agent_id, INITIAL_AGENT_VERSION),
+        )
 
     def _twilio_chain(self) -> None:
         twilio, store = self.services.twilio, self.services.store
@@ -235,6 +244,7 @@ class _Saga:
                     number_sid=number.sid,
                     retell_llm_id=self.resources.retell_llm_id,
                     retell_agent_id=self.resources.retell_agent_id,
+                    retell_agent_version=INITIAL_AGENT_VERSION,
                 )
             except StoreError as exc:
                 if not exc.outcome_unknown:
