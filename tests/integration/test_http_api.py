@@ -24,12 +24,13 @@ pytestmark = pytest.mark.integration
 
 OWNER = "user-1234-owner"
 CREATE_BODY = json.loads(load_event("create_agent.json")["body"])
-# The README's API table: four API functions, five routes; only the webhook goes without a JWT.
+# The README's API table: five API functions, six routes; only the webhook goes without a JWT.
 DESIGNED_ROUTES = {
     ("POST", "/api/agents", "create_agent", "JwtAuthorizer"),
     ("GET", "/api/agents", "get_agents", "JwtAuthorizer"),
     ("GET", "/api/agents/{agentId}", "get_agents", "JwtAuthorizer"),
     ("DELETE", "/api/agents/{agentId}", "delete_agent", "JwtAuthorizer"),
+    ("PATCH", "/api/agents/{agentId}", "update_agent", "JwtAuthorizer"),
     ("POST", "/api/webhooks/twilio/{agentId}", "twilio_webhook", None),
 }
 
@@ -91,6 +92,7 @@ def test_routes_are_read_from_the_template(server):
         "CreateAgentFunction": 28,
         "GetAgentsFunction": 10,
         "DeleteAgentFunction": 28,
+        "UpdateAgentFunction": 28,
         "TwilioWebhookFunction": 10,
     }
 

@@ -32,9 +32,15 @@ def test_the_webhook_event_is_signed_for_the_local_token_and_its_url() -> None:
 
 
 def test_every_event_names_the_seeded_agent_and_owner() -> None:
-    for name in ("get_agent.json", "delete_agent.json", "twilio_webhook.json"):
+    for name in ("get_agent.json", "delete_agent.json", "update_agent.json", "twilio_webhook.json"):
         assert load_event(name)["pathParameters"] == {"agentId": EVENTS_AGENT_ID}, name
-    for name in ("create_agent.json", "get_agent.json", "get_agents.json", "delete_agent.json"):
+    for name in (
+        "create_agent.json",
+        "get_agent.json",
+        "get_agents.json",
+        "delete_agent.json",
+        "update_agent.json",
+    ):
         claims = load_event(name)["requestContext"]["authorizer"]["jwt"]["claims"]
         assert claims["sub"] == EVENTS_OWNER, name
 
