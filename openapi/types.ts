@@ -184,7 +184,7 @@ export interface components {
             step?: string;
             /** @description Failed create or update: the agent's id (a failed create leaves it `failed`). */
             agentId?: string;
-            /** @description Failed update: true when the reconciler finishes or undoes it; false: nothing changed. */
+            /** @description Failed update: true when the reconciler finishes or undoes it; false: unchanged. */
             pending?: boolean;
             /** @description `precondition_failed`: the agent's current `ETag`. */
             etag?: string;

@@ -2,9 +2,9 @@
 
 Usage: python scripts/generate_openapi.py [--check]
 
-Each API function (create_agent, get_agents, update_agent, delete_agent) has its own Powertools resolver; their
-OpenAPI documents are merged into one. Powertools knows the routes, parameters and models; it does
-not know what ``voice_agents.api`` turns exceptions into, that a create answers 201, that a delete
+Each API function (create_agent, get_agents, update_agent, delete_agent) has its own Powertools
+resolver; their OpenAPI documents are merged into one. Powertools knows the routes, parameters and
+models; it does not know what ``voice_agents.api`` turns exceptions into, that a create answers 201, that a delete
 answers 200 or 202 with a ``DeleteOutcome``, that POST reads an ``Idempotency-Key`` header itself,
 or that API Gateway's JWT authorizer guards every route. ``OPERATIONS`` below adds that, and a route
 without an entry there is an error, so a new route cannot slip out undocumented.
@@ -109,7 +109,7 @@ ERROR_SCHEMA: dict[str, Any] = {
         },
         "pending": {
             "type": "boolean",
-            "description": "Failed update: true when the reconciler finishes or undoes it; false: nothing changed.",
+            "description": "Failed update: true when the reconciler finishes or undoes it; false: unchanged.",
         },
         "etag": {"type": "string", "description": "`precondition_failed`: the agent's current `ETag`."},
         "status": {"type": "string", "description": "`agent_not_active`: the agent's status."},

@@ -292,7 +292,7 @@ class _Saga:
             with finish_by(self.budget.work_until):
                 return action()
         except Exception as exc:
-            if unknown_outcome and _outcome_unknown(exc):
+            if unknown_outcome and outcome_unknown(exc):
                 self._remember_unknown(unknown_outcome)
             raise _StepFailed(name, exc) from exc
 
@@ -351,7 +351,7 @@ class _Saga:
         raise ProvisioningFailed(str(self.agent_id), step, cause, cleanup_pending=pending)
 
 
-def _outcome_unknown(exc: BaseException) -> bool:
+def outcome_unknown(exc: BaseException) -> bool:
     """A create that timed out or hit a 5xx may have been carried out by the provider."""
     return isinstance(exc, UpstreamTimeout | UpstreamBadResponse) or (
         isinstance(exc, UpstreamError) and exc.status is not None and exc.status >= 500

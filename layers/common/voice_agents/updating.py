@@ -50,7 +50,7 @@ from voice_agents.errors import (
 from voice_agents.idempotency import MongoPersistenceLayer
 from voice_agents.models import AgentStatus, UpdateAgentRequest
 from voice_agents.observability import count, logger
-from voice_agents.provisioning import LEASE_GRACE, PROVIDER_STEP_MS, STORE_STEP_MS
+from voice_agents.provisioning import LEASE_GRACE, PROVIDER_STEP_MS, STORE_STEP_MS, outcome_unknown
 from voice_agents.records import DELETED, RETELL_AGENT, RETELL_LLM, AgentRecord
 from voice_agents.retry import TimeBudget, finish_by
 from voice_agents.store import IDEMPOTENCY, object_id
@@ -300,8 +300,10 @@ class _Update:
             cause = DeadlineExceeded(step, self.budget.remaining_ms(), f"{cause}; gave up waiting")
         count("UpdateFailures", step=step)
         logger.warning("update failed", step=step, error=str(cause), error_type=type(cause).__name__)
-        if step == "commit":
-            # Published already: only the record is behind. The reconciler commits it.
+        if step == "commit" or (step == "create_draft" and outcome_unknown(failure.cause)):
+            # At the commit the draft is published and only the record is behind. A draft whose
+            # creation went unanswered may still appear: it is looked for once this request's lease
+            # has lapsed. Either way the reconciler settles it.
             raise UpdateFailed(str(self.record.id), step, cause, pending=True)
         try:
             with finish_by(self.budget.answer_by):
