@@ -4,9 +4,10 @@ Usage: python scripts/generate_openapi.py [--check]
 
 Each API function (create_agent, get_agents, update_agent, delete_agent) has its own Powertools
 resolver; their OpenAPI documents are merged into one. Powertools knows the routes, parameters and
-models; it does not know what ``voice_agents.api`` turns exceptions into, that a create answers 201, that a delete
-answers 200 or 202 with a ``DeleteOutcome``, that POST reads an ``Idempotency-Key`` header itself,
-or that API Gateway's JWT authorizer guards every route. ``OPERATIONS`` below adds that, and a route
+models; it does not know what ``voice_agents.api`` turns exceptions into, that a create answers 201,
+that a delete answers 200 or 202 with a ``DeleteOutcome``, that POST and PATCH read headers
+themselves (``Idempotency-Key``, ``If-Match``), or that API Gateway's JWT authorizer guards every
+route. ``OPERATIONS`` below adds that, and a route
 without an entry there is an error, so a new route cannot slip out undocumented.
 
 With ``--check`` nothing is written: exit 1 and print a diff summary when the committed file differs
