@@ -1047,7 +1047,13 @@ def test_control_surface_over_http(retell: FakeRetell, twilio: FakeTwilio, retel
         retell_control.fail("create_llm", 500)
         retell_control.reset()
         twilio_control.reset()
-        empty = {"llms": {}, "agents": {}, "agent_versions": {}, "llm_versions": {}, "calls_registered": {}}
+        empty: dict[str, dict[str, Any]] = {
+            "llms": {},
+            "agents": {},
+            "agent_versions": {},
+            "llm_versions": {},
+            "calls_registered": {},
+        }
         assert retell_control.state() == empty
         assert retell_control.faults() == {}
         assert set(retell_control.calls().values()) == {0}

@@ -5,6 +5,7 @@ draft or leave it to the reconciler, which finishes or undoes it: the record and
 from __future__ import annotations
 
 import json
+from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -22,6 +23,7 @@ from tests.integration.faults import (
 from tests.integration.leaks import leaks
 from tests.integration.test_twilio_webhook import dialled_sip, signed_event
 from voice_agents.retell import RetellClient
+from voice_agents.store import now
 
 pytestmark = pytest.mark.integration
 
@@ -382,3 +384,20 @@ def test_a_delete_waits_for_an_update_in_flight_and_then_wins(env, db):
     assert record["status"] == "deleted" and "pendingUpdate" not in record
     run_reconciler()
     assert leaks(env, db) == {}
+
+
+def test_an_update_unsettled_for_long_is_counted_as_stuck(env, db):
+    # Given an update whose process died half an hour ago, and a Retell that cannot be read
+    agent = create_active_agent()
+    with crash_after(*UPDATE_STEPS["update_llm"]), pytest.raises(Crash):
+        patch(agent["id"], CHANGE)
+    db.agents.update_one({}, {"$set": {"pendingUpdate.startedAt": now() - timedelta(minutes=31)}})
+    let_time_pass(env)
+    env.retell.inject("get_agent", status=500, message="injected")
+
+    report = run_reconciler()
+
+    # Then the repair backs off, and the record counts towards the StuckRecords alarm
+    assert report["repairFailures"] == 1
+    assert report["stuckRecords"] == 1
+    assert "pendingUpdate" in db.agents.find_one()

@@ -468,6 +468,7 @@ class AgentStore:
             "$or": [
                 {"status": AgentStatus.PROVISIONING.value, "deadline": {"$lt": in_flight_since}},
                 {"status": AgentStatus.DELETING.value, "deleteRequestedAt": {"$lt": in_flight_since}},
+                {"pendingUpdate.startedAt": {"$lt": in_flight_since}},
                 {"repairAttempts": {"$gte": attempts}, "repairAfter": {"$exists": True}},
             ]
         }

@@ -54,7 +54,7 @@ from voice_agents.provisioning import LEASE_GRACE, PROVIDER_STEP_MS, STORE_STEP_
 from voice_agents.records import DELETED, RETELL_AGENT, RETELL_LLM, AgentRecord
 from voice_agents.retry import TimeBudget, finish_by
 from voice_agents.store import IDEMPOTENCY, object_id
-from voice_agents.tags import retell_agent_name
+from voice_agents.tags import retell_agent_name, tag_for
 
 if TYPE_CHECKING:
     from voice_agents.retell import RetellClient
@@ -267,7 +267,8 @@ class _Update:
         self._step(
             "record_draft", STORE_STEP_MS, lambda: store.record_update_draft(record.id, self.worker, draft)
         )
-        llm_changes, agent_changes = retell_changes(record, self.changes)
+        tag = record.tag or tag_for(self.services.settings.resource_tag, record.id)
+        llm_changes, agent_changes = retell_changes(tag, self.changes)
         if llm_changes:
             llm_id = str(record.stored_resource_id(RETELL_LLM))
             self._step(
@@ -336,15 +337,16 @@ class _Update:
 # --- shared by the request and the reconciler -----------------------------------------------------
 
 
-def retell_changes(record: AgentRecord, changes: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
-    """What changes on the Retell LLM and on the Retell agent, in Retell's names."""
+def retell_changes(tag: str, changes: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
+    """What changes on the Retell LLM and on the Retell agent, in Retell's names (the agent's name
+    keeps its tag first, as on create)."""
     llm = {LLM_FIELDS[name]: value for name, value in changes.items() if name in LLM_FIELDS}
     if "beginMessage" in changes:
         # As on create: the agent speaks first when it has a greeting.
         llm["start_speaker"] = "agent" if changes["beginMessage"] else "user"
     agent = {AGENT_FIELDS[name]: value for name, value in changes.items() if name in AGENT_FIELDS}
     if "agent_name" in agent:
-        agent["agent_name"] = retell_agent_name(record.tag or "", agent["agent_name"])
+        agent["agent_name"] = retell_agent_name(tag, agent["agent_name"])
     return llm, agent
 
 
