@@ -188,7 +188,7 @@ class _Saga:
         # Calls are pinned to a published version (the record's retellAgentVersion), so that an
         # update's draft never reaches a caller before the record says so (voice_agents.updating).
         self._step(
-            "publish_agent",
+            "publish_agent_version",
             PROVIDER_STEP_MS,
             lambda: retell.publish_agent_version(agent_id, INITIAL_AGENT_VERSION),
         )
