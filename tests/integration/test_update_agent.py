@@ -22,6 +22,7 @@ from tests.integration.faults import (
 )
 from tests.integration.leaks import leaks
 from tests.integration.test_twilio_webhook import dialled_sip, signed_event
+from tests.integration.workers import run_in_processes
 from voice_agents.retell import RetellClient
 from voice_agents.store import now
 
@@ -401,3 +402,23 @@ def test_an_update_unsettled_for_long_is_counted_as_stuck(env, db):
     assert report["repairFailures"] == 1
     assert report["stuckRecords"] == 1
     assert "pendingUpdate" in db.agents.find_one()
+
+
+def test_two_updates_at_once_from_two_instances_one_wins(env, db):
+    agent = create_active_agent()
+    jobs = []
+    for prompt in ("First writer.", "Second writer."):
+        headers = {"content-type": "application/json", "if-match": '"0"'}
+        event = http_event(
+            "update_agent.json", agent_id=agent["id"], body={"prompt": prompt}, headers=headers
+        )
+        jobs.append(("update_agent", event))
+
+    responses = run_in_processes(jobs)
+
+    statuses = sorted(response["statusCode"] for response in responses)
+    assert statuses[0] == 200 and statuses[1] in {409, 412}, [r["body"] for r in responses]
+    winner = json_body(next(r for r in responses if r["statusCode"] == 200))
+    record = assert_record_and_retell_agree(env, db)
+    assert (record["prompt"], record["revision"]) == (winner["prompt"], 1)
+    assert max(env.retell.agent_versions[agent["retellAgentId"]]) == 1  # one version made, not two
