@@ -156,6 +156,9 @@ def test_a_failing_retell_step_leaves_record_and_retell_agreeing(env, db, monkey
         # Published, only the answer was lost: read back, the change is complete and committed
         assert response["statusCode"] == 200, body
         assert body["prompt"] == CHANGE["prompt"]
+    elif operation == "publish_agent_version" and kind == "timeout" and response["statusCode"] == 200:
+        # The slow publish landed before it was read back (a loaded machine): committed, as for "lost"
+        assert body["prompt"] == CHANGE["prompt"]
     else:
         assert response["statusCode"] == (502 if kind == "error" else 504), body
         assert body["error"] == ("update_failed" if kind == "error" else "deadline_exceeded")
