@@ -203,6 +203,34 @@ def test_delete_releases_the_agent(client, env):
     assert env.twilio.owned == {}
 
 
+def test_an_update_from_the_dashboard_reads_and_sends_the_etag(client, env):
+    origin = "http://localhost:5173"
+    agent = create(client)
+    preflight = client.options(
+        f"/api/agents/{agent['id']}",
+        headers={"Origin": origin, "Access-Control-Request-Method": "PATCH"},
+    )
+    assert "PATCH" in preflight.headers["access-control-allow-methods"]
+    assert "if-match" in preflight.headers["access-control-allow-headers"]
+    read = client.get(f"/api/agents/{agent['id']}", headers={**bearer(), "Origin": origin})
+    assert read.headers["access-control-expose-headers"] == "ETag"  # a browser may read it
+
+    response = client.patch(
+        f"/api/agents/{agent['id']}",
+        json={"name": "Renamed"},
+        headers={**bearer(), "Origin": origin, "If-Match": read.headers["etag"]},
+    )
+
+    assert response.status_code == 200, response.text
+    assert response.json()["name"] == "Renamed" and response.headers["etag"] != read.headers["etag"]
+    stale = client.patch(
+        f"/api/agents/{agent['id']}",
+        json={"name": "Again"},
+        headers={**bearer(), "If-Match": read.headers["etag"]},
+    )
+    assert stale.status_code == 412
+
+
 # ---------------------------------------------------------------- events and answers
 
 
