@@ -34,7 +34,12 @@ for _path in (ROOT, ROOT / "layers" / "common"):
 
 
 from local.invoke import handler_module, load_event  # noqa: E402
-from voice_agents.api import ERROR_STATUS, IDEMPOTENCY_KEY_MAX_LENGTH, IDEMPOTENCY_KEY_PATTERN  # noqa: E402
+from voice_agents.api import (  # noqa: E402
+    ERROR_STATUS,
+    IDEMPOTENCY_KEY_MAX_LENGTH,
+    IDEMPOTENCY_KEY_PATTERN,
+    IF_MATCH_PATTERN,
+)
 
 OUTPUT = ROOT / "openapi" / "openapi.json"
 TITLE = "Voice agents API"
@@ -185,7 +190,7 @@ IF_MATCH_HEADER: dict[str, Any] = {
     "in": "header",
     "required": False,
     "description": "The agent's `ETag` as read: the update is refused (412) if the agent changed since.",
-    "schema": {"type": "string"},
+    "schema": {"type": "string", "pattern": IF_MATCH_PATTERN},
 }
 
 OPERATIONS: dict[tuple[str, str], Operation] = {

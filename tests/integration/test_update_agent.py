@@ -425,3 +425,14 @@ def test_two_updates_at_once_from_two_instances_one_wins(env, db):
     record = assert_record_and_retell_agree(env, db)
     assert (record["prompt"], record["revision"]) == (winner["prompt"], 1)
     assert max(env.retell.agent_versions[agent["retellAgentId"]]) == 1  # one version made, not two
+
+
+@pytest.mark.parametrize("header", ["", "3", "'3'", '"3", 4', 'W/"3" "4"'])
+def test_a_malformed_if_match_is_400(env, db, header):
+    agent = create_active_agent()
+
+    response = patch(agent["id"], {"name": "Renamed"}, if_match=header)
+
+    assert response["statusCode"] == 400, response["body"]
+    assert json_body(response)["fields"][0]["field"] == "If-Match"
+    assert db.agents.find_one()["name"] == agent["name"]

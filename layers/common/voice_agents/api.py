@@ -47,6 +47,9 @@ from voice_agents.observability import logger
 IDEMPOTENCY_KEY_MAX_LENGTH = 255
 # Printable ASCII: what the OpenAPI document declares, and what an HTTP header carries unaltered.
 IDEMPOTENCY_KEY_PATTERN = r"^[ -~]+$"
+# "*" or one or more entity tags, "…" or W/"…" (RFC 9110), separated by commas.
+_ENTITY_TAG = r'(?:W/)?"[\x21\x23-\x7e]*"'
+IF_MATCH_PATTERN = rf"^\s*(?:\*|{_ENTITY_TAG}(?:\s*,\s*{_ENTITY_TAG})*)\s*$"
 # The create body is one flat object; anything nested deeper than this is not a request of ours.
 MAX_JSON_DEPTH = 32
 BODY_METHODS = frozenset({"POST", "PUT", "PATCH"})
@@ -401,7 +404,13 @@ def agent_response(agent: BaseModel, etag: str, status: int = 200) -> Response[s
 
 
 def if_match(app: APIGatewayHttpResolver) -> str | None:
-    return app.current_event.headers.get("If-Match")  # Powertools headers ignore case
+    """The ``If-Match`` header: ``*`` or a list of entity tags (RFC 9110), else a 400."""
+    value = app.current_event.headers.get("If-Match")  # Powertools headers ignore case
+    if value is not None and not re.fullmatch(IF_MATCH_PATTERN, value):
+        raise InvalidRequest(
+            "If-Match", 'If-Match must be "*" or entity tags such as "3", as ETag gives them'
+        )
+    return value
 
 
 def request_id(app: APIGatewayHttpResolver) -> str | None:

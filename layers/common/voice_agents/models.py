@@ -140,6 +140,13 @@ class CreateAgentRequest(BaseModel):
 _REQUIRED_ON_UPDATE = ("name", "prompt", "voiceId", "language")
 
 
+def _never_null(schema: dict[str, Any]) -> None:
+    """The document offers no null for such a field: None is only its default (left out)."""
+    options = [each for each in schema.pop("anyOf", []) if each.get("type") != "null"]
+    if len(options) == 1:
+        schema.update(options[0])
+
+
 class UpdateAgentRequest(BaseModel):
     """Body of ``PATCH /api/agents/{agentId}``: any of the create's editable fields, validated the
     same way; ``description`` and ``beginMessage`` may be null to clear them. Any other field (the
@@ -147,12 +154,12 @@ class UpdateAgentRequest(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True, json_schema_extra={"minProperties": 1})
 
-    name: AgentName | None = None
+    name: AgentName | None = Field(default=None, json_schema_extra=_never_null)
     description: AgentDescription | None = None
-    prompt: AgentPrompt | None = None
+    prompt: AgentPrompt | None = Field(default=None, json_schema_extra=_never_null)
     beginMessage: AgentBeginMessage | None = None
-    voiceId: VoiceId | None = None
-    language: Language | None = None
+    voiceId: VoiceId | None = Field(default=None, json_schema_extra=_never_null)
+    language: Language | None = Field(default=None, json_schema_extra=_never_null)
 
     @field_validator(*_REQUIRED_ON_UPDATE)
     @classmethod
