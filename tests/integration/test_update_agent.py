@@ -256,6 +256,9 @@ def test_stale_if_match_is_412_and_changes_nothing(env, db):
     assert env.retell.call_count("create_agent_version") == 1
     assert patch(agent["id"], {"name": "Second"}, if_match='"1"')["statusCode"] == 200
     assert patch(agent["id"], {"name": "Third"}, if_match="*")["statusCode"] == 200
+    # A tag sent without its quotes is taken as quoted; a weak tag never matches
+    assert patch(agent["id"], {"name": "Fourth"}, if_match="3")["statusCode"] == 200
+    assert patch(agent["id"], {"name": "Fifth"}, if_match='W/"4"')["statusCode"] == 412
 
 
 def test_an_agent_still_provisioning_is_409(env, db):
@@ -427,7 +430,7 @@ def test_two_updates_at_once_from_two_instances_one_wins(env, db):
     assert max(env.retell.agent_versions[agent["retellAgentId"]]) == 1  # one version made, not two
 
 
-@pytest.mark.parametrize("header", ["", "3", "'3'", '"3", 4', 'W/"3" "4"'])
+@pytest.mark.parametrize("header", ["", " ", '"3', '"3", ', 'W/"3" "4"', "3 4"])
 def test_a_malformed_if_match_is_400(env, db, header):
     agent = create_active_agent()
 

@@ -47,8 +47,9 @@ from voice_agents.observability import logger
 IDEMPOTENCY_KEY_MAX_LENGTH = 255
 # Printable ASCII: what the OpenAPI document declares, and what an HTTP header carries unaltered.
 IDEMPOTENCY_KEY_PATTERN = r"^[ -~]+$"
-# "*" or one or more entity tags, "…" or W/"…" (RFC 9110), separated by commas.
-_ENTITY_TAG = r'(?:W/)?"[\x21\x23-\x7e]*"'
+# "*" or one or more entity tags, "…" or W/"…" (RFC 9110), separated by commas; a tag sent without
+# its quotes (3 for "3") is taken as quoted, as clients often send it so.
+_ENTITY_TAG = r'(?:(?:W/)?"[\x21\x23-\x7e]*"|[\x21\x23-\x2b\x2d-\x7e]+)'
 IF_MATCH_PATTERN = rf"^\s*(?:\*|{_ENTITY_TAG}(?:\s*,\s*{_ENTITY_TAG})*)\s*$"
 # The create body is one flat object; anything nested deeper than this is not a request of ours.
 MAX_JSON_DEPTH = 32

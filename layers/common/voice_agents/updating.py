@@ -225,9 +225,11 @@ def _check_preconditions(record: AgentRecord, if_match: str | None) -> None:
 
 
 def _matches(if_match: str, etag: str) -> bool:
-    """RFC 9110 If-Match: ``*`` or a list of tags; a weak tag (W/) never matches."""
+    """RFC 9110 If-Match: ``*`` or a list of tags (an unquoted one taken as quoted); a weak tag
+    (W/) never matches."""
     tags = [tag.strip() for tag in if_match.split(",")]
-    return "*" in tags or etag in tags
+    quoted = [tag if tag.startswith(('"', "W/")) else f'"{tag}"' for tag in tags]
+    return "*" in tags or etag in quoted
 
 
 class _StepFailed(Exception):
