@@ -130,6 +130,7 @@ $(CHROMIUM):
 
 bench: $(VENV)/.installed ferretdb  ## create latency against the critical-path bound; cold starts against their floors; webhook overhead; the cost of scale; slow providers against the timeout
 	$(PY) -m tests.benchmarks.bench_create_agent
+	$(PY) -m tests.benchmarks.bench_update_agent
 	$(PY) -m tests.benchmarks.bench_cold_start
 	$(PY) -m tests.benchmarks.bench_webhook
 	$(PY) -m tests.benchmarks.bench_call_history

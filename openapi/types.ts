@@ -37,7 +37,7 @@ export interface paths {
         };
         /**
          * Get an agent
-         * @description One of the caller's agents (a deleted agent is a 404).
+         * @description One of the caller's agents (a deleted agent is a 404). Its `ETag` header is the agent's version: send it as `If-Match` on an update.
          */
         get: operations["getAgent"];
         put?: never;
@@ -49,7 +49,11 @@ export interface paths {
         delete: operations["deleteAgent"];
         options?: never;
         head?: never;
-        patch?: never;
+        /**
+         * Update an agent
+         * @description Changes any of `name`, `description`, `prompt`, `beginMessage`, `voiceId`, `language`; the next call uses the new settings, and the agent shown changes at the same moment. Send the agent's `ETag` as `If-Match` to refuse a change made meanwhile. With an `Idempotency-Key`, a retry answers the agent instead of changing it again.
+         */
+        patch: operations["updateAgent"];
         trace?: never;
     };
     "/api/agents/{agentId}/calls": {
@@ -234,10 +238,11 @@ export interface components {
          */
         Error: {
             /**
-             * @description Machine-readable code: `validation_error` (400), `not_found` (404), `request_in_progress` (409),
-             *     `agent_deleted` (410), `unsupported_media_type` (415), `idempotency_key_reused` (422),
-             *     `quota_exceeded` (429), `configuration_error` or `internal_error` (500), `provisioning_failed`,
-             *     `billing_error` or `upstream_error` (502), `database_unavailable` (503), `deadline_exceeded` (504).
+             * @description Machine-readable code: `validation_error` (400), `not_found` (404), `request_in_progress` or
+             *     `agent_not_active` (409), `precondition_failed` (412), `agent_deleted` (410),
+             *     `unsupported_media_type` (415), `idempotency_key_reused` (422), `quota_exceeded` (429),
+             *     `configuration_error` or `internal_error` (500), `provisioning_failed`, `billing_error`,
+             *     `upstream_error` or `update_failed` (502), `database_unavailable` (503), `deadline_exceeded` (504).
              */
             error: string;
             /** @description A sentence for a human; never a stack trace. */
@@ -246,10 +251,16 @@ export interface components {
             requestId: string;
             /** @description `validation_error`: each rejected field. */
             fields?: components["schemas"]["FieldError"][];
-            /** @description Failed create: the provisioning step that failed. */
+            /** @description Failed create or update: the step that failed. */
             step?: string;
-            /** @description Failed create: the id of the agent record, left with status `failed`. */
+            /** @description Failed create or update: the agent's id (a failed create leaves it `failed`). */
             agentId?: string;
+            /** @description Failed update: true when the reconciler finishes or undoes it; false: unchanged. */
+            pending?: boolean;
+            /** @description `precondition_failed`: the agent's current `ETag`. */
+            etag?: string;
+            /** @description `agent_not_active`: the agent's status. */
+            status?: string;
             /** @description `configuration_error`: the setting an operator has to set or fix. */
             setting?: string;
             /** @description Failed create: whether everything already created was removed. */
@@ -277,6 +288,29 @@ export interface components {
          */
         GatewayError: {
             message: string;
+        };
+        /**
+         * UpdateAgentRequest
+         * @description Body of ``PATCH /api/agents/{agentId}``: any of the create's editable fields, validated the
+         *     same way; ``description`` and ``beginMessage`` may be null to clear them. Any other field (the
+         *     phone number, the status...) is refused: they cannot be changed.
+         */
+        UpdateAgentRequest: {
+            /** Name */
+            name?: string;
+            /** Description */
+            description?: string | null;
+            /** Prompt */
+            prompt?: string;
+            /** Beginmessage */
+            beginMessage?: string | null;
+            /** Voiceid */
+            voiceId?: string;
+            /**
+             * Language
+             * @enum {string}
+             */
+            language?: "multi" | "en-US" | "en-IN" | "en-GB" | "en-AU" | "en-NZ" | "de-DE" | "es-ES" | "es-419" | "hi-IN" | "fr-FR" | "fr-CA" | "ja-JP" | "pt-PT" | "pt-BR" | "zh-CN" | "ru-RU" | "it-IT" | "ko-KR" | "nl-NL" | "nl-BE" | "pl-PL" | "tr-TR" | "vi-VN" | "ro-RO" | "bg-BG" | "ca-ES" | "th-TH" | "da-DK" | "fi-FI" | "el-GR" | "hu-HU" | "id-ID" | "no-NO" | "sk-SK" | "sv-SE" | "lt-LT" | "lv-LV" | "cs-CZ" | "ms-MY" | "af-ZA" | "ar-SA" | "az-AZ" | "bs-BA" | "cy-GB" | "fa-IR" | "fil-PH" | "gl-ES" | "he-IL" | "hr-HR" | "hy-AM" | "is-IS" | "kk-KZ" | "kn-IN" | "mk-MK" | "mr-IN" | "ne-NP" | "sl-SI" | "sr-RS" | "sw-KE" | "ta-IN" | "ur-IN" | "yue-CN" | "uk-UA";
         };
     };
     responses: never;
@@ -611,6 +645,143 @@ export interface operations {
             };
             /** @description `database_unavailable`: MongoDB failed; retry. */
             503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    updateAgent: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description The agent's `ETag` as read: the update is refused (412) if the agent changed since. */
+                "If-Match"?: string;
+                /** @description Makes a retry safe: the same key with the same body answers the first result; with another body, 422. Printable ASCII characters only. */
+                "Idempotency-Key"?: string;
+            };
+            path: {
+                /** @description The agent's id, as `id` of the agent. */
+                agentId: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "prompt": "You are a friendly receptionist for a dental clinic in Sydney. Offer the earliest appointment.",
+                 *       "beginMessage": "Hi, thanks for calling the clinic."
+                 *     }
+                 */
+                "application/json": components["schemas"]["UpdateAgentRequest"];
+            };
+        };
+        responses: {
+            /** @description The agent as changed; `ETag` is its new version. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Agent"];
+                };
+            };
+            /** @description `validation_error`: an empty body, a field that is unknown or cannot be changed (`phoneNumber`, `status`...), a value create would refuse, or a bad `Idempotency-Key`; `fields` names each. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description No valid JWT: API Gateway's authorizer answers `{"message": "Unauthorized"}`. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["GatewayError"];
+                };
+            };
+            /** @description `not_found`: no such agent for this caller (another caller's agent is a 404 too). */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description `agent_not_active`: the agent is provisioning, deleting or failed; or `request_in_progress`: another update of it, or a request with this `Idempotency-Key`, is still running. */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description `precondition_failed`: `If-Match` names an older version; `etag` is the current one. */
+            412: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description `unsupported_media_type`: the body is not sent as `application/json`. */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description `idempotency_key_reused`: this `Idempotency-Key` was used before with another body. */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description `configuration_error` (with `setting`) or `internal_error`. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description `update_failed` or `billing_error`: a provider failed at `step`. With `pending` false nothing changed; with `pending` true the reconciler finishes or undoes it shortly. */
+            502: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description `database_unavailable`: MongoDB failed at `step`; `pending` as for 502. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description `deadline_exceeded`: a provider did not answer in time at `step`; `pending` as for 502. */
+            504: {
                 headers: {
                     [name: string]: unknown;
                 };

@@ -2,11 +2,12 @@
 
 Usage: python scripts/generate_openapi.py [--check]
 
-Each API function (create_agent, get_agents, delete_agent) has its own Powertools resolver; their
-OpenAPI documents are merged into one. Powertools knows the routes, parameters and models; it does
-not know what ``voice_agents.api`` turns exceptions into, that a create answers 201, that a delete
-answers 200 or 202 with a ``DeleteOutcome``, that POST reads an ``Idempotency-Key`` header itself,
-or that API Gateway's JWT authorizer guards every route. ``OPERATIONS`` below adds that, and a route
+Each API function (create_agent, get_agents, update_agent, delete_agent) has its own Powertools
+resolver; their OpenAPI documents are merged into one. Powertools knows the routes, parameters and
+models; it does not know what ``voice_agents.api`` turns exceptions into, that a create answers 201,
+that a delete answers 200 or 202 with a ``DeleteOutcome``, that POST and PATCH read headers
+themselves (``Idempotency-Key``, ``If-Match``), or that API Gateway's JWT authorizer guards every
+route. ``OPERATIONS`` below adds that, and a route
 without an entry there is an error, so a new route cannot slip out undocumented.
 
 With ``--check`` nothing is written: exit 1 and print a diff summary when the committed file differs
@@ -33,11 +34,16 @@ for _path in (ROOT, ROOT / "layers" / "common"):
 
 
 from local.invoke import handler_module, load_event  # noqa: E402
-from voice_agents.api import ERROR_STATUS, IDEMPOTENCY_KEY_MAX_LENGTH, IDEMPOTENCY_KEY_PATTERN  # noqa: E402
+from voice_agents.api import (  # noqa: E402
+    ERROR_STATUS,
+    IDEMPOTENCY_KEY_MAX_LENGTH,
+    IDEMPOTENCY_KEY_PATTERN,
+    IF_MATCH_PATTERN,
+)
 
 OUTPUT = ROOT / "openapi" / "openapi.json"
 TITLE = "Voice agents API"
-FUNCTIONS = ("create_agent", "get_agents", "delete_agent")
+FUNCTIONS = ("create_agent", "get_agents", "update_agent", "delete_agent")
 METHODS = ("get", "put", "post", "delete", "options", "head", "patch", "trace")
 REF = "#/components/schemas/{model}"
 SECURITY_SCHEME = "JwtAuthorizer"  # the HttpApi authorizer's name in template.yaml
@@ -102,11 +108,17 @@ ERROR_SCHEMA: dict[str, Any] = {
             "items": {"$ref": REF.format(model="FieldError")},
             "description": "`validation_error`: each rejected field.",
         },
-        "step": {"type": "string", "description": "Failed create: the provisioning step that failed."},
+        "step": {"type": "string", "description": "Failed create or update: the step that failed."},
         "agentId": {
             "type": "string",
-            "description": "Failed create: the id of the agent record, left with status `failed`.",
+            "description": "Failed create or update: the agent's id (a failed create leaves it `failed`).",
         },
+        "pending": {
+            "type": "boolean",
+            "description": "Failed update: true when the reconciler finishes or undoes it; false: unchanged.",
+        },
+        "etag": {"type": "string", "description": "`precondition_failed`: the agent's current `ETag`."},
+        "status": {"type": "string", "description": "`agent_not_active`: the agent's status."},
         "setting": {
             "type": "string",
             "description": "`configuration_error`: the setting an operator has to set or fix.",
@@ -158,26 +170,32 @@ class Operation:
 
 
 AGENT_ID = {"agentId": "The agent's id, as `id` of the agent."}
+IDEMPOTENCY_KEY_HEADER: dict[str, Any] = {
+    "name": "Idempotency-Key",
+    "in": "header",
+    "required": False,
+    "description": (
+        "Makes a retry safe: the same key with the same body answers the first result; "
+        "with another body, 422. Printable ASCII characters only."
+    ),
+    "schema": {
+        "type": "string",
+        "minLength": 1,
+        "maxLength": IDEMPOTENCY_KEY_MAX_LENGTH,
+        "pattern": IDEMPOTENCY_KEY_PATTERN,
+    },
+}
+IF_MATCH_HEADER: dict[str, Any] = {
+    "name": "If-Match",
+    "in": "header",
+    "required": False,
+    "description": "The agent's `ETag` as read: the update is refused (412) if the agent changed since.",
+    "schema": {"type": "string", "pattern": IF_MATCH_PATTERN},
+}
 
 OPERATIONS: dict[tuple[str, str], Operation] = {
     ("post", "/api/agents"): Operation(
-        extra_parameters=(
-            {
-                "name": "Idempotency-Key",
-                "in": "header",
-                "required": False,
-                "description": (
-                    "Makes a retry safe: the same key with the same body answers the first result; "
-                    "with another body, 422. Printable ASCII characters only."
-                ),
-                "schema": {
-                    "type": "string",
-                    "minLength": 1,
-                    "maxLength": IDEMPOTENCY_KEY_MAX_LENGTH,
-                    "pattern": IDEMPOTENCY_KEY_PATTERN,
-                },
-            },
-        ),
+        extra_parameters=(IDEMPOTENCY_KEY_HEADER,),
         request_example_event="create_agent.json",
     ),
     ("get", "/api/agents"): Operation(
@@ -187,6 +205,11 @@ OPERATIONS: dict[tuple[str, str], Operation] = {
         },
     ),
     ("get", "/api/agents/{agentId}"): Operation(parameter_descriptions=AGENT_ID),
+    ("patch", "/api/agents/{agentId}"): Operation(
+        parameter_descriptions=AGENT_ID,
+        extra_parameters=(IF_MATCH_HEADER, IDEMPOTENCY_KEY_HEADER),
+        request_example_event="update_agent.json",
+    ),
     ("delete", "/api/agents/{agentId}"): Operation(parameter_descriptions=AGENT_ID),
     ("get", "/api/agents/{agentId}/calls"): Operation(
         parameter_descriptions={

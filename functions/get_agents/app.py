@@ -2,12 +2,20 @@
 
 from typing import Annotated, Any
 
+from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.openapi.params import Query
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from voice_agents import agents, runtime
-from voice_agents.api import NOT_FOUND_ANSWER, SERVER_ANSWERS, answers, build_resolver, owner_id
+from voice_agents.api import (
+    NOT_FOUND_ANSWER,
+    SERVER_ANSWERS,
+    agent_response,
+    answers,
+    build_resolver,
+    owner_id,
+)
 from voice_agents.models import Agent, AgentPage, CallPage
 from voice_agents.observability import logger, tracer
 
@@ -41,14 +49,19 @@ def list_agents(
     "/api/agents/<agentId>",
     operation_id="getAgent",
     summary="Get an agent",
-    description="One of the caller's agents (a deleted agent is a 404).",
+    description=(
+        "One of the caller's agents (a deleted agent is a 404). Its `ETag` header is the agent's "
+        "version: send it as `If-Match` on an update."
+    ),
     responses=answers(
         {200: "The agent."},
         {404: NOT_FOUND_ANSWER, **SERVER_ANSWERS},
+        body=Agent,
     ),
 )
-def get_agent(agentId: str) -> Agent:
-    return agents.get_agent(agentId, owner_id=owner_id(app), store=runtime.store())
+def get_agent(agentId: str) -> Response[str]:
+    found = agents.get_versioned_agent(agentId, owner_id=owner_id(app), store=runtime.store())
+    return agent_response(found.agent, found.etag)
 
 
 @app.get(

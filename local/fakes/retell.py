@@ -4,9 +4,18 @@ Shapes follow the Retell OpenAPI spec (3.0.3, Aug 2026) and, for `POST /v2/list-
 that spec), the SDK and the deprecation notice. Every error body is `{"status": "error", "message"}`;
 unknown or deleted ids answer 422 "Cannot find requested asset under given api key.", as Retell does.
 
-Operations (the fault-injection keys): create_llm, get_llm, delete_llm, list_llms, create_agent,
-get_agent, delete_agent, list_agents (POST /v2/list-agents and the older GET /list-agents),
+Operations (the fault-injection keys): create_llm, get_llm, update_llm, delete_llm, list_llms,
+create_agent, get_agent, get_agent_versions, update_agent, create_agent_version, publish_agent_version,
+delete_agent_version, delete_agent, list_agents (POST /v2/list-agents and the older GET /list-agents),
 register_call, get_call.
+
+Versions, as Retell documents them: an agent and its Retell LLM share version numbers. Create makes
+version 0, a draft. `create-agent-version` copies a base version of both into a new draft numbered
+latest + 1; `publish-agent-version` publishes a draft in place; updates change one version (the
+latest when none is named), never a published one; a call runs the version it names, else the
+latest. `agents` and `llms` hold each resource's latest version, `agent_versions` and `llm_versions`
+every version. Retell's documents do not say what a PATCH of a published version answers: this fake
+answers 400, as it does for deleting or publishing a published version.
 
 Call events: a registered call keeps its agent's `webhook_url`. `end_call(call_id, after_ms)` (or
 `POST /__control/calls/{call_id}/end {"after_ms", "disconnection_reason"?, "connected"?}`) plays the
@@ -110,6 +119,9 @@ class FakeRetell(FakeServer):
         self._calls_registered: dict[str, JsonObject] = {}
         self._call_webhooks: dict[str, str | None] = {}  # call id -> its agent's webhook_url
         self._event_deliveries: list[JsonObject] = []
+        # Every version of each agent and LLM; _agents and _llms hold the latest of each.
+        self._agent_versions: dict[str, dict[int, JsonObject]] = {}
+        self._llm_versions: dict[str, dict[int, JsonObject]] = {}
         self._llm_ids = IdFactory("llm_", 28)
         self._agent_ids = IdFactory("agent_", 28)
         self._call_ids = IdFactory("call_", 28)
@@ -127,6 +139,16 @@ class FakeRetell(FakeServer):
             return copy.deepcopy(self._agents)
 
     @property
+    def agent_versions(self) -> dict[str, dict[int, JsonObject]]:
+        with self._lock:
+            return copy.deepcopy(self._agent_versions)
+
+    @property
+    def llm_versions(self) -> dict[str, dict[int, JsonObject]]:
+        with self._lock:
+            return copy.deepcopy(self._llm_versions)
+
+    @property
     def calls_registered(self) -> dict[str, JsonObject]:
         with self._lock:
             return copy.deepcopy(self._calls_registered)
@@ -141,6 +163,9 @@ class FakeRetell(FakeServer):
         return {
             "llms": self._llms,
             "agents": self._agents,
+            # JSON keys are strings: the version numbers become "0", "1"...
+            "agent_versions": _string_keys(self._agent_versions),
+            "llm_versions": _string_keys(self._llm_versions),
             "calls_registered": self._calls_registered,
             "event_deliveries": self._event_deliveries,
         }
@@ -148,6 +173,8 @@ class FakeRetell(FakeServer):
     def _clear_state(self) -> None:
         self._llms.clear()
         self._agents.clear()
+        self._agent_versions.clear()
+        self._llm_versions.clear()
         self._calls_registered.clear()
         self._call_webhooks.clear()
         self._event_deliveries.clear()
@@ -277,10 +304,36 @@ class FakeRetell(FakeServer):
         return [
             route("POST", r"/create-retell-llm", "create_llm", self._create_llm),
             route("GET", r"/get-retell-llm/(?P<llm_id>[^/]+)", "get_llm", self._get_llm),
+            route("PATCH", r"/update-retell-llm/(?P<llm_id>[^/]+)", "update_llm", self._update_llm),
             route("DELETE", r"/delete-retell-llm/(?P<llm_id>[^/]+)", "delete_llm", self._delete_llm),
             route("GET", r"/v2/list-retell-llms", "list_llms", self._list_llms),
             route("POST", r"/create-agent", "create_agent", self._create_agent),
             route("GET", r"/get-agent/(?P<agent_id>[^/]+)", "get_agent", self._get_agent),
+            route(
+                "GET",
+                r"/get-agent-versions/(?P<agent_id>[^/]+)",
+                "get_agent_versions",
+                self._get_agent_versions,
+            ),
+            route("PATCH", r"/update-agent/(?P<agent_id>[^/]+)", "update_agent", self._update_agent),
+            route(
+                "POST",
+                r"/create-agent-version/(?P<agent_id>[^/]+)",
+                "create_agent_version",
+                self._create_agent_version,
+            ),
+            route(
+                "POST",
+                r"/publish-agent-version/(?P<agent_id>[^/]+)",
+                "publish_agent_version",
+                self._publish_agent_version,
+            ),
+            route(
+                "DELETE",
+                r"/delete-agent-version/(?P<agent_id>[^/]+)",
+                "delete_agent_version",
+                self._delete_agent_version,
+            ),
             route("DELETE", r"/delete-agent/(?P<agent_id>[^/]+)", "delete_agent", self._delete_agent),
             route("POST", r"/v2/list-agents", "list_agents", self._list_agents),
             route("GET", r"/list-agents", "list_agents", self._list_agents_legacy),
@@ -317,16 +370,27 @@ class FakeRetell(FakeServer):
             "last_modification_timestamp": now_ms(),
         }
         self._llms[llm["llm_id"]] = llm
+        self._llm_versions[llm["llm_id"]] = {0: llm}
         return json_response(201, llm)
 
     def _get_llm(self, request: Request) -> Response:
-        llm = _find(self._llms, request.path_params["llm_id"])
-        _check_version_query(request, llm)
+        llm_id = request.path_params["llm_id"]
+        return json_response(200, _version(self._llms, self._llm_versions, llm_id, request))
+
+    def _update_llm(self, request: Request) -> Response:
+        llm_id = request.path_params["llm_id"]
+        llm = _draft(_version(self._llms, self._llm_versions, llm_id, request))
+        body = request.json_object()
+        for name in ("general_prompt", "begin_message"):
+            _require(_is_optional(body.get(name), str), f"{name} must be a string or null.")
+        _require("llm_id" not in body and "version" not in body, "llm_id and version cannot be changed.")
+        llm.update(body, last_modification_timestamp=now_ms())
         return json_response(200, llm)
 
     def _delete_llm(self, request: Request) -> Response:
         _find(self._llms, request.path_params["llm_id"])
         del self._llms[request.path_params["llm_id"]]
+        self._llm_versions.pop(request.path_params["llm_id"], None)
         return no_content()
 
     def _list_llms(self, request: Request) -> Response:
@@ -352,6 +416,7 @@ class FakeRetell(FakeServer):
             "last_modification_timestamp": now_ms(),
         }
         self._agents[agent["agent_id"]] = agent
+        self._agent_versions[agent["agent_id"]] = {0: agent}
         return json_response(201, agent)
 
     def _attach_response_engine(self, engine: Any) -> JsonObject:
@@ -374,13 +439,116 @@ class FakeRetell(FakeServer):
         raise ProviderError(400, "response_engine.type must be retell-llm, custom-llm or conversation-flow.")
 
     def _get_agent(self, request: Request) -> Response:
-        agent = _find(self._agents, request.path_params["agent_id"])
-        _check_version_query(request, agent)
+        agent_id = request.path_params["agent_id"]
+        return json_response(200, _version(self._agents, self._agent_versions, agent_id, request))
+
+    def _get_agent_versions(self, request: Request) -> Response:
+        agent_id = request.path_params["agent_id"]
+        _find(self._agents, agent_id)
+        return json_response(
+            200, [self._agent_versions[agent_id][n] for n in sorted(self._agent_versions[agent_id])]
+        )
+
+    def _update_agent(self, request: Request) -> Response:
+        agent_id = request.path_params["agent_id"]
+        agent = _draft(_version(self._agents, self._agent_versions, agent_id, request))
+        body = request.json_object()
+        _require(_is_optional(body.get("agent_name"), str), "agent_name must be a string or null.")
+        _require(_is_optional(body.get("voice_id"), str), "voice_id must be a string.")
+        _require(_is_optional(body.get("webhook_url"), str), "webhook_url must be a string or null.")
+        _require(
+            not {"agent_id", "version", "response_engine"} & body.keys(),
+            "agent_id, version and response_engine cannot be changed here.",
+        )
+        agent.update(body, last_modification_timestamp=now_ms())
         return json_response(200, agent)
+
+    def _create_agent_version(self, request: Request) -> Response:
+        agent_id = request.path_params["agent_id"]
+        _find(self._agents, agent_id)
+        base = request.json_object().get("base_version")
+        _require(isinstance(base, int) and not isinstance(base, bool), "base_version must be an integer.")
+        versions = self._agent_versions[agent_id]
+        if base not in versions:
+            raise ProviderError(404, _DEFAULT_MESSAGES[404])
+        number = max(versions) + 1
+        draft = {
+            **copy.deepcopy(versions[base]),
+            "version": number,
+            "is_published": False,
+            "base_version": base,
+            "last_modification_timestamp": now_ms(),
+        }
+        engine: JsonObject = draft.get("response_engine") or {}
+        llm_versions = (
+            self._llm_versions.get(str(engine.get("llm_id")), {})
+            if engine.get("type") == "retell-llm"
+            else {}
+        )
+        if llm_versions:
+            # The LLM gets the same new version, copied from the version the base agent used.
+            llm_base = llm_versions.get(engine.get("version", -1), llm_versions[max(llm_versions)])
+            llm = {**copy.deepcopy(llm_base), "version": number, "is_published": False}
+            llm["last_modification_timestamp"] = now_ms()
+            llm_versions[number] = llm
+            self._llms[engine["llm_id"]] = llm
+            draft["response_engine"] = {**engine, "version": number}
+        versions[number] = draft
+        self._agents[agent_id] = draft
+        return json_response(201, draft)
+
+    def _publish_agent_version(self, request: Request) -> Response:
+        agent_id = request.path_params["agent_id"]
+        _find(self._agents, agent_id)
+        body = request.json_object()
+        number = body.get("version")
+        _require(isinstance(number, int) and not isinstance(number, bool), "version must be an integer.")
+        _require(_is_optional(body.get("version_description"), str), "version_description must be a string.")
+        agent = self._agent_versions[agent_id].get(int(number or 0))
+        if agent is None:
+            raise ProviderError(404, _DEFAULT_MESSAGES[404])
+        _draft(agent)
+        agent["is_published"] = True
+        if body.get("version_description") is not None:
+            agent["version_description"] = body["version_description"]
+        llm = self._engine_llm_version(agent)
+        if llm is not None:
+            llm["is_published"] = True
+        return Response(200)
+
+    def _delete_agent_version(self, request: Request) -> Response:
+        agent_id = request.path_params["agent_id"]
+        _find(self._agents, agent_id)
+        raw = request.query_value("version")
+        _require(raw is not None and raw.isdigit(), "version must be a non-negative integer.")
+        assert raw is not None
+        versions = self._agent_versions[agent_id]
+        agent = versions.get(int(raw))
+        if agent is None:
+            raise ProviderError(404, _DEFAULT_MESSAGES[404])
+        _require(not agent["is_published"], "Published versions cannot be deleted.")
+        _require(len(versions) > 1, "The only version of an agent cannot be deleted; delete the agent.")
+        llm = self._engine_llm_version(agent)
+        del versions[int(raw)]
+        self._agents[agent_id] = versions[max(versions)]
+        if llm is not None:
+            llm_versions = self._llm_versions[agent["response_engine"]["llm_id"]]
+            if len(llm_versions) > 1:
+                del llm_versions[llm["version"]]
+                self._llms[agent["response_engine"]["llm_id"]] = llm_versions[max(llm_versions)]
+        return no_content()
+
+    def _engine_llm_version(self, agent: JsonObject) -> JsonObject | None:
+        """The version of its Retell LLM an agent version uses, when the fake holds it."""
+        engine: JsonObject = agent.get("response_engine") or {}
+        if engine.get("type") != "retell-llm":
+            return None
+        return self._llm_versions.get(str(engine.get("llm_id")), {}).get(engine.get("version", -1))
 
     def _delete_agent(self, request: Request) -> Response:
         _find(self._agents, request.path_params["agent_id"])
         del self._agents[request.path_params["agent_id"]]
+        self._agent_versions.pop(request.path_params["agent_id"], None)
         return no_content()
 
     def _list_agents(self, request: Request) -> Response:
@@ -419,7 +587,9 @@ class FakeRetell(FakeServer):
             "call_type": "phone_call",
             "call_id": self._call_ids.new(),
             "agent_id": agent_id,
-            "agent_version": _resolve_agent_version(body.get("agent_version"), agent),
+            "agent_version": _resolve_agent_version(
+                body.get("agent_version"), agent, self._agent_versions.get(str(agent_id), {})
+            ),
             "call_status": "registered",
             # Optional in the request but required in the response; Retell only stores them.
             "from_number": body.get("from_number") or "",
@@ -469,22 +639,42 @@ def _find(resources: dict[str, JsonObject], resource_id: Any) -> JsonObject:
     return resource
 
 
-def _check_version_query(request: Request, resource: JsonObject) -> None:
-    """`?version=N` names one version; the fake keeps only the first (draft) version."""
+def _version(
+    latest: dict[str, JsonObject],
+    versions: dict[str, dict[int, JsonObject]],
+    resource_id: str,
+    request: Request,
+) -> JsonObject:
+    """The version `?version=N` names (404 when there is none), else the latest; 422 for an unknown id."""
+    newest = _find(latest, resource_id)
     raw = request.query_value("version")
     if raw is None:
-        return
+        return newest
     _require(raw.isdigit(), "version must be a non-negative integer.")
-    if int(raw) != resource["version"]:
-        raise ProviderError(422, ASSET_NOT_FOUND)
+    found = versions.get(resource_id, {}).get(int(raw))
+    if found is None:
+        raise ProviderError(404, _DEFAULT_MESSAGES[404])
+    return found
 
 
-def _resolve_agent_version(requested: Any, agent: JsonObject) -> int:
+def _draft(resource: JsonObject) -> JsonObject:
+    """Only a draft can change: "Published versions cannot be changed." (answered 400 here)."""
+    _require(not resource.get("is_published"), "Published versions cannot be changed.")
+    return resource
+
+
+def _string_keys(versions: dict[str, dict[int, JsonObject]]) -> dict[str, dict[str, JsonObject]]:
+    return {
+        key: {str(number): each for number, each in numbered.items()} for key, numbered in versions.items()
+    }
+
+
+def _resolve_agent_version(requested: Any, agent: JsonObject, versions: dict[int, JsonObject]) -> int:
     """An integer names a version; a tag (e.g. "prod") resolves to the latest, as an unassigned tag does."""
     if requested is None:
         return int(agent["version"])
     if isinstance(requested, int) and not isinstance(requested, bool):
-        if requested != agent["version"]:
+        if requested not in versions:
             raise ProviderError(422, ASSET_NOT_FOUND)
         return requested
     _require(

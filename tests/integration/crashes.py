@@ -37,6 +37,15 @@ DELETE_STEPS: dict[str, tuple[type, str]] = {
     "delete_llm": (RetellClient, "delete_llm"),
     "soft_delete": (AgentStore, "release_lease"),
 }
+UPDATE_STEPS: dict[str, tuple[type, str]] = {
+    "journal_update": (AgentStore, "begin_update"),
+    "create_draft": (RetellClient, "create_agent_version"),
+    "record_draft": (AgentStore, "record_update_draft"),
+    "update_llm": (RetellClient, "update_llm"),
+    "update_agent": (RetellClient, "update_agent"),
+    "publish": (RetellClient, "publish_agent_version"),
+    "commit": (AgentStore, "commit_update"),
+}
 
 
 @contextmanager

@@ -26,7 +26,9 @@ CLIENT_TIMEOUT_SECONDS = 0.5
 # How long a fake holds a slow or dropped request: longer than the client waits.
 HOLD_MS = 1200
 
-RETELL_CREATE_OPERATIONS = ("create_llm", "get_llm", "create_agent")
+RETELL_CREATE_OPERATIONS = ("create_llm", "get_llm", "create_agent", "publish_agent_version")
+# The Retell requests of an update, in order (the draft is created, changed, published).
+RETELL_UPDATE_OPERATIONS = ("create_agent_version", "update_llm", "update_agent", "publish_agent_version")
 TWILIO_CREATE_OPERATIONS = ("search_numbers", "buy_number")
 DELETE_OPERATIONS = ("release_number", "delete_agent", "delete_llm")
 KINDS = ("error", "timeout", "lost")
@@ -103,6 +105,7 @@ RETELL_OPERATIONS = (
     "create_llm",
     "get_llm",
     "create_agent",
+    "publish_agent_version",
     "list_llms",
     "list_agents",
     "delete_agent",

@@ -78,3 +78,8 @@ def test_scale_benchmark_runs_and_rate_limited_creates_leave_nothing_behind() ->
     assert sum(creates_figures["answers"].values()) == creates
     assert set(creates_figures["answers"]) <= {"201", "502 provisioning_failed", "504 deadline_exceeded"}
     assert creates_figures["left_behind"] == []
+
+
+def test_update_benchmark_runs() -> None:
+    figures = run_benchmark("bench_update_agent", "--runs", "2")
+    assert figures["bound_ms"] == 900 and len(figures["warm_ms"]) == 4

@@ -334,6 +334,78 @@ def test_retell_lists_paginate_with_pagination_key(retell_http: httpx.Client, rs
     assert rest["has_more"] is False
 
 
+def test_retell_agent_versions_match_spec(
+    retell: FakeRetell, retell_http: httpx.Client, rspec: OpenApiSpec
+) -> None:
+    # Given an agent on an LLM, version 0 published
+    llm_id = create_llm(retell_http)["llm_id"]
+    agent_id = create_agent(retell_http, llm_id)["agent_id"]
+    published = retell_http.post(f"/publish-agent-version/{agent_id}", json={"version": 0})
+    assert (published.status_code, published.content) == (200, b"")
+
+    # When a draft is made from it, and changed
+    draft = body_of(retell_http.post(f"/create-agent-version/{agent_id}", json={"base_version": 0}), 201)
+    # The spec's answer is oneOf an AgentResponse or a ChatAgentResponse; a voice agent's body can
+    # match both (their shared fields), so it is checked against AgentResponse alone.
+    rspec.assert_valid(draft, rspec.response_schema("/get-agent/{agent_id}", "get", 200))
+    llm = body_of(
+        retell_http.patch(
+            f"/update-retell-llm/{llm_id}", params={"version": 1}, json={"general_prompt": "New."}
+        ),
+        200,
+    )
+    rspec.assert_valid(llm, rspec.response_schema("/update-retell-llm/{llm_id}", "patch", 200))
+    changed = body_of(
+        retell_http.patch(
+            f"/update-agent/{agent_id}", params={"version": 1}, json={"voice_id": "11labs-Emily"}
+        ),
+        200,
+    )
+    rspec.assert_valid(changed, rspec.response_schema("/update-agent/{agent_id}", "patch", 200))
+
+    # Then the draft is the next version of both, and version 0 is untouched
+    assert (draft["version"], draft["is_published"]) == (1, False)
+    assert draft["response_engine"] == {"type": "retell-llm", "llm_id": llm_id, "version": 1}
+    assert (llm["version"], llm["general_prompt"]) == (1, "New.")
+    assert retell.llm_versions[llm_id][0]["general_prompt"] == LLM_REQUEST["general_prompt"]
+    old = body_of(retell_http.get(f"/get-agent/{agent_id}", params={"version": 0}), 200)
+    assert (old["voice_id"], old["is_published"]) == ("retell-Cimo", True)
+    latest = body_of(retell_http.get(f"/get-agent/{agent_id}"), 200)
+    assert (latest["version"], latest["voice_id"]) == (1, "11labs-Emily")
+    listed = body_of(retell_http.get(f"/get-agent-versions/{agent_id}"), 200)
+    assert [each["version"] for each in listed] == [0, 1]
+    # A published version cannot change (400 here: Retell's documents name no status), nor be deleted
+    for response in (
+        retell_http.patch(f"/update-agent/{agent_id}", params={"version": 0}, json={"voice_id": "x"}),
+        retell_http.patch(
+            f"/update-retell-llm/{llm_id}", params={"version": 0}, json={"general_prompt": "x"}
+        ),
+        retell_http.post(f"/publish-agent-version/{agent_id}", json={"version": 0}),
+        retell_http.delete(f"/delete-agent-version/{agent_id}", params={"version": 0}),
+    ):
+        assert_retell_error(rspec, response, 400)
+    # An unknown version is a 404, an unknown agent a 422
+    assert_retell_error(rspec, retell_http.get(f"/get-agent/{agent_id}", params={"version": 7}), 404)
+    assert_retell_error(
+        rspec, retell_http.post("/create-agent-version/agent_unknown", json={"base_version": 0}), 422
+    )
+    # A call runs the version it names, else the latest
+    calls = [
+        body_of(retell_http.post("/v2/register-phone-call", json={"agent_id": agent_id, **extra}), 201)
+        for extra in ({"agent_version": 0}, {})
+    ]
+    assert [call["agent_version"] for call in calls] == [0, 1]
+
+    # When the draft is deleted, the latest is version 0 again, for the agent and the LLM
+    deleted = retell_http.delete(f"/delete-agent-version/{agent_id}", params={"version": 1})
+    assert deleted.status_code == 204
+    assert retell.agents[agent_id]["version"] == 0 and retell.llms[llm_id]["version"] == 0
+    assert set(retell.llm_versions[llm_id]) == {0}
+    assert_retell_error(
+        rspec, retell_http.delete(f"/delete-agent-version/{agent_id}", params={"version": 1}), 404
+    )
+
+
 def test_retell_register_call_and_get_call_match_spec(
     retell: FakeRetell, retell_http: httpx.Client, rspec: OpenApiSpec
 ) -> None:
@@ -935,6 +1007,8 @@ def test_control_surface_over_http(retell: FakeRetell, twilio: FakeTwilio, retel
         assert retell_control.state() == {
             "llms": {llm["llm_id"]: llm},
             "agents": {},
+            "agent_versions": {},
+            "llm_versions": {llm["llm_id"]: {"0": llm}},
             "calls_registered": {},
             "event_deliveries": [],
         }
@@ -974,12 +1048,15 @@ def test_control_surface_over_http(retell: FakeRetell, twilio: FakeTwilio, retel
         retell_control.fail("create_llm", 500)
         retell_control.reset()
         twilio_control.reset()
-        assert retell_control.state() == {
+        empty: dict[str, dict[str, Any]] = {
             "llms": {},
             "agents": {},
+            "agent_versions": {},
+            "llm_versions": {},
             "calls_registered": {},
             "event_deliveries": [],
         }
+        assert retell_control.state() == empty
         assert retell_control.faults() == {}
         assert set(retell_control.calls().values()) == {0}
         assert twilio_control.state() == {

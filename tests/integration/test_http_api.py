@@ -25,12 +25,13 @@ pytestmark = pytest.mark.integration
 
 OWNER = "user-1234-owner"
 CREATE_BODY = json.loads(load_event("create_agent.json")["body"])
-# The README's API table: five API functions, seven routes; only the webhooks go without a JWT.
+# The README's API table: six API functions, eight routes; only the webhooks go without a JWT.
 DESIGNED_ROUTES = {
     ("POST", "/api/agents", "create_agent", "JwtAuthorizer"),
     ("GET", "/api/agents", "get_agents", "JwtAuthorizer"),
     ("GET", "/api/agents/{agentId}", "get_agents", "JwtAuthorizer"),
     ("DELETE", "/api/agents/{agentId}", "delete_agent", "JwtAuthorizer"),
+    ("PATCH", "/api/agents/{agentId}", "update_agent", "JwtAuthorizer"),
     ("POST", "/api/webhooks/twilio/{agentId}", "twilio_webhook", None),
     ("GET", "/api/agents/{agentId}/calls", "get_agents", "JwtAuthorizer"),
     ("POST", "/api/webhooks/retell", "retell_webhook", None),
@@ -94,6 +95,7 @@ def test_routes_are_read_from_the_template(server):
         "CreateAgentFunction": 28,
         "GetAgentsFunction": 10,
         "DeleteAgentFunction": 28,
+        "UpdateAgentFunction": 28,
         "TwilioWebhookFunction": 10,
         "RetellWebhookFunction": 8,
     }
@@ -237,6 +239,34 @@ def test_delete_releases_the_agent(client, env):
     assert response.status_code == 200, response.text
     assert response.json()["status"] == "deleted"
     assert env.twilio.owned == {}
+
+
+def test_an_update_from_the_dashboard_reads_and_sends_the_etag(client, env):
+    origin = "http://localhost:5173"
+    agent = create(client)
+    preflight = client.options(
+        f"/api/agents/{agent['id']}",
+        headers={"Origin": origin, "Access-Control-Request-Method": "PATCH"},
+    )
+    assert "PATCH" in preflight.headers["access-control-allow-methods"]
+    assert "if-match" in preflight.headers["access-control-allow-headers"]
+    read = client.get(f"/api/agents/{agent['id']}", headers={**bearer(), "Origin": origin})
+    assert read.headers["access-control-expose-headers"] == "ETag"  # a browser may read it
+
+    response = client.patch(
+        f"/api/agents/{agent['id']}",
+        json={"name": "Renamed"},
+        headers={**bearer(), "Origin": origin, "If-Match": read.headers["etag"]},
+    )
+
+    assert response.status_code == 200, response.text
+    assert response.json()["name"] == "Renamed" and response.headers["etag"] != read.headers["etag"]
+    stale = client.patch(
+        f"/api/agents/{agent['id']}",
+        json={"name": "Again"},
+        headers={**bearer(), "If-Match": read.headers["etag"]},
+    )
+    assert stale.status_code == 412
 
 
 # ---------------------------------------------------------------- events and answers

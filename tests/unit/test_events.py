@@ -43,7 +43,13 @@ def test_the_retell_event_is_signed_with_the_local_api_key() -> None:
 
 
 def test_every_event_names_the_seeded_agent_and_owner() -> None:
-    for name in ("get_agent.json", "delete_agent.json", "twilio_webhook.json", "list_calls.json"):
+    for name in (
+        "get_agent.json",
+        "delete_agent.json",
+        "update_agent.json",
+        "twilio_webhook.json",
+        "list_calls.json",
+    ):
         assert load_event(name)["pathParameters"] == {"agentId": EVENTS_AGENT_ID}, name
     for name in (
         "create_agent.json",
@@ -51,6 +57,7 @@ def test_every_event_names_the_seeded_agent_and_owner() -> None:
         "get_agents.json",
         "delete_agent.json",
         "list_calls.json",
+        "update_agent.json",
     ):
         claims = load_event(name)["requestContext"]["authorizer"]["jwt"]["claims"]
         assert claims["sub"] == EVENTS_OWNER, name

@@ -1,6 +1,6 @@
 """What each handler imports at cold start: the read and delete paths never load create's
-idempotency machinery (Powertools' idempotency utility, boto3); the create path loads it at cold
-start rather than in its first request. Each import runs in a fresh interpreter."""
+idempotency machinery (Powertools' idempotency utility, boto3); the create and update paths load it
+at cold start rather than in their first request. Each import runs in a fresh interpreter."""
 
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
 CREATE_ONLY = ("boto3", "aws_lambda_powertools.utilities.idempotency", "voice_agents.creation")
+UPDATE_ONLY = ("voice_agents.updating",)
 
 PROBE = """
 import importlib.util, json, sys
@@ -25,7 +26,14 @@ print(json.dumps({name: name in sys.modules for name in sys.argv[2:]}))
 
 def loaded_at_import(function: str) -> dict[str, bool]:
     completed = subprocess.run(
-        [sys.executable, "-c", PROBE, str(ROOT / "functions" / function / "app.py"), *CREATE_ONLY],
+        [
+            sys.executable,
+            "-c",
+            PROBE,
+            str(ROOT / "functions" / function / "app.py"),
+            *CREATE_ONLY,
+            *UPDATE_ONLY,
+        ],
         capture_output=True,
         text=True,
         check=True,
@@ -38,8 +46,18 @@ def loaded_at_import(function: str) -> dict[str, bool]:
 
 @pytest.mark.parametrize("function", ["get_agents", "delete_agent"])
 def test_the_read_and_delete_paths_do_not_import_creates_machinery(function):
-    assert loaded_at_import(function) == dict.fromkeys(CREATE_ONLY, False)
+    assert loaded_at_import(function) == dict.fromkeys(CREATE_ONLY + UPDATE_ONLY, False)
 
 
 def test_the_create_path_imports_its_machinery_at_cold_start():
-    assert loaded_at_import("create_agent") == dict.fromkeys(CREATE_ONLY, True)
+    assert loaded_at_import("create_agent") == dict.fromkeys(CREATE_ONLY, True) | dict.fromkeys(
+        UPDATE_ONLY, False
+    )
+
+
+def test_the_update_path_imports_the_idempotency_machinery_at_cold_start_but_not_create():
+    loaded = loaded_at_import("update_agent")
+    assert loaded == dict.fromkeys(CREATE_ONLY, True) | {
+        "voice_agents.creation": False,
+        "voice_agents.updating": True,
+    }

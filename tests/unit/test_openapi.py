@@ -29,16 +29,19 @@ from voice_agents import agents
 from voice_agents.api import IDEMPOTENCY_KEY_MAX_LENGTH, build_resolver
 from voice_agents.errors import (
     AgentDeleted,
+    AgentNotActive,
     AgentNotFound,
     BillingError,
     ConfigurationError,
     DeadlineExceeded,
     IdempotencyKeyReused,
     InvalidRequest,
+    PreconditionFailed,
     ProvisioningFailed,
     QuotaExceeded,
     RequestInProgress,
     StoreError,
+    UpdateFailed,
     UpstreamError,
 )
 from voice_agents.models import Language
@@ -69,6 +72,18 @@ RESPONSES = {
     ("get", "/api/agents"): {200: PAGE, 400: ERROR, **COMMON_ERRORS},
     ("get", "/api/agents/{agentId}"): {200: AGENT, 404: ERROR, **COMMON_ERRORS},
     ("get", "/api/agents/{agentId}/calls"): {200: CALLS, 400: ERROR, 404: ERROR, **COMMON_ERRORS},
+    ("patch", "/api/agents/{agentId}"): {
+        200: AGENT,
+        400: ERROR,
+        404: ERROR,
+        409: ERROR,
+        412: ERROR,
+        415: ERROR,
+        422: ERROR,
+        502: ERROR,
+        504: ERROR,
+        **COMMON_ERRORS,
+    },
     ("delete", "/api/agents/{agentId}"): {
         200: OUTCOME,
         202: OUTCOME,
@@ -255,7 +270,7 @@ def test_every_operation_has_responses_and_the_jwt_security():
 
 def test_operation_ids_are_unique_and_readable():
     ids = [operation["operationId"] for _, _, operation in operations(committed())]
-    assert sorted(ids) == ["createAgent", "deleteAgent", "getAgent", "listAgents", "listCalls"]
+    assert sorted(ids) == ["createAgent", "deleteAgent", "getAgent", "listAgents", "listCalls", "updateAgent"]
 
 
 def test_path_parameters_match_the_path_templates():
@@ -274,6 +289,7 @@ def test_routes_are_exactly_the_frontend_api():
         ("post", "/api/agents"),
         ("get", "/api/agents"),
         ("get", "/api/agents/{agentId}"),
+        ("patch", "/api/agents/{agentId}"),
         ("delete", "/api/agents/{agentId}"),
         ("get", "/api/agents/{agentId}/calls"),
     }
@@ -388,6 +404,9 @@ def test_error_schema_has_the_documented_details():
         "rolledBack",
         "cleanupPending",
         "provider",
+        "pending",
+        "etag",
+        "status",
     }
     assert schema("FieldError")["required"] == ["field", "message"]
 
@@ -423,6 +442,11 @@ ERROR_CASES = [
     (ProvisioningFailed(AGENT_ID, "save_agent", StoreError("down")), 503),
     (StoreError("down"), 503),
     (ProvisioningFailed(AGENT_ID, "buy_number", DeadlineExceeded("buy_number", 900)), 504),
+    (PreconditionFailed('"3"'), 412),
+    (AgentNotActive("deleting"), 409),
+    (UpdateFailed(AGENT_ID, "update_llm", UpstreamError("retell", "update llm", "boom")), 502),
+    (UpdateFailed(AGENT_ID, "publish", DeadlineExceeded("publish", 900), pending=True), 504),
+    (UpdateFailed(AGENT_ID, "commit", StoreError("down"), pending=True), 503),
 ]
 
 

@@ -32,6 +32,7 @@ ROUTES = {
     ("GET", "/api/agents"): "GetAgentsFunction",
     ("GET", "/api/agents/{agentId}"): "GetAgentsFunction",
     ("DELETE", "/api/agents/{agentId}"): "DeleteAgentFunction",
+    ("PATCH", "/api/agents/{agentId}"): "UpdateAgentFunction",
     ("POST", "/api/webhooks/twilio/{agentId}"): "TwilioWebhookFunction",
     ("GET", "/api/agents/{agentId}/calls"): "GetAgentsFunction",
     ("POST", "/api/webhooks/retell"): "RetellWebhookFunction",
@@ -40,6 +41,7 @@ CODE_DIRS = {
     "CreateAgentFunction": "functions/create_agent/",
     "GetAgentsFunction": "functions/get_agents/",
     "DeleteAgentFunction": "functions/delete_agent/",
+    "UpdateAgentFunction": "functions/update_agent/",
     "TwilioWebhookFunction": "functions/twilio_webhook/",
     "RetellWebhookFunction": "functions/retell_webhook/",
     "ReconcileFunction": "functions/reconcile/",
@@ -48,6 +50,7 @@ API_FUNCTIONS = {
     "CreateAgentFunction",
     "GetAgentsFunction",
     "DeleteAgentFunction",
+    "UpdateAgentFunction",
     "TwilioWebhookFunction",
     "RetellWebhookFunction",
 }
@@ -245,8 +248,9 @@ def test_cors_allows_the_frontend_origin_and_its_headers(template):
     cors = template["Resources"]["HttpApi"]["Properties"]["CorsConfiguration"]
 
     assert cors["AllowOrigins"] == [{"Ref": "CorsAllowedOrigin"}]
-    assert {"Authorization", "Content-Type", "Idempotency-Key"} <= set(cors["AllowHeaders"])
-    assert {"GET", "POST", "DELETE"} <= set(cors["AllowMethods"])
+    assert {"Authorization", "Content-Type", "Idempotency-Key", "If-Match"} <= set(cors["AllowHeaders"])
+    assert {"GET", "POST", "PATCH", "DELETE"} <= set(cors["AllowMethods"])
+    assert "ETag" in cors["ExposeHeaders"]  # the dashboard reads it for If-Match
 
 
 # ---------------------------------------------------------------- runtime and build
@@ -552,8 +556,13 @@ def test_create_and_reconciler_have_reserved_concurrency_and_nothing_else_does(t
         >= parameters["CreateAgentThrottleBurstLimit"]["Default"]
     )
     # The webhook is never capped (a throttled webhook is a caller who hears Twilio's error), nor are
-    # reads and deletes, which buy nothing.
-    for logical_id in ("TwilioWebhookFunction", "GetAgentsFunction", "DeleteAgentFunction"):
+    # reads, updates and deletes, which buy nothing.
+    for logical_id in (
+        "TwilioWebhookFunction",
+        "GetAgentsFunction",
+        "DeleteAgentFunction",
+        "UpdateAgentFunction",
+    ):
         assert "ReservedConcurrentExecutions" not in properties[logical_id], logical_id
 
 
@@ -804,6 +813,7 @@ CHECKOV_SKIPS = {
     *((logical_id, "CKV_AWS_116") for logical_id in CODE_DIRS),  # no DLQ (sync, or an OnFailure queue)
     ("GetAgentsFunction", "CKV_AWS_115"),
     ("DeleteAgentFunction", "CKV_AWS_115"),
+    ("UpdateAgentFunction", "CKV_AWS_115"),
     ("TwilioWebhookFunction", "CKV_AWS_115"),
     ("RetellWebhookFunction", "CKV_AWS_115"),
 }

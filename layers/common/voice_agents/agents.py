@@ -1,22 +1,33 @@
-"""The entry module of the agent routes: create, get, list and delete, and an agent's calls. Handlers
-fetch the services and pass them in. Create's idempotency machinery (Powertools' idempotency utility,
-boto3) is imported on its first use only, so the read path stays light at cold start."""
+"""The entry module of the agent routes: create, get, list, update and delete, and an agent's calls.
+Handlers fetch the services and pass them in. Create's idempotency machinery (Powertools' idempotency
+utility, boto3) is imported on its first use only, so the read path stays light at cold start."""
 
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from voice_agents.call_records import to_call
 from voice_agents.deletion import delete_agent
 from voice_agents.errors import AgentNotFound, InvalidRequest
 from voice_agents.models import Agent, AgentPage, CallPage
+from voice_agents.records import AgentRecord
 from voice_agents.store import AgentStore, now, object_id
 
 if TYPE_CHECKING:
     from voice_agents.creation import create_agent
+    from voice_agents.updating import update_agent
 
-__all__ = ["create_agent", "delete_agent", "get_agent", "list_agents", "list_calls"]
+__all__ = [
+    "create_agent",
+    "delete_agent",
+    "get_agent",
+    "get_versioned_agent",
+    "list_agents",
+    "list_calls",
+    "update_agent",
+]
 
 
 def __getattr__(name: str) -> Any:
@@ -24,7 +35,30 @@ def __getattr__(name: str) -> Any:
         from voice_agents.creation import create_agent
 
         return create_agent
+    if name == "update_agent":
+        from voice_agents.updating import update_agent
+
+        return update_agent
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+@dataclass(frozen=True)
+class VersionedAgent:
+    """An agent and its ETag (the ``If-Match`` of an update)."""
+
+    agent: Agent
+    etag: str
+
+    @classmethod
+    def of(cls, record: AgentRecord) -> VersionedAgent:
+        return cls(record.to_agent(), record.entity_tag)
+
+
+def get_versioned_agent(agent_id: str, *, owner_id: str, store: AgentStore) -> VersionedAgent:
+    record = store.get_for_owner(agent_id, owner_id)
+    if record is None:
+        raise AgentNotFound(f"agent {agent_id} not found")
+    return VersionedAgent.of(record)
 
 
 def get_agent(agent_id: str, *, owner_id: str, store: AgentStore) -> Agent:

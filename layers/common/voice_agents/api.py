@@ -27,16 +27,19 @@ from pymongo.errors import PyMongoError
 
 from voice_agents.errors import (
     AgentDeleted,
+    AgentNotActive,
     AgentNotFound,
     BillingError,
     ConfigurationError,
     DeadlineExceeded,
     IdempotencyKeyReused,
     InvalidRequest,
+    PreconditionFailed,
     ProvisioningFailed,
     QuotaExceeded,
     RequestInProgress,
     StoreError,
+    UpdateFailed,
     UpstreamError,
 )
 from voice_agents.observability import logger
@@ -44,6 +47,10 @@ from voice_agents.observability import logger
 IDEMPOTENCY_KEY_MAX_LENGTH = 255
 # Printable ASCII: what the OpenAPI document declares, and what an HTTP header carries unaltered.
 IDEMPOTENCY_KEY_PATTERN = r"^[ -~]+$"
+# "*" or one or more entity tags, "…" or W/"…" (RFC 9110), separated by commas; a tag sent without
+# its quotes (3 for "3") is taken as quoted, as clients often send it so.
+_ENTITY_TAG = r'(?:(?:W/)?"[\x21\x23-\x7e]*"|[\x21\x23-\x2b\x2d-\x7e]+)'
+IF_MATCH_PATTERN = rf"^\s*(?:\*|{_ENTITY_TAG}(?:\s*,\s*{_ENTITY_TAG})*)\s*$"
 # The create body is one flat object; anything nested deeper than this is not a request of ours.
 MAX_JSON_DEPTH = 32
 BODY_METHODS = frozenset({"POST", "PUT", "PATCH"})
@@ -56,6 +63,8 @@ ERROR_STATUS: dict[str, HTTPStatus] = {
     "validation_error": HTTPStatus.BAD_REQUEST,
     "not_found": HTTPStatus.NOT_FOUND,
     "request_in_progress": HTTPStatus.CONFLICT,
+    "agent_not_active": HTTPStatus.CONFLICT,
+    "precondition_failed": HTTPStatus.PRECONDITION_FAILED,
     "agent_deleted": HTTPStatus.GONE,
     "unsupported_media_type": HTTPStatus.UNSUPPORTED_MEDIA_TYPE,
     "idempotency_key_reused": HTTPStatus.UNPROCESSABLE_ENTITY,
@@ -65,6 +74,7 @@ ERROR_STATUS: dict[str, HTTPStatus] = {
     "provisioning_failed": HTTPStatus.BAD_GATEWAY,
     "billing_error": HTTPStatus.BAD_GATEWAY,
     "upstream_error": HTTPStatus.BAD_GATEWAY,
+    "update_failed": HTTPStatus.BAD_GATEWAY,
     "database_unavailable": HTTPStatus.SERVICE_UNAVAILABLE,
     "deadline_exceeded": HTTPStatus.GATEWAY_TIMEOUT,
 }
@@ -252,6 +262,15 @@ def _in_progress(exc: RequestInProgress) -> Translation:
     return "request_in_progress", f"{exc}; retry shortly", {}
 
 
+def _precondition_failed(exc: PreconditionFailed) -> Translation:
+    message = f"{exc}; read the agent again and retry with its ETag in If-Match"
+    return "precondition_failed", message, {"etag": exc.current}
+
+
+def _not_active(exc: AgentNotActive) -> Translation:
+    return "agent_not_active", str(exc), {"status": exc.status}
+
+
 def _quota_exceeded(exc: QuotaExceeded) -> Translation:
     message = f"you already have the most agents allowed ({exc.limit}); delete one to create another"
     return "quota_exceeded", message, {"limit": exc.limit}
@@ -276,6 +295,36 @@ def _provisioning_failed(exc: ProvisioningFailed) -> Translation:
         "cleanupPending": exc.cleanup_pending or None,
     }
     return error, _failure_message(error, _step(exc.step), setting, exc), details
+
+
+_UPDATE_FAILURES = {
+    "configuration_error": "updating the agent failed at step '{step}': the service is misconfigured",
+    "billing_error": "updating the agent failed at step '{step}': the provider account cannot pay",
+    "deadline_exceeded": "updating the agent ran out of time at step '{step}'",
+    "database_unavailable": "updating the agent failed at step '{step}': the database failed",
+    "provisioning_failed": "updating the agent failed at step '{step}': a provider failed",
+}
+
+
+def _update_failed(exc: UpdateFailed) -> Translation:
+    error = _error_for_cause(exc.cause)
+    logger.warning(
+        "update agent failed",
+        step=exc.step,
+        error=str(exc.cause),
+        error_type=type(exc.cause).__name__,
+        pending=exc.pending,
+    )
+    step = _step(exc.step)
+    message = _UPDATE_FAILURES[error].format(step=step)
+    message += (
+        "; the change will be finished or undone shortly, then the agent shows which"
+        if exc.pending
+        else "; nothing was changed"
+    )
+    code = "update_failed" if error == "provisioning_failed" else error
+    details = {"step": step, "agentId": exc.agent_id, "setting": _setting(exc.cause), "pending": exc.pending}
+    return code, message, details
 
 
 def _misconfigured(exc: ConfigurationError) -> Translation:
@@ -314,8 +363,11 @@ TRANSLATIONS: dict[type[Exception], Callable[[Any], Translation]] = {
     AgentDeleted: _deleted,
     IdempotencyKeyReused: _key_reused,
     RequestInProgress: _in_progress,
+    PreconditionFailed: _precondition_failed,
+    AgentNotActive: _not_active,
     QuotaExceeded: _quota_exceeded,
     ProvisioningFailed: _provisioning_failed,
+    UpdateFailed: _update_failed,
     ConfigurationError: _misconfigured,
     StoreError: _store_failed,
     PyMongoError: _driver_failed,
@@ -340,6 +392,26 @@ def answers(
             "content": {"application/json": {"schema": {"$ref": _ERROR_SCHEMA_REF}}},
         }
     return documented
+
+
+def agent_response(agent: BaseModel, etag: str, status: int = 200) -> Response[str]:
+    """An agent with its version in ``ETag`` (what ``If-Match`` names on an update)."""
+    return Response(
+        status_code=status,
+        content_type="application/json",
+        body=agent.model_dump_json(),
+        headers={"ETag": etag},
+    )
+
+
+def if_match(app: APIGatewayHttpResolver) -> str | None:
+    """The ``If-Match`` header: ``*`` or a list of entity tags (RFC 9110), else a 400."""
+    value = app.current_event.headers.get("If-Match")  # Powertools headers ignore case
+    if value is not None and not re.fullmatch(IF_MATCH_PATTERN, value):
+        raise InvalidRequest(
+            "If-Match", 'If-Match must be "*" or entity tags such as "3", as ETag gives them'
+        )
+    return value
 
 
 def request_id(app: APIGatewayHttpResolver) -> str | None:

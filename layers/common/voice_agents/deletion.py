@@ -99,4 +99,6 @@ def _busy(agent_id: str, oid: ObjectId, services: Services) -> DeleteOutcome:
         return DeleteOutcome(
             id=agent_id, status="deleting", pending=list(record.cleanup_pending or ["in progress"])
         )
-    raise RequestInProgress("the agent is being repaired right now; retry the delete in a few seconds")
+    raise RequestInProgress(
+        "the agent is being updated or repaired right now; retry the delete in a few seconds"
+    )

@@ -138,3 +138,31 @@ class QuotaExceeded(DomainError):
 
 class AgentDeleted(DomainError):
     """The agent an Idempotency-Key created has since been deleted."""
+
+
+class PreconditionFailed(DomainError):
+    """The caller's ``If-Match`` names a version of the agent that is no longer current."""
+
+    def __init__(self, current: str) -> None:
+        super().__init__(f"the agent changed since you read it; its version is now {current}")
+        self.current = current
+
+
+class AgentNotActive(DomainError):
+    """The agent cannot be changed in its present status (provisioning, deleting or failed)."""
+
+    def __init__(self, status: str) -> None:
+        super().__init__(f"the agent is {status}; only an active agent can be changed")
+        self.status = status
+
+
+class UpdateFailed(DomainError):
+    """Updating an agent failed at ``step``. ``pending``: what was left for the reconciler to
+    finish or undo (empty when the change was undone here, and the agent is as it was)."""
+
+    def __init__(self, agent_id: str, step: str, cause: BaseException, pending: bool = False) -> None:
+        super().__init__(f"update failed at {step}: {cause}")
+        self.agent_id = agent_id
+        self.step = step
+        self.cause = cause
+        self.pending = pending

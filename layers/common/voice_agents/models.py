@@ -7,7 +7,16 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, StringConstraints
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    field_validator,
+    model_validator,
+)
 from pydantic_core import PydanticCustomError
 
 # Retell's language enum (specs/retell-openapi.yaml, AgentRequest.language).
@@ -96,34 +105,78 @@ class AgentStatus(StrEnum):
     FAILED = "failed"
 
 
+# The agent's editable fields, as create and update both validate them.
+AgentName = Annotated[
+    Line, Field(min_length=1, max_length=100, **_declared_pattern(REQUIRED_LINE_PATTERN)), _sent_at_most(100)
+]
+AgentDescription = Annotated[
+    Line, Field(max_length=1000, **_declared_pattern(LINE_PATTERN)), _sent_at_most(1000)
+]
+AgentPrompt = Annotated[
+    Paragraphs,
+    Field(min_length=1, max_length=20_000, **_declared_pattern(REQUIRED_PARAGRAPHS_PATTERN)),
+    _sent_at_most(20_000),
+]
+AgentBeginMessage = Annotated[
+    Paragraphs, Field(max_length=1000, **_declared_pattern(PARAGRAPHS_PATTERN)), _sent_at_most(1000)
+]
+VoiceId = Annotated[str, Field(min_length=1, max_length=100, pattern=r"^[A-Za-z0-9._-]+$")]
+
+
 class CreateAgentRequest(BaseModel):
     """Body of ``POST /api/agents``. Unknown fields are rejected so a typo is not silently ignored."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    name: Annotated[
-        Line,
-        Field(min_length=1, max_length=100, **_declared_pattern(REQUIRED_LINE_PATTERN)),
-        _sent_at_most(100),
-    ]
-    description: (
-        Annotated[Line, Field(max_length=1000, **_declared_pattern(LINE_PATTERN)), _sent_at_most(1000)] | None
-    ) = None
-    prompt: Annotated[
-        Paragraphs,
-        Field(min_length=1, max_length=20_000, **_declared_pattern(REQUIRED_PARAGRAPHS_PATTERN)),
-        _sent_at_most(20_000),
-    ]
-    beginMessage: (
-        Annotated[
-            Paragraphs, Field(max_length=1000, **_declared_pattern(PARAGRAPHS_PATTERN)), _sent_at_most(1000)
-        ]
-        | None
-    ) = None
-    voiceId: Annotated[str, Field(min_length=1, max_length=100, pattern=r"^[A-Za-z0-9._-]+$")] = (
-        DEFAULT_VOICE_ID
-    )
+    name: AgentName
+    description: AgentDescription | None = None
+    prompt: AgentPrompt
+    beginMessage: AgentBeginMessage | None = None
+    voiceId: VoiceId = DEFAULT_VOICE_ID
     language: Language = DEFAULT_LANGUAGE
+
+
+# Fields an update may leave out but not clear: the agent cannot work without them.
+_REQUIRED_ON_UPDATE = ("name", "prompt", "voiceId", "language")
+
+
+def _never_null(schema: dict[str, Any]) -> None:
+    """The document offers no null for such a field: None is only its default (left out)."""
+    options = [each for each in schema.pop("anyOf", []) if each.get("type") != "null"]
+    if len(options) == 1:
+        schema.update(options[0])
+
+
+class UpdateAgentRequest(BaseModel):
+    """Body of ``PATCH /api/agents/{agentId}``: any of the create's editable fields, validated the
+    same way; ``description`` and ``beginMessage`` may be null to clear them. Any other field (the
+    phone number, the status...) is refused: they cannot be changed."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, json_schema_extra={"minProperties": 1})
+
+    name: AgentName | None = Field(default=None, json_schema_extra=_never_null)
+    description: AgentDescription | None = None
+    prompt: AgentPrompt | None = Field(default=None, json_schema_extra=_never_null)
+    beginMessage: AgentBeginMessage | None = None
+    voiceId: VoiceId | None = Field(default=None, json_schema_extra=_never_null)
+    language: Language | None = Field(default=None, json_schema_extra=_never_null)
+
+    @field_validator(*_REQUIRED_ON_UPDATE)
+    @classmethod
+    def _not_null(cls, value: Any) -> Any:
+        if value is None:
+            raise PydanticCustomError("not_null", "cannot be null: leave the field out to keep it")
+        return value
+
+    @model_validator(mode="after")
+    def _changes_something(self) -> UpdateAgentRequest:
+        if not self.model_fields_set:
+            raise PydanticCustomError("empty_update", "the body names no field to change")
+        return self
+
+    def changes(self) -> dict[str, Any]:
+        """The fields the body sets, as the record stores them."""
+        return self.model_dump(include=self.model_fields_set)
 
 
 class Agent(BaseModel):

@@ -59,6 +59,8 @@ STORE_STEP_MS = 1000
 PROVIDER_STEP_MS = int(MIN_CALL_SECONDS * 1000)
 # A dead Lambda's lease is taken over only after its deadline plus this margin.
 LEASE_GRACE = timedelta(seconds=30)
+# Retell numbers a new agent's first version 0.
+INITIAL_AGENT_VERSION = 0
 
 
 class _StepFailed(Exception):
@@ -184,6 +186,13 @@ class _Saga:
             STORE_STEP_MS,
             lambda: store.record_resource(self.agent_id, RETELL_AGENT, agent_id),
         )
+        # Calls are pinned to a published version (the record's retellAgentVersion), so that an
+        # update's draft never reaches a caller before the record says so (voice_agents.updating).
+        self._step(
+            "publish_agent_version",
+            PROVIDER_STEP_MS,
+            lambda: retell.publish_agent_version(agent_id, INITIAL_AGENT_VERSION),
+        )
 
     def _twilio_chain(self) -> None:
         twilio, store = self.services.twilio, self.services.store
@@ -236,6 +245,7 @@ class _Saga:
                     number_sid=number.sid,
                     retell_llm_id=self.resources.retell_llm_id,
                     retell_agent_id=self.resources.retell_agent_id,
+                    retell_agent_version=INITIAL_AGENT_VERSION,
                 )
             except StoreError as exc:
                 if not exc.outcome_unknown:
@@ -283,7 +293,7 @@ class _Saga:
             with finish_by(self.budget.work_until):
                 return action()
         except Exception as exc:
-            if unknown_outcome and _outcome_unknown(exc):
+            if unknown_outcome and outcome_unknown(exc):
                 self._remember_unknown(unknown_outcome)
             raise _StepFailed(name, exc) from exc
 
@@ -342,7 +352,7 @@ class _Saga:
         raise ProvisioningFailed(str(self.agent_id), step, cause, cleanup_pending=pending)
 
 
-def _outcome_unknown(exc: BaseException) -> bool:
+def outcome_unknown(exc: BaseException) -> bool:
     """A create that timed out or hit a 5xx may have been carried out by the provider."""
     return isinstance(exc, UpstreamTimeout | UpstreamBadResponse) or (
         isinstance(exc, UpstreamError) and exc.status is not None and exc.status >= 500

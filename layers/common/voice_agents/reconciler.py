@@ -249,6 +249,11 @@ def _repair(record: AgentRecord, services: Services, worker: str, prefix: str) -
     status = record.status
     store = services.store
     if status == AgentStatus.ACTIVE.value:
+        if record.pending_update is not None:
+            # Imported here: only a run that meets an unfinished update loads the update path.
+            from voice_agents.updating import repair_update
+
+            return repair_update(record, services, worker)
         store.settle_active(record.id, worker)
         return "nothing_to_do"
     if status not in _REPAIRABLE:

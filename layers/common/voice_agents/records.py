@@ -20,6 +20,9 @@ Only this module and ``store`` name the record's fields; the domain reads a reco
     failure               {step, message} of a failed create
     cleanupPending        what could not be removed yet
     deleteRequestedAt, deletedAt, webhookRepairFailed, createdAt, updatedAt
+    retellAgentVersion    the published Retell agent version calls run (absent on older records)
+    revision              bumped by every committed update: the API's ETag (absent = 0)
+    pendingUpdate         {changes, startedAt, deadline, baseVersion, draftVersion?}: an update in flight
 """
 
 from __future__ import annotations
@@ -40,6 +43,10 @@ RETELL_LLM = "retell_llm"
 DELETED = "deleted"
 
 RESOURCE_FIELDS = {NUMBER: "twilioPhoneNumberSid", RETELL_AGENT: "retellAgentId", RETELL_LLM: "retellLlmId"}
+
+
+def entity_tag(revision: int) -> str:
+    return f'"{revision}"'
 
 
 class AgentRecord:
@@ -100,6 +107,26 @@ class AgentRecord:
     def unknown_outcomes(self) -> set[str]:
         unknown = self.document.get("unknownOutcomes")
         return {item for item in unknown if isinstance(item, str)} if isinstance(unknown, list) else set()
+
+    @property
+    def retell_agent_version(self) -> int | None:
+        version = self.document.get("retellAgentVersion")
+        return version if isinstance(version, int) and not isinstance(version, bool) else None
+
+    @property
+    def revision(self) -> int:
+        revision = self.document.get("revision")
+        return revision if isinstance(revision, int) and not isinstance(revision, bool) else 0
+
+    @property
+    def entity_tag(self) -> str:
+        """The agent's version as an HTTP ETag: changes whenever an update commits."""
+        return entity_tag(self.revision)
+
+    @property
+    def pending_update(self) -> dict[str, Any] | None:
+        pending = self.document.get("pendingUpdate")
+        return pending if isinstance(pending, dict) else None
 
     def stored_resource_id(self, resource: str) -> Any:
         """The id the record names for ``resource`` (NUMBER, RETELL_AGENT, RETELL_LLM), as stored."""

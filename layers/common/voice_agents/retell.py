@@ -110,6 +110,71 @@ class RetellClient:
         )
         return _required_id(created, "agent_id", "create_agent")
 
+    def get_agent(self, agent_id: str, version: int | None = None) -> dict[str, Any]:
+        """One version of an agent (the latest when ``version`` is None), with ``is_published``."""
+        params = {"version": version} if version is not None else {}
+        return with_retries(lambda: self._send("get_agent", "GET", f"/get-agent/{agent_id}", params=params))
+
+    # --- versions: calls run a published version; a change is a new draft, then published -------
+
+    def create_agent_version(self, agent_id: str, *, base_version: int) -> int:
+        """A new draft of the agent and its LLM, copied from ``base_version``; returns its number."""
+        created = with_retries(
+            lambda: self._send(
+                "create_agent_version",
+                "POST",
+                f"/create-agent-version/{agent_id}",
+                json={"base_version": base_version},
+            ),
+            creates=True,
+        )
+        version = created.get("version")
+        if not isinstance(version, int) or isinstance(version, bool):
+            raise UpstreamBadResponse(PROVIDER, "create_agent_version", "answered without a version")
+        return version
+
+    def update_llm(self, llm_id: str, *, version: int, changes: dict[str, Any]) -> None:
+        """Change one draft version of an LLM: send only what changes (unchanged fields mint drafts)."""
+        with_retries(
+            lambda: self._send(
+                "update_llm",
+                "PATCH",
+                f"/update-retell-llm/{llm_id}",
+                params={"version": version},
+                json=changes,
+            )
+        )
+
+    def update_agent(self, agent_id: str, *, version: int, changes: dict[str, Any]) -> None:
+        """Change one draft version of an agent: send only what changes."""
+        with_retries(
+            lambda: self._send(
+                "update_agent",
+                "PATCH",
+                f"/update-agent/{agent_id}",
+                params={"version": version},
+                json=changes,
+            )
+        )
+
+    def publish_agent_version(self, agent_id: str, version: int) -> None:
+        """Publish a draft in place. Not repeated on a 5xx: a second publish of a published version
+        is refused, so whether it applied is read back instead (``get_agent``)."""
+        with_retries(
+            lambda: self._send(
+                "publish_agent_version",
+                "POST",
+                f"/publish-agent-version/{agent_id}",
+                json={"version": version},
+                expect_body=False,
+            ),
+            creates=True,
+        )
+
+    def delete_agent_version(self, agent_id: str, version: int) -> bool:
+        """Delete a draft version; False when it was already gone."""
+        return self._delete("delete_agent_version", f"/delete-agent-version/{agent_id}?version={version}")
+
     def delete_agent(self, agent_id: str) -> bool:
         """Delete an agent; False when it was already gone."""
         return self._delete("delete_agent", f"/delete-agent/{agent_id}")
@@ -129,16 +194,20 @@ class RetellClient:
         to_number: str,
         metadata: dict[str, str],
         timeout_seconds: float,
+        agent_version: int | None = None,
     ) -> str:
         """Register an inbound call; returns the call id to dial over SIP. Never retried here:
-        Twilio retries the webhook itself, and the caller is waiting."""
-        body = {
+        Twilio retries the webhook itself, and the caller is waiting. ``agent_version`` pins the
+        call to that version (else Retell runs the latest)."""
+        body: dict[str, Any] = {
             "agent_id": agent_id,
             "from_number": from_number,
             "to_number": to_number,
             "direction": "inbound",
             "metadata": metadata,
         }
+        if agent_version is not None:
+            body["agent_version"] = agent_version
         response = self._send(
             "register_call", "POST", "/v2/register-phone-call", json=body, timeout=timeout_seconds
         )

@@ -260,6 +260,7 @@ class AgentStore:
         number_sid: str,
         retell_llm_id: str | None,
         retell_agent_id: str | None,
+        retell_agent_version: int | None = None,
     ) -> AgentRecord | None:
         """One update makes the record active, if it is still this worker's provisioning record."""
         fields = {
@@ -268,6 +269,7 @@ class AgentStore:
             "twilioPhoneNumberSid": number_sid,
             "retellLlmId": retell_llm_id,
             "retellAgentId": retell_agent_id,
+            "retellAgentVersion": retell_agent_version,
         }
         unset = ("repairAfter", "leaseOwner", "leaseUntil", "deadline", "unknownOutcomes")
         return _wrap(self.update(agent_id, fields, unset=unset, expect=_provisioning_by(worker)))
@@ -325,8 +327,84 @@ class AgentStore:
             agent_id,
             worker,
             {"status": DELETED, "deletedAt": now()},
-            unset=("repairAfter", "cleanupPending", "unknownOutcomes"),
+            unset=("repairAfter", "cleanupPending", "unknownOutcomes", "pendingUpdate"),
         )
+
+    # --- update -------------------------------------------------------------------------------------
+
+    def begin_update(
+        self,
+        agent_id: ObjectId,
+        owner_id: str,
+        *,
+        revision: int,
+        worker: str,
+        lease: timedelta,
+        pending: dict[str, Any],
+    ) -> AgentRecord | None:
+        """Journal the requested change under the record's lease, only if the agent is active, still
+        at ``revision`` and has no other update in flight; None otherwise. The reconciler may take it
+        over once the lease has lapsed (``repairAfter``)."""
+        moment = now()
+        at_revision: dict[str, Any] = (
+            {"$or": [{"revision": 0}, {"revision": {"$exists": False}}]}
+            if revision == 0
+            else {"revision": revision}
+        )
+        query = {
+            "_id": agent_id,
+            "ownerId": owner_id,
+            "status": AgentStatus.ACTIVE.value,
+            "pendingUpdate": {"$exists": False},
+            **at_revision,
+        }
+        changes = {"pendingUpdate": {**pending, "startedAt": moment}, "repairAfter": moment + lease}
+        return _wrap(self.claim(query, worker=worker, lease=lease, changes=changes))
+
+    def record_agent_version(self, agent_id: ObjectId, worker: str, version: int) -> None:
+        """An older record's calls are pinned to ``version`` from now on (it is published)."""
+        self._under_lease(agent_id, worker, {"retellAgentVersion": version})
+
+    def record_update_draft(self, agent_id: ObjectId, worker: str, version: int) -> None:
+        """Journal the draft version the update writes to, the moment it exists."""
+        self._under_lease(agent_id, worker, {"pendingUpdate.draftVersion": version})
+
+    def commit_update(
+        self, record: AgentRecord, worker: str, *, changes: dict[str, Any], version: int
+    ) -> AgentRecord | None:
+        """The switch: the record shows the change and calls run ``version``, in one write, only if
+        ``worker`` still holds the lease; the update's journal and the lease are dropped."""
+        fields = {**changes, "retellAgentVersion": version, "revision": record.revision + 1}
+        committed = self.update(
+            record.id,
+            fields,
+            unset=(
+                "pendingUpdate",
+                "repairAfter",
+                "leaseOwner",
+                "leaseUntil",
+                "repairAttempts",
+                "repairError",
+            ),
+            expect={"leaseOwner": worker, "pendingUpdate": {"$exists": True}},
+        )
+        if committed is not None:
+            self.leases.release(str(record.id), worker)
+        return _wrap(committed)
+
+    def abandon_update(self, agent_id: ObjectId, worker: str) -> None:
+        """The change was undone: drop its journal and the lease; the record is as before."""
+        self.release_lease(
+            agent_id, worker, unset=("pendingUpdate", "repairAfter", "repairAttempts", "repairError")
+        )
+
+    def leave_update_pending(self, agent_id: ObjectId, worker: str) -> None:
+        """The undo could not finish: the reconciler takes the update over at its next run."""
+        self.release_lease(agent_id, worker, {"repairAfter": now()})
+
+    def _under_lease(self, agent_id: ObjectId, worker: str, fields: dict[str, Any]) -> None:
+        if self.update(agent_id, fields, expect={"leaseOwner": worker}) is None:
+            raise StoreError("the record's lease was lost (the update ran past its deadline)")
 
     # --- the reconciler -----------------------------------------------------------------------------
 
@@ -391,6 +469,7 @@ class AgentStore:
             "$or": [
                 {"status": AgentStatus.PROVISIONING.value, "deadline": {"$lt": in_flight_since}},
                 {"status": AgentStatus.DELETING.value, "deleteRequestedAt": {"$lt": in_flight_since}},
+                {"pendingUpdate.startedAt": {"$lt": in_flight_since}},
                 {"repairAttempts": {"$gte": attempts}, "repairAfter": {"$exists": True}},
             ]
         }

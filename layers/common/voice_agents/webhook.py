@@ -173,6 +173,8 @@ def _registered_call(
         to_number=params.get("To", ""),
         metadata={"twilio_call_sid": call_sid, "agent_id": str(record.id)},
         timeout_seconds=REGISTER_TIMEOUT_SECONDS,
+        # The version the record published (older records have none: Retell runs the latest).
+        agent_version=record.retell_agent_version,
     )
     owner = record.owner_id
     calls.remember(
