@@ -1048,7 +1048,7 @@ def test_control_surface_over_http(retell: FakeRetell, twilio: FakeTwilio, retel
         retell_control.fail("create_llm", 500)
         retell_control.reset()
         twilio_control.reset()
-        empty: dict[str, dict[str, Any]] = {
+        empty: dict[str, Any] = {
             "llms": {},
             "agents": {},
             "agent_versions": {},
