@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import unicodedata
 from datetime import datetime
-from enum import StrEnum
 from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, StringConstraints
 from pydantic_core import PydanticCustomError
+
+from voice_agents.statuses import AgentStatus
 
 # Retell's language enum (specs/retell-openapi.yaml, AgentRequest.language).
 Language = Literal[
@@ -87,13 +88,6 @@ def _sent_at_most(limit: int) -> BeforeValidator:
 
 DEFAULT_VOICE_ID = "11labs-Adrian"
 DEFAULT_LANGUAGE: Language = "en-AU"
-
-
-class AgentStatus(StrEnum):
-    PROVISIONING = "provisioning"
-    ACTIVE = "active"
-    DELETING = "deleting"
-    FAILED = "failed"
 
 
 class CreateAgentRequest(BaseModel):
