@@ -47,7 +47,13 @@ DEFERRED = {
 # The third-party modules each function's job cannot do without: the database, the provider it talks
 # to, the HTTP API's routing and validation, logs and EMF metrics (Powertools' Logger and metrics).
 _LOGS = ("aws_lambda_powertools.logging", "aws_lambda_powertools.metrics")
-_API = ("pydantic", "aws_lambda_powertools.event_handler")
+# The resolver is made with enable_validation=True, which imports Powertools' OpenAPI validation
+# (and pydantic's BaseModel machinery) as it is constructed: part of routing and validation.
+_API = (
+    "pydantic",
+    "aws_lambda_powertools.event_handler",
+    "aws_lambda_powertools.event_handler.middlewares.openapi_validation",
+)
 FLOORS = {
     "twilio_webhook": ("pymongo", "httpx", "twilio.request_validator", *_LOGS),
     "get_agents": ("pymongo", *_API, *_LOGS),
@@ -61,7 +67,8 @@ FLOORS = {
         *_LOGS,
     ),
     "delete_agent": ("pymongo", *_API, "httpx", "twilio.rest", *_LOGS),
-    "reconcile": ("pymongo", "pydantic", "httpx", "twilio.rest", *_LOGS),
+    # No pydantic: the reconciler validates no request and builds no API answer.
+    "reconcile": ("pymongo", "httpx", "twilio.rest", *_LOGS),
 }
 # Reported beside the table: what reading the secret (SECRETS_ARN) adds to any first invocation.
 SECRET_READ = ("aws_lambda_powertools.utilities.parameters", "botocore.config")

@@ -15,7 +15,9 @@ webhook drift. It never removes a paid resource on its own judgement: a record m
    duplicate beside an active agent's own), re-point an active agent's number whose webhook drifted,
    leave the rest. A tag that names no record is reported (log, ``UnaccountedResources``, the report)
    and never removed here: ``python -m voice_agents.operate unaccounted`` releases it when asked. A
-   plan that would remove more than ``RECONCILER_MAX_REMOVALS`` removes none of them.
+   plan that would remove more than ``RECONCILER_MAX_REMOVALS`` removes none of them. The listings
+   are taken a page at a time while the run has time (``sweep``): a run plans and acts on the pages
+   it listed, and the next run resumes the pass where this one stopped.
 3. Records stuck in flight for long, or failing repair again and again, are counted for an alarm.
 Bounded by the Lambda's remaining time; a run with nothing to do changes nothing. A phase that raises
 does not stop the next one; the run then ends in ``ReconcileIncomplete`` so the invocation fails.
@@ -38,14 +40,12 @@ from voice_agents.cleanup import (
     remove_resources,
     remover,
 )
-from voice_agents.deletion import finish_deletion
 from voice_agents.deployment import MarkerState, describe_foreign, marker_state, read_marker
 from voice_agents.errors import DeadlineExceeded, DomainError
-from voice_agents.models import AgentStatus
 from voice_agents.observability import count, logger
-from voice_agents.provisioning import LEASE_GRACE
 from voice_agents.records import DELETED, AgentRecord
 from voice_agents.retry import TimeBudget, finish_by
+from voice_agents.statuses import AgentStatus
 from voice_agents.store import now
 from voice_agents.sweep import Tagged, list_while, read_cursors, save_cursors
 from voice_agents.tags import tag_prefix, webhook_url
@@ -265,6 +265,9 @@ def _repair(record: AgentRecord, services: Services, worker: str, prefix: str) -
     resources = AgentResources.from_record(record, prefix=prefix)
     pending = remove_resources(resources, services.retell, services.twilio, reason=f"reconcile_{status}")
     if status == AgentStatus.DELETING.value:
+        # The delete route's module (and the API's pydantic models) only on this path: cold start.
+        from voice_agents.deletion import finish_deletion
+
         finish_deletion(record, pending, services, worker)
         return "deletion_finished" if not pending else "deletion_pending"
     # Still pending is a failed attempt too: back off, and count towards StuckRecords.
@@ -434,6 +437,9 @@ def _action_for(
     if status in (AgentStatus.FAILED.value, DELETED):
         return REMOVE, None
     if status == AgentStatus.PROVISIONING.value:
+        # The create's module (and the API's pydantic models) only for in-flight creates: cold start.
+        from voice_agents.provisioning import LEASE_GRACE
+
         deadline = record.deadline
         past = deadline is not None and deadline + LEASE_GRACE < moment
         return (REMOVE if past else None), None  # in flight until then: the create's own
