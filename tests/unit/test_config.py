@@ -311,3 +311,15 @@ def test_a_forced_read_skips_the_cache(aws):
 
     # Then the new value is read from Secrets Manager
     assert settings.require("RETELL_API_KEY") == "new"
+
+
+def test_secret_values_never_show_in_the_settings_repr():
+    # Given settings holding every secret value
+    settings = load_settings(environ={**SECRET_VALUES, "MONGODB_DATABASE": "agents_dev"})
+
+    # When they are printed (a log line, a traceback's locals)
+    shown = repr(settings)
+
+    # Then no secret value appears, the other values do
+    assert not [value for value in SECRET_VALUES.values() if value in shown]
+    assert "agents_dev" in shown and "mongodb_uri='***'" in shown
