@@ -165,6 +165,10 @@ def _parse(info: FieldInfo, kind: Any, raw: Any) -> Any:
     """One value from its text, checked against its declaration; an error names the variable."""
     text = info.before(str(raw)) if info.before else str(raw)
     allowed = typing.get_args(kind) if typing.get_origin(kind) is Literal else None
+    if kind is bool or bool in typing.get_args(kind):
+        if text.strip().lower() not in _BOOLEANS:
+            raise _invalid(info, f"must be true or false, got {text!r}")
+        return _BOOLEANS[text.strip().lower()]
     base = next((each for each in (int, float) if each is kind or each in typing.get_args(kind)), str)
     try:
         value: Any = base(text.strip()) if base is not str else text
@@ -184,6 +188,18 @@ def _parse(info: FieldInfo, kind: Any, raw: Any) -> Any:
     if info.pattern is not None and not re.search(info.pattern, value):
         raise _invalid(info, f"must match {info.pattern}, got {text!r}")
     return value
+
+
+_BOOLEANS = {
+    "true": True,
+    "1": True,
+    "yes": True,
+    "on": True,
+    "false": False,
+    "0": False,
+    "no": False,
+    "off": False,
+}
 
 
 def _invalid(info: FieldInfo, message: str) -> ConfigurationError:
