@@ -4,6 +4,7 @@ be read, lists again from the first page and removes nothing a record does not a
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import pytest
@@ -182,3 +183,22 @@ def test_a_listing_failing_midway_keeps_the_stored_cursors(env, db, monkeypatch)
     # Then nothing was removed, and the stored cursor still points at page 2
     assert live_resources(env) == resources_of([*live, failed])
     assert db[sweep.COLLECTION].find_one({"_id": sweep.STATE_ID}, {"_id": 0, "updatedAt": 0}) == stored
+
+
+@pytest.mark.parametrize("listed_id", [None, "", 42], ids=["missing", "empty", "not-a-string"])
+def test_a_listed_resource_without_a_usable_id_is_skipped(env, db, listed_id):
+    # Given a failed agent whose Retell agent is listed without a usable id (a malformed page)
+    live, failed = agents_with_one_failed(db, active=1)
+    tag = f"va-local:{failed['id']}"
+    malformed = {"agent_name": f"{tag} Failed", **({} if listed_id is None else {"agent_id": listed_id})}
+    page = {"items": [malformed, {"agent_id": live[0]["retellAgentId"], "agent_name": "va-local:x Live"}]}
+    env.retell.inject("list_agents", body=json.dumps({**page, "has_more": False}), times=1)
+
+    # When the reconciler runs
+    report = run_reconciler()
+
+    # Then nothing is asked to delete a Retell agent by a made-up id; the rest is swept as usual
+    assert report["errors"] == [] and report["sweepResumes"] == []
+    assert env.retell.call_count("delete_agent") == 0
+    assert report["removed"] == {"twilio_number": 1, "retell_llm": 1}
+    assert failed["retellAgentId"] in env.retell.agents  # left for the next pass, which lists it

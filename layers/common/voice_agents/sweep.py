@@ -79,13 +79,11 @@ def fetch_page(
     the next page's cursor (None after the last page)."""
     prefix = services.settings.resource_tag
 
-    def tagged(resource_id: str, text: str | None, voice_url: str | None = None) -> list[Tagged]:
+    def tagged(resource_id: Any, text: str | None, voice_url: str | None = None) -> list[Tagged]:
         agent_id = agent_id_from_tag(prefix, text)
-        return (
-            [Tagged(resource, resource_id, agent_id, tag_for(prefix, agent_id), voice_url)]
-            if agent_id
-            else []
-        )
+        if agent_id is None or not isinstance(resource_id, str) or not resource_id:
+            return []  # not ours, or nothing to act on by id
+        return [Tagged(resource, resource_id, agent_id, tag_for(prefix, agent_id), voice_url)]
 
     if resource == NUMBER:
         numbers, next_cursor = services.twilio.tagged_numbers_page(
@@ -96,10 +94,10 @@ def fetch_page(
     key = (cursor or {}).get("pagination_key")
     if resource == RETELL_AGENT:
         agents, next_key = services.retell.agents_page(key, limit=PAGE_SIZE)
-        found = [item for agent in agents for item in tagged(str(agent.get("agent_id")), agent_tag(agent))]
+        found = [item for agent in agents for item in tagged(agent.get("agent_id"), agent_tag(agent))]
     else:
         llms, next_key = services.retell.llms_page(key, limit=PAGE_SIZE)
-        found = [item for llm in llms for item in tagged(str(llm.get("llm_id")), llm_tag(llm))]
+        found = [item for llm in llms for item in tagged(llm.get("llm_id"), llm_tag(llm))]
     return found, ({"pagination_key": next_key} if next_key else None)
 
 
