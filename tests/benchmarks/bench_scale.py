@@ -596,6 +596,13 @@ def main(argv: list[str] | None = None) -> int:
             print(f" {size} agents")
             for label, run in runs.items():
                 print_counts(label, run)
+            quiet, repair = runs["quiet"], runs[f"{REPAIRS} records to repair"]
+            listing = sum(v for k, v in quiet["provider_by_operation"].items() if ".list_" in k)
+            print(
+                f"  {REPAIRS} repairs added {repair['db_commands'] - quiet['db_commands']} database commands "
+                f"and {repair['provider_calls'] - quiet['provider_calls']} provider requests; the quiet "
+                f"run's provider requests are the sweep's listing ({listing} list pages)"
+            )
 
         listing = measure_listing(db, database, args.list_repeats, log_sink)
         figures["listing"] = listing
