@@ -40,9 +40,10 @@ GOAL_RATIO = 1.25
 FUNCTIONS = ("twilio_webhook", "get_agents", "create_agent", "delete_agent", "reconcile")
 # What each function's first invocation imports beyond its module (lazily, to keep it off the others).
 DEFERRED = {
-    "create_agent": ("voice_agents.twilio_numbers",),
-    "delete_agent": ("voice_agents.twilio_numbers",),
-    "reconcile": ("voice_agents.twilio_numbers",),
+    "twilio_webhook": ("voice_agents.retell",),
+    "create_agent": ("voice_agents.retell", "voice_agents.twilio_numbers"),
+    "delete_agent": ("voice_agents.retell", "voice_agents.twilio_numbers"),
+    "reconcile": ("voice_agents.retell", "voice_agents.twilio_numbers"),
 }
 # The third-party modules each function's job cannot do without: the database, the provider it talks
 # to, the HTTP API's routing and validation, logs and EMF metrics (Powertools' Logger and metrics).
