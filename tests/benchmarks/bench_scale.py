@@ -60,6 +60,11 @@ PAGE_SIZE = 50
 REPAIRS = 3  # records needing repair in the second reconciler run: 3 resources each, under the brake
 IGNORED_COMMANDS = frozenset({"hello", "ismaster", "isMaster", "ping", "endSessions", "buildInfo"})
 CALLER = "+61298765432"
+LISTING_OPERATIONS = {
+    "twilio_number": "twilio.list_numbers",
+    "retell_agent": "retell.list_agents",
+    "retell_llm": "retell.list_llms",
+}
 
 
 # --------------------------------------------------------------------------------------------------
@@ -274,18 +279,28 @@ def measure_sweep_budget(
     timeout_ms: int,
     max_runs: int,
 ) -> list[dict[str, Any]]:
-    """Runs whose Twilio listing cannot finish in one run's time, one after the other until the pass
-    completes: does each pick up where the one before stopped, or list from the first page again?"""
+    """Runs whose Twilio listing cannot finish in one run's time, one after the other until every
+    listing has reached its last page once (each listing's pass is its own): does each run pick up
+    where the one before stopped, or list from the first page again?"""
     stack.twilio.inject("list_numbers", delay_ms=page_delay_ms, times=None)
     runs: list[dict[str, Any]] = []
-    while len(runs) < max_runs:
+    unfinished = {"twilio_number", "retell_agent", "retell_llm"}
+    while unfinished and len(runs) < max_runs:
         with counting(stack, database) as run:
             result = reconcile_once(timeout_ms, log_sink)
             run["outcome"] = _outcome(result)
-        run["resumes"] = (result.get("answer") or {}).get("sweepResumes")
+        resumes = (result.get("answer") or {}).get("sweepResumes")
+        if resumes is None:  # the sweep did not run (or failed): nothing ended
+            resumes = sorted(unfinished)
+        # The pages of each listing up to the run in which it reached its last page
+        run["counted"] = {
+            listing: run["provider_by_operation"].get(operation, 0)
+            for listing, operation in LISTING_OPERATIONS.items()
+            if listing in unfinished
+        }
+        unfinished &= set(resumes)
+        run["unfinished"] = sorted(unfinished)
         runs.append(run)
-        if not run["resumes"]:
-            break
     stack.twilio.clear_faults()
     return runs
 
@@ -635,11 +650,13 @@ def main(argv: list[str] | None = None) -> int:
         )
         for number, run in enumerate(sweep, 1):
             print_counts(f"run {number}", run)
-        fetched = sum(run["provider_by_operation"].get("twilio.list_numbers", 0) for run in sweep)
-        complete = not sweep[-1]["resumes"]
+        fetched = {
+            listing: sum(run["counted"].get(listing, 0) for run in sweep) for listing in LISTING_OPERATIONS
+        }
+        complete = not sweep[-1]["unfinished"]
         print(
-            f"  pass {'complete' if complete else 'NOT complete'} after {len(sweep)} runs; pages of "
-            f"numbers requested in all: {fetched} (each page once: {pages})"
+            f"  every listing's pass {'complete' if complete else 'NOT complete'} after {len(sweep)} runs; "
+            f"pages requested until each listing's last page: {fetched} (each page once: {pages} each)"
         )
 
         print()
