@@ -319,8 +319,12 @@ class FakeTwilio(FakeServer):
             and (origin is None or self._owned[sid]["origin"] == origin)
         ]
         page_token = request.query_value("PageToken")
-        if page_token and page_token.startswith("PA"):
+        if page_token:
             # The token names the last SID already served: stable even if numbers were released since.
+            # One the fake did not issue is refused, as an expired or foreign token would be (the
+            # stored contract names no code for it: the fake's 20001).
+            if not _ISSUED_PAGE_TOKEN.fullmatch(page_token):
+                raise _invalid(f"PageToken {page_token!r} is not valid")
             remaining = [resource for resource in matching if resource["sid"] > page_token[2:]]
         else:
             remaining = matching[page * page_size :]
@@ -387,6 +391,9 @@ def _rfc2822_now() -> str:
 def _plus_restored(value: str) -> str:
     """An unencoded '+' in a query or form decodes to a space; phone numbers never hold spaces."""
     return value.replace(" ", "+")
+
+
+_ISSUED_PAGE_TOKEN = re.compile(r"PAPN[0-9a-f]{32}")
 
 
 def _invalid(message: str) -> ProviderError:

@@ -16,8 +16,8 @@ and tracing on (the template's `Tracing: Active`, Powertools' Tracer patching ht
 Separate runs with `-X importtime` give each function's heaviest packages (self time summed per
 top-level package, so the rows add up to the import).
 
---root points the probes at another checkout (e.g. an older commit unpacked with `git archive`), to
-compare before and after in one run of this script.
+--root points the probes at another checkout (e.g. an older commit unpacked with `git archive`);
+--before DIR measures such a checkout beside this one, interleaved in the same run (tracing off).
 """
 
 from __future__ import annotations
@@ -48,14 +48,21 @@ FUNCTIONS = (
 )
 # What each function's first invocation imports beyond its module (lazily, to keep it off the others).
 DEFERRED = {
-    "create_agent": ("voice_agents.twilio_numbers",),
-    "delete_agent": ("voice_agents.twilio_numbers",),
-    "reconcile": ("voice_agents.twilio_numbers",),
+    "twilio_webhook": ("voice_agents.retell",),
+    "create_agent": ("voice_agents.retell", "voice_agents.twilio_numbers"),
+    "delete_agent": ("voice_agents.retell", "voice_agents.twilio_numbers"),
+    "reconcile": ("voice_agents.retell", "voice_agents.twilio_numbers"),
 }
 # The third-party modules each function's job cannot do without: the database, the provider it talks
 # to, the HTTP API's routing and validation, logs and EMF metrics (Powertools' Logger and metrics).
 _LOGS = ("aws_lambda_powertools.logging", "aws_lambda_powertools.metrics")
-_API = ("pydantic", "aws_lambda_powertools.event_handler")
+# The resolver is made with enable_validation=True, which imports Powertools' OpenAPI validation
+# (and pydantic's BaseModel machinery) as it is constructed: part of routing and validation.
+_API = (
+    "pydantic",
+    "aws_lambda_powertools.event_handler",
+    "aws_lambda_powertools.event_handler.middlewares.openapi_validation",
+)
 FLOORS = {
     "twilio_webhook": ("pymongo", "httpx", "twilio.request_validator", *_LOGS),
     # The signature is hashlib's; the event is read with pydantic.
@@ -72,7 +79,8 @@ FLOORS = {
     ),
     "update_agent": ("pymongo", *_API, "httpx", "aws_lambda_powertools.utilities.idempotency", *_LOGS),
     "delete_agent": ("pymongo", *_API, "httpx", "twilio.rest", *_LOGS),
-    "reconcile": ("pymongo", "pydantic", "httpx", "twilio.rest", *_LOGS),
+    # No pydantic: the reconciler validates no request and builds no API answer.
+    "reconcile": ("pymongo", "httpx", "twilio.rest", *_LOGS),
 }
 # Reported beside the table: what reading the secret (SECRETS_ARN) adds to any first invocation.
 SECRET_READ = ("aws_lambda_powertools.utilities.parameters", "botocore.config")
@@ -173,7 +181,9 @@ def self_time_by_package(stderr: str) -> dict[str, float]:
     return sums
 
 
-def measure(root: Path, functions: tuple[str, ...], runs: int, profiles: int) -> dict[str, Any]:
+def measure(
+    root: Path, functions: tuple[str, ...], runs: int, profiles: int, before: Path | None = None
+) -> dict[str, Any]:
     envs = {mode: probe_environment(mode) for mode in MODES}
     floor_env = envs["tracing off"]
     apps = [(mode, function) for mode in MODES for function in functions]
@@ -191,6 +201,11 @@ def measure(root: Path, functions: tuple[str, ...], runs: int, profiles: int) ->
             times[f"{mode}:{function}"].append(result["ms"])
             times[f"cpu {mode}:{function}"].append(result["cpu_ms"])
             loaded[f"{mode}:{function}"] = result["loaded"]
+            if before is not None and mode == "tracing off":  # the older checkout, interleaved
+                result, _ = run_probe(
+                    before, "app", function, envs[mode], deferred=DEFERRED.get(function, ()), importtime=False
+                )
+                times[f"cpu before:{function}"].append(result["cpu_ms"])
         for modules in floors:
             result, _ = run_probe(root, "modules", modules, floor_env, importtime=False)
             times[f"floor:{modules}"].append(result["ms"])
@@ -255,6 +270,14 @@ def report(measured: dict[str, Any], functions: tuple[str, ...], runs: int) -> d
                     f"{len(packages[key])}): " + ", ".join(f"{name} {value:.0f}" for name, value in rows)
                 )
                 figures[function][mode]["heaviest_ms"] = {name: round(value, 1) for name, value in rows}
+        if f"cpu before:{function}" in median:
+            earlier = median[f"cpu before:{function}"]
+            print(
+                f"  {'before':<14}{earlier:>9.1f}{floor:>9.1f}{earlier / floor:>8.2f}"
+                "  (tracing off, --before)"
+            )
+            figures[function]["before_cpu_ms"] = round(earlier, 1)
+            figures[function]["before_ratio"] = round(earlier / floor, 3)
         tracing_cost = median[f"cpu tracing on:{function}"] - median[f"cpu tracing off:{function}"]
         print(f"  tracing on costs {tracing_cost:+.1f} ms at import (X-Ray SDK, patching httpx and pymongo)")
         figures[function]["tracing_on_minus_off_ms"] = round(tracing_cost, 1)
@@ -273,6 +296,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--runs", type=int, default=7, help="fresh interpreters per figure (median)")
     parser.add_argument("--profiles", type=int, default=3, help="-X importtime runs per function and mode")
     parser.add_argument("--root", type=Path, default=ROOT, help="the checkout whose functions are imported")
+    parser.add_argument(
+        "--before",
+        type=Path,
+        help="an older checkout measured in the same run (tracing off), for before/after",
+    )
     parser.add_argument("--functions", nargs="+", choices=FUNCTIONS, default=list(FUNCTIONS))
     args = parser.parse_args(argv)
     if args.runs < 1 or args.profiles < 0:
@@ -280,7 +308,10 @@ def main(argv: list[str] | None = None) -> int:
     print_header(MODULE, argv)
     print(f"checkout measured: {args.root.resolve()}")
     functions = tuple(args.functions)
-    measured = measure(args.root.resolve(), functions, args.runs, min(args.profiles, args.runs))
+    if args.before:
+        print(f"older checkout measured beside it: {args.before.resolve()}")
+    before = args.before.resolve() if args.before else None
+    measured = measure(args.root.resolve(), functions, args.runs, min(args.profiles, args.runs), before)
     figures = report(measured, functions, args.runs)
     print("RESULT " + json.dumps(figures, separators=(",", ":")))
     return 0

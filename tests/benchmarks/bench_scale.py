@@ -12,8 +12,8 @@ and provider requests (the fakes' per-operation counters). Times come beside the
                 number, Retell agent and LLM cloned into the fakes, each with its own ids and tag),
                 then: GET /api/agents page 1 against page 200 (50 a page, cursor on _id, no skip);
                 a reconciler run on a quiet system, and one where a few records need repair; a
-                sweep whose provider listing does not fit its time budget, run twice (does the second
-                run resume where the first stopped?)
+                sweep whose provider listing does not fit its time budget, run until its pass
+                completes (does each run resume where the one before stopped?)
   many calls    N concurrent signed webhook calls through the local HTTP API (the template's routes),
                 p50/p99, and the database connections this process opened meanwhile (one pool)
   many creates  concurrent creates, each in its own process (a Lambda instance each), against a fake
@@ -60,6 +60,11 @@ PAGE_SIZE = 50
 REPAIRS = 3  # records needing repair in the second reconciler run: 3 resources each, under the brake
 IGNORED_COMMANDS = frozenset({"hello", "ismaster", "isMaster", "ping", "endSessions", "buildInfo"})
 CALLER = "+61298765432"
+LISTING_OPERATIONS = {
+    "twilio_number": "twilio.list_numbers",
+    "retell_agent": "retell.list_agents",
+    "retell_llm": "retell.list_llms",
+}
 
 
 # --------------------------------------------------------------------------------------------------
@@ -256,22 +261,45 @@ def measure_reconciler(
 
 def _outcome(result: dict[str, Any]) -> str:
     answer = result.get("answer") or {}
-    keys = ("repaired", "removed", "webhooksRepaired", "swept", "stoppedEarly", "unaccountedCount", "errors")
+    keys = (
+        "repaired", "removed", "webhooksRepaired", "swept", "stoppedEarly", "unaccountedCount",
+        "sweepResumes", "sweepRestarted", "errors",
+    )  # fmt: skip
     shown = {key: answer[key] for key in keys if answer.get(key)}
     prefix = f"FAILED ({result['failed']}) " if "failed" in result else ""
     return prefix + json.dumps(shown, default=str)
 
 
 def measure_sweep_budget(
-    stack: LocalStack, database: DatabaseCounter, log_sink: Any, *, page_delay_ms: int, timeout_ms: int
+    stack: LocalStack,
+    database: DatabaseCounter,
+    log_sink: Any,
+    *,
+    page_delay_ms: int,
+    timeout_ms: int,
+    max_runs: int,
 ) -> list[dict[str, Any]]:
-    """Two runs whose Twilio listing cannot finish in the budget: does the second pick up where the
-    first stopped, or list from the first page again?"""
+    """Runs whose Twilio listing cannot finish in one run's time, one after the other until every
+    listing has reached its last page once (each listing's pass is its own): does each run pick up
+    where the one before stopped, or list from the first page again?"""
     stack.twilio.inject("list_numbers", delay_ms=page_delay_ms, times=None)
-    runs = []
-    for _ in range(2):
+    runs: list[dict[str, Any]] = []
+    unfinished = {"twilio_number", "retell_agent", "retell_llm"}
+    while unfinished and len(runs) < max_runs:
         with counting(stack, database) as run:
-            run["outcome"] = _outcome(reconcile_once(timeout_ms, log_sink))
+            result = reconcile_once(timeout_ms, log_sink)
+            run["outcome"] = _outcome(result)
+        resumes = (result.get("answer") or {}).get("sweepResumes")
+        if resumes is None:  # the sweep did not run (or failed): nothing ended
+            resumes = sorted(unfinished)
+        # The pages of each listing up to the run in which it reached its last page
+        run["counted"] = {
+            listing: run["provider_by_operation"].get(operation, 0)
+            for listing, operation in LISTING_OPERATIONS.items()
+            if listing in unfinished
+        }
+        unfinished &= set(resumes)
+        run["unfinished"] = sorted(unfinished)
         runs.append(run)
     stack.twilio.clear_faults()
     return runs
@@ -518,8 +546,9 @@ def main(argv: list[str] | None = None) -> int:
         "--sweep-timeout-ms",
         type=int,
         default=30_000,
-        help="the sweep scenario's budget (the sweep needs 20 s)",
+        help="the sweep scenario's run (it lists while 20 s are left; 10,000 agents need 30 s of pages)",
     )
+    parser.add_argument("--sweep-runs", type=int, default=8, help="the sweep scenario's runs, at most")
     parser.add_argument("--webhooks", type=int, nargs="+", default=[1, 10, 50], help="concurrent calls")
     parser.add_argument("--webhook-calls", type=int, default=200, help="calls per concurrency level")
     parser.add_argument("--creates", type=int, default=20, help="concurrent creates (one process each)")
@@ -551,6 +580,7 @@ def main(argv: list[str] | None = None) -> int:
         with contextlib.redirect_stdout(log_sink):
             from local.invoke import create_active_agent
             from voice_agents import runtime
+            from voice_agents import sweep as sweep_module
 
         admin: MongoClient[dict[str, Any]] = MongoClient(stack.mongodb_uri, tz_aware=True)
         admin.drop_database(stack.database)
@@ -581,6 +611,13 @@ def main(argv: list[str] | None = None) -> int:
             print(f" {size} agents")
             for label, run in runs.items():
                 print_counts(label, run)
+            quiet, repair = runs["quiet"], runs[f"{REPAIRS} records to repair"]
+            listing = sum(v for k, v in quiet["provider_by_operation"].items() if ".list_" in k)
+            print(
+                f"  {REPAIRS} repairs added {repair['db_commands'] - quiet['db_commands']} database commands "
+                f"and {repair['provider_calls'] - quiet['provider_calls']} provider requests; the quiet "
+                f"run's provider requests are the sweep's listing ({listing} list pages)"
+            )
 
         listing = measure_listing(db, database, args.list_repeats, log_sink)
         figures["listing"] = listing
@@ -596,16 +633,31 @@ def main(argv: list[str] | None = None) -> int:
             )
 
         sweep = measure_sweep_budget(
-            stack, database, log_sink, page_delay_ms=args.page_delay_ms, timeout_ms=args.sweep_timeout_ms
+            stack,
+            database,
+            log_sink,
+            page_delay_ms=args.page_delay_ms,
+            timeout_ms=args.sweep_timeout_ms,
+            max_runs=args.sweep_runs,
         )
         figures["sweep over budget"] = sweep
+        pages = -(-seeded // sweep_module.PAGE_SIZE)
         print()
         print(
-            f"sweep over its budget: {seeded} agents, Twilio answers each page of numbers after "
-            f"{args.page_delay_ms} ms, the run has {args.sweep_timeout_ms} ms; two runs one after the other"
+            f"sweep over its budget: {seeded} agents ({pages} pages of numbers), Twilio answers each page "
+            f"after {args.page_delay_ms} ms, the run has {args.sweep_timeout_ms} ms; runs one after the "
+            f"other until the pass completes (at most {args.sweep_runs})"
         )
         for number, run in enumerate(sweep, 1):
             print_counts(f"run {number}", run)
+        fetched = {
+            listing: sum(run["counted"].get(listing, 0) for run in sweep) for listing in LISTING_OPERATIONS
+        }
+        complete = not sweep[-1]["unfinished"]
+        print(
+            f"  every listing's pass {'complete' if complete else 'NOT complete'} after {len(sweep)} runs; "
+            f"pages requested until each listing's last page: {fetched} (each page once: {pages} each)"
+        )
 
         print()
         print(

@@ -21,7 +21,7 @@ from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import parse_qsl, urlsplit, urlunsplit
 
 import httpx
 import pytest
@@ -778,6 +778,25 @@ def test_twilio_sdk_follows_next_page_uri(
     assert [each.phone_number for each in listed] == numbers[:7]
     assert twilio.call_count("list_numbers") == 3
     assert len(list(twilio_sdk.incoming_phone_numbers.stream(page_size=5))) == 8
+
+
+@pytest.mark.parametrize("token", ["PAexpired", "PN" + "0" * 32, "PAPN" + "g" * 32, "PAPN" + "0" * 31])
+def test_twilio_refuses_a_page_token_it_did_not_issue(
+    twilio_http: httpx.Client, tspec: OpenApiSpec, token: str
+) -> None:
+    # Given three numbers listed two a page: the next page's token resumes after the second
+    for phone_number in first_available(twilio_http, 3):
+        body_of(buy(twilio_http, phone_number), 201)
+    first = body_of(twilio_http.get("/IncomingPhoneNumbers.json", params={"PageSize": 2}), 200)
+    issued = dict(parse_qsl(urlsplit(first["next_page_uri"]).query))["PageToken"]
+    resumed = twilio_http.get("/IncomingPhoneNumbers.json", params={"PageSize": 2, "PageToken": issued})
+    assert len(body_of(resumed, 200)["incoming_phone_numbers"]) == 1
+
+    # When a token the fake never issued comes back (expired, from another listing, malformed)
+    refused = twilio_http.get("/IncomingPhoneNumbers.json", params={"PageSize": 2, "PageToken": token})
+
+    # Then it is refused as an invalid parameter, as an expired token would be
+    assert assert_twilio_error(tspec, refused, 400, 20001)["message"].startswith("PageToken")
 
 
 # -- faults -------------------------------------------------------------------------------------------

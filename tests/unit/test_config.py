@@ -13,7 +13,8 @@ from typing import Any
 import pytest
 
 from tests.aws import REGION, secrets_manager
-from voice_agents.config import SECRET_VARIABLES, Settings, load_settings
+from voice_agents import config
+from voice_agents.config import SECRET_VARIABLES, FieldInfo, Settings, load_settings
 from voice_agents.errors import ConfigurationError
 
 SECRET_VALUES = {
@@ -311,3 +312,27 @@ def test_a_forced_read_skips_the_cache(aws):
 
     # Then the new value is read from Secrets Manager
     assert settings.require("RETELL_API_KEY") == "new"
+
+
+def test_secret_values_never_show_in_the_settings_repr():
+    # Given settings holding every secret value
+    settings = load_settings(environ={**SECRET_VALUES, "MONGODB_DATABASE": "agents_dev"})
+
+    # When they are printed (a log line, a traceback's locals)
+    shown = repr(settings)
+
+    # Then no secret value appears, the other values do
+    assert not [value for value in SECRET_VALUES.values() if value in shown]
+    assert "agents_dev" in shown and "mongodb_uri='***'" in shown
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"), [("true", True), ("FALSE", False), (" 1 ", True), ("off", False)]
+)
+def test_a_boolean_setting_reads_the_usual_spellings(text, expected):
+    # No setting is a boolean today: one declared later must not take the text "false" as truthy
+    flag = FieldInfo(False, alias="SOME_FLAG")
+    assert config._parse(flag, bool, text) is expected
+    with pytest.raises(ConfigurationError) as raised:
+        config._parse(flag, bool | None, "maybe")
+    assert raised.value.setting == "SOME_FLAG"

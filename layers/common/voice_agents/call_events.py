@@ -33,8 +33,8 @@ from pydantic import BaseModel, ConfigDict, Field, StrictInt, ValidationError
 
 from voice_agents.call_records import PROGRESS
 from voice_agents.errors import ConfigurationError, StoreError
-from voice_agents.models import CallStatus
 from voice_agents.observability import count, logger
+from voice_agents.statuses import CallStatus
 from voice_agents.store import now
 
 if TYPE_CHECKING:

@@ -1,19 +1,20 @@
 """Configuration: environment variables (and an optional Secrets Manager secret) parsed once.
 
 Env values win over the secret, so a developer can override one value locally without editing the
-secret. A value that a component needs and that is absent fails with a message naming it. Read by
-pydantic-settings from two sources, in this order: the environment, then the secret.
+secret. A value that a component needs and that is absent fails with a message naming it. Each
+setting is declared once below (type, default, env name, bounds) and parsed by this module's small
+parser rather than pydantic-settings: importing pydantic and pydantic-settings cost the webhook
+most of its cold start above its library floor, for a dozen flat values.
 """
 
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
-from typing import Any, Literal
-
-from pydantic import Field, ValidationError, field_validator
-from pydantic.fields import FieldInfo
-from pydantic_settings import BaseSettings, EnvSettingsSource, PydanticBaseSettingsSource, SettingsConfigDict
+import re
+import typing
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any, ClassVar, Literal
 
 from voice_agents.errors import ConfigurationError
 
@@ -21,30 +22,56 @@ from voice_agents.errors import ConfigurationError
 SECRET_VARIABLES = ("MONGODB_URI", "RETELL_API_KEY", "TWILIO_ACCOUNT_SID", "TWILIO_AUTH_TOKEN")
 
 
-class Settings(BaseSettings):
+@dataclass(frozen=True)
+class FieldInfo:
+    """One setting: its environment variable, default and bounds."""
+
+    default: Any
+    alias: str
+    ge: float | None = None
+    gt: float | None = None
+    le: float | None = None
+    min_length: int | None = None
+    pattern: str | None = None
+    before: Callable[[str], str] | None = None  # applied to the text before it is parsed
+
+
+def Field(default: Any, *, alias: str, **bounds: Any) -> Any:
+    return FieldInfo(default, alias, **bounds)
+
+
+def _strip_trailing_slash(value: str) -> str:
+    return value.rstrip("/")
+
+
+class Settings:
     """Every setting of the README's configuration table, by its environment variable name."""
 
-    # Names as written (Lambda's environment is case-sensitive); an empty value counts as unset.
-    model_config = SettingsConfigDict(
-        frozen=True, extra="ignore", populate_by_name=True, case_sensitive=True, env_ignore_empty=True
-    )
+    model_fields: ClassVar[dict[str, FieldInfo]]
+    _types: ClassVar[dict[str, Any]]
 
     mongodb_uri: str | None = Field(None, alias="MONGODB_URI")
     mongodb_database: str = Field("voice_agents", alias="MONGODB_DATABASE", min_length=1)
     mongodb_max_pool_size: int = Field(4, alias="MONGODB_MAX_POOL_SIZE", ge=1, le=100)
     retell_api_key: str | None = Field(None, alias="RETELL_API_KEY")
-    retell_base_url: str = Field("https://api.retellai.com", alias="RETELL_BASE_URL")
+    retell_base_url: str = Field(
+        "https://api.retellai.com", alias="RETELL_BASE_URL", before=_strip_trailing_slash
+    )
     retell_sip_domain: str = Field("sip.retellai.com", alias="RETELL_SIP_DOMAIN")
     retell_timeout_seconds: float = Field(8.0, alias="RETELL_TIMEOUT_SECONDS", gt=0, le=60)
     twilio_account_sid: str | None = Field(None, alias="TWILIO_ACCOUNT_SID")
     twilio_auth_token: str | None = Field(None, alias="TWILIO_AUTH_TOKEN")
-    twilio_base_url: str = Field("https://api.twilio.com", alias="TWILIO_BASE_URL")
+    twilio_base_url: str = Field(
+        "https://api.twilio.com", alias="TWILIO_BASE_URL", before=_strip_trailing_slash
+    )
     twilio_timeout_seconds: float = Field(8.0, alias="TWILIO_TIMEOUT_SECONDS", gt=0, le=60)
     twilio_bundle_sid: str | None = Field(None, alias="TWILIO_BUNDLE_SID")
     twilio_address_sid: str | None = Field(None, alias="TWILIO_ADDRESS_SID")
     phone_number_country: str = Field("AU", alias="PHONE_NUMBER_COUNTRY", pattern=r"^[A-Z]{2}$")
-    phone_number_type: Literal["mobile", "local", "tollfree"] = Field("mobile", alias="PHONE_NUMBER_TYPE")
-    webhook_base_url: str | None = Field(None, alias="WEBHOOK_BASE_URL")
+    phone_number_type: Literal["mobile", "local", "tollfree"] = Field(
+        "mobile", alias="PHONE_NUMBER_TYPE", before=str.lower
+    )
+    webhook_base_url: str | None = Field(None, alias="WEBHOOK_BASE_URL", before=_strip_trailing_slash)
     # Prefix of the tag put on every paid resource, so that a sweep only ever touches this
     # deployment's resources even when several deployments share one Twilio or Retell account.
     # At most 39 characters: a tag is `{prefix}:{24-hex agent id}` and a Twilio FriendlyName holds 64.
@@ -64,19 +91,33 @@ class Settings(BaseSettings):
     # within it registers nothing.
     call_record_retention_days: int = Field(90, alias="CALL_RECORD_RETENTION_DAYS", ge=1, le=365)
 
-    @field_validator("retell_base_url", "twilio_base_url", "webhook_base_url")
-    @classmethod
-    def _strip_trailing_slash(cls, value: str | None) -> str | None:
-        return value.rstrip("/") if value else value
+    def __init__(self, **values: Any) -> None:
+        """``values`` by environment variable name (text, as the environment holds it); a missing
+        one takes its default. Raises ConfigurationError naming the first invalid variable."""
+        for name, info in self.model_fields.items():
+            raw = values.get(info.alias)
+            parsed = info.default if raw is None else _parse(info, self._types[name], raw)
+            object.__setattr__(self, name, parsed)
 
-    @field_validator("phone_number_type", mode="before")
-    @classmethod
-    def _lower(cls, value: Any) -> Any:
-        return value.lower() if isinstance(value, str) else value
+    def __setattr__(self, name: str, value: Any) -> None:
+        raise AttributeError("Settings are frozen")
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Settings) and vars(self) == vars(other)
+
+    def __hash__(self) -> int:
+        return hash(tuple(vars(self).items()))
+
+    def __repr__(self) -> str:
+        shown = ", ".join(
+            f"{name}={'***' if info.alias in SECRET_VARIABLES and vars(self)[name] else vars(self)[name]!r}"
+            for name, info in self.model_fields.items()
+        )
+        return f"Settings({shown})"
 
     def value(self, variable: str) -> Any:
         """The value of ``variable`` (an env var name); KeyError when no setting has that name."""
-        field = next((name for name, info in type(self).model_fields.items() if info.alias == variable), None)
+        field = next((name for name, info in self.model_fields.items() if info.alias == variable), None)
         if field is None:
             raise KeyError(variable)
         return getattr(self, field)
@@ -110,39 +151,63 @@ def load_settings(
             secret_loader(secrets_arn) if secret_loader else _load_secret(secrets_arn, force=force_secret)
         )
         secret_values = {name: str(secret[name]) for name in SECRET_VARIABLES if secret.get(name)}
-    sources = (_EnvironmentSource(Settings, env), _SecretSource(Settings, secret_values))
+    return Settings(**(secret_values | env))
+
+
+def _finish_settings_class() -> None:
+    """Read the declarations once: each setting's type and its FieldInfo (the class attribute)."""
+    hints = typing.get_type_hints(Settings)
+    fields = {name: value for name, value in vars(Settings).items() if isinstance(value, FieldInfo)}
+    Settings.model_fields = fields
+    Settings._types = {name: hints[name] for name in fields}
+
+
+def _parse(info: FieldInfo, kind: Any, raw: Any) -> Any:
+    """One value from its text, checked against its declaration; an error names the variable."""
+    text = info.before(str(raw)) if info.before else str(raw)
+    allowed = typing.get_args(kind) if typing.get_origin(kind) is Literal else None
+    if kind is bool or bool in typing.get_args(kind):
+        if text.strip().lower() not in _BOOLEANS:
+            raise _invalid(info, f"must be true or false, got {text!r}")
+        return _BOOLEANS[text.strip().lower()]
+    base = next((each for each in (int, float) if each is kind or each in typing.get_args(kind)), str)
     try:
-        return Settings(_build_sources=(sources, {}))
-    except ValidationError as exc:
-        first = exc.errors()[0]
-        variable = str(first["loc"][0]) if first["loc"] else "configuration"
-        raise ConfigurationError(f"{variable} is invalid: {first['msg']}", variable) from exc
+        value: Any = base(text.strip()) if base is not str else text
+    except ValueError:
+        raise _invalid(info, f"must be {'an integer' if base is int else 'a number'}, got {text!r}") from None
+    if allowed is not None and value not in allowed:
+        raise _invalid(info, f"must be one of {', '.join(map(repr, allowed))}, got {text!r}")
+    for bound, holds, words in (
+        (info.ge, lambda limit: value >= limit, "at least"),
+        (info.gt, lambda limit: value > limit, "greater than"),
+        (info.le, lambda limit: value <= limit, "at most"),
+    ):
+        if bound is not None and not holds(bound):
+            raise _invalid(info, f"must be {words} {bound}, got {text!r}")
+    if info.min_length is not None and len(value) < info.min_length:
+        raise _invalid(info, f"must have at least {info.min_length} character(s)")
+    if info.pattern is not None and not re.search(info.pattern, value):
+        raise _invalid(info, f"must match {info.pattern}, got {text!r}")
+    return value
 
 
-class _EnvironmentSource(EnvSettingsSource):
-    """The environment given to load_settings (os.environ, or a mapping in tests), not always
-    os.environ as pydantic-settings' own source reads."""
+_BOOLEANS = {
+    "true": True,
+    "1": True,
+    "yes": True,
+    "on": True,
+    "false": False,
+    "0": False,
+    "no": False,
+    "off": False,
+}
 
-    def __init__(self, settings_cls: type[BaseSettings], environ: Mapping[str, str]) -> None:
-        self._environ = dict(environ)
-        super().__init__(settings_cls)
 
-    def _load_env_vars(self) -> Mapping[str, str | None]:
-        return self._environ
+def _invalid(info: FieldInfo, message: str) -> ConfigurationError:
+    return ConfigurationError(f"{info.alias} is invalid: {message}", info.alias)
 
 
-class _SecretSource(PydanticBaseSettingsSource):
-    """The secret's values (SECRET_VARIABLES only), under the environment."""
-
-    def __init__(self, settings_cls: type[BaseSettings], values: Mapping[str, str]) -> None:
-        super().__init__(settings_cls)
-        self._values = dict(values)
-
-    def get_field_value(self, field: FieldInfo, field_name: str) -> tuple[Any, str, bool]:
-        return self._values.get(field.alias or field_name), field.alias or field_name, False
-
-    def __call__(self) -> dict[str, Any]:
-        return {name: value for name, value in self._values.items() if value}
+_finish_settings_class()
 
 
 def secret_in_use(environ: Mapping[str, str] | None = None) -> str | None:

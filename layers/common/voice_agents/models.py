@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import unicodedata
 from datetime import datetime
-from enum import StrEnum
 from typing import Annotated, Any, Literal
 
 from pydantic import (
@@ -18,6 +17,8 @@ from pydantic import (
     model_validator,
 )
 from pydantic_core import PydanticCustomError
+
+from voice_agents.statuses import AgentStatus, CallStatus
 
 # Retell's language enum (specs/retell-openapi.yaml, AgentRequest.language).
 Language = Literal[
@@ -96,13 +97,6 @@ def _sent_at_most(limit: int) -> BeforeValidator:
 
 DEFAULT_VOICE_ID = "11labs-Adrian"
 DEFAULT_LANGUAGE: Language = "en-AU"
-
-
-class AgentStatus(StrEnum):
-    PROVISIONING = "provisioning"
-    ACTIVE = "active"
-    DELETING = "deleting"
-    FAILED = "failed"
 
 
 # The agent's editable fields, as create and update both validate them.
@@ -220,16 +214,6 @@ class DeleteOutcome(BaseModel):
     id: str
     status: Literal["deleted", "deleting"]
     pending: list[str] = []
-
-
-class CallStatus(StrEnum):
-    """Where an inbound call is: handed to Retell by the Twilio webhook (``registered``), answered by
-    the agent (``ongoing``), over (``ended``), or never taken by Retell (``not_connected``)."""
-
-    REGISTERED = "registered"
-    ONGOING = "ongoing"
-    ENDED = "ended"
-    NOT_CONNECTED = "not_connected"
 
 
 class Call(BaseModel):

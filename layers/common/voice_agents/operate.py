@@ -22,8 +22,9 @@ from voice_agents.cleanup import NUMBER, RETELL_AGENT, RETELL_LLM
 from voice_agents.deployment import MarkerState, describe_foreign, marker_state, read_marker, write_marker
 from voice_agents.errors import DomainError
 from voice_agents.observability import logger
-from voice_agents.reconciler import Tagged, remove_tagged, tagged_resources
+from voice_agents.reconciler import remove_tagged
 from voice_agents.store import now
+from voice_agents.sweep import Tagged, tagged_resources
 from voice_agents.tags import tag_prefix
 
 if TYPE_CHECKING:

@@ -15,7 +15,9 @@ webhook drift. It never removes a paid resource on its own judgement: a record m
    duplicate beside an active agent's own), re-point an active agent's number whose webhook drifted,
    leave the rest. A tag that names no record is reported (log, ``UnaccountedResources``, the report)
    and never removed here: ``python -m voice_agents.operate unaccounted`` releases it when asked. A
-   plan that would remove more than ``RECONCILER_MAX_REMOVALS`` removes none of them.
+   plan that would remove more than ``RECONCILER_MAX_REMOVALS`` removes none of them. The listings
+   are taken a page at a time while the run has time (``sweep``): a run plans and acts on the pages
+   it listed, and the next run resumes the pass where this one stopped.
 3. Records stuck in flight for long, or failing repair again and again, are counted for an alarm.
 Bounded by the Lambda's remaining time; a run with nothing to do changes nothing. A phase that raises
 does not stop the next one; the run then ends in ``ReconcileIncomplete`` so the invocation fails.
@@ -34,23 +36,19 @@ from bson import ObjectId
 
 from voice_agents.cleanup import (
     NUMBER,
-    RETELL_AGENT,
-    RETELL_LLM,
     AgentResources,
     remove_resources,
     remover,
-    retell_tags,
 )
-from voice_agents.deletion import finish_deletion
 from voice_agents.deployment import MarkerState, describe_foreign, marker_state, read_marker
 from voice_agents.errors import DeadlineExceeded, DomainError
-from voice_agents.models import AgentStatus
 from voice_agents.observability import count, logger
-from voice_agents.provisioning import LEASE_GRACE
 from voice_agents.records import DELETED, AgentRecord
 from voice_agents.retry import TimeBudget, finish_by
+from voice_agents.statuses import AgentStatus
 from voice_agents.store import now
-from voice_agents.tags import agent_id_from_tag, tag_for, tag_prefix, webhook_url
+from voice_agents.sweep import Tagged, list_while, read_cursors, save_cursors
+from voice_agents.tags import tag_prefix, webhook_url
 
 if TYPE_CHECKING:
     from voice_agents.runtime import Services
@@ -61,6 +59,9 @@ REPAIR_LEASE = timedelta(minutes=2)
 SWEEP_LOCK_TTL = timedelta(minutes=10)
 # Stop claiming new work when less than this is left: a repair makes up to ~6 provider calls.
 TIME_RESERVE_MS = 20_000
+# The sweep lists provider pages while this much is left (at least one page, as the sweep starts
+# only then); acting on them may go on until half of TIME_RESERVE_MS is left.
+SWEEP_LISTING_RESERVE_MS = TIME_RESERVE_MS
 MAX_RECORDS_PER_RUN = 200
 SWEEP_LEASE = "sweep"  # one sweeper at a time
 # A record whose repair fails (or leaves something pending) is retried after 1, 2, 4... minutes.
@@ -105,6 +106,10 @@ class ReconcileReport:
     removals_blocked: int = 0
     repair_failures: int = 0
     stuck_records: int | None = None
+    # Listings whose pass the next run continues from the stored cursor, and listings listed again
+    # from their first page because the provider refused the stored cursor.
+    sweep_resumes: list[str] = field(default_factory=list)
+    sweep_restarted: list[str] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
 
     def as_dict(self) -> dict[str, Any]:
@@ -120,6 +125,8 @@ class ReconcileReport:
             "removalsBlocked": self.removals_blocked,
             "repairFailures": self.repair_failures,
             "stuckRecords": self.stuck_records,
+            "sweepResumes": self.sweep_resumes,
+            "sweepRestarted": self.sweep_restarted,
             "errors": self.errors,
         }
 
@@ -263,6 +270,9 @@ def _repair(record: AgentRecord, services: Services, worker: str, prefix: str) -
     resources = AgentResources.from_record(record, prefix=prefix)
     pending = remove_resources(resources, services.retell, services.twilio, reason=f"reconcile_{status}")
     if status == AgentStatus.DELETING.value:
+        # The delete route's module (and the API's pydantic models) only on this path: cold start.
+        from voice_agents.deletion import finish_deletion
+
         finish_deletion(record, pending, services, worker)
         return "deletion_finished" if not pending else "deletion_pending"
     # Still pending is a failed attempt too: back off, and count towards StuckRecords.
@@ -309,53 +319,6 @@ def _backoff(attempts: int) -> timedelta:
 # --- 2. the sweep ----------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class Tagged:
-    """A provider resource carrying this deployment's tag, and the agent id the tag names."""
-
-    resource: str  # NUMBER, RETELL_AGENT or RETELL_LLM
-    resource_id: str
-    agent_id: ObjectId
-    tag: str
-    voice_url: str | None = None
-
-    def age(self, moment: datetime) -> timedelta:
-        # The agent id is generated when its create starts, just before anything is bought.
-        return moment - self.agent_id.generation_time
-
-    def describe(self, moment: datetime) -> dict[str, Any]:
-        age = int(self.age(moment).total_seconds())
-        return {"resource": self.resource, "id": self.resource_id, "tag": self.tag, "ageSeconds": age}
-
-
-def tagged_resources(services: Services) -> list[Tagged]:
-    """Every Twilio number, Retell agent and Retell LLM whose tag carries this deployment's prefix."""
-    prefix = services.settings.resource_tag
-
-    def tagged(
-        resource: str, resource_id: str, text: str | None, voice_url: str | None = None
-    ) -> list[Tagged]:
-        agent_id = agent_id_from_tag(prefix, text)
-        return (
-            [Tagged(resource, resource_id, agent_id, tag_for(prefix, agent_id), voice_url)]
-            if agent_id
-            else []
-        )
-
-    found = [
-        item
-        for number in services.twilio.tagged_numbers(tag_prefix(prefix))
-        for item in tagged(NUMBER, number.sid, number.friendly_name, number.voice_url)
-    ]
-    for resource in (RETELL_AGENT, RETELL_LLM):
-        found += [
-            item
-            for resource_id, tag in retell_tags(resource, services.retell)
-            for item in tagged(resource, resource_id, tag)
-        ]
-    return found
-
-
 def remove_tagged(item: Tagged, services: Services, *, reason: str) -> bool:
     """Release the number or delete the Retell resource; False if already gone or it failed now."""
     try:
@@ -396,7 +359,17 @@ def _sweep_under_lock(
 
 def _sweep(services: Services, remaining_ms: Callable[[], int], worker: str, report: ReconcileReport) -> None:
     listed_at = now()
-    tagged = tagged_resources(services)
+    # Pages while the run keeps time to act on them; the rest of the pass is the next runs'.
+    listed = list_while(
+        services, read_cursors(services.store), lambda: remaining_ms() >= SWEEP_LISTING_RESERVE_MS
+    )
+    report.sweep_resumes = listed.unfinished
+    report.sweep_restarted = listed.restarted
+    logger.info(
+        "sweep listed", pages=listed.pages, resources=len(listed.items), passes_ended=listed.ended,
+        resumes_next_run=listed.unfinished, restarted=listed.restarted,
+    )  # fmt: skip
+    tagged = listed.items
     records = services.store.find_many(sorted({item.agent_id for item in tagged})) if tagged else {}
     plan = _plan(tagged, records, services, listed_at)
     report.unaccounted = [item.describe(listed_at) for item in plan.unaccounted]
@@ -419,6 +392,7 @@ def _sweep(services: Services, remaining_ms: Callable[[], int], worker: str, rep
         if not actions:
             continue
         if remaining_ms() < TIME_RESERVE_MS // 2:
+            # The cursors stay: the next run lists these pages again and acts on what is left.
             report.stopped_early = True
             return
         # Hold the record's lease while acting, so a delete or a repair never overlaps; the record
@@ -434,6 +408,9 @@ def _sweep(services: Services, remaining_ms: Callable[[], int], worker: str, rep
                     _act(item, action, fresh, services, report)
         finally:
             services.store.release_lease(agent_id, worker)
+    save_cursors(services.store, listed.cursors)
+    if listed.out_of_time:
+        report.stopped_early = True
 
 
 def _plan(
@@ -465,6 +442,9 @@ def _action_for(
     if status in (AgentStatus.FAILED.value, DELETED):
         return REMOVE, None
     if status == AgentStatus.PROVISIONING.value:
+        # The create's module (and the API's pydantic models) only for in-flight creates: cold start.
+        from voice_agents.provisioning import LEASE_GRACE
+
         deadline = record.deadline
         past = deadline is not None and deadline + LEASE_GRACE < moment
         return (REMOVE if past else None), None  # in flight until then: the create's own

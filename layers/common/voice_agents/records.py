@@ -28,12 +28,15 @@ Only this module and ``store`` name the record's fields; the domain reads a reco
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from bson import ObjectId
 
-from voice_agents.models import DEFAULT_LANGUAGE, DEFAULT_VOICE_ID, Agent, AgentStatus
 from voice_agents.observability import logger
+from voice_agents.statuses import AgentStatus
+
+if TYPE_CHECKING:
+    from voice_agents.models import Agent
 
 # Names of the paid resources, as they appear in ``pending`` lists, ``unknownOutcomes`` and metrics.
 NUMBER = "twilio_number"
@@ -149,6 +152,9 @@ class AgentRecord:
         """The agent as the API shows it. A record of an older shape (a field missing or of another
         type) still shows, so one such record never breaks its owner's list. An unknown status
         shows as failed (the reconciler counts such a record as stuck, which alarms)."""
+        # The API's pydantic models, only on the routes' path: the webhook reads records too.
+        from voice_agents.models import DEFAULT_LANGUAGE, DEFAULT_VOICE_ID, Agent
+
         document = self.document
 
         def text(name: str, default: str | None = None) -> str | None:

@@ -8,7 +8,6 @@ included. Each call's timeout is the configured one cut to the caller's deadline
 
 from __future__ import annotations
 
-import functools
 import re
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -31,6 +30,7 @@ from voice_agents.tags import llm_dynamic_variables
 PROVIDER = "retell"
 # Retell answers 422 "Cannot find requested asset under given api key." for unknown ids.
 _NOT_FOUND_STATUSES = {404, 422}
+PAGE_LIMIT = 1000  # the most a list page may hold
 
 
 class RetellClient:
@@ -82,12 +82,18 @@ class RetellClient:
 
     def list_llms(self) -> Iterator[dict[str, Any]]:
         """Newest first, so a tag search in compensation meets the recent ones early."""
-        return self._paginate(
-            lambda key: self._send(
+        return self._paginate(self.llms_page)
+
+    def llms_page(
+        self, pagination_key: str | None = None, *, limit: int = PAGE_LIMIT
+    ) -> tuple[list[dict[str, Any]], str | None]:
+        """One page of LLMs, newest first, and the next page's key (None after the last page)."""
+        return self._page(
+            lambda: self._send(
                 "list_llms",
                 "GET",
                 "/v2/list-retell-llms",
-                params={"limit": 1000, "sort_order": "descending"} | key,
+                params={"limit": limit, "sort_order": "descending"} | _key(pagination_key),
             )
         )
 
@@ -180,8 +186,16 @@ class RetellClient:
         return self._delete("delete_agent", f"/delete-agent/{agent_id}")
 
     def list_agents(self) -> Iterator[dict[str, Any]]:
-        return self._paginate(
-            lambda key: self._send("list_agents", "POST", "/v2/list-agents", json={"limit": 1000} | key)
+        return self._paginate(self.agents_page)
+
+    def agents_page(
+        self, pagination_key: str | None = None, *, limit: int = PAGE_LIMIT
+    ) -> tuple[list[dict[str, Any]], str | None]:
+        """One page of agents and the next page's key (None after the last page)."""
+        return self._page(
+            lambda: self._send(
+                "list_agents", "POST", "/v2/list-agents", json={"limit": limit} | _key(pagination_key)
+            )
         )
 
     # --- calls ----------------------------------------------------------------------------------
@@ -215,18 +229,26 @@ class RetellClient:
 
     # --- plumbing -------------------------------------------------------------------------------
 
-    def _paginate(self, fetch_page: Callable[[dict[str, str]], dict[str, Any]]) -> Iterator[dict[str, Any]]:
-        """Items of every page; ``fetch_page`` gets ``{"pagination_key": ...}`` after the first."""
-        key: dict[str, str] = {}
+    def _paginate(
+        self, fetch_page: Callable[[str | None], tuple[list[dict[str, Any]], str | None]]
+    ) -> Iterator[dict[str, Any]]:
+        """Items of every page, following each page's ``pagination_key``."""
+        key: str | None = None
         while True:
-            page = with_retries(functools.partial(fetch_page, key))
-            items = page.get("items") or []
-            if not isinstance(items, list):
-                raise UpstreamBadResponse(PROVIDER, "list", "answered a page whose items are not a list")
-            yield from (item for item in items if isinstance(item, dict))
-            if not page.get("has_more") or not page.get("pagination_key"):
+            items, key = fetch_page(key)
+            yield from items
+            if key is None:
                 return
-            key = {"pagination_key": str(page["pagination_key"])}
+
+    def _page(self, fetch: Callable[[], dict[str, Any]]) -> tuple[list[dict[str, Any]], str | None]:
+        page = with_retries(fetch)
+        items = page.get("items") or []
+        if not isinstance(items, list):
+            raise UpstreamBadResponse(PROVIDER, "list", "answered a page whose items are not a list")
+        more = page.get("has_more") and page.get("pagination_key")
+        return [item for item in items if isinstance(item, dict)], str(
+            page["pagination_key"]
+        ) if more else None
 
     def _delete(self, operation: str, path: str) -> bool:
         def attempt() -> bool:
@@ -281,6 +303,10 @@ class RetellClient:
                 PROVIDER, operation, f"answered {response.status_code} without a JSON object", retryable=True
             )
         return body
+
+
+def _key(pagination_key: str | None) -> dict[str, str]:
+    return {"pagination_key": pagination_key} if pagination_key else {}
 
 
 def _required_id(body: dict[str, Any], key: str, operation: str) -> str:

@@ -25,10 +25,10 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from voice_agents.config import SECRET_VARIABLES, Settings, forget_secret, load_settings, secret_in_use
 from voice_agents.errors import ConfigurationError
 from voice_agents.observability import count, logger
-from voice_agents.retell import RetellClient
 from voice_agents.store import AgentStore, connect
 
 if TYPE_CHECKING:
+    from voice_agents.retell import RetellClient
     from voice_agents.twilio_numbers import TwilioNumbers
 
 C = TypeVar("C")
@@ -123,6 +123,8 @@ class Runtime:
         )
 
     def retell(self) -> RetellClient:
+        from voice_agents.retell import RetellClient  # httpx: the read routes never call Retell
+
         config = self.settings()
         inputs = (config.retell_base_url, config.require("RETELL_API_KEY"), config.retell_timeout_seconds)
         return self._client(

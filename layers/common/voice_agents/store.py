@@ -34,9 +34,9 @@ from pymongo.errors import (
 )
 
 from voice_agents.errors import ConfigurationError, StoreError
-from voice_agents.models import AgentStatus
 from voice_agents.observability import logger
 from voice_agents.records import DELETED, RESOURCE_FIELDS, AgentRecord
+from voice_agents.statuses import AgentStatus
 
 P = ParamSpec("P")
 T = TypeVar("T")

@@ -151,6 +151,28 @@ class TwilioNumbers:
             if number.sid and (number.friendly_name or "").startswith(tag_prefix):
                 yield _owned(number)
 
+    def tagged_numbers_page(
+        self, tag_prefix: str, cursor: dict[str, str] | None, *, page_size: int
+    ) -> tuple[list[OwnedNumber], dict[str, str] | None]:
+        """One page of the account's numbers from ``cursor`` (None: the first page), those whose
+        FriendlyName starts with ``tag_prefix``, and the cursor of the next page (None after the last).
+        The cursor is the ``PageToken`` and ``Page`` of Twilio's ``next_page_uri``."""
+        resume = cursor or {}
+        page = self._call(
+            "list_numbers",
+            lambda: self._client.incoming_phone_numbers.page(
+                page_size=page_size,
+                page_token=resume.get("PageToken", values.unset),
+                page_number=int(resume["Page"]) if resume.get("Page", "").isdigit() else values.unset,
+            ),
+        )
+        numbers = [
+            _owned(number)
+            for number in page
+            if number.sid and (number.friendly_name or "").startswith(tag_prefix)
+        ]
+        return numbers, _next_page_cursor(page.next_page_url)
+
     def configure_webhook(self, sid: str, voice_url: str) -> OwnedNumber:
         """Point an owned number's voice webhook at ``voice_url`` (the repair path)."""
         updated = self._call(
@@ -196,6 +218,16 @@ def _owned(number: Any) -> OwnedNumber:
         sid=number.sid, phone_number=number.phone_number, friendly_name=number.friendly_name or "",
         voice_url=number.voice_url,
     )  # fmt: skip
+
+
+def _next_page_cursor(next_page_url: str | None) -> dict[str, str] | None:
+    if not next_page_url:
+        return None
+    query = urllib.parse.parse_qs(urllib.parse.urlsplit(next_page_url).query)
+    cursor = {name: query[name][0] for name in ("PageToken", "Page") if query.get(name)}
+    if "PageToken" not in cursor:
+        raise UpstreamBadResponse(PROVIDER, "list_numbers", "answered a next page without its PageToken")
+    return cursor
 
 
 def _translate(operation: str, exc: Exception) -> DomainError:

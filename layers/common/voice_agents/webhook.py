@@ -28,9 +28,9 @@ from twilio.twiml.voice_response import VoiceResponse
 
 from voice_agents.config import Settings
 from voice_agents.errors import DomainError
-from voice_agents.models import AgentStatus
 from voice_agents.observability import count, logger
 from voice_agents.records import RETELL_AGENT, AgentRecord
+from voice_agents.statuses import AgentStatus
 from voice_agents.store import now, object_id
 from voice_agents.tags import webhook_url
 
