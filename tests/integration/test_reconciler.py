@@ -98,7 +98,54 @@ def test_webhook_drift_is_repaired_when_the_base_url_changes(env, db, monkeypatc
     assert report["webhooksRepaired"] == 1
     assert env.twilio.owned[agent["twilioPhoneNumberSid"]]["voice_url"] == expected
     assert db.agents.find_one()["webhookUrl"] == expected
-    assert run_reconciler()["webhooksRepaired"] == 0
+    assert report["eventsWebhooksRepaired"] == 1  # the Retell agent's call events follow the base URL
+    agent_after = env.retell.state()["agents"][agent["retellAgentId"]]
+    assert agent_after["webhook_url"] == "https://voice.example.com/api/webhooks/retell"
+    second = run_reconciler()
+    assert second["webhooksRepaired"] == 0 and second["eventsWebhooksRepaired"] == 0
+
+
+def test_an_agent_without_a_call_events_url_gets_it_on_a_new_published_version(env, db):
+    """An agent made before agents sent their call events to us: the sweep re-points it the way an
+    update does (new draft, published, then the record's commit), and calls follow the record."""
+    agent = create_active_agent()
+    write_marker(runtime.store(), "va-local")  # so that the sweep runs
+    retell_agent_id = agent["retellAgentId"]
+    with env.retell._lock:  # what such an agent looks like at Retell: version 0, no webhook_url
+        env.retell._agents[retell_agent_id]["webhook_url"] = None
+    record = db.agents.find_one()
+    expected = record["webhookUrl"].split("/api/webhooks/twilio/")[0] + "/api/webhooks/retell"
+
+    report = run_reconciler()
+
+    assert report["eventsWebhooksRepaired"] == 1
+    state = env.retell.state()
+    versions = state["agent_versions"][retell_agent_id]
+    assert sorted(versions) == ["0", "1"]
+    assert versions["0"]["webhook_url"] is None and versions["0"]["is_published"]
+    assert versions["1"]["webhook_url"] == expected and versions["1"]["is_published"]
+    after = db.agents.find_one()
+    assert after["retellAgentVersion"] == 1 and after["retellWebhookUrl"] == expected
+    assert "pendingUpdate" not in after and "leaseOwner" not in after
+    assert after["prompt"] == record["prompt"] and after["phoneNumber"] == record["phoneNumber"]
+    assert run_reconciler()["eventsWebhooksRepaired"] == 0
+
+
+def test_a_failed_call_events_repair_leaves_the_agent_as_it_was(env, db):
+    agent = create_active_agent()
+    write_marker(runtime.store(), "va-local")
+    with env.retell._lock:
+        env.retell._agents[agent["retellAgentId"]]["webhook_url"] = None
+    env.retell.inject("publish_agent_version", status=400, message="injected", times=1)
+
+    report = run_reconciler()
+
+    assert report["eventsWebhooksRepaired"] == 0
+    after = db.agents.find_one()
+    assert after["retellAgentVersion"] == 0 and "pendingUpdate" not in after
+    versions = env.retell.state()["agent_versions"][agent["retellAgentId"]]
+    assert sorted(versions) == ["0"]  # the draft was deleted
+    assert run_reconciler()["eventsWebhooksRepaired"] == 1  # and the next run repairs it
 
 
 def test_numbers_without_our_tag_are_never_touched(env, db):

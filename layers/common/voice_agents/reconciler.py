@@ -12,7 +12,8 @@ webhook drift. It never removes a paid resource on its own judgement: a record m
 2. Under a run-wide lock (one sweeper at a time), every Twilio number, Retell agent and Retell LLM
    carrying this deployment's tag is matched to its record, and a plan is made before anything is
    done: remove what the record says should go (failed, deleted, provisioning past its deadline, a
-   duplicate beside an active agent's own), re-point an active agent's number whose webhook drifted,
+   duplicate beside an active agent's own), re-point an active agent's number whose webhook drifted
+   and its Retell agent whose call-events URL did (on a new published version, as an update does),
    leave the rest. A tag that names no record is reported (log, ``UnaccountedResources``, the report)
    and never removed here: ``python -m voice_agents.operate unaccounted`` releases it when asked. A
    plan that would remove more than ``RECONCILER_MAX_REMOVALS`` removes none of them. The listings
@@ -43,12 +44,12 @@ from voice_agents.cleanup import (
 from voice_agents.deployment import MarkerState, describe_foreign, marker_state, read_marker
 from voice_agents.errors import DeadlineExceeded, DomainError
 from voice_agents.observability import count, logger
-from voice_agents.records import DELETED, AgentRecord
+from voice_agents.records import DELETED, RETELL_AGENT, AgentRecord
 from voice_agents.retry import TimeBudget, finish_by
 from voice_agents.statuses import AgentStatus
 from voice_agents.store import now
 from voice_agents.sweep import Tagged, list_while, read_cursors, save_cursors
-from voice_agents.tags import tag_prefix, webhook_url
+from voice_agents.tags import base_url_of, retell_webhook_url, tag_prefix, webhook_url
 
 if TYPE_CHECKING:
     from voice_agents.runtime import Services
@@ -77,6 +78,7 @@ REPORTED_UNACCOUNTED = 50
 
 REMOVE = "remove"
 REPOINT = "repoint"
+REPOINT_EVENTS = "repoint_events"  # a Retell agent's webhook_url: changed through an update
 _REPAIRABLE = {AgentStatus.PROVISIONING.value, AgentStatus.DELETING.value, AgentStatus.FAILED.value, DELETED}
 
 
@@ -97,6 +99,7 @@ class ReconcileReport:
     repaired: Counter[str] = field(default_factory=Counter)
     removed: Counter[str] = field(default_factory=Counter)
     webhooks_repaired: int = 0
+    events_webhooks_repaired: int = 0
     swept: bool = False
     stopped_early: bool = False
     # Why the sweep did not run: "no_marker", "foreign_marker" or "clock_skew".
@@ -117,6 +120,7 @@ class ReconcileReport:
             "repaired": dict(self.repaired),
             "removed": dict(self.removed),
             "webhooksRepaired": self.webhooks_repaired,
+            "eventsWebhooksRepaired": self.events_webhooks_repaired,
             "swept": self.swept,
             "stoppedEarly": self.stopped_early,
             "sweepSkipped": self.sweep_skipped,
@@ -175,6 +179,8 @@ def _emit(report: ReconcileReport) -> None:
         count("OrphansRemoved", number, resource=resource)
     if report.webhooks_repaired:
         count("WebhooksRepaired", report.webhooks_repaired)
+    if report.events_webhooks_repaired:
+        count("EventsWebhooksRepaired", report.events_webhooks_repaired)
     if report.sweep_skipped:
         count("SweepSkipped")
     if report.unaccounted is not None:
@@ -336,6 +342,9 @@ class _Plan:
     work: dict[ObjectId, list[tuple[Tagged, str]]] = field(default_factory=lambda: defaultdict(list))
     statuses: dict[ObjectId, Any] = field(default_factory=dict)
     unaccounted: list[Tagged] = field(default_factory=list)
+    # Retell agents whose call-events URL drifted, with the record as planned: an update re-points
+    # each under its own lease, only while the record is still at the planned revision.
+    events: list[tuple[Tagged, AgentRecord]] = field(default_factory=list)
 
     @property
     def removals(self) -> int:
@@ -408,6 +417,13 @@ def _sweep(services: Services, remaining_ms: Callable[[], int], worker: str, rep
                     _act(item, action, fresh, services, report)
         finally:
             services.store.release_lease(agent_id, worker)
+    for item, record in plan.events:
+        if remaining_ms() < TIME_RESERVE_MS:
+            report.stopped_early = True  # as above: the next run lists these pages again
+            return
+        report.events_webhooks_repaired += _repoint_events(
+            item, record, services, worker, lambda: remaining_ms() - TIME_RESERVE_MS // 2
+        )
     save_cursors(services.store, listed.cursors)
     if listed.out_of_time:
         report.stopped_early = True
@@ -428,7 +444,9 @@ def _plan(
         action, note = _action_for(item, record, services, listed_at)
         if note:
             logger.warning(note, resource=item.resource, resource_id=item.resource_id, tag=item.tag)
-        if action:
+        if action == REPOINT_EVENTS:
+            plan.events.append((item, record))
+        elif action:
             plan.work[item.agent_id].append((item, action))
             plan.statuses[item.agent_id] = record.status
     return plan
@@ -461,6 +479,10 @@ def _action_for(
         expected = _expected_webhook(item, record, services)
         if expected and (item.voice_url != expected or record.webhook_url != expected):
             return REPOINT, None
+    if item.resource == RETELL_AGENT and record.pending_update is None:
+        expected = _expected_events_url(record, services)
+        if expected and item.events_url != expected:
+            return REPOINT_EVENTS, None
     return None, None
 
 
@@ -482,6 +504,36 @@ def _act(item: Tagged, action: str, record: AgentRecord, services: Services, rep
 def _expected_webhook(item: Tagged, record: AgentRecord, services: Services) -> str | None:
     base = services.settings.webhook_base_url
     return webhook_url(base, item.agent_id) if base else record.webhook_url
+
+
+def _expected_events_url(record: AgentRecord, services: Services) -> str | None:
+    """Where the agent's Retell call events go: the configured base URL's, else that of the URL its
+    number already points at (the create chose both from one base)."""
+    base = services.settings.webhook_base_url or base_url_of(record.webhook_url, record.id)
+    return retell_webhook_url(base) if base else None
+
+
+def _repoint_events(
+    item: Tagged, record: AgentRecord, services: Services, worker: str, remaining_ms: Callable[[], int]
+) -> int:
+    expected = _expected_events_url(record, services)
+    assert expected is not None
+    # The update's module only when a Retell agent drifted: cold start.
+    from voice_agents.updating import repoint_call_events
+
+    try:
+        repointed = repoint_call_events(record, expected, services, worker, remaining_ms())
+    except DomainError as exc:
+        logger.warning("call-events URL repair failed; the next run tries again", error=str(exc))
+        return 0
+    if repointed:
+        logger.info(
+            "call-events URL repaired",
+            agent_id=str(item.agent_id),
+            webhook_url=expected,
+            previous=item.events_url,
+        )
+    return int(repointed)
 
 
 def _repair_webhook(item: Tagged, record: AgentRecord, services: Services) -> int:

@@ -23,6 +23,7 @@ Only this module and ``store`` name the record's fields; the domain reads a reco
     retellAgentVersion    the published Retell agent version calls run (absent on older records)
     revision              bumped by every committed update: the API's ETag (absent = 0)
     pendingUpdate         {changes, startedAt, deadline, baseVersion, draftVersion?}: an update in flight
+    retellWebhookUrl      the call-events URL a reconciler repair set on the Retell agent
 """
 
 from __future__ import annotations

@@ -44,7 +44,8 @@ class Tagged:
     resource_id: str
     agent_id: ObjectId
     tag: str
-    voice_url: str | None = None
+    voice_url: str | None = None  # a number's voice webhook
+    events_url: str | None = None  # a Retell agent's webhook_url (its latest version's)
 
     def age(self, moment: datetime) -> timedelta:
         # The agent id is generated when its create starts, just before anything is bought.
@@ -79,22 +80,28 @@ def fetch_page(
     the next page's cursor (None after the last page)."""
     prefix = services.settings.resource_tag
 
-    def tagged(resource_id: Any, text: str | None, voice_url: str | None = None) -> list[Tagged]:
+    def tagged(resource_id: Any, text: str | None, **urls: str | None) -> list[Tagged]:
         agent_id = agent_id_from_tag(prefix, text)
         if agent_id is None or not isinstance(resource_id, str) or not resource_id:
             return []  # not ours, or nothing to act on by id
-        return [Tagged(resource, resource_id, agent_id, tag_for(prefix, agent_id), voice_url)]
+        return [Tagged(resource, resource_id, agent_id, tag_for(prefix, agent_id), **urls)]
 
     if resource == NUMBER:
         numbers, next_cursor = services.twilio.tagged_numbers_page(
             tag_prefix(prefix), cursor, page_size=PAGE_SIZE
         )
-        found = [item for n in numbers for item in tagged(n.sid, n.friendly_name, n.voice_url)]
+        found = [item for n in numbers for item in tagged(n.sid, n.friendly_name, voice_url=n.voice_url)]
         return found, next_cursor
     key = (cursor or {}).get("pagination_key")
     if resource == RETELL_AGENT:
         agents, next_key = services.retell.agents_page(key, limit=PAGE_SIZE)
-        found = [item for agent in agents for item in tagged(agent.get("agent_id"), agent_tag(agent))]
+        found = [
+            item
+            for agent in agents
+            for item in tagged(
+                agent.get("agent_id"), agent_tag(agent), events_url=_text(agent.get("webhook_url"))
+            )
+        ]
     else:
         llms, next_key = services.retell.llms_page(key, limit=PAGE_SIZE)
         found = [item for llm in llms for item in tagged(llm.get("llm_id"), llm_tag(llm))]
@@ -179,3 +186,7 @@ def read_cursors(store: AgentStore) -> dict[str, Cursor | None]:
 def save_cursors(store: AgentStore, cursors: dict[str, Cursor | None]) -> None:
     document = {resource: cursors.get(resource) for resource in LISTINGS}
     store.database[COLLECTION].replace_one({"_id": STATE_ID}, {**document, "updatedAt": now()}, upsert=True)
+
+
+def _text(value: Any) -> str | None:
+    return value if isinstance(value, str) else None

@@ -63,6 +63,14 @@ def webhook_url(base_url: str, agent_id: ObjectId | str) -> str:
     return base_url.rstrip("/") + WEBHOOK_PATH.format(agent_id=agent_id)
 
 
+def base_url_of(number_webhook: str | None, agent_id: ObjectId | str) -> str | None:
+    """The base URL a number's voice webhook was built on (``webhook_url``), or None."""
+    path = WEBHOOK_PATH.format(agent_id=agent_id)
+    if not number_webhook or not number_webhook.endswith(path):
+        return None
+    return number_webhook[: -len(path)] or None
+
+
 def retell_webhook_url(base_url: str) -> str:
     """Where a Retell agent sends its call events (one URL for every agent: events name the call)."""
     return base_url.rstrip("/") + RETELL_WEBHOOK_PATH

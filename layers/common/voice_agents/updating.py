@@ -67,7 +67,13 @@ IDEMPOTENCY_TTL_SECONDS = 24 * 3600
 UNDO_SHARE = 0.3
 # The record's fields and what Retell calls them: on the LLM, and on the agent.
 LLM_FIELDS = {"prompt": "general_prompt", "beginMessage": "begin_message"}
-AGENT_FIELDS = {"voiceId": "voice_id", "language": "language", "name": "agent_name"}
+# ``retellWebhookUrl`` is not the API's to change: the reconciler re-points a drifted call-events URL.
+AGENT_FIELDS = {
+    "voiceId": "voice_id",
+    "language": "language",
+    "name": "agent_name",
+    "retellWebhookUrl": "webhook_url",
+}
 
 
 class LambdaContextLike(Protocol):
@@ -386,6 +392,28 @@ def settle_update(record: AgentRecord, services: Services, worker: str) -> Agent
         )
     services.store.abandon_update(record.id, worker)
     return None
+
+
+def repoint_call_events(
+    record: AgentRecord, url: str, services: Services, worker: str, remaining_ms: int
+) -> bool:
+    """The reconciler's repair of a Retell agent whose call-events URL (``webhook_url``) drifted, or
+    that predates it: the same versioned update as a request's, so calls switch with the record. False
+    when the record changed since it was read (the next run looks again)."""
+    changes = {"retellWebhookUrl": url}
+    budget = TimeBudget.split(remaining_ms, rollback_share=UNDO_SHARE)
+    claimed = services.store.begin_update(
+        record.id,
+        str(record.owner_id),
+        revision=record.revision,
+        worker=worker,
+        lease=timedelta(milliseconds=budget.remaining_ms()) + LEASE_GRACE,
+        pending={"changes": changes},
+    )
+    if claimed is None:
+        return False
+    _Update(claimed, changes, services, budget, worker).run()
+    return True
 
 
 def repair_update(record: AgentRecord, services: Services, worker: str) -> str:
