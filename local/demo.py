@@ -92,12 +92,26 @@ def run(stack: LocalStack) -> None:
         response = call("get_agents", http_event("get_agent.json", agent_id=agent["id"]))
         show("stored", json.loads(response["body"])["status"])
 
+    with step("PATCH /api/agents/{id} (events/update_agent.json): a new prompt, same number"):
+        response = call("update_agent", http_event("update_agent.json", agent_id=agent["id"]))
+        updated = json.loads(response["body"])
+        show("status", response["statusCode"])
+        show("ETag", response["headers"].get("ETag"))
+        show("prompt", updated["prompt"])
+        show("phone number (unchanged)", updated["phoneNumber"])
+        versions = stack.retell.state()["agent_versions"][agent["retellAgentId"]]
+        show(
+            "Retell agent versions",
+            {n: "published" if v["is_published"] else "draft" for n, v in versions.items()},
+        )
+
     with step("An inbound call: Twilio POSTs the signed webhook; we register it with Retell"):
         event = signed_call_event(agent["webhookUrl"], agent["id"], "+61298765432", agent["phoneNumber"])
         response = call("twilio_webhook", event)
         show("status", response["statusCode"])
         show("TwiML", response["body"])
-        show("Retell calls registered", len(stack.retell.calls_registered))
+        [registered] = stack.retell.calls_registered.values()
+        show("Retell call registered on agent version", registered.get("agent_version"))
 
     with step("The same call with a forged signature is refused"):
         event["headers"]["x-twilio-signature"] = "forged"
