@@ -395,6 +395,12 @@ def _header_text(value: Any) -> str:
 # ---------------------------------------------------------------- the server
 
 
+class _ApiServer(ThreadingHTTPServer):
+    # The standard library's listen backlog is 5: a burst of concurrent calls (the scale benchmark's
+    # 50 webhooks at once) would be refused at connect, as API Gateway never does.
+    request_queue_size = 256
+
+
 class LocalHttpApi:
     """The template's HTTP API on ``host:port`` (0 = a free port), served from a background thread:
 
@@ -427,7 +433,7 @@ class LocalHttpApi:
         self.port = port
         self.access_log = access_log
         self.dashboard = dashboard.resolve() if dashboard is not None else None
-        self._server: ThreadingHTTPServer | None = None
+        self._server: _ApiServer | None = None
         self._thread: threading.Thread | None = None
         # One warm instance per function: a handler module's state (the resolver's current event)
         # belongs to one invocation at a time, as it does in Lambda.
@@ -444,7 +450,7 @@ class LocalHttpApi:
         return f"http://{self.host}:{self._server.server_address[1]}"
 
     def start(self) -> Self:
-        server = ThreadingHTTPServer((self.host, self.port), _RequestHandler)
+        server = _ApiServer((self.host, self.port), _RequestHandler)
         server.daemon_threads = True
         server.api = self  # type: ignore[attr-defined]
         self._server = server

@@ -27,9 +27,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Annotated, Any
-
-from pydantic import BaseModel, ConfigDict, Field, StrictInt, ValidationError
+from typing import TYPE_CHECKING, Any
 
 from voice_agents.call_records import PROGRESS
 from voice_agents.errors import ConfigurationError, StoreError
@@ -62,30 +60,71 @@ RETELL_STATUS = {
 }
 
 # Epoch milliseconds up to the last one a datetime holds (9999-12-31).
-Milliseconds = Annotated[StrictInt, Field(ge=0, le=253_402_300_799_999)]
-ShortText = Annotated[str, Field(max_length=200)]
+MAX_EPOCH_MS = 253_402_300_799_999
+SHORT_TEXT = 200
+SUMMARY_TEXT = 20_000
 
 
-class _Analysis(BaseModel):
-    model_config = ConfigDict(extra="ignore")
+@dataclass(frozen=True)
+class _RetellCall:
+    """The fields of Retell's call object the call record keeps; the rest is ignored. Read by hand,
+    not by a pydantic model: this is every event's path, and pydantic's model machinery would double
+    the function's cold start."""
 
-    call_summary: Annotated[str, Field(max_length=20_000)] | None = None
-    user_sentiment: ShortText | None = None
-
-
-class _RetellCall(BaseModel):
-    """The fields of Retell's call object the call record keeps; the rest is ignored."""
-
-    model_config = ConfigDict(extra="ignore")
-
-    call_id: Annotated[str, Field(min_length=1, max_length=200)]
-    call_status: ShortText | None = None
-    start_timestamp: Milliseconds | None = None
-    end_timestamp: Milliseconds | None = None
-    duration_ms: Milliseconds | None = None
-    disconnection_reason: ShortText | None = None
-    call_analysis: _Analysis | None = None
+    call_id: str
+    call_status: str | None = None
+    start_timestamp: int | None = None
+    end_timestamp: int | None = None
+    duration_ms: int | None = None
+    disconnection_reason: str | None = None
+    call_summary: str | None = None
+    user_sentiment: str | None = None
     metadata: dict[str, Any] | None = None
+
+    @classmethod
+    def read(cls, call: Any) -> _RetellCall | list[str]:
+        """The call, or the names of the fields that are not as Retell documents them."""
+        if not isinstance(call, dict):
+            return ["call"]
+        invalid: list[str] = []
+
+        def text(source: dict[str, Any], name: str, limit: int, *, path: str = "") -> str | None:
+            value = source.get(name)
+            if value is None or (isinstance(value, str) and len(value) <= limit):
+                return value
+            invalid.append(path + name)
+            return None
+
+        def epoch_ms(name: str) -> int | None:
+            value = call.get(name)
+            valid = isinstance(value, int) and not isinstance(value, bool) and 0 <= value <= MAX_EPOCH_MS
+            if value is None or valid:
+                return value
+            invalid.append(name)
+            return None
+
+        call_id = call.get("call_id")
+        if not isinstance(call_id, str) or not 1 <= len(call_id) <= SHORT_TEXT:
+            invalid.append("call_id")
+        analysis = call.get("call_analysis")
+        if analysis is not None and not isinstance(analysis, dict):
+            invalid.append("call_analysis")
+        analysis = analysis if isinstance(analysis, dict) else {}
+        metadata = call.get("metadata")
+        if metadata is not None and not isinstance(metadata, dict):
+            invalid.append("metadata")
+        read = cls(
+            call_id=call_id if isinstance(call_id, str) else "",
+            call_status=text(call, "call_status", SHORT_TEXT),
+            start_timestamp=epoch_ms("start_timestamp"),
+            end_timestamp=epoch_ms("end_timestamp"),
+            duration_ms=epoch_ms("duration_ms"),
+            disconnection_reason=text(call, "disconnection_reason", SHORT_TEXT),
+            call_summary=text(analysis, "call_summary", SUMMARY_TEXT, path="call_analysis."),
+            user_sentiment=text(analysis, "user_sentiment", SHORT_TEXT, path="call_analysis."),
+            metadata=metadata if isinstance(metadata, dict) else None,
+        )
+        return sorted(invalid) if invalid else read
 
     def call_sid(self) -> str | None:
         """The Twilio CallSid the webhook registered the call with (its metadata comes back)."""
@@ -154,11 +193,9 @@ def _answer(
     if event not in EVENT_STATUS:
         logger.info("call event ignored", event=event[:50])
         return EventAnswer(204)
-    try:
-        call = _RetellCall.model_validate(payload.get("call"))
-    except ValidationError as exc:
-        fields = sorted({".".join(str(part) for part in error["loc"]) or "call" for error in exc.errors()})
-        return _malformed(f"the call object is not valid ({', '.join(fields)})")
+    call = _RetellCall.read(payload.get("call"))
+    if isinstance(call, list):
+        return _malformed(f"the call object is not valid ({', '.join(call)})")
     logger.append_keys(retell_call_id=call.call_id, event=event)
     applied = process.store().calls.apply_event(
         call.call_id,
@@ -206,14 +243,13 @@ def _facts(call: _RetellCall) -> dict[str, Any]:
     duration = call.duration_ms
     if duration is None and call.start_timestamp is not None and call.end_timestamp is not None:
         duration = max(call.end_timestamp - call.start_timestamp, 0)
-    analysis = call.call_analysis or _Analysis()
     facts = {
         "startedAt": _moment(call.start_timestamp),
         "endedAt": _moment(call.end_timestamp),
         "durationMs": duration,
         "disconnectionReason": call.disconnection_reason,
-        "summary": analysis.call_summary,
-        "sentiment": analysis.user_sentiment,
+        "summary": call.call_summary,
+        "sentiment": call.user_sentiment,
     }
     return {name: value for name, value in facts.items() if value is not None}
 

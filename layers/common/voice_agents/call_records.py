@@ -13,9 +13,12 @@ and more than once, and a status that never goes backwards is then one atomic up
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from voice_agents.models import Call, CallStatus
+from voice_agents.statuses import CallStatus
+
+if TYPE_CHECKING:
+    from voice_agents.models import Call
 
 PROGRESS: dict[CallStatus, int] = {
     CallStatus.REGISTERED: 0,
@@ -29,6 +32,9 @@ STATUS_BY_PROGRESS = {rank: status for status, rank in PROGRESS.items()}
 
 def to_call(document: dict[str, Any]) -> Call:
     """The API's view of a stored call; a record of an unknown shape reads as registered."""
+    # The API's models only here: the Retell webhook imports this module for PROGRESS (cold start).
+    from voice_agents.models import Call
+
     progress = document.get("progress")
     status = STATUS_BY_PROGRESS.get(progress) if isinstance(progress, int) else None
     duration = document.get("durationMs")
