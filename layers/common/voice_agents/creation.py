@@ -8,11 +8,6 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from aws_lambda_powertools.utilities.idempotency import IdempotencyConfig, idempotent_function
-from aws_lambda_powertools.utilities.idempotency.exceptions import (
-    IdempotencyAlreadyInProgressError,
-    IdempotencyPersistenceLayerError,
-    IdempotencyValidationError,
-)
 from aws_lambda_powertools.utilities.idempotency.serialization.pydantic import PydanticSerializer
 from pydantic import AliasChoices, BaseModel, Field
 
@@ -21,13 +16,12 @@ from voice_agents.errors import (
     AgentDeleted,
     AgentNotFound,
     DomainError,
-    IdempotencyKeyReused,
     ProvisioningFailed,
     QuotaExceeded,
     RequestInProgress,
     StoreError,
 )
-from voice_agents.idempotency import MongoPersistenceLayer
+from voice_agents.idempotency import MongoPersistenceLayer, answered_as_domain_errors
 from voice_agents.models import Agent, AgentStatus, CreateAgentRequest
 from voice_agents.observability import logger
 from voice_agents.provisioning import provision_agent
@@ -147,7 +141,7 @@ def create_agent(
     idempotency_config.register_lambda_context(context)  # type: ignore[arg-type]
     command = CreateCommand(ownerId=owner_id, idempotencyKey=idempotency_key, request=request)
     first_run = _FirstRun()
-    try:
+    with answered_as_domain_errors(reused="a different request body"):
         outcome: CreateOutcome = _provision_once(
             command=command,
             webhook_base_url=webhook_base_url,
@@ -155,14 +149,6 @@ def create_agent(
             services=services,
             first_run=first_run,
         )
-    except IdempotencyValidationError as exc:
-        raise IdempotencyKeyReused(
-            "this Idempotency-Key was already used with a different request body"
-        ) from exc
-    except IdempotencyAlreadyInProgressError as exc:
-        raise RequestInProgress("a request with this Idempotency-Key is still in progress") from exc
-    except IdempotencyPersistenceLayerError as exc:
-        raise StoreError(f"idempotency store failed: {exc}") from exc
     if first_run.failure is not None:
         raise first_run.failure
     if first_run.agent is not None:

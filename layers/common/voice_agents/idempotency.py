@@ -9,20 +9,40 @@ Records: ``_id`` = the hashed key, ``status``, ``expiration`` (epoch seconds, ch
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Any
 
 from aws_lambda_powertools.utilities.idempotency import BasePersistenceLayer
 from aws_lambda_powertools.utilities.idempotency.exceptions import (
+    IdempotencyAlreadyInProgressError,
     IdempotencyItemAlreadyExistsError,
     IdempotencyItemNotFoundError,
+    IdempotencyPersistenceLayerError,
+    IdempotencyValidationError,
 )
 from aws_lambda_powertools.utilities.idempotency.persistence.datarecord import STATUS_CONSTANTS, DataRecord
 from pymongo.collection import Collection
 from pymongo.errors import DuplicateKeyError
 
+from voice_agents.errors import IdempotencyKeyReused, RequestInProgress, StoreError
+
 INPROGRESS = STATUS_CONSTANTS["INPROGRESS"]
+
+
+@contextmanager
+def answered_as_domain_errors(reused: str) -> Iterator[None]:
+    """Powertools' idempotency errors as the API answers them; ``reused`` says what a reused key
+    was used with before."""
+    try:
+        yield
+    except IdempotencyValidationError as exc:
+        raise IdempotencyKeyReused(f"this Idempotency-Key was already used with {reused}") from exc
+    except IdempotencyAlreadyInProgressError as exc:
+        raise RequestInProgress("a request with this Idempotency-Key is still in progress") from exc
+    except IdempotencyPersistenceLayerError as exc:
+        raise StoreError(f"idempotency store failed: {exc}") from exc
 
 
 class MongoPersistenceLayer(BasePersistenceLayer):

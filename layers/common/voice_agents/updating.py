@@ -23,11 +23,6 @@ from datetime import timedelta
 from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
 from aws_lambda_powertools.utilities.idempotency import IdempotencyConfig, idempotent_function
-from aws_lambda_powertools.utilities.idempotency.exceptions import (
-    IdempotencyAlreadyInProgressError,
-    IdempotencyPersistenceLayerError,
-    IdempotencyValidationError,
-)
 from aws_lambda_powertools.utilities.idempotency.serialization.pydantic import PydanticSerializer
 from pydantic import BaseModel
 
@@ -38,7 +33,6 @@ from voice_agents.errors import (
     AgentNotFound,
     DeadlineExceeded,
     DomainError,
-    IdempotencyKeyReused,
     PreconditionFailed,
     RequestInProgress,
     StoreError,
@@ -47,7 +41,7 @@ from voice_agents.errors import (
     UpstreamNotFound,
     UpstreamTimeout,
 )
-from voice_agents.idempotency import MongoPersistenceLayer
+from voice_agents.idempotency import MongoPersistenceLayer, answered_as_domain_errors
 from voice_agents.models import AgentStatus, UpdateAgentRequest
 from voice_agents.observability import count, logger
 from voice_agents.provisioning import LEASE_GRACE, PROVIDER_STEP_MS, STORE_STEP_MS, outcome_unknown
@@ -128,7 +122,7 @@ def update_agent(
         ownerId=owner_id, idempotencyKey=idempotency_key, agentId=agent_id, changes=request.changes()
     )
     first_run: list[VersionedAgent] = []
-    try:
+    with answered_as_domain_errors(reused="a different agent or request body"):
         _update_once(
             command=command,
             request=request,
@@ -137,14 +131,6 @@ def update_agent(
             services=services,
             first_run=first_run,
         )
-    except IdempotencyValidationError as exc:
-        raise IdempotencyKeyReused(
-            "this Idempotency-Key was already used with a different agent or request body"
-        ) from exc
-    except IdempotencyAlreadyInProgressError as exc:
-        raise RequestInProgress("a request with this Idempotency-Key is still in progress") from exc
-    except IdempotencyPersistenceLayerError as exc:
-        raise StoreError(f"idempotency store failed: {exc}") from exc
     if first_run:
         return first_run[0]
     return VersionedAgent.of(_owned_record(agent_id, owner_id, services))
