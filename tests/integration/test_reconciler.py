@@ -210,3 +210,20 @@ def test_hung_providers_stop_the_run_before_its_deadline_and_the_next_run_finish
     let_time_pass(env)
     run_reconciler()
     assert leaks(env, db) == {}
+
+
+def test_a_listed_version_calls_do_not_run_is_never_re_pointed(env, db):
+    """Only the version the record pins is live: a newer draft without the call-events URL (left by
+    someone editing the agent at Retell) is not a reason to mint a version, run after run."""
+    agent = create_active_agent()
+    write_marker(runtime.store(), "va-local")
+    retell_agent_id = agent["retellAgentId"]
+    draft = runtime.retell().create_agent_version(retell_agent_id, base_version=0)
+    with env.retell._lock:  # the listing shows the latest version: the draft, without the URL
+        env.retell._agent_versions[retell_agent_id][draft]["webhook_url"] = None
+
+    reports = [run_reconciler(), run_reconciler()]
+
+    assert [report["eventsWebhooksRepaired"] for report in reports] == [0, 0]
+    assert sorted(env.retell.state()["agent_versions"][retell_agent_id]) == ["0", "1"]
+    assert db.agents.find_one()["retellAgentVersion"] == 0

@@ -479,7 +479,7 @@ def _action_for(
         expected = _expected_webhook(item, record, services)
         if expected and (item.voice_url != expected or record.webhook_url != expected):
             return REPOINT, None
-    if item.resource == RETELL_AGENT and record.pending_update is None:
+    if item.resource == RETELL_AGENT and record.pending_update is None and _runs_on(item, record):
         expected = _expected_events_url(record, services)
         if expected and item.events_url != expected:
             return REPOINT_EVENTS, None
@@ -504,6 +504,13 @@ def _act(item: Tagged, action: str, record: AgentRecord, services: Services, rep
 def _expected_webhook(item: Tagged, record: AgentRecord, services: Services) -> str | None:
     base = services.settings.webhook_base_url
     return webhook_url(base, item.agent_id) if base else record.webhook_url
+
+
+def _runs_on(item: Tagged, record: AgentRecord) -> bool:
+    """Whether the listed Retell agent is the version the agent's calls run (a listing that shows
+    other versions must not make the sweep re-point one that is not live, run after run)."""
+    pinned = record.retell_agent_version
+    return item.version is None or pinned is None or item.version == pinned
 
 
 def _expected_events_url(record: AgentRecord, services: Services) -> str | None:

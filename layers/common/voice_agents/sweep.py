@@ -45,7 +45,8 @@ class Tagged:
     agent_id: ObjectId
     tag: str
     voice_url: str | None = None  # a number's voice webhook
-    events_url: str | None = None  # a Retell agent's webhook_url (its latest version's)
+    events_url: str | None = None  # a Retell agent's webhook_url, in the listed version
+    version: int | None = None  # the Retell agent version the listing shows
 
     def age(self, moment: datetime) -> timedelta:
         # The agent id is generated when its create starts, just before anything is bought.
@@ -80,11 +81,11 @@ def fetch_page(
     the next page's cursor (None after the last page)."""
     prefix = services.settings.resource_tag
 
-    def tagged(resource_id: Any, text: str | None, **urls: str | None) -> list[Tagged]:
+    def tagged(resource_id: Any, text: str | None, **listed: Any) -> list[Tagged]:
         agent_id = agent_id_from_tag(prefix, text)
         if agent_id is None or not isinstance(resource_id, str) or not resource_id:
             return []  # not ours, or nothing to act on by id
-        return [Tagged(resource, resource_id, agent_id, tag_for(prefix, agent_id), **urls)]
+        return [Tagged(resource, resource_id, agent_id, tag_for(prefix, agent_id), **listed)]
 
     if resource == NUMBER:
         numbers, next_cursor = services.twilio.tagged_numbers_page(
@@ -99,7 +100,10 @@ def fetch_page(
             item
             for agent in agents
             for item in tagged(
-                agent.get("agent_id"), agent_tag(agent), events_url=_text(agent.get("webhook_url"))
+                agent.get("agent_id"),
+                agent_tag(agent),
+                events_url=_text(agent.get("webhook_url")),
+                version=_number(agent.get("version")),
             )
         ]
     else:
@@ -190,3 +194,7 @@ def save_cursors(store: AgentStore, cursors: dict[str, Cursor | None]) -> None:
 
 def _text(value: Any) -> str | None:
     return value if isinstance(value, str) else None
+
+
+def _number(value: Any) -> int | None:
+    return value if isinstance(value, int) and not isinstance(value, bool) else None
