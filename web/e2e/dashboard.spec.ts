@@ -1,6 +1,16 @@
 import AxeBuilder from "@axe-core/playwright";
 import { type Page, expect, test } from "@playwright/test";
-import { apiUrl, createAgent, dashboardUrl, placeCall, retell, tokenFor, twilio, uniqueUser } from "./stack";
+import {
+  apiUrl,
+  callAnalysed,
+  createAgent,
+  dashboardUrl,
+  placeCall,
+  retell,
+  tokenFor,
+  twilio,
+  uniqueUser,
+} from "./stack";
 
 const PROMPT = "You are the friendly receptionist of a Sydney dental clinic.";
 // Australian mobile numbers as people read them: +61 4xx xxx xxx.
@@ -305,16 +315,7 @@ test("a call to the agent's number shows in Recent calls: ended, its duration an
 
   await placeCall(agent, "+61298765432", 1200);
   // The call is analysed after it ends: wait for the summary before reading the page again.
-  const token = await tokenFor(user);
-  await expect
-    .poll(async () => {
-      const response = await fetch(`${apiUrl()}/api/agents/${agent.id}/calls`, {
-        headers: { Authorization: `Bearer ${token}` },
-      });
-      const { items } = (await response.json()) as { items: { summary: string | null }[] };
-      return items[0]?.summary ?? null;
-    })
-    .not.toBeNull();
+  await callAnalysed(user, agent.id);
   await page.reload();
   await card(page, "Called").getByText("Recent calls").click();
   const call = card(page, "Called").getByRole("listitem");

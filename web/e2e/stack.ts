@@ -129,3 +129,18 @@ export async function placeCall(agent: Agent, caller: string, durationMs: number
   await retell().endCall(retellCall.call_id, durationMs);
   return callSid;
 }
+
+/** Waits until the agent's newest call has Retell's summary: the last of its events has been taken. */
+export async function callAnalysed(user: string, agentId: string, timeoutMs = 15_000): Promise<void> {
+  const token = await tokenFor(user);
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const response = await fetch(`${apiUrl()}/api/agents/${agentId}/calls`, {
+      headers: { Authorization: `Bearer ${token}` },
+    });
+    const { items } = await json<{ items: { summary: string | null }[] }>(response);
+    if (items[0]?.summary) return;
+    if (Date.now() > deadline) throw new Error(`no analysed call for ${agentId} in ${timeoutMs} ms`);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+}
