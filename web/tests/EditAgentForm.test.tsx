@@ -185,12 +185,34 @@ describe("editing an agent on its card", () => {
     expect((await within(form).findByRole("alert")).textContent).toMatch(/did not complete: Failed to fetch/);
   });
 
-  it("an agent the form cannot read (deleted meanwhile) says so and cannot be saved", async () => {
-    const { client } = fakeApi(() => json(404, { error: "not_found", message: "Agent not found" }));
+  it("a double click on Save sends one PATCH", async () => {
+    const api = agentApi(agent());
+    render(<Listed initial={agent()} client={api.client} />);
+    const form = await openEditor();
+    fireEvent.change(within(form).getByLabelText("Prompt"), { target: { value: "Once." } });
+    const save = within(form).getByRole("button", { name: "Save" });
+    fireEvent.click(save);
+    fireEvent.click(save);
+    await waitFor(() => expect(within(card()).queryByRole("form")).toBeNull());
+    expect(patches(api.sent)).toHaveLength(1);
+    expect(within(card()).queryByRole("alert")).toBeNull();
+  });
+
+  it.each([
+    ["deleted meanwhile", () => json(404, { error: "not_found", message: "Agent not found" }), "Agent not found"],
+    [
+      "the API unreachable",
+      () => {
+        throw new TypeError("Failed to fetch");
+      },
+      "Failed to fetch",
+    ],
+  ])("an agent the form cannot read (%s) says so and cannot be saved", async (_, answer, reason) => {
+    const { client } = fakeApi(answer);
     render(<Listed initial={agent()} client={client} />);
     fireEvent.click(within(card()).getByRole("button", { name: "Edit Reception" }));
     const form = await within(card()).findByRole("form", { name: "Edit Reception" });
-    expect((await within(form).findByRole("alert")).textContent).toBe("Could not read Reception: Agent not found");
+    expect((await within(form).findByRole("alert")).textContent).toBe(`Could not read Reception: ${reason}`);
     expect(within(form).getByRole("button", { name: "Save" })).toHaveProperty("disabled", true);
   });
 

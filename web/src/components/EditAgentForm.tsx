@@ -41,11 +41,20 @@ export function EditAgentForm({ agent, client, onUpdated, onClose }: Props) {
   const [saving, setSaving] = useState(false);
   // What the form was filled from: the baseline of "changed", and what If-Match vouches for.
   const original = useRef<Values>(valuesOf(agent));
+  // A second click before the first answer would send the same ETag again: refused (412), it would
+  // be reported as a change made elsewhere.
+  const inFlight = useRef(false);
 
+  const readAgent = () => client.GET("/api/agents/{agentId}", { params: { path: { agentId: agent.id } } });
   const reload = async (): Promise<boolean> => {
-    const { data, error, response } = await client.GET("/api/agents/{agentId}", {
-      params: { path: { agentId: agent.id } },
-    });
+    let read: Awaited<ReturnType<typeof readAgent>>;
+    try {
+      read = await readAgent();
+    } catch (failure) {
+      setFormError(`Could not read ${agent.name}: ${errorMessage(failure)}`);
+      return false;
+    }
+    const { data, error, response } = read;
     if (!data) {
       setFormError(`Could not read ${agent.name}: ${errorMessage(error, response)}`);
       return false;
@@ -69,12 +78,13 @@ export function EditAgentForm({ agent, client, onUpdated, onClose }: Props) {
 
   const submit = async (event: FormEvent) => {
     event.preventDefault();
-    if (saving || etag === null) return;
+    if (inFlight.current || etag === null) return;
     const body = changedFields(original.current, values);
     if (Object.keys(body).length === 0) {
       onClose();
       return;
     }
+    inFlight.current = true;
     setSaving(true);
     setFieldErrors({});
     setFormError(null);
@@ -102,6 +112,7 @@ export function EditAgentForm({ agent, client, onUpdated, onClose }: Props) {
     } catch (failure) {
       setFormError(`The request did not complete: ${errorMessage(failure)}.`);
     } finally {
+      inFlight.current = false;
       setSaving(false);
     }
   };
