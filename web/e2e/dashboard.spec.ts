@@ -1,6 +1,16 @@
 import AxeBuilder from "@axe-core/playwright";
 import { type Page, expect, test } from "@playwright/test";
-import { apiUrl, createAgent, dashboardUrl, retell, twilio, uniqueUser } from "./stack";
+import {
+  apiUrl,
+  callAnalysed,
+  createAgent,
+  dashboardUrl,
+  placeCall,
+  retell,
+  tokenFor,
+  twilio,
+  uniqueUser,
+} from "./stack";
 
 const PROMPT = "You are the friendly receptionist of a Sydney dental clinic.";
 // Australian mobile numbers as people read them: +61 4xx xxx xxx.
@@ -239,6 +249,83 @@ test("the list is newest first and loads more through nextCursor", async ({ page
   await expect(page.getByRole("button", { name: "Load more" })).toHaveCount(0);
 });
 
+test("editing the prompt on the card changes the agent: the card shows it, after a reload too", async ({
+  page,
+}) => {
+  const user = uniqueUser("edit");
+  await createAgent(user, { name: "Editable", prompt: PROMPT });
+  await page.goto(dashboardUrl(user));
+  const edited = card(page, "Editable");
+  await expect(edited.getByText(PROMPT)).toBeVisible();
+
+  // By keyboard: the form opens on its first field.
+  await edited.getByRole("button", { name: "Edit Editable" }).focus();
+  await page.keyboard.press("Enter");
+  const form = edited.getByRole("form", { name: "Edit Editable" });
+  await expect(form.getByLabel("Name")).toBeFocused();
+  await expect(form.getByRole("button", { name: "Save" })).toBeEnabled(); // the agent read, its ETag with it
+  const patched = page.waitForRequest((request) => request.method() === "PATCH");
+  await form.getByLabel("Prompt").fill("You book hygiene appointments only.");
+  await form.getByLabel("First thing it says (optional)").fill("Hello, hygiene bookings.");
+  await form.getByRole("button", { name: "Save" }).click();
+
+  await expect(form).toHaveCount(0);
+  await expect(edited.getByText("You book hygiene appointments only.")).toBeVisible();
+  const request = await patched;
+  expect(request.postDataJSON()).toEqual({
+    prompt: "You book hygiene appointments only.",
+    beginMessage: "Hello, hygiene bookings.",
+  });
+  expect(await request.headerValue("if-match")).toBeTruthy();
+  await page.reload();
+  await expect(card(page, "Editable").getByText("You book hygiene appointments only.")).toBeVisible();
+  await expect(card(page, "Editable").getByText("Hello, hygiene bookings.")).toBeVisible();
+});
+
+test("an edit made elsewhere meanwhile is not overwritten: the form says so and shows it", async ({ page }) => {
+  const user = uniqueUser("stale");
+  const { body: agent } = await createAgent(user, { name: "Contended", prompt: PROMPT });
+  await page.goto(dashboardUrl(user));
+  await card(page, "Contended").getByRole("button", { name: "Edit Contended" }).click();
+  const form = card(page, "Contended").getByRole("form", { name: "Edit Contended" });
+  await expect(form.getByRole("button", { name: "Save" })).toBeEnabled();
+
+  // Another client changes the prompt (without If-Match) after the form read the agent.
+  const elsewhere = await fetch(`${apiUrl()}/api/agents/${agent.id}`, {
+    method: "PATCH",
+    headers: { Authorization: `Bearer ${await tokenFor(user)}`, "Content-Type": "application/json" },
+    body: JSON.stringify({ prompt: "Changed in another tab." }),
+  });
+  expect(elsewhere.status).toBe(200);
+  await form.getByLabel("Prompt").fill("Mine.");
+  await form.getByRole("button", { name: "Save" }).click();
+
+  await expect(form.getByRole("alert")).toContainText("changed elsewhere");
+  await expect(form.getByLabel("Prompt")).toHaveValue("Changed in another tab.");
+  await page.reload();
+  await expect(card(page, "Contended").getByText("Changed in another tab.")).toBeVisible();
+});
+
+test("a call to the agent's number shows in Recent calls: ended, its duration and summary", async ({ page }) => {
+  const user = uniqueUser("calls");
+  const { body: agent } = await createAgent(user, { name: "Called", prompt: PROMPT });
+  await page.goto(dashboardUrl(user));
+  await card(page, "Called").getByText("Recent calls").click();
+  await expect(card(page, "Called").getByText("No calls yet")).toBeVisible();
+
+  await placeCall(agent, "+61298765432", 1200);
+  // The call is analysed after it ends: wait for the summary before reading the page again.
+  await callAnalysed(user, agent.id);
+  await page.reload();
+  await card(page, "Called").getByText("Recent calls").click();
+  const call = card(page, "Called").getByRole("listitem");
+  await expect(call).toHaveCount(1);
+  await expect(call).toContainText("+61 2 9876 5432");
+  await expect(call).toContainText("Ended");
+  await expect(call.locator(".call-duration")).toHaveText(/^1 s$/);
+  await expect(call).toContainText("The caller asked about opening hours");
+});
+
 test("no serious or critical accessibility violations (axe-core)", async ({ page }) => {
   const user = uniqueUser("axe");
   await createAgent(user, { name: "Accessible", description: "Answers after hours", prompt: PROMPT });
@@ -260,6 +347,11 @@ test("no serious or critical accessibility violations (axe-core)", async ({ page
     expect(blocking, JSON.stringify(blocking, null, 2)).toEqual([]);
   };
   await scan("list, failed card, field errors");
+  await card(page, "Accessible").getByRole("button", { name: "Edit Accessible" }).click();
+  await card(page, "Accessible").getByText("Recent calls").click();
+  await expect(card(page, "Accessible").getByText("No calls yet")).toBeVisible();
+  await scan("edit form, recent calls");
+  await card(page, "Accessible").getByRole("button", { name: "Cancel" }).click();
   await card(page, "Accessible").getByRole("button", { name: "Delete Accessible" }).click();
   await expect(page.getByRole("dialog")).toBeVisible();
   await scan("delete confirmation");

@@ -55,11 +55,13 @@ export default async function globalSetup(): Promise<() => Promise<void>> {
     }
     await new Promise((resolve) => setTimeout(resolve, 100));
   }
-  const urls = JSON.parse(readFileSync(readyFile, "utf8")) as StackUrls;
+  const urls = JSON.parse(readFileSync(readyFile, "utf8")) as StackUrls & { environment: Record<string, string> };
   // Workers inherit these; the tests reach the page, the API and the fakes' control surface.
   process.env.DASHBOARD_API_URL = urls.apiUrl;
   process.env.FAKE_RETELL_URL = urls.retellUrl;
   process.env.FAKE_TWILIO_URL = urls.twilioUrl;
+  // The fake Twilio's own token: a test signs an inbound call the way Twilio would.
+  process.env.FAKE_TWILIO_AUTH_TOKEN = urls.environment.TWILIO_AUTH_TOKEN;
 
   return async () => {
     await stopped(child);

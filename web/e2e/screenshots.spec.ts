@@ -1,6 +1,6 @@
 import path from "node:path";
 import { expect, test } from "@playwright/test";
-import { createAgent, dashboardUrl, twilio } from "./stack";
+import { callAnalysed, createAgent, dashboardUrl, placeCall, twilio } from "./stack";
 
 const SCREENSHOT = path.resolve(import.meta.dirname, "..", "..", "docs", "dashboard.png");
 
@@ -15,11 +15,13 @@ test("the README's screenshot: cards in each state, taken from the real page", a
   });
   await twilio().fail("buy_number", 400, 21649);
   await createAgent(user, { name: "Billing enquiries", description: "Explains invoices", prompt: "Explain bills." });
-  await createAgent(user, {
+  const { body: reception } = await createAgent(user, {
     name: "Reception",
     description: "Books, moves and cancels appointments",
     prompt: "Book appointments.",
   });
+  await placeCall(reception, "+61298765432", 1500);
+  await callAnalysed(user, reception.id);
   // One more, caught half-way: Twilio takes its time to sell the number.
   await twilio().delay("buy_number", 20_000);
   void createAgent(user, { name: "Recalls", description: "Rings patients due for a check-up", prompt: "Recall." });
@@ -28,5 +30,7 @@ test("the README's screenshot: cards in each state, taken from the real page", a
   await expect(page.getByRole("article")).toHaveCount(4);
   await expect(page.getByRole("article", { name: "Recalls" }).getByText("Retell agent (done)")).toBeVisible();
   await expect(page.getByRole("article", { name: "Reception" }).getByRole("link")).toBeVisible();
+  await page.getByRole("article", { name: "Reception" }).getByText("Recent calls").click();
+  await expect(page.getByRole("article", { name: "Reception" }).getByRole("listitem")).toHaveCount(1);
   await page.screenshot({ path: SCREENSHOT, fullPage: true });
 });

@@ -1,4 +1,5 @@
 /** What the browser tests need of the local stack: its URLs, tokens, and the fakes' control surface. */
+import { createHmac, randomBytes } from "node:crypto";
 import type { components } from "../../openapi/types";
 
 type Agent = components["schemas"]["Agent"];
@@ -74,6 +75,17 @@ export class FakeControl {
   fail = (operation: string, status: number, code?: number, times: number | null = 1) =>
     this.send("POST", "faults", { operation, status, code, times });
 
+  /** The fake Retell's calls, by call_id. */
+  retellState = () =>
+    this.send<{ calls_registered: Record<string, { call_id: string; metadata?: Record<string, string> }> }>(
+      "GET",
+      "state",
+    );
+
+  /** Ends a call the fake Retell registered, `afterMs` after it started: it sends the call's events. */
+  endCall = (callId: string, afterMs: number) =>
+    this.send("POST", `calls/${encodeURIComponent(callId)}/end`, { after_ms: afterMs });
+
   async ownedNumbers(): Promise<OwnedNumber[]> {
     return Object.values((await this.state()).owned);
   }
@@ -81,3 +93,54 @@ export class FakeControl {
 
 export const twilio = () => new FakeControl(required("FAKE_TWILIO_URL"));
 export const retell = () => new FakeControl(required("FAKE_RETELL_URL"));
+
+/** Twilio's `X-Twilio-Signature`: HMAC-SHA1 of the URL followed by each parameter, sorted by name. */
+function twilioSignature(url: string, params: Record<string, string>): string {
+  const signed = Object.keys(params)
+    .sort()
+    .reduce((text, name) => text + name + params[name], url);
+  return createHmac("sha1", required("FAKE_TWILIO_AUTH_TOKEN")).update(signed).digest("base64");
+}
+
+/**
+ * A caller rings the agent's number and hangs up after `durationMs`: Twilio's signed webhook hands
+ * the call to the fake Retell, which then sends the call's events (started, ended, analyzed) to the API.
+ */
+export async function placeCall(agent: Agent, caller: string, durationMs: number): Promise<string> {
+  const callSid = `CA${randomBytes(16).toString("hex")}`;
+  const params = {
+    CallSid: callSid,
+    AccountSid: `AC${"0".repeat(32)}`,
+    From: caller,
+    To: agent.phoneNumber ?? "",
+    CallStatus: "ringing",
+    Direction: "inbound",
+    ApiVersion: "2010-04-01",
+  };
+  const answered = await fetch(agent.webhookUrl ?? "", {
+    method: "POST",
+    headers: { "X-Twilio-Signature": twilioSignature(agent.webhookUrl ?? "", params) },
+    body: new URLSearchParams(params),
+  });
+  if (!answered.ok) throw new Error(`Twilio webhook: ${answered.status} ${await answered.text()}`);
+  const { calls_registered: registered } = await retell().retellState();
+  const retellCall = Object.values(registered).find((call) => call.metadata?.twilio_call_sid === callSid);
+  if (!retellCall) throw new Error(`the webhook registered no Retell call for ${callSid}`);
+  await retell().endCall(retellCall.call_id, durationMs);
+  return callSid;
+}
+
+/** Waits until the agent's newest call has Retell's summary: the last of its events has been taken. */
+export async function callAnalysed(user: string, agentId: string, timeoutMs = 15_000): Promise<void> {
+  const token = await tokenFor(user);
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const response = await fetch(`${apiUrl()}/api/agents/${agentId}/calls`, {
+      headers: { Authorization: `Bearer ${token}` },
+    });
+    const { items } = await json<{ items: { summary: string | null }[] }>(response);
+    if (items[0]?.summary) return;
+    if (Date.now() > deadline) throw new Error(`no analysed call for ${agentId} in ${timeoutMs} ms`);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+}

@@ -5,6 +5,8 @@ export type Agent = components["schemas"]["Agent"];
 export type AgentStatus = components["schemas"]["AgentStatus"];
 export type ApiError = components["schemas"]["Error"];
 export type CreateAgentRequest = components["schemas"]["CreateAgentRequest"];
+export type UpdateAgentRequest = components["schemas"]["UpdateAgentRequest"];
+export type Call = components["schemas"]["Call"];
 
 /** The API client, typed by the generated OpenAPI types; every request carries the session's token. */
 export function apiClient(baseUrl: string, token: () => Promise<string>) {

@@ -1,31 +1,9 @@
 import { cleanup, fireEvent, render, screen, within } from "@testing-library/react";
 import { afterEach, describe, expect, it, vi } from "vitest";
-import type { Agent } from "../src/api";
 import { VoiceAgentCard } from "../src/components/VoiceAgentCard";
+import { agent } from "./agents";
 
 afterEach(cleanup);
-
-function agent(overrides: Partial<Agent> = {}): Agent {
-  return {
-    id: "agt_1",
-    name: "Reception",
-    description: "Books appointments",
-    prompt: "You are a receptionist.",
-    beginMessage: null,
-    voiceId: "11labs-Adrian",
-    language: "en-AU",
-    status: "active",
-    phoneNumber: "+61412345678",
-    twilioPhoneNumberSid: "PN0123",
-    webhookUrl: "https://example.test/api/webhooks/twilio/agt_1",
-    retellAgentId: "agent_1",
-    retellLlmId: "llm_1",
-    failedStep: null,
-    createdAt: "2026-11-27T01:00:00Z",
-    updatedAt: "2026-11-27T01:00:02Z",
-    ...overrides,
-  };
-}
 
 const card = () => screen.getByRole("article");
 

@@ -96,6 +96,10 @@ export function App({ client, user, onSignOut, pageSize = 20 }: Props) {
     return () => window.clearInterval(timer);
   }, [changing, creating, client]);
 
+  const replace = useCallback((updated: Agent) => {
+    setAgents((current) => current.map((agent) => (agent.id === updated.id ? updated : agent)));
+  }, []);
+
   const remove = async (agent: Agent) => {
     setConfirming(null);
     setAgents((current) =>
@@ -147,7 +151,7 @@ export function App({ client, user, onSignOut, pageSize = 20 }: Props) {
           <ul className="cards" aria-live="polite">
             {agents.map((agent) => (
               <li key={agent.id}>
-                <VoiceAgentCard agent={agent} onDelete={setConfirming} />
+                <VoiceAgentCard agent={agent} onDelete={setConfirming} client={client} onUpdated={replace} />
               </li>
             ))}
           </ul>

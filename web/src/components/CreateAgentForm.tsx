@@ -1,5 +1,6 @@
 import { type FormEvent, useRef, useState } from "react";
 import { type Agent, type ApiClient, type CreateAgentRequest, errorMessage } from "../api";
+import { type AgentFieldName, AgentField, type FieldErrors, PROMPT_HINT, splitFieldErrors } from "./AgentField";
 
 interface Props {
   client: ApiClient;
@@ -7,21 +8,20 @@ interface Props {
   onFinished: (agent: Agent | null) => void;
 }
 
-type FieldName = "name" | "description" | "prompt" | "beginMessage";
-const FIELDS: readonly FieldName[] = ["name", "description", "prompt", "beginMessage"];
+const FIELDS: readonly AgentFieldName[] = ["name", "description", "prompt", "beginMessage"];
 
 function newKey(): string {
   return crypto.randomUUID();
 }
 
 export function CreateAgentForm({ client, onStarted, onFinished }: Props) {
-  const [values, setValues] = useState<Record<FieldName, string>>({
+  const [values, setValues] = useState<Record<AgentFieldName, string>>({
     name: "",
     description: "",
     prompt: "",
     beginMessage: "",
   });
-  const [fieldErrors, setFieldErrors] = useState<Partial<Record<FieldName, string>>>({});
+  const [fieldErrors, setFieldErrors] = useState<FieldErrors>({});
   const [formError, setFormError] = useState<string | null>(null);
   const [submitting, setSubmitting] = useState(false);
   // One key per intended create, not per click: a double click or a retry after a lost answer sends
@@ -29,7 +29,7 @@ export function CreateAgentForm({ client, onStarted, onFinished }: Props) {
   const idempotencyKey = useRef(newKey());
   const inFlight = useRef(false);
 
-  const change = (field: FieldName, value: string) => {
+  const change = (field: AgentFieldName, value: string) => {
     setValues((current) => ({ ...current, [field]: value }));
     idempotencyKey.current = newKey();
   };
@@ -59,14 +59,9 @@ export function CreateAgentForm({ client, onStarted, onFinished }: Props) {
         setValues({ name: "", description: "", prompt: "", beginMessage: "" });
         idempotencyKey.current = newKey();
       } else if (error && "fields" in error && error.fields?.length) {
-        const byField: Partial<Record<FieldName, string>> = {};
-        const other: string[] = [];
-        for (const { field, message } of error.fields) {
-          if ((FIELDS as readonly string[]).includes(field)) byField[field as FieldName] = message;
-          else other.push(`${field}: ${message}`);
-        }
+        const { byField, other } = splitFieldErrors(error.fields, FIELDS);
         setFieldErrors(byField);
-        setFormError(other.length ? other.join("; ") : "Please correct the fields marked below.");
+        setFormError(other ?? "Please correct the fields marked below.");
       } else {
         const step = error && "step" in error && error.step ? ` (step ${error.step})` : "";
         setFormError(`${errorMessage(error, response)}${step}`);
@@ -80,47 +75,26 @@ export function CreateAgentForm({ client, onStarted, onFinished }: Props) {
     }
   };
 
-  const field = (name: FieldName, label: string, multiline = false, hint?: string) => {
-    const id = `create-${name}`;
-    const error = fieldErrors[name];
-    const described = [hint ? `${id}-hint` : "", error ? `${id}-error` : ""].filter(Boolean).join(" ");
-    const common = {
-      id,
-      name,
-      value: values[name],
-      "aria-invalid": error ? true : undefined,
-      "aria-describedby": described || undefined,
-    };
-    return (
-      <div className="field">
-        <label htmlFor={id}>{label}</label>
-        {multiline ? (
-          <textarea {...common} rows={3} onChange={(event) => change(name, event.target.value)} />
-        ) : (
-          <input {...common} type="text" onChange={(event) => change(name, event.target.value)} />
-        )}
-        {hint ? (
-          <p id={`${id}-hint`} className="hint">
-            {hint}
-          </p>
-        ) : null}
-        {error ? (
-          <p id={`${id}-error`} className="field-error">
-            {error}
-          </p>
-        ) : null}
-      </div>
-    );
-  };
+  const field = (name: AgentFieldName, multiline = false, hint?: string) => (
+    <AgentField
+      id={`create-${name}`}
+      name={name}
+      value={values[name]}
+      onChange={(value) => change(name, value)}
+      error={fieldErrors[name]}
+      multiline={multiline}
+      hint={hint}
+    />
+  );
 
   return (
     // noValidate: the API's own validation is the one that counts, and its answer names each field.
     <form className="create-form" onSubmit={submit} noValidate aria-labelledby="create-title">
       <h2 id="create-title">New agent</h2>
-      {field("name", "Name")}
-      {field("description", "Description (optional)")}
-      {field("prompt", "Prompt", true, "What the agent is and how it should talk to callers.")}
-      {field("beginMessage", "First thing it says (optional)")}
+      {field("name")}
+      {field("description")}
+      {field("prompt", true, PROMPT_HINT)}
+      {field("beginMessage")}
       {formError ? (
         <p className="form-error" role="alert">
           {formError}

@@ -1,18 +1,39 @@
-import { useState } from "react";
-import type { Agent } from "../api";
+import { useEffect, useRef, useState } from "react";
+import type { Agent, ApiClient } from "../api";
 import { formatPhoneNumber } from "../phone";
 import { PROVISIONING_STEPS, STATUS_LABELS, failureAdvice, provisioningProgress } from "../status";
+import { EditAgentForm } from "./EditAgentForm";
 import { PhoneIcon } from "./PhoneIcon";
+import { RecentCalls } from "./RecentCalls";
 
 interface Props {
   agent: Agent;
   /** Asks to delete; the card's owner confirms first. Absent while the agent cannot be deleted. */
   onDelete?: (agent: Agent) => void;
+  /** Reaches the API for the edit form and the calls; without it the card only shows the agent. */
+  client?: ApiClient;
+  /** The agent as the API now has it, after an edit. */
+  onUpdated?: (agent: Agent) => void;
 }
 
-export function VoiceAgentCard({ agent, onDelete }: Props) {
+export function VoiceAgentCard({ agent, onDelete, client, onUpdated }: Props) {
+  const [editing, setEditing] = useState(false);
   const headingId = `agent-${agent.id}-name`;
   const deletable = agent.status === "active" || agent.status === "failed";
+  // Only an active agent can be changed (the API answers 409 otherwise) or take calls.
+  const live = agent.status === "active" && client !== undefined;
+  const editable = live && onUpdated !== undefined;
+  const editButton = useRef<HTMLButtonElement>(null);
+  const returnFocus = useRef(false);
+  // Keyboard users go back to the Edit button they came from once the form closes.
+  useEffect(() => {
+    if (!editing && returnFocus.current) editButton.current?.focus();
+    returnFocus.current = false;
+  }, [editing]);
+  const closeEditor = () => {
+    returnFocus.current = true;
+    setEditing(false);
+  };
   return (
     <article className={`card status-${agent.status}`} aria-labelledby={headingId} data-agent-id={agent.id}>
       <header className="card-header">
@@ -24,19 +45,53 @@ export function VoiceAgentCard({ agent, onDelete }: Props) {
       {agent.description ? <p className="description">{agent.description}</p> : null}
       <PhoneLine agent={agent} />
       <StatusDetail agent={agent} />
-      {deletable && onDelete ? (
+      {agent.status === "active" ? <Script agent={agent} /> : null}
+      {editable && editing ? (
+        <EditAgentForm agent={agent} client={client} onUpdated={onUpdated} onClose={closeEditor} />
+      ) : null}
+      {live ? <RecentCalls agent={agent} client={client} /> : null}
+      {(deletable && onDelete) || (editable && !editing) ? (
         <footer className="card-actions">
-          <button
-            type="button"
-            className="danger"
-            onClick={() => onDelete(agent)}
-            aria-label={`Delete ${agent.name}`}
-          >
-            Delete
-          </button>
+          {editable && !editing ? (
+            <button
+              type="button"
+              className="secondary"
+              ref={editButton}
+              onClick={() => setEditing(true)}
+              aria-label={`Edit ${agent.name}`}
+            >
+              Edit
+            </button>
+          ) : null}
+          {deletable && onDelete ? (
+            <button
+              type="button"
+              className="danger"
+              onClick={() => onDelete(agent)}
+              aria-label={`Delete ${agent.name}`}
+            >
+              Delete
+            </button>
+          ) : null}
         </footer>
       ) : null}
     </article>
+  );
+}
+
+/** What the agent is told and says first: what an edit changes. */
+function Script({ agent }: { agent: Agent }) {
+  return (
+    <dl className="script">
+      <dt>Prompt</dt>
+      <dd className="prompt">{agent.prompt}</dd>
+      {agent.beginMessage ? (
+        <>
+          <dt>Says first</dt>
+          <dd>{agent.beginMessage}</dd>
+        </>
+      ) : null}
+    </dl>
   );
 }
 

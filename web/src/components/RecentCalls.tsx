@@ -1,0 +1,84 @@
+import { useState } from "react";
+import { type Agent, type ApiClient, type Call, errorMessage } from "../api";
+import { CALL_STATUS_LABELS, formatDuration, formatWhen } from "../calls";
+import { formatPhoneNumber } from "../phone";
+
+/** How many calls the disclosure shows at first, and adds per "Load more". */
+export const CALLS_PAGE_SIZE = 10;
+
+interface Props {
+  agent: Agent;
+  client: ApiClient;
+}
+
+/** The agent's latest calls, fetched when the disclosure is first opened (most cards stay closed). */
+export function RecentCalls({ agent, client }: Props) {
+  const [calls, setCalls] = useState<Call[] | null>(null);
+  const [nextCursor, setNextCursor] = useState<string | null>(null);
+  const [error, setError] = useState<string | null>(null);
+  const [loading, setLoading] = useState(false);
+
+  const load = async (cursor?: string) => {
+    setLoading(true);
+    const { data, error: failure, response } = await client.GET("/api/agents/{agentId}/calls", {
+      params: { path: { agentId: agent.id }, query: { limit: CALLS_PAGE_SIZE, cursor } },
+    });
+    setLoading(false);
+    if (!data) {
+      setError(`Could not load the calls: ${errorMessage(failure, response)}`);
+      return;
+    }
+    setError(null);
+    setCalls((current) => {
+      // A call answered between two pages moves the rest down: one already shown is not shown twice.
+      const earlier = cursor ? (current ?? []) : [];
+      const known = new Set(earlier.map((call) => call.callSid));
+      return [...earlier, ...data.items.filter((call) => !known.has(call.callSid))];
+    });
+    setNextCursor(data.nextCursor);
+  };
+
+  return (
+    <details
+      className="calls"
+      onToggle={(event) => {
+        if (event.currentTarget.open && calls === null && !loading) void load();
+      }}
+    >
+      <summary>Recent calls</summary>
+      {error ? (
+        <p className="form-error" role="alert">
+          {error}
+        </p>
+      ) : null}
+      {calls === null && !error ? <p>Loading…</p> : null}
+      {calls?.length === 0 ? <p className="empty">No calls yet</p> : null}
+      {calls?.length ? (
+        <ul className="call-list" aria-label={`Recent calls of ${agent.name}`}>
+          {calls.map((call) => (
+            <CallItem key={call.callSid} call={call} />
+          ))}
+        </ul>
+      ) : null}
+      {nextCursor ? (
+        <button type="button" className="link" disabled={loading} onClick={() => void load(nextCursor)}>
+          Load more
+        </button>
+      ) : null}
+    </details>
+  );
+}
+
+function CallItem({ call }: { call: Call }) {
+  const duration = formatDuration(call.durationMs);
+  const caller = call.from ? formatPhoneNumber(call.from).display : "Unknown caller";
+  return (
+    <li className="call" data-status={call.status}>
+      <span className="call-from">{caller}</span>
+      <span className="call-status">{CALL_STATUS_LABELS[call.status]}</span>
+      {duration ? <span className="call-duration">{duration}</span> : null}
+      <time dateTime={call.registeredAt}>{formatWhen(call.registeredAt)}</time>
+      {call.summary ? <p className="call-summary">{call.summary}</p> : null}
+    </li>
+  );
+}
