@@ -223,15 +223,10 @@ def _raw_body(body: str | None, is_base64: bool) -> bytes | None:
 
 
 def _signed_by_retell(raw: bytes, timestamp: str, digest: str, process: Runtime) -> bool:
-    key = process.settings().require("RETELL_API_KEY")
-    if hmac.compare_digest(signature_digest(raw, timestamp, key), digest):
-        return True
-    if process.refresh_secrets("Retell signature rejected"):
-        fresh = process.settings().require("RETELL_API_KEY")
-        if fresh != key and hmac.compare_digest(signature_digest(raw, timestamp, fresh), digest):
-            logger.info("signature valid with the re-read API key")
-            return True
-    return False
+    def signed_with(key: str) -> bool:
+        return hmac.compare_digest(signature_digest(raw, timestamp, key), digest)
+
+    return process.signed_with_secret("RETELL_API_KEY", signed_with) is not None
 
 
 def _status(event: str, call: _RetellCall) -> CallStatus:

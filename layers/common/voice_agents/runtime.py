@@ -96,6 +96,22 @@ class Runtime:
             count("SecretsRefreshed")
             return changed
 
+    def signed_with_secret(self, variable: str, is_signed_with: Callable[[str], bool]) -> Settings | None:
+        """The settings whose secret ``variable`` signed a request (``is_signed_with(value)``), or None.
+        A failed check re-reads the secret once (rate-limited) and checks again with a changed value:
+        the secret may have been rotated since this process read it."""
+        settings = self.settings()
+        value = settings.require(variable)
+        if is_signed_with(value):
+            return settings
+        if self.refresh_secrets(f"signature rejected with {variable}"):
+            fresh = self.settings()
+            fresh_value = fresh.require(variable)
+            if fresh_value != value and is_signed_with(fresh_value):
+                logger.info("signature valid with the re-read secret", setting=variable)
+                return fresh
+        return None
+
     def _reload(self, reason: str) -> bool:
         previous = self._settings
         self._read_at = self._clock()  # failures too: a down Secrets Manager is retried after a while

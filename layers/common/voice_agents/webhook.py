@@ -117,7 +117,7 @@ def _verify(agent_id: str, params: dict[str, str], signature: str, process: Runt
     A failed check re-reads the secret once (rate-limited) and checks again with a rotated token.
     """
     settings = process.settings()
-    token = settings.require("TWILIO_AUTH_TOKEN")
+    settings.require("TWILIO_AUTH_TOKEN")  # misconfigured: answered before any database read
     base_url = settings.webhook_base_url
     record: AgentRecord | None = None
     if base_url:
@@ -129,15 +129,10 @@ def _verify(agent_id: str, params: dict[str, str], signature: str, process: Runt
         if not stored:
             return None  # nothing names the URL Twilio signed: nothing can verify this request
         url = stored
-    if RequestValidator(token).validate(url, params, signature):
-        return _Verified(settings, record, record_read=not base_url)
-    if process.refresh_secrets("Twilio signature rejected"):
-        fresh = process.settings()
-        fresh_token = fresh.require("TWILIO_AUTH_TOKEN")
-        if fresh_token != token and RequestValidator(fresh_token).validate(url, params, signature):
-            logger.info("signature valid with the re-read auth token", agent_id=agent_id)
-            return _Verified(fresh, record, record_read=not base_url)
-    return None
+    signed = process.signed_with_secret(
+        "TWILIO_AUTH_TOKEN", lambda token: RequestValidator(token).validate(url, params, signature)
+    )
+    return _Verified(signed, record, record_read=not base_url) if signed else None
 
 
 def _connect(agent_id: str, verified: _Verified, params: dict[str, str], process: Runtime) -> WebhookResponse:
