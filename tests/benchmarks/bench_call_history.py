@@ -20,19 +20,12 @@ import argparse
 import functools
 import json
 import os
-import sys
 from collections import Counter
-from pathlib import Path
 from typing import Any
 
 from pymongo import monitoring
 
 from tests.benchmarks.figures import print_header, summary, timed
-
-ROOT = Path(__file__).resolve().parents[2]
-for entry in (ROOT / "layers" / "common", ROOT):
-    if str(entry) not in sys.path:
-        sys.path.insert(0, str(entry))
 
 MODULE = "tests.benchmarks.bench_call_history"
 

@@ -37,17 +37,11 @@ import urllib.parse
 from collections import Counter
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from pymongo import monitoring
 
-from tests.benchmarks.figures import percentile, print_header, timed
-
-ROOT = Path(__file__).resolve().parents[2]
-for entry in (ROOT / "layers" / "common", ROOT):
-    if str(entry) not in sys.path:
-        sys.path.insert(0, str(entry))
+from tests.benchmarks.figures import ROOT, percentile, print_header, timed
 
 if TYPE_CHECKING:
     from pymongo.database import Database

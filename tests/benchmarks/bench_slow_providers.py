@@ -20,17 +20,10 @@ import argparse
 import contextlib
 import json
 import os
-import sys
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from tests.benchmarks.figures import print_header, summary
 from tests.integration.faults import make_providers_slow
-
-ROOT = Path(__file__).resolve().parents[2]
-for entry in (ROOT / "layers" / "common", ROOT):
-    if str(entry) not in sys.path:
-        sys.path.insert(0, str(entry))
 
 if TYPE_CHECKING:
     pass

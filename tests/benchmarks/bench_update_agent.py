@@ -18,16 +18,9 @@ import argparse
 import contextlib
 import json
 import os
-import sys
-from pathlib import Path
 from typing import Any
 
 from tests.benchmarks.figures import print_header, summary, timed
-
-ROOT = Path(__file__).resolve().parents[2]
-for entry in (ROOT / "layers" / "common", ROOT):
-    if str(entry) not in sys.path:
-        sys.path.insert(0, str(entry))
 
 RETELL_LATENCY_MS = {
     "create_agent_version": 200,

@@ -28,20 +28,12 @@ import json
 import os
 import platform
 import statistics
-import sys
 import time
 from collections import defaultdict
 from collections.abc import Callable, Iterator
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from tests.benchmarks.figures import print_header, summary, timed
-
-ROOT = Path(__file__).resolve().parents[2]
-# What pytest's `pythonpath` setting gives the tests; `python -m` only puts the working directory first.
-for entry in (ROOT / "layers" / "common", ROOT):
-    if str(entry) not in sys.path:
-        sys.path.insert(0, str(entry))
 
 if TYPE_CHECKING:
     from local.stack import LocalStack

@@ -12,6 +12,13 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+# What pytest's `pythonpath` setting gives the tests; `python -m` only puts the working directory
+# first. Every benchmark imports this module before the layer or the local stack.
+ROOT = Path(__file__).resolve().parents[2]
+for _entry in (ROOT / "layers" / "common", ROOT):
+    if str(_entry) not in sys.path:
+        sys.path.insert(0, str(_entry))
+
 
 def percentile(samples: list[float], fraction: float) -> float:
     """Nearest-rank percentile (p90 of 15 samples is the 14th smallest)."""
