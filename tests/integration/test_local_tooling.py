@@ -45,16 +45,16 @@ def stack_state(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
     assert not state.exists(), "the state file outlived the stack"
 
 
+def run_module(*args: str, timeout: float = 60) -> subprocess.CompletedProcess[str]:
+    """``python -m <args>`` from the checkout, as the Makefile's targets run it."""
+    return subprocess.run(
+        [sys.executable, "-m", *args], cwd=ROOT, capture_output=True, text=True, timeout=timeout, check=False
+    )
+
+
 def invoke(stack_state: Path, function: str, event: str) -> dict[str, Any]:
     """`make invoke FN=function EVENT=event`: the response the fresh process prints on stdout."""
-    done = subprocess.run(
-        [sys.executable, "-m", "local.invoke", function, event, "--stack", str(stack_state)],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
+    done = run_module("local.invoke", function, event, "--stack", str(stack_state), timeout=120)
     assert done.returncode == 0, done.stderr[-3000:]
     response: dict[str, Any] = json.loads(done.stdout)
     return response
@@ -88,22 +88,7 @@ def test_every_event_works_as_it_is_in_order(stack_state: Path) -> None:
 
 
 def test_an_unknown_function_names_the_known_ones(stack_state: Path) -> None:
-    done = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "local.invoke",
-            "no_such",
-            "events/reconcile.json",
-            "--stack",
-            str(stack_state),
-        ],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
+    done = run_module("local.invoke", "no_such", "events/reconcile.json", "--stack", str(stack_state))
     assert done.returncode != 0
     assert "create_agent" in done.stderr
 
@@ -118,25 +103,11 @@ def test_make_call_places_a_signed_call_and_prints_the_twiml(tmp_path: Path, sta
         timeout=60,
     ).json()
     # When make call places a call to it
-    done = subprocess.run(
-        [sys.executable, "-m", "local.call", agent["id"], "--stack", str(stack_state)],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
+    done = run_module("local.call", agent["id"], "--stack", str(stack_state))
     # Then the signature validates and the caller is dialled through to Retell
     assert done.returncode == 0, done.stderr
     assert "<Dial><Sip>sip:" in done.stdout
     # And an unknown agent hears the apology, still a 200 (the signature is over its URL)
-    apology = subprocess.run(
-        [sys.executable, "-m", "local.call", "0" * 24, "--stack", str(stack_state)],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
+    apology = run_module("local.call", "0" * 24, "--stack", str(stack_state))
     assert apology.returncode == 0, apology.stderr
     assert "<Say>" in apology.stdout
