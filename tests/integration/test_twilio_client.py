@@ -181,18 +181,19 @@ def test_release_returns_true_then_false_once_already_released(env, numbers):
     assert env.twilio.call_count("release_number") == 2
 
 
-def test_tagged_numbers_lists_only_this_deployments_tags(env, numbers):
+def test_a_page_of_tagged_numbers_holds_only_this_deployments_tags(env, numbers):
     # Given numbers tagged by this deployment and one that is not
     first, second, third = numbers.search(limit=3)
     a = numbers.buy(first, voice_url=VOICE_URL, tag="va-local:a")
     b = numbers.buy(second, voice_url=VOICE_URL, tag="va-local:b")
     numbers.buy(third, voice_url=VOICE_URL, tag="someone-else")
 
-    # When the sweep lists by prefix
-    found = {number.sid for number in numbers.tagged_numbers("va-local:")}
+    # When the sweep lists a page by prefix
+    page, next_cursor = numbers.tagged_numbers_page("va-local:", None, page_size=1000)
 
-    # Then only the tagged ones are returned
-    assert found == {a.sid, b.sid}
+    # Then only the tagged ones are returned, and that page was the last
+    assert {number.sid for number in page} == {a.sid, b.sid}
+    assert next_cursor is None
 
 
 # --- the redirection --------------------------------------------------------------------------

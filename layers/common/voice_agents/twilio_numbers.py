@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 import urllib.parse
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
@@ -141,15 +141,6 @@ class TwilioNumbers:
             "list_numbers", lambda: self._client.incoming_phone_numbers.list(friendly_name=tag)
         )
         return [_owned(number) for number in found if number.sid]
-
-    def tagged_numbers(self, tag_prefix: str) -> Iterator[OwnedNumber]:
-        """Every owned number whose FriendlyName starts with ``tag_prefix`` (untagged ones are skipped)."""
-        numbers = self._call(
-            "list_numbers", lambda: list(self._client.incoming_phone_numbers.stream(page_size=1000))
-        )
-        for number in numbers:
-            if number.sid and (number.friendly_name or "").startswith(tag_prefix):
-                yield _owned(number)
 
     def tagged_numbers_page(
         self, tag_prefix: str, cursor: dict[str, str] | None, *, page_size: int
