@@ -139,7 +139,7 @@ bench: $(VENV)/.installed ferretdb  ## create latency against the critical-path 
 
 .PHONY: unaccounted
 unaccounted: $(VENV)/.installed  ## resources tagged for this deployment that no record names (ARGS="--older-than 7d --confirm" releases)
-	$(PY) -m voice_agents.operate unaccounted $(ARGS)
+	$(PY) -m voice_agents.repair.operate unaccounted $(ARGS)
 
 ferretdb: $(VENV)/.installed  ## build the local MongoDB-compatible server once (cached per machine)
 	@$(STEP) "FerretDB (built once per machine, about a minute, then cached)" \

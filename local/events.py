@@ -93,7 +93,9 @@ def seed_events_agent() -> dict[str, Any]:
     """Create the events' agent through the create handler, with the events' id, in the stack whose
     environment is in os.environ; events/create_agent.json then replays it (same Idempotency-Key)."""
     # The create saga draws a fresh id; the events name a fixed one. Local tooling only.
-    with mock.patch("voice_agents.provisioning.ObjectId", return_value=ObjectId(EVENTS_AGENT_ID)):
+    with mock.patch(
+        "voice_agents.flows.agents.provisioning.ObjectId", return_value=ObjectId(EVENTS_AGENT_ID)
+    ):
         response = invoke("create_agent", load_event("create_agent.json"))
     if response["statusCode"] != 201:
         raise RuntimeError(f"seeding the events' agent: {response['statusCode']} {response['body']}")

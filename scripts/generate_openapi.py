@@ -4,7 +4,7 @@ Usage: python scripts/generate_openapi.py [--check]
 
 Each API function (create_agent, get_agents, update_agent, delete_agent) has its own Powertools
 resolver; their OpenAPI documents are merged into one. Powertools knows the routes, parameters and
-models; it does not know what ``voice_agents.api`` turns exceptions into, that a create answers 201,
+models; it does not know what ``voice_agents.http.resolver`` turns exceptions into, that a create answers 201,
 that a delete answers 200 or 202 with a ``DeleteOutcome``, that POST and PATCH read headers
 themselves (``Idempotency-Key``, ``If-Match``), or that API Gateway's JWT authorizer guards every
 route. ``OPERATIONS`` below adds that, and a route
@@ -34,8 +34,8 @@ for _path in (ROOT, ROOT / "layers" / "common"):
 
 
 from local.invoke import handler_module, load_event  # noqa: E402
-from voice_agents.api import (  # noqa: E402
-    ERROR_STATUS,
+from voice_agents.http.errors import ERROR_STATUS  # noqa: E402
+from voice_agents.http.requests import (  # noqa: E402
     IDEMPOTENCY_KEY_MAX_LENGTH,
     IDEMPOTENCY_KEY_PATTERN,
     IF_MATCH_PATTERN,

@@ -13,7 +13,7 @@ from aws_lambda_powertools.utilities import parameters
 from botocore.client import BaseClient
 from moto import mock_aws
 
-from voice_agents.config import forget_secret
+from voice_agents.core.settings import forget_secret
 
 REGION = "ap-southeast-2"
 

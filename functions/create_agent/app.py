@@ -6,11 +6,12 @@ from aws_lambda_powertools.event_handler.openapi.params import Body
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-import voice_agents.creation  # noqa: F401  (create's idempotency machinery loads at cold start, not in a request)
-from voice_agents import agents, runtime
-from voice_agents.api import answers, build_resolver, idempotency_key, owner_id, request_base_url
-from voice_agents.models import Agent, CreateAgentRequest
-from voice_agents.observability import logger, tracer
+from voice_agents import runtime
+from voice_agents.core.observability import logger, tracer
+from voice_agents.flows.agents import create
+from voice_agents.http.requests import idempotency_key, owner_id, request_base_url
+from voice_agents.http.resolver import answers, build_resolver
+from voice_agents.models.agents import Agent, CreateAgentRequest
 
 app = build_resolver()
 
@@ -66,7 +67,7 @@ app = build_resolver()
     ),
 )
 def create_agent(request: Annotated[CreateAgentRequest, Body()]) -> tuple[Agent, int]:
-    agent = agents.create_agent(
+    agent = create.create_agent(
         request,
         owner_id=owner_id(app),
         idempotency_key=idempotency_key(app),

@@ -9,10 +9,12 @@ from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from voice_agents import agents, runtime
-from voice_agents.api import NOT_FOUND_ANSWER, SERVER_ANSWERS, answers, build_resolver, owner_id
-from voice_agents.models import DeleteOutcome
-from voice_agents.observability import logger, tracer
+from voice_agents import runtime
+from voice_agents.core.observability import logger, tracer
+from voice_agents.flows.agents import delete
+from voice_agents.http.requests import owner_id
+from voice_agents.http.resolver import NOT_FOUND_ANSWER, SERVER_ANSWERS, answers, build_resolver
+from voice_agents.models.agents import DeleteOutcome
 
 app = build_resolver()
 
@@ -45,7 +47,7 @@ app = build_resolver()
     ),
 )
 def delete_agent(agentId: str) -> Response[str]:
-    outcome = agents.delete_agent(
+    outcome = delete.delete_agent(
         agentId,
         owner_id=owner_id(app),
         services=runtime.services(),

@@ -7,17 +7,19 @@ from aws_lambda_powertools.event_handler.openapi.params import Query
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from voice_agents import agents, runtime
-from voice_agents.api import (
+from voice_agents import runtime
+from voice_agents.core.observability import logger, tracer
+from voice_agents.flows.agents import reads
+from voice_agents.http.requests import owner_id
+from voice_agents.http.resolver import (
     NOT_FOUND_ANSWER,
     SERVER_ANSWERS,
     agent_response,
     answers,
     build_resolver,
-    owner_id,
 )
-from voice_agents.models import Agent, AgentPage, CallPage
-from voice_agents.observability import logger, tracer
+from voice_agents.models.agents import Agent, AgentPage
+from voice_agents.models.calls import CallPage
 
 app = build_resolver()
 
@@ -40,9 +42,9 @@ app = build_resolver()
 )
 def list_agents(
     limit: Annotated[int, Query(ge=1, le=100)] = 20,
-    cursor: Annotated[str | None, Query(pattern=agents.CURSOR_PATTERN)] = None,
+    cursor: Annotated[str | None, Query(pattern=reads.CURSOR_PATTERN)] = None,
 ) -> AgentPage:
-    return agents.list_agents(owner_id=owner_id(app), limit=limit, cursor=cursor, store=runtime.store())
+    return reads.list_agents(owner_id=owner_id(app), limit=limit, cursor=cursor, store=runtime.store())
 
 
 @app.get(
@@ -60,7 +62,7 @@ def list_agents(
     ),
 )
 def get_agent(agentId: str) -> Response[str]:
-    found = agents.get_versioned_agent(agentId, owner_id=owner_id(app), store=runtime.store())
+    found = reads.get_agent(agentId, owner_id=owner_id(app), store=runtime.store())
     return agent_response(found.agent, found.etag)
 
 
@@ -87,9 +89,9 @@ def get_agent(agentId: str) -> Response[str]:
 def list_calls(
     agentId: str,
     limit: Annotated[int, Query(ge=1, le=100)] = 20,
-    cursor: Annotated[str | None, Query(pattern=agents.CURSOR_PATTERN)] = None,
+    cursor: Annotated[str | None, Query(pattern=reads.CURSOR_PATTERN)] = None,
 ) -> CallPage:
-    return agents.list_calls(
+    return reads.list_calls(
         agentId, owner_id=owner_id(app), limit=limit, cursor=cursor, store=runtime.store()
     )
 

@@ -5,8 +5,8 @@ from typing import Any
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from voice_agents import runtime
-from voice_agents.observability import logger, tracer
-from voice_agents.reconciler import reconcile
+from voice_agents.core.observability import logger, tracer
+from voice_agents.repair.reconciler import reconcile
 
 
 @logger.inject_lambda_context(clear_state=True)

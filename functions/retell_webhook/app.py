@@ -6,8 +6,8 @@ from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from voice_agents import runtime
-from voice_agents.call_events import handle_call_event
-from voice_agents.observability import logger, tracer
+from voice_agents.core.observability import logger, tracer
+from voice_agents.flows.calls.events import handle_call_event
 
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP, clear_state=True)

@@ -6,8 +6,8 @@ from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from voice_agents import runtime
-from voice_agents.observability import logger, tracer
-from voice_agents.webhook import handle_voice_webhook
+from voice_agents.core.observability import logger, tracer
+from voice_agents.flows.calls.incoming import handle_voice_webhook
 
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP, clear_state=True)

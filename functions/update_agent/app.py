@@ -8,19 +8,12 @@ from aws_lambda_powertools.event_handler.openapi.params import Body
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-import voice_agents.updating  # noqa: F401  (the update's idempotency machinery loads at cold start, not in a request)
-from voice_agents import agents, runtime
-from voice_agents.api import (
-    NOT_FOUND_ANSWER,
-    agent_response,
-    answers,
-    build_resolver,
-    idempotency_key,
-    if_match,
-    owner_id,
-)
-from voice_agents.models import Agent, UpdateAgentRequest
-from voice_agents.observability import logger, tracer
+from voice_agents import runtime
+from voice_agents.core.observability import logger, tracer
+from voice_agents.flows.agents import update
+from voice_agents.http.requests import idempotency_key, if_match, owner_id
+from voice_agents.http.resolver import NOT_FOUND_ANSWER, agent_response, answers, build_resolver
+from voice_agents.models.agents import Agent, UpdateAgentRequest
 
 app = build_resolver()
 
@@ -64,7 +57,7 @@ app = build_resolver()
     ),
 )
 def update_agent(agentId: str, request: Annotated[UpdateAgentRequest, Body()]) -> Response[str]:
-    updated = agents.update_agent(
+    updated = update.update_agent(
         agentId,
         request,
         owner_id=owner_id(app),

@@ -48,10 +48,10 @@ FUNCTIONS = (
 )
 # What each function's first invocation imports beyond its module (lazily, to keep it off the others).
 DEFERRED = {
-    "twilio_webhook": ("voice_agents.retell",),
-    "create_agent": ("voice_agents.retell", "voice_agents.twilio_numbers"),
-    "delete_agent": ("voice_agents.retell", "voice_agents.twilio_numbers"),
-    "reconcile": ("voice_agents.retell", "voice_agents.twilio_numbers"),
+    "twilio_webhook": ("voice_agents.providers.retell",),
+    "create_agent": ("voice_agents.providers.retell", "voice_agents.providers.twilio"),
+    "delete_agent": ("voice_agents.providers.retell", "voice_agents.providers.twilio"),
+    "reconcile": ("voice_agents.providers.retell", "voice_agents.providers.twilio"),
 }
 # The third-party modules each function's job cannot do without: the database, the provider it talks
 # to, the HTTP API's routing and validation, logs and EMF metrics (Powertools' Logger and metrics).

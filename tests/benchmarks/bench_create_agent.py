@@ -82,7 +82,8 @@ def main(argv: list[str] | None = None) -> int:
 
         from pymongo import MongoClient
 
-        from voice_agents import observability, runtime
+        from voice_agents import runtime
+        from voice_agents.core import observability
 
         handler = observability.logger.registered_handler
         if hasattr(handler, "setStream"):
@@ -169,7 +170,7 @@ def measure_primitives(stack: LocalStack) -> dict[str, float]:
     from bson import ObjectId
 
     from voice_agents import runtime
-    from voice_agents.store import now
+    from voice_agents.core.clock import now
 
     stack.reset()
     services = runtime.services()

@@ -237,7 +237,7 @@ def measure_reconciler(
     stack: LocalStack, db: Database[dict[str, Any]], database: DatabaseCounter, timeout_ms: int, log_sink: Any
 ) -> dict[str, Any]:
     """A quiet run, then one where REPAIRS failed records still hold their resources."""
-    from voice_agents.store import now
+    from voice_agents.core.clock import now
 
     figures: dict[str, Any] = {}
     with counting(stack, database) as quiet:
@@ -423,7 +423,7 @@ import contextlib
 with contextlib.redirect_stdout(open(os.devnull, "w")):
     from local.invoke import LambdaContext, handler_module, http_event, invoke
     handler_module("create_agent")
-    import voice_agents.twilio_numbers  # what the first invocation imports, before the start line
+    import voice_agents.providers.twilio  # what the first invocation imports, before the start line
 timeout_ms = int(sys.argv[2])
 print("ready", flush=True)
 sys.stdin.readline()  # "go": every process has imported before any starts
@@ -446,7 +446,7 @@ def measure_creates(
     burst: int,
     timeout_ms: int,
 ) -> dict[str, Any]:
-    from voice_agents.tags import agent_id_from_tag
+    from voice_agents.core.tags import agent_id_from_tag
 
     settings_tag = "va-local"
     # An empty collection, as for a create on a quiet system: FerretDB v1 scans a collection for
@@ -574,7 +574,7 @@ def main(argv: list[str] | None = None) -> int:
         with contextlib.redirect_stdout(log_sink):
             from local.invoke import create_active_agent
             from voice_agents import runtime
-            from voice_agents import sweep as sweep_module
+            from voice_agents.repair import listings as sweep_module
 
         admin: MongoClient[dict[str, Any]] = MongoClient(stack.mongodb_uri, tz_aware=True)
         admin.drop_database(stack.database)

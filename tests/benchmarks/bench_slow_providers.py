@@ -67,7 +67,8 @@ def main(argv: list[str] | None = None) -> int:
                 json_body,
                 load_event,
             )
-            from voice_agents import observability, runtime
+            from voice_agents import runtime
+            from voice_agents.core import observability
         handler = observability.logger.registered_handler
         if hasattr(handler, "setStream"):
             handler.setStream(log_sink)

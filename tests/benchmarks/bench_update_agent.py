@@ -49,7 +49,8 @@ def main(argv: list[str] | None = None) -> int:
         log_sink = open(os.devnull, "w")  # noqa: SIM115 - open for the whole run
 
         from local.invoke import create_active_agent, http_event, invoke, json_body
-        from voice_agents import observability, runtime
+        from voice_agents import runtime
+        from voice_agents.core import observability
 
         handler = observability.logger.registered_handler
         if hasattr(handler, "setStream"):

@@ -54,7 +54,8 @@ def measure_warm(stack: LocalStack, runs: int, *, keep_db: bool, log_sink: Any) 
 
     from local.demo import signed_call_event
     from local.invoke import create_active_agent, handler_module, invoke
-    from voice_agents import observability, runtime
+    from voice_agents import runtime
+    from voice_agents.core import observability
 
     admin: MongoClient[dict[str, Any]] = MongoClient(stack.mongodb_uri, tz_aware=True)
     admin.drop_database(stack.database)
@@ -169,8 +170,9 @@ def external_work(agent: dict[str, Any]) -> Callable[[], None]:
 
     from bson import ObjectId
 
-    from voice_agents import runtime, webhook
-    from voice_agents.store import now
+    from voice_agents import runtime
+    from voice_agents.core.clock import now
+    from voice_agents.flows.calls import incoming as webhook
 
     store, retell = runtime.store(), runtime.retell()
     oid = ObjectId(agent["id"])
@@ -212,7 +214,7 @@ def step_timers() -> Iterator[dict[str, float]]:
     from pymongo.collection import Collection
     from twilio.request_validator import RequestValidator
 
-    from voice_agents.retell import RetellClient
+    from voice_agents.providers.retell import RetellClient
 
     spent: dict[str, float] = defaultdict(float)
     wrapped = [
@@ -277,9 +279,11 @@ def measure_primitives(
     from twilio.request_validator import RequestValidator
 
     from local.stack import TWILIO_AUTH_TOKEN
-    from voice_agents import runtime, webhook
-    from voice_agents.observability import count
-    from voice_agents.store import CALLS, now
+    from voice_agents import runtime
+    from voice_agents.core.clock import now
+    from voice_agents.core.observability import count
+    from voice_agents.data.database import CALLS
+    from voice_agents.flows.calls import incoming as webhook
 
     store = runtime.store()
     calls = store.database[CALLS]

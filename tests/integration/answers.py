@@ -12,8 +12,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from voice_agents import errors
-from voice_agents.observability import logger
+from voice_agents.core import errors
+from voice_agents.core.observability import logger
 
 ERROR_KEYS = {
     "error", "message", "requestId", "fields", "step", "agentId", "setting", "limit", "rolledBack",

@@ -10,9 +10,9 @@ from typing import Any
 
 import pytest
 
-from voice_agents.retell import RetellClient
-from voice_agents.store import AgentStore
-from voice_agents.twilio_numbers import TwilioNumbers
+from voice_agents.data.agents import AgentStore
+from voice_agents.providers.retell import RetellClient
+from voice_agents.providers.twilio import TwilioNumbers
 
 
 class Crash(BaseException):

@@ -18,8 +18,9 @@ from pymongo import MongoClient
 from local.invoke import LambdaContext, invoke, load_event
 from local.stack import LocalStack
 from voice_agents import runtime
-from voice_agents.errors import StoreError
-from voice_agents.store import AgentStore, now
+from voice_agents.core.clock import now
+from voice_agents.core.errors import StoreError
+from voice_agents.data.agents import AgentStore
 
 # Client timeouts used by fault tests: short, so a 'timeout' or 'lost' fault costs little time.
 CLIENT_TIMEOUT_SECONDS = 0.5

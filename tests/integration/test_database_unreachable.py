@@ -10,8 +10,8 @@ import pytest
 
 from local.invoke import invoke, json_body, load_event
 from voice_agents import runtime
-from voice_agents.errors import ConfigurationError, StoreError
-from voice_agents.store import connect
+from voice_agents.core.errors import ConfigurationError, StoreError
+from voice_agents.data.database import connect
 
 pytestmark = pytest.mark.integration
 

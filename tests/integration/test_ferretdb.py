@@ -17,8 +17,10 @@ from pymongo import ASCENDING, MongoClient, ReturnDocument
 from pymongo.database import Database
 from pymongo.errors import DuplicateKeyError, OperationFailure
 
-from voice_agents.idempotency import MongoPersistenceLayer
-from voice_agents.store import IDEMPOTENCY, AgentStore, now
+from voice_agents.core.clock import now
+from voice_agents.data.agents import AgentStore
+from voice_agents.data.database import IDEMPOTENCY
+from voice_agents.data.idempotency import MongoPersistenceLayer
 
 pytestmark = pytest.mark.integration
 

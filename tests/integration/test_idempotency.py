@@ -10,8 +10,8 @@ from local.invoke import http_event, invoke, json_body, load_event
 from tests.integration.faults import let_time_pass, run_reconciler
 from tests.integration.leaks import leaks
 from tests.integration.workers import run_in_processes
-from voice_agents.errors import StoreError
-from voice_agents.store import AgentStore
+from voice_agents.core.errors import StoreError
+from voice_agents.data.agents import AgentStore
 
 pytestmark = pytest.mark.integration
 

@@ -19,9 +19,10 @@ from tests.integration.faults import (
 )
 from tests.integration.leaks import leaks
 from tests.integration.workers import run_in_processes
-from voice_agents import reconciler, runtime
-from voice_agents.deployment import write_marker
-from voice_agents.twilio_numbers import TwilioNumbers
+from voice_agents import runtime
+from voice_agents.data.deployment import write_marker
+from voice_agents.providers.twilio import TwilioNumbers
+from voice_agents.repair import reconciler
 
 pytestmark = pytest.mark.integration
 

@@ -16,10 +16,11 @@ from tests.integration.faults import let_time_pass, run_reconciler
 from tests.integration.test_reconciler import crashed_create
 from tests.integration.test_reconciler_safety import configure, legacy_record, new_agent, past
 from voice_agents import runtime
-from voice_agents.errors import StoreError
-from voice_agents.reconciler import REPAIR_BACKOFF, ReconcileIncomplete
-from voice_agents.store import AgentStore, now
-from voice_agents.tags import retell_agent_name
+from voice_agents.core.clock import now
+from voice_agents.core.errors import StoreError
+from voice_agents.core.tags import retell_agent_name
+from voice_agents.data.agents import AgentStore
+from voice_agents.repair.reconciler import REPAIR_BACKOFF, ReconcileIncomplete
 
 pytestmark = pytest.mark.integration
 

@@ -18,10 +18,11 @@ from tests.integration.emf import emitted_metrics
 from tests.integration.faults import DELETE_OPERATIONS, run_reconciler
 from tests.integration.leaks import leaks
 from tests.integration.test_reconciler import crashed_create
-from voice_agents import operate, runtime
-from voice_agents import store as store_module
-from voice_agents.store import now
-from voice_agents.tags import retell_agent_name
+from voice_agents import runtime
+from voice_agents.core.clock import now
+from voice_agents.core.tags import retell_agent_name
+from voice_agents.data import agents as store_module
+from voice_agents.repair import operate
 
 pytestmark = pytest.mark.integration
 

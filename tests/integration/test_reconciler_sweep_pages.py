@@ -13,7 +13,11 @@ from bson import ObjectId
 from local.invoke import LambdaContext, create_active_agent, http_event
 from tests.integration.emf import emitted_metrics
 from tests.integration.faults import run_reconciler
-from voice_agents import reconciler, runtime, sweep
+from voice_agents import runtime
+from voice_agents.data import sweep_cursors
+from voice_agents.repair import listings as sweep
+from voice_agents.repair import reconciler
+from voice_agents.repair import sweep as sweeping
 
 pytestmark = pytest.mark.integration
 
@@ -57,7 +61,7 @@ def test_a_sweep_cut_short_by_its_budget_resumes_where_it_stopped_and_completes(
     live, failed = agents_with_one_failed(db, active=6)
     monkeypatch.setattr(sweep, "PAGE_SIZE", PAGE)
     monkeypatch.setattr(reconciler, "TIME_RESERVE_MS", 500)
-    monkeypatch.setattr(reconciler, "SWEEP_LISTING_RESERVE_MS", 4000)
+    monkeypatch.setattr(sweeping, "SWEEP_LISTING_RESERVE_MS", 4000)
     env.twilio.inject("list_numbers", delay_ms=800)
     listed_before = env.twilio.call_count("list_numbers")
 
@@ -122,7 +126,7 @@ def test_a_stored_cursor_that_cannot_be_used_lists_from_the_first_page_and_remov
     monkeypatch.setattr(sweep, "PAGE_SIZE", PAGE)
     # and stored cursors from an earlier pass that Twilio and Retell no longer accept, or that
     # cannot be read
-    db[sweep.COLLECTION].insert_one({"_id": sweep.STATE_ID, **stored})
+    db[sweep_cursors.COLLECTION].insert_one({"_id": sweep_cursors.STATE_ID, **stored})
     refused = stored is REFUSED
     if refused:  # Retell answers 400 to the old key (the Twilio fake refuses the token itself)
         env.retell.inject("list_agents", status=400, message="Invalid pagination_key", times=1)
@@ -145,8 +149,8 @@ def test_a_stored_cursor_that_cannot_be_used_lists_from_the_first_page_and_remov
     metrics = emitted_metrics(capsys.readouterr().out)
     assert len(metrics.get("SweepCursorRefused", [])) == (2 if refused else 0)
     # And the next pass starts from the first pages
-    assert db[sweep.COLLECTION].find_one(
-        {"_id": sweep.STATE_ID}, {"_id": 0, "updatedAt": 0}
+    assert db[sweep_cursors.COLLECTION].find_one(
+        {"_id": sweep_cursors.STATE_ID}, {"_id": 0, "updatedAt": 0}
     ) == dict.fromkeys(LISTINGS)
 
 
@@ -173,7 +177,7 @@ def test_a_listing_failing_midway_keeps_the_stored_cursors(env, db, monkeypatch)
     first_page, cursor = runtime.twilio().tagged_numbers_page("va-local:", None, page_size=PAGE)
     assert cursor is not None and len(first_page) == PAGE
     stored = {"twilio_number": cursor, "retell_agent": None, "retell_llm": None}
-    db[sweep.COLLECTION].insert_one({"_id": sweep.STATE_ID, **stored})
+    db[sweep_cursors.COLLECTION].insert_one({"_id": sweep_cursors.STATE_ID, **stored})
     env.twilio.inject("list_numbers", status=503, code=20503, message="Service unavailable")
 
     # When the reconciler runs
@@ -182,7 +186,10 @@ def test_a_listing_failing_midway_keeps_the_stored_cursors(env, db, monkeypatch)
 
     # Then nothing was removed, and the stored cursor still points at page 2
     assert live_resources(env) == resources_of([*live, failed])
-    assert db[sweep.COLLECTION].find_one({"_id": sweep.STATE_ID}, {"_id": 0, "updatedAt": 0}) == stored
+    assert (
+        db[sweep_cursors.COLLECTION].find_one({"_id": sweep_cursors.STATE_ID}, {"_id": 0, "updatedAt": 0})
+        == stored
+    )
 
 
 @pytest.mark.parametrize("listed_id", [None, "", 42], ids=["missing", "empty", "not-a-string"])

@@ -15,7 +15,7 @@ import pytest
 from twilio.http.http_client import TwilioHttpClient
 
 from local.stack import RETELL_API_KEY, TWILIO_ACCOUNT_SID, TWILIO_AUTH_TOKEN, WEBHOOK_BASE_URL
-from voice_agents.errors import (
+from voice_agents.core.errors import (
     BillingError,
     ConfigurationError,
     DeadlineExceeded,
@@ -25,9 +25,9 @@ from voice_agents.errors import (
     UpstreamNotFound,
     UpstreamTimeout,
 )
-from voice_agents.retell import RetellClient
-from voice_agents.retry import MIN_CALL_SECONDS, finish_by
-from voice_agents.twilio_numbers import BudgetedHttpClient, RedirectingHttpClient, TwilioNumbers
+from voice_agents.core.retry import MIN_CALL_SECONDS, finish_by
+from voice_agents.providers.retell import RetellClient
+from voice_agents.providers.twilio import BudgetedHttpClient, RedirectingHttpClient, TwilioNumbers
 
 pytestmark = pytest.mark.integration
 

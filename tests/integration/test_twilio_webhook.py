@@ -28,8 +28,9 @@ from local.invoke import ROOT, http_event, invoke, json_body, load_event
 from local.stack import TWILIO_AUTH_TOKEN, LocalStack
 from tests.aws import Secret, SecretReads, secrets_manager
 from tests.integration.emf import emitted_metrics
-from voice_agents import runtime, webhook
-from voice_agents.config import SECRET_VARIABLES
+from voice_agents import runtime
+from voice_agents.core.settings import SECRET_VARIABLES
+from voice_agents.flows.calls import incoming as webhook
 
 pytestmark = pytest.mark.integration
 

@@ -23,8 +23,8 @@ from tests.integration.faults import (
 from tests.integration.leaks import leaks
 from tests.integration.test_twilio_webhook import dialled_sip, signed_event
 from tests.integration.workers import run_in_processes
-from voice_agents.retell import RetellClient
-from voice_agents.store import now
+from voice_agents.core.clock import now
+from voice_agents.providers.retell import RetellClient
 
 pytestmark = pytest.mark.integration
 

@@ -1,4 +1,4 @@
-"""voice_agents.config: the environment (and the Secrets Manager secret) parsed into Settings.
+"""voice_agents.core.settings: the environment (and the Secrets Manager secret) parsed into Settings.
 
 No network: every socket connection is refused, and Secrets Manager is moto's in-process mock
 reached through the real Powertools parameters path (``_load_secret``).
@@ -13,9 +13,9 @@ from typing import Any
 import pytest
 
 from tests.aws import REGION, secrets_manager
-from voice_agents import config
-from voice_agents.config import SECRET_VARIABLES, FieldInfo, Settings, load_settings
-from voice_agents.errors import ConfigurationError
+from voice_agents.core import settings as config
+from voice_agents.core.errors import ConfigurationError
+from voice_agents.core.settings import SECRET_VARIABLES, FieldInfo, Settings, load_settings
 
 SECRET_VALUES = {
     "MONGODB_URI": "mongodb://secret-host:27017/?retryWrites=true",

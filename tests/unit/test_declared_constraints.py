@@ -11,9 +11,9 @@ import pytest
 from pydantic import ValidationError
 
 from local.invoke import ROOT
-from voice_agents import agents
-from voice_agents.errors import InvalidRequest
-from voice_agents.models import CreateAgentRequest
+from voice_agents.core.errors import InvalidRequest
+from voice_agents.flows.agents import reads as agents
+from voice_agents.models.agents import CreateAgentRequest
 
 DOCUMENT = json.loads((ROOT / "openapi" / "openapi.json").read_text())
 LIST = DOCUMENT["paths"]["/api/agents"]["get"]
@@ -61,7 +61,7 @@ def test_a_next_cursor_matches_the_declared_format() -> None:
      "~!@#$%^&*()", "del\x7f", "nbsp\xa0key"],
 )  # fmt: skip
 def test_the_idempotency_key_constraint_is_declared_exactly(key: str) -> None:
-    from voice_agents.api import IDEMPOTENCY_KEY_MAX_LENGTH, IDEMPOTENCY_KEY_PATTERN
+    from voice_agents.http.requests import IDEMPOTENCY_KEY_MAX_LENGTH, IDEMPOTENCY_KEY_PATTERN
 
     accepted = 1 <= len(key) <= IDEMPOTENCY_KEY_MAX_LENGTH and re.fullmatch(IDEMPOTENCY_KEY_PATTERN, key)
     assert bool(accepted) == declared(parameter(CREATE, "Idempotency-Key"), key)

@@ -21,7 +21,7 @@ from local.events import (
 from local.invoke import load_event
 from local.stack import FIXED_PORTS, RETELL_API_KEY, TWILIO_AUTH_TOKEN
 from local.template import function_properties, load_template
-from voice_agents.call_events import SIGNATURE_FORMAT, signature_digest
+from voice_agents.flows.calls.events import SIGNATURE_FORMAT, signature_digest
 
 
 def test_the_webhook_event_is_signed_for_the_local_token_and_its_url() -> None:

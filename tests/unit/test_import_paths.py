@@ -12,8 +12,8 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
-CREATE_ONLY = ("boto3", "aws_lambda_powertools.utilities.idempotency", "voice_agents.creation")
-UPDATE_ONLY = ("voice_agents.updating",)
+CREATE_ONLY = ("boto3", "aws_lambda_powertools.utilities.idempotency", "voice_agents.flows.agents.create")
+UPDATE_ONLY = ("voice_agents.flows.agents.update",)
 
 PROBE = """
 import importlib.util, json, sys
@@ -58,6 +58,6 @@ def test_the_create_path_imports_its_machinery_at_cold_start():
 def test_the_update_path_imports_the_idempotency_machinery_at_cold_start_but_not_create():
     loaded = loaded_at_import("update_agent")
     assert loaded == dict.fromkeys(CREATE_ONLY, True) | {
-        "voice_agents.creation": False,
-        "voice_agents.updating": True,
+        "voice_agents.flows.agents.create": False,
+        "voice_agents.flows.agents.update": True,
     }

@@ -28,7 +28,7 @@ def traced(handler):  # is Powertools' Tracer one of the wrappers around the han
         handler = getattr(handler, "__wrapped__", None)
     return False
 wrapped = {function: traced(handler_module(function).lambda_handler) for function in sys.argv[2:]}
-from voice_agents import observability
+from voice_agents.core import observability
 with observability.external_call("retell", "get_llm"):
     pass
 print(json.dumps({

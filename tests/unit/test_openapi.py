@@ -25,9 +25,7 @@ import openapi_spec_validator
 import pytest
 
 from local.invoke import LambdaContext, handler_module, http_event, load_event
-from voice_agents import agents
-from voice_agents.api import IDEMPOTENCY_KEY_MAX_LENGTH, build_resolver
-from voice_agents.errors import (
+from voice_agents.core.errors import (
     AgentDeleted,
     AgentNotActive,
     AgentNotFound,
@@ -44,7 +42,10 @@ from voice_agents.errors import (
     UpdateFailed,
     UpstreamError,
 )
-from voice_agents.models import Language
+from voice_agents.flows.agents import create, reads
+from voice_agents.http.requests import IDEMPOTENCY_KEY_MAX_LENGTH
+from voice_agents.http.resolver import build_resolver
+from voice_agents.models.agents import Language
 
 ROOT = Path(__file__).resolve().parents[2]
 DOCUMENT = ROOT / "openapi" / "openapi.json"
@@ -305,7 +306,7 @@ def test_each_operation_documents_its_success_and_error_statuses():
 
 
 def test_powertools_422_validation_body_is_not_documented():
-    # Request validation errors are answered 400 with an Error body by voice_agents.api.
+    # Request validation errors are answered 400 with an Error body by voice_agents.http.resolver.
     text = DOCUMENT.read_text()
     assert "HTTPValidationError" not in text
     assert "ValidationError" not in text
@@ -488,8 +489,8 @@ def test_request_validation_errors_are_the_documented_400(monkeypatch):
     def unreachable(*args: Any, **kwargs: Any) -> None:
         raise AssertionError("the request should have been rejected before reaching the domain")
 
-    monkeypatch.setattr(agents, "create_agent", unreachable)
-    monkeypatch.setattr(agents, "list_agents", unreachable)
+    monkeypatch.setattr(create, "create_agent", unreachable)
+    monkeypatch.setattr(reads, "list_agents", unreachable)
     cases = [
         ("create_agent", http_event("create_agent.json", body={"name": "x", "prompt": "p", "nmae": 1})),
         ("create_agent", http_event("create_agent.json", body={"name": "x" * 101, "prompt": "p"})),
@@ -509,7 +510,7 @@ def test_refused_bodies_are_documented_error_bodies(monkeypatch):
     def unreachable(*args: Any, **kwargs: Any) -> None:
         raise AssertionError("the request should have been refused before reaching the domain")
 
-    monkeypatch.setattr(agents, "create_agent", unreachable)
+    monkeypatch.setattr(create, "create_agent", unreachable)
     documented = committed()["paths"]["/api/agents"]["post"]["responses"]
     not_json = http_event("create_agent.json", body='{"name": ')
     form = http_event("create_agent.json", headers={"content-type": "application/x-www-form-urlencoded"})

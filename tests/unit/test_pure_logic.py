@@ -11,8 +11,7 @@ from typing import Any
 import pytest
 from bson import ObjectId
 
-from voice_agents import agents, api, reconciler
-from voice_agents.errors import (
+from voice_agents.core.errors import (
     AgentDeleted,
     AgentNotFound,
     BillingError,
@@ -26,10 +25,9 @@ from voice_agents.errors import (
     StoreError,
     UpstreamError,
 )
-from voice_agents.models import AgentStatus
-from voice_agents.records import DELETED, NUMBER, RETELL_AGENT, RETELL_LLM, AgentRecord
-from voice_agents.retry import RATE_LIMITED_ATTEMPTS, RATE_LIMITED_MAX_DELAY, with_retries
-from voice_agents.tags import (
+from voice_agents.core.retry import RATE_LIMITED_ATTEMPTS, RATE_LIMITED_MAX_DELAY, with_retries
+from voice_agents.core.statuses import AgentStatus
+from voice_agents.core.tags import (
     agent_id_from_tag,
     agent_tag,
     llm_dynamic_variables,
@@ -38,6 +36,11 @@ from voice_agents.tags import (
     tag_for,
     webhook_url,
 )
+from voice_agents.data.agent_record import DELETED, NUMBER, RETELL_AGENT, RETELL_LLM, AgentRecord
+from voice_agents.flows.agents import reads as agents
+from voice_agents.http import errors as api
+from voice_agents.models.agents import Agent
+from voice_agents.repair import sweep
 
 PREFIX = "va-test"
 AGENT_ID = ObjectId("6650f1a2b3c4d5e6f7a8b9c0")
@@ -170,7 +173,7 @@ def test_a_cursor_the_api_did_not_return_is_a_validation_error(cursor):
 def test_a_record_of_an_older_shape_still_shows_as_an_agent():
     record = AgentRecord({"_id": AGENT_ID, "status": "archived", "name": 7, "voiceId": None})
 
-    agent = record.to_agent()
+    agent = Agent.from_record(record)
 
     assert agent.status is AgentStatus.FAILED
     assert agent.failedStep == "unknown_status"
@@ -194,33 +197,29 @@ def test_ids_of_the_wrong_type_are_ignored_and_bad_lists_are_empty():
 # --- the reconciler's decision per resource ----------------------------------------------------------
 
 
-def tagged(
-    resource: str = NUMBER, resource_id: str = "PN1", voice_url: str | None = None
-) -> reconciler.Tagged:
-    return reconciler.Tagged(resource, resource_id, AGENT_ID, TAG, voice_url)
+def tagged(resource: str = NUMBER, resource_id: str = "PN1", voice_url: str | None = None) -> sweep.Tagged:
+    return sweep.Tagged(resource, resource_id, AGENT_ID, TAG, voice_url)
 
 
 def services(webhook_base_url: str | None = None) -> Any:
     return SimpleNamespace(settings=SimpleNamespace(webhook_base_url=webhook_base_url))
 
 
-def decide(
-    item: reconciler.Tagged, base_url: str | None = None, **fields: Any
-) -> tuple[str | None, str | None]:
+def decide(item: sweep.Tagged, base_url: str | None = None, **fields: Any) -> tuple[str | None, str | None]:
     record = AgentRecord({"_id": AGENT_ID, **fields})
-    return reconciler._action_for(item, record, services(base_url), NOW)
+    return sweep._action_for(item, record, services(base_url), NOW)
 
 
 @pytest.mark.parametrize("status", [AgentStatus.FAILED.value, DELETED])
 def test_what_a_failed_or_deleted_record_names_is_removed(status):
-    assert decide(tagged(), status=status) == (reconciler.REMOVE, None)
+    assert decide(tagged(), status=status) == (sweep.REMOVE, None)
 
 
 def test_a_create_in_flight_is_left_alone_until_past_its_deadline_and_grace():
     in_time = NOW - timedelta(seconds=10)
     past = NOW - timedelta(minutes=5)
     assert decide(tagged(), status="provisioning", deadline=in_time) == (None, None)
-    assert decide(tagged(), status="provisioning", deadline=past) == (reconciler.REMOVE, None)
+    assert decide(tagged(), status="provisioning", deadline=past) == (sweep.REMOVE, None)
     assert decide(tagged(), status="provisioning", deadline="yesterday") == (None, None)
 
 
@@ -236,7 +235,7 @@ def test_an_unknown_status_is_never_acted_on():
 
 def test_an_active_agents_duplicate_is_removed_and_its_own_resource_kept():
     assert decide(tagged(RETELL_LLM, "llm_dup"), status="active", retellLlmId="llm_own") == (
-        reconciler.REMOVE,
+        sweep.REMOVE,
         None,
     )
     assert decide(tagged(RETELL_LLM, "llm_own"), status="active", retellLlmId="llm_own") == (None, None)
@@ -255,9 +254,9 @@ def test_an_active_number_whose_webhook_drifted_is_repointed():
     current = tagged(NUMBER, "PN1", voice_url=expected)
     fields = {"status": "active", "twilioPhoneNumberSid": "PN1"}
 
-    assert decide(drifted, base, webhookUrl=expected, **fields) == (reconciler.REPOINT, None)
+    assert decide(drifted, base, webhookUrl=expected, **fields) == (sweep.REPOINT, None)
     assert decide(current, base, webhookUrl="https://old.example.com/hook", **fields) == (
-        reconciler.REPOINT,
+        sweep.REPOINT,
         None,
     )
     assert decide(current, base, webhookUrl=expected, **fields) == (None, None)

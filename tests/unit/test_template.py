@@ -20,7 +20,7 @@ from typing import Any
 import pytest
 
 from local.template import function_properties, load_template
-from voice_agents.config import load_settings
+from voice_agents.core.settings import load_settings
 
 ROOT = Path(__file__).resolve().parents[2]
 TEMPLATE = ROOT / "template.yaml"
@@ -567,7 +567,7 @@ def test_create_and_reconciler_have_reserved_concurrency_and_nothing_else_does(t
 
 
 def test_database_pool_size_is_a_parameter_that_defaults_to_the_codes_default(template):
-    from voice_agents.config import Settings
+    from voice_agents.core.settings import Settings
 
     variables = template["Globals"]["Function"]["Environment"]["Variables"]
 
@@ -721,7 +721,7 @@ def test_reconciler_and_webhook_metrics_alarm_on_this_deployments_emf_counts(tem
     metric, statistic, comparison, threshold, missing = CUSTOM_METRIC_ALARMS[logical_id]
     properties = alarms(template)[logical_id]
 
-    # Same namespace and dimension as voice_agents.observability.count emits (service = stack name)
+    # Same namespace and dimension as voice_agents.core.observability.count emits (service = stack name)
     assert (
         properties["Namespace"]
         == template["Globals"]["Function"]["Environment"]["Variables"]["POWERTOOLS_METRICS_NAMESPACE"]
@@ -920,7 +920,7 @@ def test_layer_check_rejects_what_would_not_load_on_graviton(tmp_path, files, pr
 def test_operating_limits_are_parameters_that_default_to_the_codes_defaults(
     template, function, variable, parameter
 ):
-    from voice_agents.config import Settings
+    from voice_agents.core.settings import Settings
 
     # The function that reads the setting gets it from its parameter (None: every function does)
     scope = (

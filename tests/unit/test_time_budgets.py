@@ -10,11 +10,8 @@ from typing import Any
 import pytest
 
 from local.template import function_properties, load_template
-from voice_agents import webhook
-from voice_agents.config import Settings
-from voice_agents.errors import DeadlineExceeded, UpstreamError
-from voice_agents.provisioning import ROLLBACK_SHARE, STORE_STEP_MS
-from voice_agents.retry import (
+from voice_agents.core.errors import DeadlineExceeded, UpstreamError
+from voice_agents.core.retry import (
     ANSWER_MARGIN_MS,
     MIN_CALL_SECONDS,
     TimeBudget,
@@ -23,6 +20,10 @@ from voice_agents.retry import (
     seconds_left,
     with_retries,
 )
+from voice_agents.core.settings import Settings
+from voice_agents.flows.agents.provisioning import ROLLBACK_SHARE
+from voice_agents.flows.agents.steps import STORE_STEP_MS
+from voice_agents.flows.calls import incoming as webhook
 
 # API Gateway HTTP APIs give an integration 30 s, a cold start's init phase included.
 HTTP_API_LIMIT_SECONDS = 30

@@ -22,14 +22,15 @@ from collections.abc import Callable, Hashable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from voice_agents.config import SECRET_VARIABLES, Settings, forget_secret, load_settings, secret_in_use
-from voice_agents.errors import ConfigurationError
-from voice_agents.observability import count, logger
-from voice_agents.store import AgentStore, connect
+from voice_agents.core.errors import ConfigurationError
+from voice_agents.core.observability import count, logger
+from voice_agents.core.settings import SECRET_VARIABLES, Settings, forget_secret, load_settings, secret_in_use
+from voice_agents.data.agents import AgentStore
+from voice_agents.data.database import connect
 
 if TYPE_CHECKING:
-    from voice_agents.retell import RetellClient
-    from voice_agents.twilio_numbers import TwilioNumbers
+    from voice_agents.providers.retell import RetellClient
+    from voice_agents.providers.twilio import TwilioNumbers
 
 C = TypeVar("C")
 
@@ -139,7 +140,7 @@ class Runtime:
         )
 
     def retell(self) -> RetellClient:
-        from voice_agents.retell import RetellClient  # httpx: the read routes never call Retell
+        from voice_agents.providers.retell import RetellClient  # httpx: the read routes never call Retell
 
         config = self.settings()
         inputs = (config.retell_base_url, config.require("RETELL_API_KEY"), config.retell_timeout_seconds)
@@ -151,7 +152,7 @@ class Runtime:
         )
 
     def twilio(self) -> TwilioNumbers:
-        from voice_agents.twilio_numbers import TwilioNumbers  # twilio.rest costs ~100 ms to import
+        from voice_agents.providers.twilio import TwilioNumbers  # twilio.rest costs ~100 ms to import
 
         config = self.settings()
         arguments: dict[str, Any] = {

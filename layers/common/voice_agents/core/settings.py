@@ -1,0 +1,258 @@
+"""Configuration: environment variables (and an optional Secrets Manager secret) parsed once.
+
+Env values win over the secret, so a developer can override one value locally without editing the
+secret. A value that a component needs and that is absent fails with a message naming it. Each
+setting is declared once below (type, default, env name, bounds) and parsed by this module's small
+parser rather than pydantic-settings: importing pydantic and pydantic-settings cost the webhook
+most of its cold start above its library floor, for a dozen flat values.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import typing
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any, ClassVar, Literal
+
+from voice_agents.core.errors import ConfigurationError
+
+# Variables whose value may come from the secret named by SECRETS_ARN.
+SECRET_VARIABLES = ("MONGODB_URI", "RETELL_API_KEY", "TWILIO_ACCOUNT_SID", "TWILIO_AUTH_TOKEN")
+
+
+@dataclass(frozen=True)
+class FieldInfo:
+    """One setting: its environment variable, default and bounds."""
+
+    default: Any
+    alias: str
+    ge: float | None = None
+    gt: float | None = None
+    le: float | None = None
+    min_length: int | None = None
+    pattern: str | None = None
+    before: Callable[[str], str] | None = None  # applied to the text before it is parsed
+
+
+def Field(default: Any, *, alias: str, **bounds: Any) -> Any:
+    return FieldInfo(default, alias, **bounds)
+
+
+def _strip_trailing_slash(value: str) -> str:
+    return value.rstrip("/")
+
+
+class Settings:
+    """Every setting of the README's configuration table, by its environment variable name."""
+
+    model_fields: ClassVar[dict[str, FieldInfo]]
+    _types: ClassVar[dict[str, Any]]
+
+    mongodb_uri: str | None = Field(None, alias="MONGODB_URI")
+    mongodb_database: str = Field("voice_agents", alias="MONGODB_DATABASE", min_length=1)
+    mongodb_max_pool_size: int = Field(4, alias="MONGODB_MAX_POOL_SIZE", ge=1, le=100)
+    retell_api_key: str | None = Field(None, alias="RETELL_API_KEY")
+    retell_base_url: str = Field(
+        "https://api.retellai.com", alias="RETELL_BASE_URL", before=_strip_trailing_slash
+    )
+    retell_sip_domain: str = Field("sip.retellai.com", alias="RETELL_SIP_DOMAIN")
+    retell_timeout_seconds: float = Field(8.0, alias="RETELL_TIMEOUT_SECONDS", gt=0, le=60)
+    twilio_account_sid: str | None = Field(None, alias="TWILIO_ACCOUNT_SID")
+    twilio_auth_token: str | None = Field(None, alias="TWILIO_AUTH_TOKEN")
+    twilio_base_url: str = Field(
+        "https://api.twilio.com", alias="TWILIO_BASE_URL", before=_strip_trailing_slash
+    )
+    twilio_timeout_seconds: float = Field(8.0, alias="TWILIO_TIMEOUT_SECONDS", gt=0, le=60)
+    twilio_bundle_sid: str | None = Field(None, alias="TWILIO_BUNDLE_SID")
+    twilio_address_sid: str | None = Field(None, alias="TWILIO_ADDRESS_SID")
+    phone_number_country: str = Field("AU", alias="PHONE_NUMBER_COUNTRY", pattern=r"^[A-Z]{2}$")
+    phone_number_type: Literal["mobile", "local", "tollfree"] = Field(
+        "mobile", alias="PHONE_NUMBER_TYPE", before=str.lower
+    )
+    webhook_base_url: str | None = Field(None, alias="WEBHOOK_BASE_URL", before=_strip_trailing_slash)
+    # Prefix of the tag put on every paid resource, so that a sweep only ever touches this
+    # deployment's resources even when several deployments share one Twilio or Retell account.
+    # At most 39 characters: a tag is `{prefix}:{24-hex agent id}` and a Twilio FriendlyName holds 64.
+    resource_tag: str = Field("va", alias="RESOURCE_TAG", pattern=r"^[A-Za-z0-9_-]{1,39}$")
+    # The mass-removal brake: a sweep that would remove more provider resources than this removes none.
+    reconciler_max_removals: int = Field(10, alias="RECONCILER_MAX_REMOVALS", ge=0, le=10_000)
+    secrets_arn: str | None = Field(None, alias="SECRETS_ARN")
+    # Agents one owner may have at once (provisioning, active or deleting): each holds a number.
+    agent_limit_per_owner: int = Field(25, alias="AGENT_LIMIT_PER_OWNER", ge=1)
+    # Rotation: the secret is re-read after this age, and at once (at most once per refresh interval)
+    # when a Twilio signature or a provider's 401 says the values in hand may be stale.
+    secrets_max_age_seconds: float = Field(300.0, alias="SECRETS_MAX_AGE_SECONDS", ge=0, le=86_400)
+    secrets_refresh_interval_seconds: float = Field(
+        30.0, alias="SECRETS_REFRESH_INTERVAL_SECONDS", ge=0, le=3600
+    )
+    # How long a call's record is kept: the call history's period, and a replayed signed webhook
+    # within it registers nothing.
+    call_record_retention_days: int = Field(90, alias="CALL_RECORD_RETENTION_DAYS", ge=1, le=365)
+
+    def __init__(self, **values: Any) -> None:
+        """``values`` by environment variable name (text, as the environment holds it); a missing
+        one takes its default. Raises ConfigurationError naming the first invalid variable."""
+        for name, info in self.model_fields.items():
+            raw = values.get(info.alias)
+            parsed = info.default if raw is None else _parse(info, self._types[name], raw)
+            object.__setattr__(self, name, parsed)
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        raise AttributeError("Settings are frozen")
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Settings) and vars(self) == vars(other)
+
+    def __hash__(self) -> int:
+        return hash(tuple(vars(self).items()))
+
+    def __repr__(self) -> str:
+        shown = ", ".join(
+            f"{name}={'***' if info.alias in SECRET_VARIABLES and vars(self)[name] else vars(self)[name]!r}"
+            for name, info in self.model_fields.items()
+        )
+        return f"Settings({shown})"
+
+    def value(self, variable: str) -> Any:
+        """The value of ``variable`` (an env var name); KeyError when no setting has that name."""
+        field = next((name for name, info in self.model_fields.items() if info.alias == variable), None)
+        if field is None:
+            raise KeyError(variable)
+        return getattr(self, field)
+
+    def require(self, variable: str) -> str:
+        """The value of ``variable`` (an env var name), or a ConfigurationError naming it."""
+        value = self.value(variable)
+        if value in (None, ""):
+            where = " or in the secret named by SECRETS_ARN" if variable in SECRET_VARIABLES else ""
+            raise ConfigurationError(f"{variable} is not set: set the environment variable{where}", variable)
+        return str(value)
+
+
+def load_settings(
+    environ: Mapping[str, str] | None = None,
+    secret_loader: Any | None = None,
+    *,
+    force_secret: bool = False,
+) -> Settings:
+    """Parse the environment (and the secret, when SECRETS_ARN is set) into Settings.
+
+    ``secret_loader(arn) -> dict`` defaults to Powertools' cached Secrets Manager provider;
+    ``force_secret`` reads the secret from Secrets Manager even when a cached value is younger
+    than its age.
+    """
+    env = _environment(environ)
+    secret_values: dict[str, str] = {}
+    secrets_arn = secret_in_use(env)
+    if secrets_arn:
+        secret = (
+            secret_loader(secrets_arn) if secret_loader else _load_secret(secrets_arn, force=force_secret)
+        )
+        secret_values = {name: str(secret[name]) for name in SECRET_VARIABLES if secret.get(name)}
+    return Settings(**(secret_values | env))
+
+
+def _finish_settings_class() -> None:
+    """Read the declarations once: each setting's type and its FieldInfo (the class attribute)."""
+    hints = typing.get_type_hints(Settings)
+    fields = {name: value for name, value in vars(Settings).items() if isinstance(value, FieldInfo)}
+    Settings.model_fields = fields
+    Settings._types = {name: hints[name] for name in fields}
+
+
+def _parse(info: FieldInfo, kind: Any, raw: Any) -> Any:
+    """One value from its text, checked against its declaration; an error names the variable."""
+    text = info.before(str(raw)) if info.before else str(raw)
+    allowed = typing.get_args(kind) if typing.get_origin(kind) is Literal else None
+    if kind is bool or bool in typing.get_args(kind):
+        if text.strip().lower() not in _BOOLEANS:
+            raise _invalid(info, f"must be true or false, got {text!r}")
+        return _BOOLEANS[text.strip().lower()]
+    base = next((each for each in (int, float) if each is kind or each in typing.get_args(kind)), str)
+    try:
+        value: Any = base(text.strip()) if base is not str else text
+    except ValueError:
+        raise _invalid(info, f"must be {'an integer' if base is int else 'a number'}, got {text!r}") from None
+    if allowed is not None and value not in allowed:
+        raise _invalid(info, f"must be one of {', '.join(map(repr, allowed))}, got {text!r}")
+    for bound, holds, words in (
+        (info.ge, lambda limit: value >= limit, "at least"),
+        (info.gt, lambda limit: value > limit, "greater than"),
+        (info.le, lambda limit: value <= limit, "at most"),
+    ):
+        if bound is not None and not holds(bound):
+            raise _invalid(info, f"must be {words} {bound}, got {text!r}")
+    if info.min_length is not None and len(value) < info.min_length:
+        raise _invalid(info, f"must have at least {info.min_length} character(s)")
+    if info.pattern is not None and not re.search(info.pattern, value):
+        raise _invalid(info, f"must match {info.pattern}, got {text!r}")
+    return value
+
+
+_BOOLEANS = {
+    "true": True,
+    "1": True,
+    "yes": True,
+    "on": True,
+    "false": False,
+    "0": False,
+    "no": False,
+    "off": False,
+}
+
+
+def _invalid(info: FieldInfo, message: str) -> ConfigurationError:
+    return ConfigurationError(f"{info.alias} is invalid: {message}", info.alias)
+
+
+_finish_settings_class()
+
+
+def secret_in_use(environ: Mapping[str, str] | None = None) -> str | None:
+    """The ARN of the secret the settings read values from; None when the environment has them all."""
+    env = _environment(environ)
+    secrets_arn = env.get("SECRETS_ARN")
+    return secrets_arn if secrets_arn and any(name not in env for name in SECRET_VARIABLES) else None
+
+
+def forget_secret() -> None:
+    """Drop the cached secret and its Secrets Manager client (tests switch AWS mocks and regions)."""
+    global _secrets_provider  # noqa: PLW0603
+    _secrets_provider = None
+
+
+def _environment(environ: Mapping[str, str] | None) -> dict[str, str]:
+    return {key: value for key, value in (os.environ if environ is None else environ).items() if value != ""}
+
+
+_secrets_provider: Any = None
+
+
+def _provider() -> Any:
+    """Powertools' Secrets Manager provider with short timeouts: the webhook may read the secret
+    while a caller waits, and a slow Secrets Manager must not run the function out of time."""
+    global _secrets_provider  # noqa: PLW0603
+    if _secrets_provider is None:
+        # Imported here: boto3 costs ~250 ms of cold start and only deployments with a secret pay it.
+        from aws_lambda_powertools.utilities import parameters
+        from botocore.config import Config
+
+        timeouts = Config(connect_timeout=1, read_timeout=2, retries={"total_max_attempts": 2})
+        _secrets_provider = parameters.SecretsProvider(boto_config=timeouts)
+    return _secrets_provider
+
+
+def _load_secret(arn: str, *, force: bool = False) -> dict[str, Any]:
+    from aws_lambda_powertools.utilities import parameters
+
+    try:
+        value = _provider().get(arn, transform="json", max_age=300, force_fetch=force)
+    except parameters.exceptions.TransformParameterError as exc:
+        raise ConfigurationError(f"the secret {arn} is not a JSON object", "SECRETS_ARN") from exc
+    except Exception as exc:
+        raise ConfigurationError(f"cannot read the secret {arn}: {exc}", "SECRETS_ARN") from exc
+    if not isinstance(value, dict):
+        raise ConfigurationError(f"the secret {arn} is not a JSON object", "SECRETS_ARN")
+    return value

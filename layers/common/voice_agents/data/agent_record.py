@@ -1,0 +1,177 @@
+"""The agent record's schema: one MongoDB document per agent, the saga's journal and audit trail.
+
+Only this module and ``store`` name the record's fields; the domain reads a record through
+``AgentRecord`` and changes it through the store's named operations. Records of older shapes exist
+(a field missing or of another type), so every read here is defensive (docs/architecture.md,
+"The agent record").
+
+    _id                   ObjectId, generated when the create starts (its time dates the tags)
+    ownerId               the JWT's sub
+    name, description, prompt, beginMessage, voiceId, language   the create request
+    status                provisioning | active | deleting | failed | deleted
+    tag                   {RESOURCE_TAG}:{_id}, carried by every paid resource
+    webhookUrl            the URL the number's webhook points at (Twilio signs over it)
+    phoneNumber, twilioPhoneNumberSid, retellLlmId, retellAgentId   each written the moment it exists
+    unknownOutcomes       resources whose create may have happened without an answer (found by tag)
+    deadline              when the creating Lambda must be dead
+    leaseOwner, leaseUntil  a mirror of the lease in ``leases`` (to find free records cheaply)
+    repairAfter           when the reconciler may take the record; absent when nothing is left to do
+    repairAttempts, repairError   failed repairs, for the back-off and StuckRecords
+    failure               {step, message} of a failed create
+    cleanupPending        what could not be removed yet
+    deleteRequestedAt, deletedAt, webhookRepairFailed, createdAt, updatedAt
+    retellAgentVersion    the published Retell agent version calls run (absent on older records)
+    revision              bumped by every committed update: the API's ETag (absent = 0)
+    pendingUpdate         {changes, startedAt, deadline, baseVersion, draftVersion?}: an update in flight
+    retellWebhookUrl      the call-events URL a reconciler repair set on the Retell agent
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from bson import ObjectId
+
+from voice_agents.core.observability import logger
+from voice_agents.core.statuses import AgentStatus
+
+# Names of the paid resources, as they appear in ``pending`` lists, ``unknownOutcomes`` and metrics.
+NUMBER = "twilio_number"
+RETELL_AGENT = "retell_agent"
+RETELL_LLM = "retell_llm"
+# Soft-deleted records keep the audit trail of what was bought and released.
+DELETED = "deleted"
+
+KNOWN_STATUSES = frozenset(status.value for status in AgentStatus)
+
+RESOURCE_FIELDS = {NUMBER: "twilioPhoneNumberSid", RETELL_AGENT: "retellAgentId", RETELL_LLM: "retellLlmId"}
+
+
+def entity_tag(revision: int) -> str:
+    return f'"{revision}"'
+
+
+class AgentRecord:
+    """A read of one agent record. Values are as stored unless a property says otherwise."""
+
+    def __init__(self, document: dict[str, Any]) -> None:
+        self.document = document
+
+    @property
+    def id(self) -> ObjectId:
+        agent_id: ObjectId = self.document["_id"]
+        return agent_id
+
+    def text(self, name: str) -> str | None:
+        """A text field of the agent's settings (``name``, ``prompt``...), None when missing or not
+        text: a record of an older shape still reads."""
+        value = self.document.get(name)
+        return value if isinstance(value, str) else None
+
+    def moment(self, name: str) -> datetime:
+        """A date field; a record without it (or with something else) is dated by its id."""
+        value = self.document.get(name)
+        if isinstance(value, datetime):
+            return value
+        record_id = self.document.get("_id")
+        return (
+            record_id.generation_time if isinstance(record_id, ObjectId) else datetime.fromtimestamp(0, UTC)
+        )
+
+    def differs(self, changes: dict[str, Any]) -> dict[str, Any]:
+        """The part of ``changes`` (API field names, as stored) that differs from the record."""
+        return {name: value for name, value in changes.items() if self.document.get(name) != value}
+
+    @property
+    def failed_step(self) -> str | None:
+        """The step a failed create stopped at; ``unknown_status`` for a status the code does not know."""
+        if self.status not in KNOWN_STATUSES:
+            return "unknown_status"
+        step = (self.failure or {}).get("step")
+        return step if isinstance(step, str) else None
+
+    @property
+    def owner_id(self) -> Any:
+        return self.document.get("ownerId")
+
+    @property
+    def status(self) -> Any:
+        """As stored: a record of another shape may hold any value, or none."""
+        return self.document.get("status")
+
+    @property
+    def tag(self) -> str | None:
+        tag = self.document.get("tag")
+        return tag if isinstance(tag, str) and tag else None
+
+    @property
+    def webhook_url(self) -> str | None:
+        stored = self.document.get("webhookUrl")
+        return stored if isinstance(stored, str) else None
+
+    @property
+    def deadline(self) -> datetime | None:
+        deadline = self.document.get("deadline")
+        return deadline if isinstance(deadline, datetime) else None
+
+    @property
+    def updated_at(self) -> datetime | None:
+        updated = self.document.get("updatedAt")
+        return updated if isinstance(updated, datetime) else None
+
+    @property
+    def failure(self) -> dict[str, Any] | None:
+        failure = self.document.get("failure")
+        return failure if isinstance(failure, dict) else None
+
+    @property
+    def cleanup_pending(self) -> Any:
+        return self.document.get("cleanupPending")
+
+    @property
+    def repair_attempts(self) -> int:
+        attempts = self.document.get("repairAttempts")
+        return attempts if isinstance(attempts, int) and attempts > 0 else 0
+
+    @property
+    def unknown_outcomes(self) -> set[str]:
+        unknown = self.document.get("unknownOutcomes")
+        return {item for item in unknown if isinstance(item, str)} if isinstance(unknown, list) else set()
+
+    @property
+    def retell_agent_version(self) -> int | None:
+        version = self.document.get("retellAgentVersion")
+        return version if isinstance(version, int) and not isinstance(version, bool) else None
+
+    @property
+    def revision(self) -> int:
+        revision = self.document.get("revision")
+        return revision if isinstance(revision, int) and not isinstance(revision, bool) else 0
+
+    @property
+    def entity_tag(self) -> str:
+        """The agent's version as an HTTP ETag: changes whenever an update commits."""
+        return entity_tag(self.revision)
+
+    @property
+    def pending_update(self) -> dict[str, Any] | None:
+        pending = self.document.get("pendingUpdate")
+        return pending if isinstance(pending, dict) else None
+
+    def stored_resource_id(self, resource: str) -> Any:
+        """The id the record names for ``resource`` (NUMBER, RETELL_AGENT, RETELL_LLM), as stored."""
+        return self.document.get(RESOURCE_FIELDS[resource])
+
+    def resource_id(self, resource: str) -> str | None:
+        """The id for ``resource``, or None; an id of the wrong type is ignored with a warning (the
+        tag still finds the resource)."""
+        value = self.stored_resource_id(resource)
+        if value is None or isinstance(value, str):
+            return value or None
+        logger.warning(
+            "record field has the wrong type; ignored",
+            field=RESOURCE_FIELDS[resource],
+            value_type=type(value).__name__,
+        )
+        return None

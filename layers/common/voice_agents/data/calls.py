@@ -1,0 +1,180 @@
+"""The call record's schema (collection ``calls``, one document per Twilio CallSid) and its reading.
+
+Written by the Twilio webhook when it hands a call to Retell (``CallStore.remember``) and
+completed by Retell's call events (``flows/calls/events.py``). Fields: ``_id`` (CallSid), ``retellCallId``,
+``agentId`` (ObjectId), ``ownerId``, ``from``, ``to``, ``progress`` (see below), ``createdAt`` (when
+it was registered), ``orderId`` (an ObjectId drawn then: the calls route's sort key and cursor),
+``expiresAt``, and from the events ``startedAt``, ``endedAt``, ``durationMs``,
+``disconnectionReason``, ``summary``, ``sentiment``.
+
+The status is kept as ``progress``, a number that only grows (``$max``): events arrive in any order
+and more than once, and a status that never goes backwards is then one atomic update per event.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from datetime import datetime, timedelta
+from typing import Any
+
+from bson import ObjectId
+from pymongo import ASCENDING, DESCENDING
+from pymongo.collection import Collection
+from pymongo.errors import DuplicateKeyError
+
+from voice_agents.core.statuses import CallStatus
+from voice_agents.data.database import translate_errors
+
+PROGRESS: dict[CallStatus, int] = {
+    CallStatus.REGISTERED: 0,
+    CallStatus.ONGOING: 1,
+    CallStatus.ENDED: 2,
+    # Retell sends not_connected instead of ended (never after it): either one is final.
+    CallStatus.NOT_CONNECTED: 3,
+}
+STATUS_BY_PROGRESS = {rank: status for status, rank in PROGRESS.items()}
+
+
+class CallRecord:
+    """A read of one call record: a record of an unknown shape reads as registered, and a field of
+    the wrong type as missing."""
+
+    def __init__(self, document: dict[str, Any]) -> None:
+        self.document = document
+
+    @property
+    def call_sid(self) -> str:
+        return str(self.document["_id"])
+
+    @property
+    def retell_call_id(self) -> str:
+        return str(self.document.get("retellCallId") or "")
+
+    @property
+    def agent_id(self) -> str:
+        return str(self.document.get("agentId") or "")
+
+    @property
+    def order_id(self) -> ObjectId | None:
+        order = self.document.get("orderId")
+        return order if isinstance(order, ObjectId) else None
+
+    @property
+    def status(self) -> CallStatus:
+        progress = self.document.get("progress")
+        status = STATUS_BY_PROGRESS.get(progress) if isinstance(progress, int) else None
+        return status or CallStatus.REGISTERED
+
+    @property
+    def registered_at(self) -> datetime:
+        registered: datetime = self.document["createdAt"]
+        return registered
+
+    def text(self, name: str) -> str | None:
+        """``from``, ``to``, ``disconnectionReason``, ``summary``, ``sentiment``: None when empty."""
+        value = self.document.get(name)
+        return value if isinstance(value, str) and value else None
+
+    def moment(self, name: str) -> datetime | None:
+        """``startedAt``, ``endedAt``."""
+        value = self.document.get(name)
+        return value if isinstance(value, datetime) else None
+
+    @property
+    def duration_ms(self) -> int | None:
+        duration = self.document.get("durationMs")
+        return duration if isinstance(duration, int) and not isinstance(duration, bool) else None
+
+
+class CallStore:
+    """Inbound calls registered with Retell, by Twilio CallSid: a replay registers nothing, and the
+    record is the call's history (call_records.py has its fields), completed by Retell's events.
+
+    Every read checks the expiry in code: the same on Atlas, and FerretDB has no TTL index (where the
+    server has one, it only cleans up).
+    """
+
+    def __init__(self, collection: Collection[dict[str, Any]]) -> None:
+        self.collection = collection
+
+    def ensure_indexes(self) -> None:
+        # The calls route: one owner's calls of one agent, newest first.
+        self.collection.create_index(
+            [("ownerId", ASCENDING), ("agentId", ASCENDING), ("orderId", DESCENDING)], name="agent_calls"
+        )
+        # Retell's events name the call by its Retell id.
+        self.collection.create_index([("retellCallId", ASCENDING)], name="retell_call")
+
+    @translate_errors
+    def registered(self, call_sid: str, moment: datetime) -> str | None:
+        """The Retell call id registered for ``call_sid``, unless it expired before ``moment``."""
+        existing = self.collection.find_one({"_id": call_sid})
+        if existing and existing.get("retellCallId") and existing["expiresAt"] > moment:
+            return str(existing["retellCallId"])
+        return None
+
+    @translate_errors
+    def remember(
+        self,
+        call_sid: str,
+        *,
+        retell_call_id: str,
+        agent_id: ObjectId,
+        owner_id: str | None,
+        from_number: str,
+        to_number: str,
+        moment: datetime,
+        retention: timedelta,
+    ) -> None:
+        """The call as registered; an expired record of the same CallSid is replaced whole."""
+        document = {
+            "retellCallId": retell_call_id,
+            "agentId": agent_id,
+            "ownerId": owner_id,
+            "from": from_number,
+            "to": to_number,
+            "progress": 0,
+            "orderId": ObjectId(),
+            "createdAt": moment,
+            "expiresAt": moment + retention,
+        }
+        # A concurrent retry may have stored its registration first; either call id works.
+        with contextlib.suppress(DuplicateKeyError):
+            self.collection.replace_one({"_id": call_sid}, document, upsert=True)
+
+    @translate_errors
+    def apply_event(
+        self,
+        retell_call_id: str,
+        *,
+        call_sid: str | None,
+        progress: int,
+        facts: dict[str, Any],
+        moment: datetime,
+    ) -> bool:
+        """Raise the call's progress to at least ``progress`` and set ``facts``, in one update: a
+        replayed or late event changes nothing. False when no unexpired record has this call id.
+
+        With the CallSid the event names, the record is found by ``_id`` (FerretDB scans for any
+        other filter), and it must still carry this Retell call id.
+        """
+        change: dict[str, Any] = {"$max": {"progress": progress}}
+        if facts:
+            change["$set"] = facts
+        query: dict[str, Any] = {"retellCallId": retell_call_id, "expiresAt": {"$gt": moment}}
+        if call_sid is not None:
+            query["_id"] = call_sid
+        result = self.collection.update_one(query, change)
+        return result.matched_count > 0
+
+    @translate_errors
+    def list_for_agent(
+        self, owner_id: str, agent_id: ObjectId, *, limit: int, after: ObjectId | None, moment: datetime
+    ) -> list[CallRecord]:
+        """The owner's unexpired calls of the agent, newest first, after the cursor ``after``."""
+        query: dict[str, Any] = {"ownerId": owner_id, "agentId": agent_id, "expiresAt": {"$gt": moment}}
+        if after is not None:
+            query["orderId"] = {"$lt": after}
+        return [
+            CallRecord(each) for each in self.collection.find(query).sort("orderId", DESCENDING).limit(limit)
+        ]

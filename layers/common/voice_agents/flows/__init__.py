@@ -1,0 +1,1 @@
+"""The flows: what happens to an agent, and to a call."""

@@ -1,0 +1,1 @@
+"""Create, update, delete and read an agent; removing its paid resources."""

@@ -1,0 +1,63 @@
+"""Reading agents for their owner: one agent (with its ETag), a page of agents, a page of an agent's
+calls; and ``owned_record``, the one rule every flow uses for "the caller's agent, or 404"."""
+
+from __future__ import annotations
+
+import re
+
+from voice_agents.core.clock import now, object_id
+from voice_agents.core.errors import AgentNotFound, InvalidRequest
+from voice_agents.data.agent_record import AgentRecord
+from voice_agents.data.agents import AgentStore
+from voice_agents.models.agents import Agent, AgentPage, VersionedAgent
+from voice_agents.models.calls import Call, CallPage
+
+# A cursor is the id of the last agent (of a call: its orderId) of the page: a format the OpenAPI
+# document can declare exactly (every string of it is a cursor this API accepts), where base64 of an
+# id could not be.
+CURSOR_PATTERN = r"^[0-9a-fA-F]{24}$"
+
+
+def owned_record(store: AgentStore, agent_id: str, owner_id: str, *, deleted: bool = False) -> AgentRecord:
+    """The caller's agent record; another owner's, an unknown id, or (unless ``deleted``) a deleted
+    agent is not found: the API never tells another owner's agent from a missing one."""
+    record = store.get_for_owner(agent_id, owner_id, include_deleted=deleted)
+    if record is None:
+        raise AgentNotFound(f"agent {agent_id} not found")
+    return record
+
+
+def get_agent(agent_id: str, *, owner_id: str, store: AgentStore) -> VersionedAgent:
+    return VersionedAgent.from_record(owned_record(store, agent_id, owner_id))
+
+
+def list_agents(*, owner_id: str, limit: int, cursor: str | None, store: AgentStore) -> AgentPage:
+    after = _decode_cursor(cursor) if cursor else None
+    records = store.list_for_owner(owner_id, limit=limit + 1, after=after)
+    items = [Agent.from_record(record) for record in records[:limit]]
+    next_cursor = _encode_cursor(items[-1].id) if len(records) > limit else None
+    return AgentPage(items=items, nextCursor=next_cursor)
+
+
+def list_calls(
+    agent_id: str, *, owner_id: str, limit: int, cursor: str | None, store: AgentStore
+) -> CallPage:
+    """The agent's calls, newest first; another owner's agent, or a deleted one, is not found."""
+    after = _decode_cursor(cursor) if cursor else None
+    record = owned_record(store, agent_id, owner_id)
+    calls = store.calls.list_for_agent(
+        owner_id, record.id, limit=limit + 1, after=object_id(after) if after else None, moment=now()
+    )
+    last = calls[limit - 1].order_id if len(calls) > limit else None
+    next_cursor = _encode_cursor(str(last)) if last is not None else None
+    return CallPage(items=[Call.from_record(call) for call in calls[:limit]], nextCursor=next_cursor)
+
+
+def _encode_cursor(last_id: str) -> str:
+    return last_id
+
+
+def _decode_cursor(cursor: str) -> str:
+    if not re.fullmatch(CURSOR_PATTERN, cursor) or object_id(cursor) is None:
+        raise InvalidRequest("cursor", "cursor is not one this API returned")
+    return cursor

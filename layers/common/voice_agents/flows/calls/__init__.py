@@ -1,0 +1,1 @@
+"""The call path: Twilio's voice webhook and Retell's call events."""

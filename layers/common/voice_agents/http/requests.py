@@ -1,0 +1,66 @@
+"""What a route reads from its request besides the body: the caller (the JWT's ``sub``), the
+``Idempotency-Key`` and ``If-Match`` headers, API Gateway's request id and the public base URL."""
+
+from __future__ import annotations
+
+import re
+
+from aws_lambda_powertools.event_handler import APIGatewayHttpResolver
+
+from voice_agents.core.errors import ConfigurationError, InvalidRequest
+
+IDEMPOTENCY_KEY_MAX_LENGTH = 255
+# Printable ASCII: what the OpenAPI document declares, and what an HTTP header carries unaltered.
+IDEMPOTENCY_KEY_PATTERN = r"^[ -~]+$"
+# "*" or one or more entity tags, "…" or W/"…" (RFC 9110), separated by commas; a tag sent without
+# its quotes (3 for "3") is taken as quoted, as clients often send it so.
+_ENTITY_TAG = r'(?:(?:W/)?"[\x21\x23-\x7e]*"|[\x21\x23-\x2b\x2d-\x7e]+)'
+IF_MATCH_PATTERN = rf"^\s*(?:\*|{_ENTITY_TAG}(?:\s*,\s*{_ENTITY_TAG})*)\s*$"
+
+
+def if_match(app: APIGatewayHttpResolver) -> str | None:
+    """The ``If-Match`` header: ``*`` or a list of entity tags (RFC 9110), else a 400."""
+    value = app.current_event.headers.get("If-Match")  # Powertools headers ignore case
+    if value is not None and not re.fullmatch(IF_MATCH_PATTERN, value):
+        raise InvalidRequest(
+            "If-Match", 'If-Match must be "*" or entity tags such as "3", as ETag gives them'
+        )
+    return value
+
+
+def request_id(app: APIGatewayHttpResolver) -> str | None:
+    """API Gateway's id of this request: the logs' correlation id too, so an answer leads to its log."""
+    event = app.current_event
+    context = event.raw_event.get("requestContext") or {}
+    return context.get("requestId") or getattr(app.lambda_context, "aws_request_id", None)
+
+
+def owner_id(app: APIGatewayHttpResolver) -> str:
+    """The caller, from the JWT authorizer's ``sub`` claim (API Gateway verified the token)."""
+    authorizer = app.current_event.request_context.authorizer
+    claims = authorizer.jwt_claim if authorizer else None
+    subject = (claims or {}).get("sub")
+    if not subject:
+        # Only reachable if the route lost its authorizer: refuse rather than guess an owner.
+        raise ConfigurationError("the request carries no JWT 'sub' claim: is the route's authorizer set?")
+    return str(subject)
+
+
+def idempotency_key(app: APIGatewayHttpResolver) -> str | None:
+    key = app.current_event.headers.get("Idempotency-Key")  # Powertools headers ignore case
+    if key is None:
+        return None
+    key = key.strip()
+    if not key or len(key) > IDEMPOTENCY_KEY_MAX_LENGTH or not re.fullmatch(IDEMPOTENCY_KEY_PATTERN, key):
+        raise InvalidRequest(
+            "Idempotency-Key",
+            f"Idempotency-Key must be 1 to {IDEMPOTENCY_KEY_MAX_LENGTH} printable ASCII characters",
+        )
+    return key
+
+
+def request_base_url(app: APIGatewayHttpResolver) -> str:
+    """The public base URL this request came in on (stage included unless it is $default)."""
+    context = app.current_event.request_context
+    stage = context.stage
+    return f"https://{context.domain_name}" + ("" if stage in (None, "", "$default") else f"/{stage}")

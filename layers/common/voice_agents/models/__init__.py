@@ -1,0 +1,1 @@
+"""The API's shapes (pydantic), built from records."""

@@ -1,0 +1,259 @@
+"""The API's shapes of an agent: the create and update bodies, the agent as answered (built from its
+record), a page of agents, a delete's outcome. camelCase, as the frontend reads them."""
+
+from __future__ import annotations
+
+import unicodedata
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Annotated, Any, Literal
+
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    field_validator,
+    model_validator,
+)
+from pydantic_core import PydanticCustomError
+
+from voice_agents.core.statuses import AgentStatus
+from voice_agents.data.agent_record import AgentRecord
+
+# Retell's language enum (specs/retell-openapi.yaml, AgentRequest.language).
+Language = Literal[
+    "multi", "en-US", "en-IN", "en-GB", "en-AU", "en-NZ", "de-DE", "es-ES", "es-419", "hi-IN", "fr-FR",
+    "fr-CA", "ja-JP", "pt-PT", "pt-BR", "zh-CN", "ru-RU", "it-IT", "ko-KR", "nl-NL", "nl-BE", "pl-PL",
+    "tr-TR", "vi-VN", "ro-RO", "bg-BG", "ca-ES", "th-TH", "da-DK", "fi-FI", "el-GR", "hu-HU", "id-ID",
+    "no-NO", "sk-SK", "sv-SE", "lt-LT", "lv-LV", "cs-CZ", "ms-MY", "af-ZA", "ar-SA", "az-AZ", "bs-BA",
+    "cy-GB", "fa-IR", "fil-PH", "gl-ES", "he-IL", "hr-HR", "hy-AM", "is-IS", "kk-KZ", "kn-IN", "mk-MK",
+    "mr-IN", "ne-NP", "sl-SI", "sr-RS", "sw-KE", "ta-IN", "ur-IN", "yue-CN", "uk-UA",
+]  # fmt: skip
+
+# Bidirectional embedding, override and isolate characters: they make a name display in another
+# order than it is stored (a "Trojan Source" name in the dashboard, the Retell agent name, logs).
+BIDI_CONTROLS = frozenset("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
+
+
+def _refuse_invisible(allowed: frozenset[str]) -> AfterValidator:
+    """Refuse control characters (except ``allowed``) and bidirectional controls in a text field."""
+
+    def check(value: str) -> str:
+        for position, character in enumerate(value):
+            crlf = character == "\r" and value[position + 1 : position + 2] == "\n"
+            if character in allowed or (crlf and "\n" in allowed):
+                continue
+            if character in BIDI_CONTROLS or unicodedata.category(character) == "Cc":
+                raise PydanticCustomError(
+                    "forbidden_character",
+                    "must not contain control or bidirectional-override characters "
+                    "({code} at position {position})",
+                    {"code": f"U+{ord(character):04X}", "position": position},
+                )
+        return value
+
+    return AfterValidator(check)
+
+
+Text = Annotated[str, StringConstraints(strip_whitespace=True)]
+# One line of text (a name, a description): no control characters at all.
+Line = Annotated[Text, _refuse_invisible(frozenset())]
+# Text a model reads (a prompt, a greeting): newlines (LF or CRLF) and tabs are fine.
+Paragraphs = Annotated[Text, _refuse_invisible(frozenset("\n\t"))]
+
+
+# The same rules as patterns, for the OpenAPI document only (the validators above give the messages):
+# no control or bidirectional characters; text a model reads may hold tabs, LF and CRLF; a required
+# field needs one character that is not whitespace. Whitespace around the text (control characters
+# among it too) is stripped before any rule applies.
+_LINE_FORBIDDEN = r"\u0000-\u001f\u007f-\u009f\u202a-\u202e\u2066-\u2069"
+_PARAGRAPHS_FORBIDDEN = r"\u0000-\u0008\u000b-\u001f\u007f-\u009f\u202a-\u202e\u2066-\u2069"
+_PARAGRAPH_CHARACTER = rf"(?:[^{_PARAGRAPHS_FORBIDDEN}]|\r\n)"
+LINE_PATTERN = rf"^\s*[^{_LINE_FORBIDDEN}]*\s*$"
+REQUIRED_LINE_PATTERN = rf"^\s*[^{_LINE_FORBIDDEN}]*[^\s{_LINE_FORBIDDEN}][^{_LINE_FORBIDDEN}]*\s*$"
+PARAGRAPHS_PATTERN = rf"^\s*{_PARAGRAPH_CHARACTER}*\s*$"
+REQUIRED_PARAGRAPHS_PATTERN = (
+    rf"^\s*{_PARAGRAPH_CHARACTER}*[^\s{_PARAGRAPHS_FORBIDDEN}]{_PARAGRAPH_CHARACTER}*\s*$"
+)
+
+
+def _declared_pattern(pattern: str) -> dict[str, Any]:
+    return {"json_schema_extra": {"pattern": pattern}}
+
+
+def _sent_at_most(limit: int) -> BeforeValidator:
+    """A length limit on the text as sent, whitespace around it included, as the document declares it
+    (max_length alone counts the stripped text)."""
+
+    def check(value: Any) -> Any:
+        if isinstance(value, str) and len(value) > limit:
+            raise PydanticCustomError(
+                "string_too_long", "String should have at most {max_length} characters", {"max_length": limit}
+            )
+        return value
+
+    return BeforeValidator(check)
+
+
+DEFAULT_VOICE_ID = "11labs-Adrian"
+DEFAULT_LANGUAGE: Language = "en-AU"
+
+
+# The agent's editable fields, as create and update both validate them.
+AgentName = Annotated[
+    Line, Field(min_length=1, max_length=100, **_declared_pattern(REQUIRED_LINE_PATTERN)), _sent_at_most(100)
+]
+AgentDescription = Annotated[
+    Line, Field(max_length=1000, **_declared_pattern(LINE_PATTERN)), _sent_at_most(1000)
+]
+AgentPrompt = Annotated[
+    Paragraphs,
+    Field(min_length=1, max_length=20_000, **_declared_pattern(REQUIRED_PARAGRAPHS_PATTERN)),
+    _sent_at_most(20_000),
+]
+AgentBeginMessage = Annotated[
+    Paragraphs, Field(max_length=1000, **_declared_pattern(PARAGRAPHS_PATTERN)), _sent_at_most(1000)
+]
+VoiceId = Annotated[str, Field(min_length=1, max_length=100, pattern=r"^[A-Za-z0-9._-]+$")]
+
+
+class CreateAgentRequest(BaseModel):
+    """Body of ``POST /api/agents``. Unknown fields are rejected so a typo is not silently ignored."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    name: AgentName
+    description: AgentDescription | None = None
+    prompt: AgentPrompt
+    beginMessage: AgentBeginMessage | None = None
+    voiceId: VoiceId = DEFAULT_VOICE_ID
+    language: Language = DEFAULT_LANGUAGE
+
+
+# Fields an update may leave out but not clear: the agent cannot work without them.
+_REQUIRED_ON_UPDATE = ("name", "prompt", "voiceId", "language")
+
+
+def _never_null(schema: dict[str, Any]) -> None:
+    """The document offers no null for such a field: None is only its default (left out)."""
+    options = [each for each in schema.pop("anyOf", []) if each.get("type") != "null"]
+    if len(options) == 1:
+        schema.update(options[0])
+
+
+class UpdateAgentRequest(BaseModel):
+    """Body of ``PATCH /api/agents/{agentId}``: any of the create's editable fields, validated the
+    same way; ``description`` and ``beginMessage`` may be null to clear them. Any other field (the
+    phone number, the status...) is refused: they cannot be changed."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, json_schema_extra={"minProperties": 1})
+
+    name: AgentName | None = Field(default=None, json_schema_extra=_never_null)
+    description: AgentDescription | None = None
+    prompt: AgentPrompt | None = Field(default=None, json_schema_extra=_never_null)
+    beginMessage: AgentBeginMessage | None = None
+    voiceId: VoiceId | None = Field(default=None, json_schema_extra=_never_null)
+    language: Language | None = Field(default=None, json_schema_extra=_never_null)
+
+    @field_validator(*_REQUIRED_ON_UPDATE)
+    @classmethod
+    def _not_null(cls, value: Any) -> Any:
+        if value is None:
+            raise PydanticCustomError("not_null", "cannot be null: leave the field out to keep it")
+        return value
+
+    @model_validator(mode="after")
+    def _changes_something(self) -> UpdateAgentRequest:
+        if not self.model_fields_set:
+            raise PydanticCustomError("empty_update", "the body names no field to change")
+        return self
+
+    def changes(self) -> dict[str, Any]:
+        """The fields the body sets, as the record stores them."""
+        return self.model_dump(include=self.model_fields_set)
+
+
+class Agent(BaseModel):
+    """An agent as the API returns it."""
+
+    # Every field is always sent (null when unknown): the OpenAPI schema marks them all required.
+    model_config = ConfigDict(frozen=True, json_schema_serialization_defaults_required=True)
+
+    id: str
+    name: str
+    description: str | None = None
+    prompt: str
+    beginMessage: str | None = None
+    voiceId: str
+    language: str
+    status: AgentStatus
+    phoneNumber: str | None = None
+    twilioPhoneNumberSid: str | None = None
+    webhookUrl: str | None = None
+    retellAgentId: str | None = None
+    retellLlmId: str | None = None
+    failedStep: str | None = None
+    createdAt: datetime
+    updatedAt: datetime
+
+    @classmethod
+    def from_record(cls, record: AgentRecord) -> Agent:
+        """The agent as the API shows it. A record of an older shape (a field missing or of another
+        type) still shows, so one such record never breaks its owner's list. An unknown status
+        shows as failed (the reconciler counts such a record as stuck, which alarms)."""
+        try:
+            status = AgentStatus(str(record.status))
+        except ValueError:
+            status = AgentStatus.FAILED
+        return cls(
+            id=str(record.id),
+            name=record.text("name") or "",
+            description=record.text("description"),
+            prompt=record.text("prompt") or "",
+            beginMessage=record.text("beginMessage"),
+            voiceId=record.text("voiceId") or DEFAULT_VOICE_ID,
+            language=record.text("language") or DEFAULT_LANGUAGE,
+            status=status,
+            phoneNumber=record.text("phoneNumber"),
+            twilioPhoneNumberSid=record.text("twilioPhoneNumberSid"),
+            webhookUrl=record.text("webhookUrl"),
+            retellAgentId=record.text("retellAgentId"),
+            retellLlmId=record.text("retellLlmId"),
+            failedStep=record.failed_step,
+            createdAt=record.moment("createdAt"),
+            updatedAt=record.moment("updatedAt"),
+        )
+
+
+@dataclass(frozen=True)
+class VersionedAgent:
+    """An agent and its ETag (the ``If-Match`` of an update)."""
+
+    agent: Agent
+    etag: str
+
+    @classmethod
+    def from_record(cls, record: AgentRecord) -> VersionedAgent:
+        return cls(Agent.from_record(record), record.entity_tag)
+
+
+class AgentPage(BaseModel):
+    """One page of the owner's agents; pass ``nextCursor`` back as ``cursor`` for the next."""
+
+    model_config = ConfigDict(json_schema_serialization_defaults_required=True)
+
+    items: list[Agent]
+    nextCursor: str | None = None
+
+
+class DeleteOutcome(BaseModel):
+    """What ``DELETE /api/agents/{agentId}`` did; ``pending`` lists what the reconciler will finish."""
+
+    model_config = ConfigDict(json_schema_serialization_defaults_required=True)
+
+    id: str
+    status: Literal["deleted", "deleting"]
+    pending: list[str] = []

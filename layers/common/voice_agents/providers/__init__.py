@@ -1,0 +1,1 @@
+"""The provider adapters (Retell, Twilio): every error becomes a domain error."""

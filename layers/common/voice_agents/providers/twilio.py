@@ -1,0 +1,280 @@
+"""Twilio adapter: search, buy, find, re-point and release phone numbers (twilio SDK).
+
+The SDK reaches the configured TWILIO_BASE_URL through ``RedirectingHttpClient``, which rewrites the
+scheme and host of every request; with the default base URL nothing is rewritten. ``twilio.rest`` is
+imported here only, so functions that never buy numbers (the webhook) do not pay its import cost.
+Each request's timeout is the configured one cut to the caller's deadline (``retry.finish_by``): the
+SDK calls ``BudgetedHttpClient.request`` in the caller's thread, which reads the deadline there.
+"""
+
+from __future__ import annotations
+
+import json
+import urllib.parse
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+import requests
+from twilio.base import values
+from twilio.base.exceptions import TwilioException, TwilioRestException
+from twilio.http.http_client import TwilioHttpClient
+from twilio.rest import Client
+
+from voice_agents.core.errors import (
+    BillingError,
+    ConfigurationError,
+    DomainError,
+    NoNumbersAvailable,
+    NumberUnavailable,
+    UpstreamBadResponse,
+    UpstreamError,
+    UpstreamNotFound,
+    UpstreamTimeout,
+)
+from voice_agents.core.observability import external_call
+from voice_agents.core.retry import call_timeout, with_retries
+
+PROVIDER = "twilio"
+DEFAULT_BASE_URL = "https://api.twilio.com"
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class OwnedNumber:
+    sid: str
+    phone_number: str
+    friendly_name: str
+    voice_url: str | None
+
+
+class BudgetedHttpClient(TwilioHttpClient):
+    """Gives every SDK request the configured timeout cut to the time left before the deadline in
+    scope; the configured timeout stays the upper bound."""
+
+    def request(self, method: str, url: str, *args: Any, **kwargs: Any) -> Any:
+        configured = kwargs.get("timeout") or self.timeout
+        if configured is not None:
+            # Named by provider only: the URL carries the account SID.
+            kwargs["timeout"] = call_timeout(min(configured, self.timeout or configured), PROVIDER)
+        return super().request(method, url, *args, **kwargs)
+
+
+class RedirectingHttpClient(BudgetedHttpClient):
+    """Sends every SDK request to ``base_url`` instead of Twilio's host (fakes, proxies)."""
+
+    def __init__(self, base_url: str, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self._base = urllib.parse.urlsplit(base_url)
+
+    def request(self, method: str, url: str, *args: Any, **kwargs: Any) -> Any:
+        parts = urllib.parse.urlsplit(url)
+        url = urllib.parse.urlunsplit((self._base.scheme, self._base.netloc, parts.path, parts.query, ""))
+        return super().request(method, url, *args, **kwargs)
+
+
+class TwilioNumbers:
+    def __init__(
+        self,
+        *,
+        account_sid: str,
+        auth_token: str,
+        base_url: str,
+        timeout_seconds: float,
+        country: str,
+        number_type: str,
+        bundle_sid: str | None,
+        address_sid: str | None,
+        sleep: Callable[[float], None] | None = None,
+        on_unauthorized: Callable[[], None] | None = None,
+    ) -> None:
+        self._on_unauthorized = on_unauthorized  # a 401 may mean the token rotated: its owner re-reads it
+        http_client = (
+            BudgetedHttpClient(timeout=timeout_seconds)
+            if base_url.rstrip("/") == DEFAULT_BASE_URL
+            else RedirectingHttpClient(base_url, timeout=timeout_seconds)
+        )
+        self._client = Client(account_sid, auth_token, http_client=http_client, environment={})
+        self._country = country
+        self._number_type = number_type
+        self._bundle_sid = bundle_sid
+        self._address_sid = address_sid
+        self._retry_kwargs: dict[str, Any] = {"sleep": sleep} if sleep else {}
+        self._timeout_seconds = timeout_seconds
+
+    def search(self, limit: int = 5) -> list[str]:
+        """Voice-enabled numbers of the configured country and type that can be bought now."""
+        country = self._client.api.v2010.account.available_phone_numbers(self._country)
+        listing = {"mobile": country.mobile, "local": country.local, "tollfree": country.toll_free}
+        found = self._call(
+            "search_numbers", lambda: listing[self._number_type].list(voice_enabled=True, limit=limit)
+        )
+        numbers = [number.phone_number for number in found if number.phone_number]
+        if not numbers:
+            raise NoNumbersAvailable(
+                f"Twilio offers no voice-enabled {self._country} {self._number_type} numbers right now"
+            )
+        return numbers
+
+    def buy(self, phone_number: str, *, voice_url: str, tag: str) -> OwnedNumber:
+        """Buy ``phone_number`` with its voice webhook already set and ``tag`` as FriendlyName.
+
+        Retried only when Twilio did not process it (20429): a purchase whose response was lost
+        may have happened, and ``find_by_tag`` tells.
+        """
+        created = self._call(
+            "buy_number",
+            lambda: self._client.incoming_phone_numbers.create(
+                phone_number=phone_number,
+                voice_url=voice_url,
+                voice_method="POST",
+                friendly_name=tag,
+                bundle_sid=self._bundle_sid or values.unset,
+                address_sid=self._address_sid or values.unset,
+            ),
+            creates=True,
+        )
+        return _owned(created)
+
+    def find_by_tag(self, tag: str) -> list[OwnedNumber]:
+        found = self._call(
+            "list_numbers", lambda: self._client.incoming_phone_numbers.list(friendly_name=tag)
+        )
+        return [_owned(number) for number in found if number.sid]
+
+    def tagged_numbers_page(
+        self, tag_prefix: str, cursor: dict[str, str] | None, *, page_size: int
+    ) -> tuple[list[OwnedNumber], dict[str, str] | None]:
+        """One page of the account's numbers from ``cursor`` (None: the first page), those whose
+        FriendlyName starts with ``tag_prefix``, and the cursor of the next page (None after the last).
+        The cursor is the ``PageToken`` and ``Page`` of Twilio's ``next_page_uri``."""
+        resume = cursor or {}
+        page = self._call(
+            "list_numbers",
+            lambda: self._client.incoming_phone_numbers.page(
+                page_size=page_size,
+                page_token=resume.get("PageToken", values.unset),
+                page_number=int(resume["Page"]) if resume.get("Page", "").isdigit() else values.unset,
+            ),
+        )
+        numbers = [
+            _owned(number)
+            for number in page
+            if number.sid and (number.friendly_name or "").startswith(tag_prefix)
+        ]
+        return numbers, _next_page_cursor(page.next_page_url)
+
+    def configure_webhook(self, sid: str, voice_url: str) -> OwnedNumber:
+        """Point an owned number's voice webhook at ``voice_url`` (the repair path)."""
+        updated = self._call(
+            "update_number",
+            lambda: self._client.incoming_phone_numbers(sid).update(voice_url=voice_url, voice_method="POST"),
+        )
+        return _owned(updated)
+
+    def release(self, sid: str) -> bool:
+        """Release a number; False when it was already released."""
+        try:
+            self._call("release_number", lambda: self._client.incoming_phone_numbers(sid).delete())
+        except UpstreamNotFound:
+            return False
+        return True
+
+    def _call(self, operation: str, call: Callable[[], T], *, creates: bool = False) -> T:
+        def attempt() -> T:
+            call_timeout(self._timeout_seconds, operation)  # not started at all when it cannot finish
+            with external_call(PROVIDER, operation):
+                try:
+                    return call()
+                except (TwilioRestException, TwilioException, requests.RequestException) as exc:
+                    error = _translate(operation, exc)
+                    unauthorized = (
+                        isinstance(error, ConfigurationError) and error.setting == "TWILIO_AUTH_TOKEN"
+                    )
+                    if unauthorized and self._on_unauthorized is not None:
+                        self._on_unauthorized()
+                    raise error from exc
+                except (ValueError, KeyError) as exc:  # the SDK could not parse a success's body
+                    raise UpstreamBadResponse(
+                        PROVIDER, operation, "answered without a readable body"
+                    ) from exc
+
+        return with_retries(attempt, creates=creates, **self._retry_kwargs)
+
+
+def _owned(number: Any) -> OwnedNumber:
+    if not number.sid or not number.phone_number:
+        raise UpstreamBadResponse(PROVIDER, "numbers", "answered a number without its sid")
+    return OwnedNumber(
+        sid=number.sid, phone_number=number.phone_number, friendly_name=number.friendly_name or "",
+        voice_url=number.voice_url,
+    )  # fmt: skip
+
+
+def _next_page_cursor(next_page_url: str | None) -> dict[str, str] | None:
+    if not next_page_url:
+        return None
+    query = urllib.parse.parse_qs(urllib.parse.urlsplit(next_page_url).query)
+    cursor = {name: query[name][0] for name in ("PageToken", "Page") if query.get(name)}
+    if "PageToken" not in cursor:
+        raise UpstreamBadResponse(PROVIDER, "list_numbers", "answered a next page without its PageToken")
+    return cursor
+
+
+def _translate(operation: str, exc: Exception) -> DomainError:
+    if isinstance(exc, requests.ConnectTimeout | requests.ConnectionError) and not isinstance(
+        exc, requests.ReadTimeout
+    ):
+        if _request_was_sent(exc):
+            return UpstreamTimeout(PROVIDER, operation, f"connection lost ({type(exc).__name__})")
+        return UpstreamError(PROVIDER, operation, f"cannot connect: {exc}", unprocessed=True)
+    if isinstance(exc, requests.RequestException):
+        return UpstreamTimeout(PROVIDER, operation, f"no response in time ({type(exc).__name__})")
+    status, code, message = _status_code_message(exc)
+    if code == 21422:
+        return NumberUnavailable(PROVIDER, operation, message, status=status, code=code)
+    if code == 21649:
+        return ConfigurationError(
+            "Twilio requires an approved regulatory bundle for these numbers: set TWILIO_BUNDLE_SID "
+            f"to a twilio-approved bundle ({message})",
+            "TWILIO_BUNDLE_SID",
+        )
+    if code in (21631, 21615):
+        return ConfigurationError(
+            f"Twilio requires an address for these numbers: set TWILIO_ADDRESS_SID ({message})",
+            "TWILIO_ADDRESS_SID",
+        )
+    if code in (20005, 10001):
+        return BillingError(PROVIDER, operation, message, status=status, code=code)
+    if code == 20003 or status == 401:
+        return ConfigurationError(
+            "Twilio rejected the credentials: check TWILIO_ACCOUNT_SID and TWILIO_AUTH_TOKEN",
+            "TWILIO_AUTH_TOKEN",
+        )
+    if status == 404 or code == 20404:
+        return UpstreamNotFound(PROVIDER, operation, message, status=status, code=code)
+    # 20429/429: "aren't processed and are safe to retry after backing off".
+    unprocessed = code == 20429 or status == 429
+    retryable = (status or 0) >= 500
+    return UpstreamError(
+        PROVIDER, operation, message, status=status, code=code, retryable=retryable, unprocessed=unprocessed
+    )
+
+
+def _status_code_message(exc: Exception) -> tuple[int | None, int | None, str]:
+    if isinstance(exc, TwilioRestException):
+        return exc.status, exc.code, str(exc.msg)
+    # List and page calls raise a plain TwilioException("Unable to fetch page", response).
+    response = exc.args[1] if len(exc.args) > 1 else None
+    status = getattr(response, "status_code", None)
+    try:
+        body = json.loads(getattr(response, "text", "") or "{}")
+    except ValueError:
+        body = {}
+    return status, body.get("code") or status, str(body.get("message") or exc.args[0])
+
+
+def _request_was_sent(exc: requests.RequestException) -> bool:
+    # A ConnectionError that is not a connect failure (reset, closed mid-response) came after sending.
+    text = str(exc)
+    return "RemoteDisconnected" in text or "Connection aborted" in text

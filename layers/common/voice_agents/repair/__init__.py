@@ -1,0 +1,1 @@
+"""The scheduled repair: the reconciler, the sweep of tagged resources, the operator's command."""

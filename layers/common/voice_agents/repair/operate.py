@@ -1,0 +1,159 @@
+"""Operator commands, run with the deployment's environment (or SECRETS_ARN), or the local stack's.
+
+    python -m voice_agents.repair.operate unaccounted [--older-than 1d] [--confirm]
+        Tagged provider resources whose tag names no record. A dry run unless --confirm; only those
+        older than --older-than are released, and only in a database marked as this deployment's.
+    python -m voice_agents.repair.operate mark [--confirm] [--replace]
+        Mark this database as the one serving RESOURCE_TAG (the reconciler sweeps only then).
+
+Exit status: 0 done (or a dry run), 1 something could not be removed, 2 refused.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import re
+import sys
+from datetime import timedelta
+from typing import TYPE_CHECKING
+
+from voice_agents.core.clock import now
+from voice_agents.core.errors import DomainError
+from voice_agents.core.observability import logger
+from voice_agents.core.tags import tag_prefix
+from voice_agents.data.deployment import (
+    MarkerState,
+    describe_foreign,
+    marker_state,
+    read_marker,
+    write_marker,
+)
+from voice_agents.flows.agents.cleanup import NUMBER, RETELL_AGENT, RETELL_LLM
+from voice_agents.repair.listings import Tagged, tagged_resources
+from voice_agents.repair.sweep import remove_tagged
+
+if TYPE_CHECKING:
+    from voice_agents.runtime import Services
+
+REFUSED = 2
+# The number first (it bills), then the Retell agent, then its LLM.
+_REMOVAL_ORDER = {NUMBER: 0, RETELL_AGENT: 1, RETELL_LLM: 2}
+_UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days"}
+
+
+def unaccounted(services: Services) -> list[Tagged]:
+    """Tagged resources whose tag names no record in this database."""
+    tagged = tagged_resources(services)
+    records = services.store.find_many(sorted({item.agent_id for item in tagged})) if tagged else {}
+    return [item for item in tagged if item.agent_id not in records]
+
+
+def _unaccounted_command(services: Services, older_than: timedelta, confirm: bool) -> int:
+    store, tag = services.store, services.settings.resource_tag
+    moment = now()
+    found = unaccounted(services)
+    due = sorted(
+        (item for item in found if item.age(moment) >= older_than),
+        key=lambda item: (_REMOVAL_ORDER[item.resource], item.resource_id),
+    )
+    print(f"{len(found)} unaccounted resource(s) tagged '{tag}:' (database '{store.database.name}'):")
+    for item in found:
+        mark = "*" if item in due else " "
+        age = timedelta(seconds=int(item.age(moment).total_seconds()))
+        print(f" {mark} {item.resource:<13} {item.resource_id:<40} {item.tag}  age {age}")
+    print(f"{len(due)} older than {older_than} (marked *).")
+    if not due:
+        return 0
+    if not confirm:
+        print("Dry run: nothing released. Add --confirm to release the marked ones.")
+        return 0
+    state = marker_state(read_marker(store), tag)
+    if state is not MarkerState.OURS:
+        print(
+            f"Refused: database '{store.database.name}' is not marked as serving '{tag}' ({state}).",
+            file=sys.stderr,
+        )
+        return REFUSED
+    # Look again just before acting: a record may have been written since the listing.
+    records = store.find_many(sorted({item.agent_id for item in due}))
+    failed = 0
+    for item in due:
+        if item.agent_id in records:
+            print(f"   kept {item.resource} {item.resource_id}: its record exists now")
+            continue
+        logger.warning("releasing an unaccounted resource on the operator's request", **item.describe(moment))
+        if remove_tagged(item, services, reason="operator"):
+            print(f"   released {item.resource} {item.resource_id}")
+        else:
+            failed += 1
+            print(
+                f"   NOT released {item.resource} {item.resource_id} (already gone, or failed: see the log)"
+            )
+    return 1 if failed else 0
+
+
+def _mark_command(services: Services, confirm: bool, replace: bool) -> int:
+    store, tag = services.store, services.settings.resource_tag
+    marker = read_marker(store)
+    state = marker_state(marker, tag)
+    records = store.count_records()
+    ours = store.count_records(tagged=tag_prefix(tag))
+    print(f"database '{store.database.name}': {records} record(s), {ours} tagged '{tag}:'; marker: {state}")
+    if state is MarkerState.OURS:
+        return 0
+    if state is MarkerState.FOREIGN and not replace:
+        print(
+            f"Refused: {describe_foreign(store, marker, tag)}. --replace rewrites the marker.",
+            file=sys.stderr,
+        )
+        return REFUSED
+    if not confirm:
+        print(f"Dry run: would mark it as serving '{tag}'. Add --confirm.")
+        return 0
+    write_marker(store, tag, replace=replace)
+    print(f"marked: database '{store.database.name}' serves '{tag}'")
+    return 0
+
+
+def _age(text: str) -> timedelta:
+    match = re.fullmatch(r"(\d+)([smhd])", text.strip())
+    if match is None:
+        raise argparse.ArgumentTypeError(f"{text!r}: use a number and s, m, h or d, e.g. 36h or 7d")
+    return timedelta(**{_UNITS[match.group(2)]: int(match.group(1))})
+
+
+def main(argv: list[str] | None = None, services: Services | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="python -m voice_agents.repair.operate", description=__doc__.split("\n\n")[0]
+    )
+    commands = parser.add_subparsers(dest="command", required=True)
+    listing = commands.add_parser(
+        "unaccounted", help="list (and on --confirm release) resources no record names"
+    )
+    listing.add_argument(
+        "--older-than", type=_age, default=timedelta(days=1), help="age threshold (default 1d)"
+    )
+    listing.add_argument("--confirm", action="store_true", help="release them (default: a dry run)")
+    marking = commands.add_parser("mark", help="mark this database as serving RESOURCE_TAG")
+    marking.add_argument("--confirm", action="store_true", help="write the marker (default: a dry run)")
+    marking.add_argument("--replace", action="store_true", help="replace another deployment's marker")
+    args = parser.parse_args(argv)
+
+    try:
+        if services is None:
+            from voice_agents import runtime
+
+            services = runtime.services()
+        if args.command == "mark":
+            return _mark_command(services, args.confirm, args.replace)
+        return _unaccounted_command(services, args.older_than, args.confirm)
+    except DomainError as exc:  # a setting, the database or a provider: say which, no traceback
+        print(f"error: {exc}", file=sys.stderr)
+        return REFUSED
+
+
+if __name__ == "__main__":
+    # Metrics need CloudWatch's log agent: from a shell they would only clutter the output.
+    os.environ.setdefault("POWERTOOLS_METRICS_DISABLED", "true")
+    sys.exit(main())
