@@ -23,7 +23,7 @@ SECRET_VARIABLES = ("MONGODB_URI", "RETELL_API_KEY", "TWILIO_ACCOUNT_SID", "TWIL
 
 
 @dataclass(frozen=True)
-class FieldInfo:
+class Declared:
     """One setting: its environment variable, default and bounds."""
 
     default: Any
@@ -36,8 +36,10 @@ class FieldInfo:
     before: Callable[[str], str] | None = None  # applied to the text before it is parsed
 
 
-def Field(default: Any, *, alias: str, **bounds: Any) -> Any:
-    return FieldInfo(default, alias, **bounds)
+def setting(default: Any, *, alias: str, **bounds: Any) -> Any:
+    """Declare a setting: its default, its environment variable and its bounds (typed as the
+    attribute it declares, so the class reads as the settings it holds)."""
+    return Declared(default, alias, **bounds)
 
 
 def _strip_trailing_slash(value: str) -> str:
@@ -47,54 +49,54 @@ def _strip_trailing_slash(value: str) -> str:
 class Settings:
     """Every setting of the README's configuration table, by its environment variable name."""
 
-    model_fields: ClassVar[dict[str, FieldInfo]]
+    declared: ClassVar[dict[str, Declared]]
     _types: ClassVar[dict[str, Any]]
 
-    mongodb_uri: str | None = Field(None, alias="MONGODB_URI")
-    mongodb_database: str = Field("voice_agents", alias="MONGODB_DATABASE", min_length=1)
-    mongodb_max_pool_size: int = Field(4, alias="MONGODB_MAX_POOL_SIZE", ge=1, le=100)
-    retell_api_key: str | None = Field(None, alias="RETELL_API_KEY")
-    retell_base_url: str = Field(
+    mongodb_uri: str | None = setting(None, alias="MONGODB_URI")
+    mongodb_database: str = setting("voice_agents", alias="MONGODB_DATABASE", min_length=1)
+    mongodb_max_pool_size: int = setting(4, alias="MONGODB_MAX_POOL_SIZE", ge=1, le=100)
+    retell_api_key: str | None = setting(None, alias="RETELL_API_KEY")
+    retell_base_url: str = setting(
         "https://api.retellai.com", alias="RETELL_BASE_URL", before=_strip_trailing_slash
     )
-    retell_sip_domain: str = Field("sip.retellai.com", alias="RETELL_SIP_DOMAIN")
-    retell_timeout_seconds: float = Field(8.0, alias="RETELL_TIMEOUT_SECONDS", gt=0, le=60)
-    twilio_account_sid: str | None = Field(None, alias="TWILIO_ACCOUNT_SID")
-    twilio_auth_token: str | None = Field(None, alias="TWILIO_AUTH_TOKEN")
-    twilio_base_url: str = Field(
+    retell_sip_domain: str = setting("sip.retellai.com", alias="RETELL_SIP_DOMAIN")
+    retell_timeout_seconds: float = setting(8.0, alias="RETELL_TIMEOUT_SECONDS", gt=0, le=60)
+    twilio_account_sid: str | None = setting(None, alias="TWILIO_ACCOUNT_SID")
+    twilio_auth_token: str | None = setting(None, alias="TWILIO_AUTH_TOKEN")
+    twilio_base_url: str = setting(
         "https://api.twilio.com", alias="TWILIO_BASE_URL", before=_strip_trailing_slash
     )
-    twilio_timeout_seconds: float = Field(8.0, alias="TWILIO_TIMEOUT_SECONDS", gt=0, le=60)
-    twilio_bundle_sid: str | None = Field(None, alias="TWILIO_BUNDLE_SID")
-    twilio_address_sid: str | None = Field(None, alias="TWILIO_ADDRESS_SID")
-    phone_number_country: str = Field("AU", alias="PHONE_NUMBER_COUNTRY", pattern=r"^[A-Z]{2}$")
-    phone_number_type: Literal["mobile", "local", "tollfree"] = Field(
+    twilio_timeout_seconds: float = setting(8.0, alias="TWILIO_TIMEOUT_SECONDS", gt=0, le=60)
+    twilio_bundle_sid: str | None = setting(None, alias="TWILIO_BUNDLE_SID")
+    twilio_address_sid: str | None = setting(None, alias="TWILIO_ADDRESS_SID")
+    phone_number_country: str = setting("AU", alias="PHONE_NUMBER_COUNTRY", pattern=r"^[A-Z]{2}$")
+    phone_number_type: Literal["mobile", "local", "tollfree"] = setting(
         "mobile", alias="PHONE_NUMBER_TYPE", before=str.lower
     )
-    webhook_base_url: str | None = Field(None, alias="WEBHOOK_BASE_URL", before=_strip_trailing_slash)
+    webhook_base_url: str | None = setting(None, alias="WEBHOOK_BASE_URL", before=_strip_trailing_slash)
     # Prefix of the tag put on every paid resource, so that a sweep only ever touches this
     # deployment's resources even when several deployments share one Twilio or Retell account.
     # At most 39 characters: a tag is `{prefix}:{24-hex agent id}` and a Twilio FriendlyName holds 64.
-    resource_tag: str = Field("va", alias="RESOURCE_TAG", pattern=r"^[A-Za-z0-9_-]{1,39}$")
+    resource_tag: str = setting("va", alias="RESOURCE_TAG", pattern=r"^[A-Za-z0-9_-]{1,39}$")
     # The mass-removal brake: a sweep that would remove more provider resources than this removes none.
-    reconciler_max_removals: int = Field(10, alias="RECONCILER_MAX_REMOVALS", ge=0, le=10_000)
-    secrets_arn: str | None = Field(None, alias="SECRETS_ARN")
+    reconciler_max_removals: int = setting(10, alias="RECONCILER_MAX_REMOVALS", ge=0, le=10_000)
+    secrets_arn: str | None = setting(None, alias="SECRETS_ARN")
     # Agents one owner may have at once (provisioning, active or deleting): each holds a number.
-    agent_limit_per_owner: int = Field(25, alias="AGENT_LIMIT_PER_OWNER", ge=1)
+    agent_limit_per_owner: int = setting(25, alias="AGENT_LIMIT_PER_OWNER", ge=1)
     # Rotation: the secret is re-read after this age, and at once (at most once per refresh interval)
     # when a Twilio signature or a provider's 401 says the values in hand may be stale.
-    secrets_max_age_seconds: float = Field(300.0, alias="SECRETS_MAX_AGE_SECONDS", ge=0, le=86_400)
-    secrets_refresh_interval_seconds: float = Field(
+    secrets_max_age_seconds: float = setting(300.0, alias="SECRETS_MAX_AGE_SECONDS", ge=0, le=86_400)
+    secrets_refresh_interval_seconds: float = setting(
         30.0, alias="SECRETS_REFRESH_INTERVAL_SECONDS", ge=0, le=3600
     )
     # How long a call's record is kept: the call history's period, and a replayed signed webhook
     # within it registers nothing.
-    call_record_retention_days: int = Field(90, alias="CALL_RECORD_RETENTION_DAYS", ge=1, le=365)
+    call_record_retention_days: int = setting(90, alias="CALL_RECORD_RETENTION_DAYS", ge=1, le=365)
 
     def __init__(self, **values: Any) -> None:
         """``values`` by environment variable name (text, as the environment holds it); a missing
         one takes its default. Raises ConfigurationError naming the first invalid variable."""
-        for name, info in self.model_fields.items():
+        for name, info in self.declared.items():
             raw = values.get(info.alias)
             parsed = info.default if raw is None else _parse(info, self._types[name], raw)
             object.__setattr__(self, name, parsed)
@@ -111,13 +113,13 @@ class Settings:
     def __repr__(self) -> str:
         shown = ", ".join(
             f"{name}={'***' if info.alias in SECRET_VARIABLES and vars(self)[name] else vars(self)[name]!r}"
-            for name, info in self.model_fields.items()
+            for name, info in self.declared.items()
         )
         return f"Settings({shown})"
 
     def value(self, variable: str) -> Any:
         """The value of ``variable`` (an env var name); KeyError when no setting has that name."""
-        field = next((name for name, info in self.model_fields.items() if info.alias == variable), None)
+        field = next((name for name, info in self.declared.items() if info.alias == variable), None)
         if field is None:
             raise KeyError(variable)
         return getattr(self, field)
@@ -155,14 +157,14 @@ def load_settings(
 
 
 def _finish_settings_class() -> None:
-    """Read the declarations once: each setting's type and its FieldInfo (the class attribute)."""
+    """Read the declarations once: each setting's type and its Declared (the class attribute)."""
     hints = typing.get_type_hints(Settings)
-    fields = {name: value for name, value in vars(Settings).items() if isinstance(value, FieldInfo)}
-    Settings.model_fields = fields
+    fields = {name: value for name, value in vars(Settings).items() if isinstance(value, Declared)}
+    Settings.declared = fields
     Settings._types = {name: hints[name] for name in fields}
 
 
-def _parse(info: FieldInfo, kind: Any, raw: Any) -> Any:
+def _parse(info: Declared, kind: Any, raw: Any) -> Any:
     """One value from its text, checked against its declaration; an error names the variable."""
     text = info.before(str(raw)) if info.before else str(raw)
     allowed = typing.get_args(kind) if typing.get_origin(kind) is Literal else None
@@ -203,7 +205,7 @@ _BOOLEANS = {
 }
 
 
-def _invalid(info: FieldInfo, message: str) -> ConfigurationError:
+def _invalid(info: Declared, message: str) -> ConfigurationError:
     return ConfigurationError(f"{info.alias} is invalid: {message}", info.alias)
 
 
