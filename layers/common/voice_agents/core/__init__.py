@@ -1,2 +1,2 @@
-"""The core: errors, statuses, the clock and ids, tags, settings, observability, time budgets.
-It imports nothing else of the layer."""
+"""The core: errors, statuses, the clock and ids, tags, settings, observability, time budgets,
+phone numbers and business hours. It imports nothing else of the layer."""
