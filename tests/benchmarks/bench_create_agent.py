@@ -30,6 +30,8 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING, Any
 
+from pymongo import monitoring
+
 from tests.benchmarks.figures import print_header, summary, timed
 
 if TYPE_CHECKING:
@@ -44,6 +46,32 @@ SEQUENTIAL_MS = RETELL_CHAIN_MS + TWILIO_CHAIN_MS  # 1900: every step one after 
 TARGET_RATIO = 1.10
 MODULE = "tests.benchmarks.bench_create_agent"
 PRIMITIVE_SAMPLES = 30
+
+
+class RoundTrips(monitoring.CommandListener):
+    """The database commands sent while ``counting`` is on, as "command collection" (every command
+    is one round trip; handshakes and heartbeats are not commands)."""
+
+    def __init__(self) -> None:
+        self.counting = False
+        self.seen: list[str] = []
+
+    def started(self, event: monitoring.CommandStartedEvent) -> None:
+        if self.counting and event.command_name not in ("hello", "isMaster", "ismaster", "endSessions"):
+            target = event.command.get(event.command_name)
+            self.seen.append(
+                f"{event.command_name} {target}" if isinstance(target, str) else event.command_name
+            )
+
+    def succeeded(self, event: monitoring.CommandSucceededEvent) -> None:
+        pass
+
+    def failed(self, event: monitoring.CommandFailedEvent) -> None:
+        pass
+
+
+ROUND_TRIPS = RoundTrips()
+monitoring.register(ROUND_TRIPS)  # before any client is made: listeners are read at construction
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -149,6 +177,14 @@ def main(argv: list[str] | None = None) -> int:
         for _ in range(3 * args.runs):
             local_keyed += series(1, latency=False, idempotency_key=True)
             local_unkeyed += series(1, latency=False, idempotency_key=False)
+        trips = {}
+        for keyed in (True, False):
+            fresh_state(latency=False)
+            ROUND_TRIPS.seen.clear()
+            ROUND_TRIPS.counting = True
+            create(idempotency_key=keyed)
+            ROUND_TRIPS.counting = False
+            trips["with Idempotency-Key" if keyed else "without"] = list(ROUND_TRIPS.seen)
         primitives = measure_primitives(stack)
         agents_in_db = database["agents"].count_documents({})
         admin.close()
@@ -156,6 +192,11 @@ def main(argv: list[str] | None = None) -> int:
         log_sink.close()
 
     figures = report(args.runs, import_ms, first_ms, warm, local_keyed, local_unkeyed, primitives)
+    print()
+    print("database round trips of one warm create, in order (every command is one)")
+    for series_name, commands in trips.items():
+        print(f"  {series_name:<22}{len(commands):>3}: {', '.join(commands)}")
+    figures["round_trips"] = {name: len(commands) for name, commands in trips.items()}
     figures["agents_in_db_at_end"] = agents_in_db
     figures["db_emptied_between_runs"] = not args.keep_db
     emptied = "kept" if args.keep_db else "emptied before each run"

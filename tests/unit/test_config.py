@@ -15,7 +15,7 @@ import pytest
 from tests.aws import REGION, secrets_manager
 from voice_agents.core import settings as config
 from voice_agents.core.errors import ConfigurationError
-from voice_agents.core.settings import SECRET_VARIABLES, FieldInfo, Settings, load_settings
+from voice_agents.core.settings import SECRET_VARIABLES, Declared, Settings, load_settings
 
 SECRET_VALUES = {
     "MONGODB_URI": "mongodb://secret-host:27017/?retryWrites=true",
@@ -331,7 +331,7 @@ def test_secret_values_never_show_in_the_settings_repr():
 )
 def test_a_boolean_setting_reads_the_usual_spellings(text, expected):
     # No setting is a boolean today: one declared later must not take the text "false" as truthy
-    flag = FieldInfo(False, alias="SOME_FLAG")
+    flag = Declared(False, alias="SOME_FLAG")
     assert config._parse(flag, bool, text) is expected
     with pytest.raises(ConfigurationError) as raised:
         config._parse(flag, bool | None, "maybe")

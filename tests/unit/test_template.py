@@ -575,7 +575,7 @@ def test_database_pool_size_is_a_parameter_that_defaults_to_the_codes_default(te
     assert variables["MONGODB_MAX_POOL_SIZE"] == {"Ref": "MongoDbMaxPoolSize"}
     assert (
         template["Parameters"]["MongoDbMaxPoolSize"]["Default"]
-        == Settings.model_fields["mongodb_max_pool_size"].default
+        == Settings.declared["mongodb_max_pool_size"].default
     )
 
 
@@ -928,5 +928,5 @@ def test_operating_limits_are_parameters_that_default_to_the_codes_defaults(
     )
     assert scope["Environment"]["Variables"][variable] == {"Ref": parameter}
     # And an operator who sets nothing gets what the code would use on its own
-    field = next(info for info in Settings.model_fields.values() if info.alias == variable)
+    field = next(info for info in Settings.declared.values() if info.alias == variable)
     assert template["Parameters"][parameter]["Default"] == field.default

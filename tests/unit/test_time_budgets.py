@@ -47,7 +47,7 @@ def functions() -> dict[str, dict[str, Any]]:
 def configured_timeout(function: dict[str, Any], variable: str) -> float:
     """The function's provider timeout: the template's value for ``variable``, else the code's default."""
     value = function.get("Environment", {}).get("Variables", {}).get(variable)
-    field = next(info for info in Settings.model_fields.values() if info.alias == variable)
+    field = next(info for info in Settings.declared.values() if info.alias == variable)
     return float(value) if value not in (None, "") else float(field.default)
 
 

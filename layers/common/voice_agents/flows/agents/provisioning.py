@@ -16,7 +16,6 @@ listed as pending for the reconciler.
 
 from __future__ import annotations
 
-import contextlib
 import functools
 import threading
 from collections.abc import Callable
@@ -132,8 +131,8 @@ class _Saga:
             self.budget.ensure("journal", STORE_STEP_MS)
             store = self.services.store
             ensure_marker(store, self.services.settings.resource_tag)  # refuses another deployment's database
-            if not store.leases.acquire(str(self.agent_id), self.worker, deadline + LEASE_GRACE - created):
-                raise StoreError("the new agent's lease is already taken (id collision)")
+            # The record is its own lease (``leaseOwner``/``leaseUntil``, written with it): nobody can
+            # hold a lease on an id that no record had, and claims skip a record whose lease is held.
             store.journal(
                 self.agent_id,
                 owner_id=self.owner_id,
@@ -253,7 +252,6 @@ class _Saga:
             return record
 
         record = self._step("activate", STORE_STEP_MS, activate, check_cancel=False)
-        self._release_lease()
         count("AgentsCreated")
         logger.info("agent active", phone_number=number.phone_number)
         return Agent.from_record(record)
@@ -302,11 +300,6 @@ class _Saga:
                     self.failure = failure
             self.cancelled.set()
 
-    def _release_lease(self) -> None:
-        # Best effort: an unreleased lease only delays a later repair until it expires.
-        with contextlib.suppress(StoreError):
-            self.services.store.leases.release(str(self.agent_id), self.worker)
-
     def _remember_unknown(self, resource: str) -> None:
         self.resources.unknown.add(resource)
         try:  # best effort: the reconciler's sweep finds tagged leftovers even without this
@@ -335,7 +328,6 @@ class _Saga:
             self.services.store.mark_failed(
                 self.agent_id, step=step, message=str(cause)[:500], pending=pending
             )
-            self._release_lease()
         except StoreError:
             # The record stays 'provisioning' with its deadline: the reconciler redoes the
             # (idempotent) removal and marks it failed.
