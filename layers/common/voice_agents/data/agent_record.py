@@ -24,6 +24,8 @@ Only this module and ``store`` name the record's fields; the domain reads a reco
     revision              bumped by every committed update: the API's ETag (absent = 0)
     pendingUpdate         {changes, startedAt, deadline, baseVersion, draftVersion?}: an update in flight
     retellWebhookUrl      the call-events URL a reconciler repair set on the Retell agent
+    transferNumber, fallback, answerMode, ringSeconds, businessHours   where calls go besides the
+                          agent (``core.routing``), as the API validated them (E.164, hours normalised)
 """
 
 from __future__ import annotations
@@ -34,6 +36,7 @@ from typing import Any
 from bson import ObjectId
 
 from voice_agents.core.observability import logger
+from voice_agents.core.routing import Routing
 from voice_agents.core.statuses import AgentStatus
 
 # Names of the paid resources, as they appear in ``pending`` lists, ``unknownOutcomes`` and metrics.
@@ -82,6 +85,11 @@ class AgentRecord:
     def differs(self, changes: dict[str, Any]) -> dict[str, Any]:
         """The part of ``changes`` (API field names, as stored) that differs from the record."""
         return {name: value for name, value in changes.items() if self.document.get(name) != value}
+
+    @property
+    def routing(self) -> Routing:
+        """Where the agent's calls go besides the agent (read defensively: see ``Routing``)."""
+        return Routing.from_settings(self.document)
 
     @property
     def failed_step(self) -> str | None:

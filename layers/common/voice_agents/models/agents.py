@@ -20,8 +20,10 @@ from pydantic import (
 )
 from pydantic_core import PydanticCustomError
 
+from voice_agents.core.routing import AGENT, DEFAULT_RING_SECONDS
 from voice_agents.core.statuses import AgentStatus
 from voice_agents.data.agent_record import AgentRecord
+from voice_agents.models.routing import AnswerMode, BusinessHoursSetting, Fallback, PhoneNumber, RingSeconds
 
 # Retell's language enum (specs/retell-openapi.yaml, AgentRequest.language).
 Language = Literal[
@@ -131,10 +133,15 @@ class CreateAgentRequest(BaseModel):
     beginMessage: AgentBeginMessage | None = None
     voiceId: VoiceId = DEFAULT_VOICE_ID
     language: Language = DEFAULT_LANGUAGE
+    transferNumber: PhoneNumber | None = None
+    fallback: Fallback | None = None
+    answerMode: AnswerMode = AGENT
+    ringSeconds: RingSeconds = DEFAULT_RING_SECONDS
+    businessHours: BusinessHoursSetting | None = None
 
 
 # Fields an update may leave out but not clear: the agent cannot work without them.
-_REQUIRED_ON_UPDATE = ("name", "prompt", "voiceId", "language")
+_REQUIRED_ON_UPDATE = ("name", "prompt", "voiceId", "language", "answerMode", "ringSeconds")
 
 
 def _never_null(schema: dict[str, Any]) -> None:
@@ -157,6 +164,11 @@ class UpdateAgentRequest(BaseModel):
     beginMessage: AgentBeginMessage | None = None
     voiceId: VoiceId | None = Field(default=None, json_schema_extra=_never_null)
     language: Language | None = Field(default=None, json_schema_extra=_never_null)
+    transferNumber: PhoneNumber | None = None
+    fallback: Fallback | None = None
+    answerMode: AnswerMode | None = Field(default=None, json_schema_extra=_never_null)
+    ringSeconds: RingSeconds | None = Field(default=None, json_schema_extra=_never_null)
+    businessHours: BusinessHoursSetting | None = None
 
     @field_validator(*_REQUIRED_ON_UPDATE)
     @classmethod
@@ -196,6 +208,11 @@ class Agent(BaseModel):
     retellAgentId: str | None = None
     retellLlmId: str | None = None
     failedStep: str | None = None
+    transferNumber: str | None = None
+    fallback: Fallback | None = None
+    answerMode: AnswerMode = AGENT
+    ringSeconds: int = DEFAULT_RING_SECONDS
+    businessHours: BusinessHoursSetting | None = None
     createdAt: datetime
     updatedAt: datetime
 
@@ -208,6 +225,7 @@ class Agent(BaseModel):
             status = AgentStatus(str(record.status))
         except ValueError:
             status = AgentStatus.FAILED
+        routing = record.routing
         return cls(
             id=str(record.id),
             name=record.text("name") or "",
@@ -223,6 +241,15 @@ class Agent(BaseModel):
             retellAgentId=record.text("retellAgentId"),
             retellLlmId=record.text("retellLlmId"),
             failedStep=record.failed_step,
+            transferNumber=routing.transfer_number,
+            fallback=Fallback(action=routing.fallback_action, number=routing.fallback_number)
+            if routing.fallback_action
+            else None,
+            answerMode=routing.answer_mode,
+            ringSeconds=routing.ring_seconds,
+            businessHours=BusinessHoursSetting.model_validate(routing.hours.to_json())
+            if routing.hours
+            else None,
             createdAt=record.moment("createdAt"),
             updatedAt=record.moment("updatedAt"),
         )
