@@ -19,9 +19,9 @@ from tests.integration.faults import DELETE_OPERATIONS, run_reconciler
 from tests.integration.leaks import leaks
 from tests.integration.test_reconciler import crashed_create
 from voice_agents import runtime
+from voice_agents.core import clock as store_module
 from voice_agents.core.clock import now
 from voice_agents.core.tags import retell_agent_name
-from voice_agents.data import agents as store_module
 from voice_agents.repair import operate
 
 pytestmark = pytest.mark.integration
