@@ -33,6 +33,7 @@ PROGRESS: dict[CallStatus, int] = {
     CallStatus.NOT_CONNECTED: 3,
 }
 STATUS_BY_PROGRESS = {rank: status for status, rank in PROGRESS.items()}
+OUTCOMES = ("agent", "person", "voicemail", "message", "missed")
 
 
 class CallRecord:
@@ -79,6 +80,22 @@ class CallRecord:
         """``startedAt``, ``endedAt``."""
         value = self.document.get(name)
         return value if isinstance(value, datetime) else None
+
+    @property
+    def outcome(self) -> Any:
+        """Where the call ended up: agent, person, voicemail, message or missed (None in progress)."""
+        outcome = self.document.get("outcome")
+        return outcome if outcome in OUTCOMES else None
+
+    @property
+    def business_open(self) -> bool | None:
+        value = self.document.get("businessOpen")
+        return value if isinstance(value, bool) else None
+
+    def leg(self, name: str) -> dict[str, Any] | None:
+        """``transfer``, ``forward`` or ``voicemail``, as stored."""
+        value = self.document.get(name)
+        return value if isinstance(value, dict) else None
 
     @property
     def duration_ms(self) -> int | None:
