@@ -13,7 +13,6 @@ and more than once, and a status that never goes backwards is then one atomic up
 
 from __future__ import annotations
 
-import contextlib
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -54,6 +53,16 @@ class CallRecord:
     @property
     def agent_id(self) -> str:
         return str(self.document.get("agentId") or "")
+
+    @property
+    def agent_object_id(self) -> ObjectId | None:
+        agent = self.document.get("agentId")
+        return agent if isinstance(agent, ObjectId) else None
+
+    @property
+    def owner_id(self) -> str | None:
+        owner = self.document.get("ownerId")
+        return owner if isinstance(owner, str) else None
 
     @property
     def order_id(self) -> ObjectId | None:
@@ -131,6 +140,45 @@ class CallStore:
         return None
 
     @translate_errors
+    def open_call(
+        self,
+        call_sid: str,
+        *,
+        agent_id: ObjectId,
+        owner_id: str | None,
+        from_number: str,
+        to_number: str,
+        moment: datetime,
+        retention: timedelta,
+        facts: dict[str, Any] | None = None,
+    ) -> None:
+        """The call's record from its first webhook on (kept whether or not Retell ever takes it), with
+        ``facts`` (businessOpen...); a retry or replay of the same CallSid only sets ``facts``. An
+        expired record of the same CallSid is replaced whole."""
+        base = {
+            "agentId": agent_id,
+            "ownerId": owner_id,
+            "from": from_number,
+            "to": to_number,
+            "progress": 0,
+            "orderId": ObjectId(),
+            "createdAt": moment,
+            "expiresAt": moment + retention,
+        }
+        change: dict[str, Any] = {"$setOnInsert": base}
+        if facts:
+            change["$set"] = facts
+        try:
+            self.collection.update_one({"_id": call_sid, "expiresAt": {"$gt": moment}}, change, upsert=True)
+        except DuplicateKeyError:
+            # Expired (the filter missed it, the insert met it), or a concurrent retry inserted first.
+            self.collection.update_one(
+                {"_id": call_sid, "expiresAt": {"$lte": moment}}, {"$set": {**base, **(facts or {})}}
+            )
+            if facts:
+                self.collection.update_one({"_id": call_sid}, {"$set": facts})
+
+    @translate_errors
     def remember(
         self,
         call_sid: str,
@@ -143,21 +191,29 @@ class CallStore:
         moment: datetime,
         retention: timedelta,
     ) -> None:
-        """The call as registered; an expired record of the same CallSid is replaced whole."""
-        document = {
-            "retellCallId": retell_call_id,
-            "agentId": agent_id,
-            "ownerId": owner_id,
-            "from": from_number,
-            "to": to_number,
-            "progress": 0,
-            "orderId": ObjectId(),
-            "createdAt": moment,
-            "expiresAt": moment + retention,
-        }
-        # A concurrent retry may have stored its registration first; either call id works.
-        with contextlib.suppress(DuplicateKeyError):
-            self.collection.replace_one({"_id": call_sid}, document, upsert=True)
+        """The call as registered with Retell (the record is made if the call had none)."""
+        self.open_call(
+            call_sid,
+            agent_id=agent_id,
+            owner_id=owner_id,
+            from_number=from_number,
+            to_number=to_number,
+            moment=moment,
+            retention=retention,
+            facts={"retellCallId": retell_call_id},
+        )
+
+    @translate_errors
+    def note(self, call_sid: str, facts: dict[str, Any], moment: datetime) -> bool:
+        """Set what the call path learnt (``outcome``, ``transfer``, ``forward``, ``voicemail``...) on
+        the unexpired record; False when there is none."""
+        result = self.collection.update_one({"_id": call_sid, "expiresAt": {"$gt": moment}}, {"$set": facts})
+        return result.matched_count > 0
+
+    @translate_errors
+    def find(self, call_sid: str, moment: datetime) -> CallRecord | None:
+        document = self.collection.find_one({"_id": call_sid, "expiresAt": {"$gt": moment}})
+        return CallRecord(document) if document is not None else None
 
     @translate_errors
     def apply_event(

@@ -214,10 +214,12 @@ class RetellClient:
         metadata: dict[str, str],
         timeout_seconds: float,
         agent_version: int | None = None,
+        dynamic_variables: dict[str, str] | None = None,
     ) -> str:
         """Register an inbound call; returns the call id to dial over SIP. Never retried here:
         Twilio retries the webhook itself, and the caller is waiting. ``agent_version`` pins the
-        call to that version (else Retell runs the latest)."""
+        call to that version (else Retell runs the latest); ``dynamic_variables`` (strings) fill the
+        prompt's {{placeholders}} for this call."""
         body: dict[str, Any] = {
             "agent_id": agent_id,
             "from_number": from_number,
@@ -227,6 +229,8 @@ class RetellClient:
         }
         if agent_version is not None:
             body["agent_version"] = agent_version
+        if dynamic_variables:
+            body["retell_llm_dynamic_variables"] = dynamic_variables
         response = self._send(
             "register_call", "POST", "/v2/register-phone-call", json=body, timeout=timeout_seconds
         )

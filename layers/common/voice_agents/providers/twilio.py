@@ -1,4 +1,5 @@
-"""Twilio adapter: search, buy, find, re-point and release phone numbers (twilio SDK).
+"""Twilio adapter: search, buy, find, re-point and release phone numbers; redirect a live call and
+fetch a recording (twilio SDK).
 
 The SDK reaches the configured TWILIO_BASE_URL through ``RedirectingHttpClient``, which rewrites the
 scheme and host of every request; with the default base URL nothing is rewritten. ``twilio.rest`` is
@@ -95,6 +96,9 @@ class TwilioNumbers:
             else RedirectingHttpClient(base_url, timeout=timeout_seconds)
         )
         self._client = Client(account_sid, auth_token, http_client=http_client, environment={})
+        self._base_url = base_url.rstrip("/")
+        self._account_sid = account_sid
+        self._auth_token = auth_token
         self._country = country
         self._number_type = number_type
         self._bundle_sid = bundle_sid
@@ -180,7 +184,36 @@ class TwilioNumbers:
             return False
         return True
 
-    def _call(self, operation: str, call: Callable[[], T], *, creates: bool = False) -> T:
+    # --- live calls ---------------------------------------------------------------------------------
+
+    def update_call(self, call_sid: str, twiml: str) -> None:
+        """Give a live call new TwiML (what Twilio plays next: the agent's transfer). Not retried: the
+        caller is waiting and the tool's answer is due; a call that already ended is a 4xx."""
+        self._call_once("update_call", lambda: self._client.calls(call_sid).update(twiml=twiml))
+
+    def recording_audio(self, recording_sid: str) -> tuple[bytes, str]:
+        """A recording's audio as MP3 (Twilio's media URL, the account's credentials) and its type."""
+        url = f"{self._base_url}/2010-04-01/Accounts/{self._account_sid}/Recordings/{recording_sid}.mp3"
+
+        def fetch() -> tuple[bytes, str]:
+            response = requests.get(
+                url,
+                auth=(self._account_sid, self._auth_token),
+                timeout=call_timeout(self._timeout_seconds, "recording_audio"),
+            )
+            if response.status_code == 404:
+                raise UpstreamNotFound(PROVIDER, "recording_audio", "no such recording")
+            response.raise_for_status()
+            return response.content, response.headers.get("Content-Type", "audio/mpeg").split(";")[0]
+
+        return self._call("recording_audio", fetch)
+
+    def _call_once(self, operation: str, call: Callable[[], T]) -> T:
+        return self._call(operation, call, retries=False)
+
+    def _call(
+        self, operation: str, call: Callable[[], T], *, creates: bool = False, retries: bool = True
+    ) -> T:
         def attempt() -> T:
             call_timeout(self._timeout_seconds, operation)  # not started at all when it cannot finish
             with external_call(PROVIDER, operation):
@@ -199,7 +232,7 @@ class TwilioNumbers:
                         PROVIDER, operation, "answered without a readable body"
                     ) from exc
 
-        return with_retries(attempt, creates=creates, **self._retry_kwargs)
+        return with_retries(attempt, creates=creates, **self._retry_kwargs) if retries else attempt()
 
 
 def _owned(number: Any) -> OwnedNumber:
