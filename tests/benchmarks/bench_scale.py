@@ -219,7 +219,8 @@ def seed_agents(
 
 
 def reconcile_once(timeout_ms: int, log_sink: Any) -> dict[str, Any]:
-    from local.invoke import LambdaContext, invoke, load_event
+    from local.invoke import LambdaContext, invoke
+    from local.sample_events import load_event
 
     with contextlib.redirect_stdout(log_sink):
         try:

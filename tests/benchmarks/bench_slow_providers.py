@@ -65,8 +65,8 @@ def main(argv: list[str] | None = None) -> int:
                 http_event,
                 invoke,
                 json_body,
-                load_event,
             )
+            from local.sample_events import load_event
             from voice_agents import observability, runtime
         handler = observability.logger.registered_handler
         if hasattr(handler, "setStream"):

@@ -17,7 +17,8 @@ from twilio.request_validator import RequestValidator
 
 from local.fakes.control import FakeControl
 from local.http_api import LocalHttpApi, RouteTable, local_token
-from local.invoke import ROOT, handler_module, load_event
+from local.invoke import ROOT, handler_module
+from local.sample_events import load_event
 from local.stack import TWILIO_AUTH_TOKEN, LocalStack
 from voice_agents import runtime
 

@@ -24,7 +24,8 @@ import jsonschema
 import openapi_spec_validator
 import pytest
 
-from local.invoke import LambdaContext, handler_module, http_event, load_event
+from local.invoke import LambdaContext, handler_module, http_event
+from local.sample_events import load_event
 from voice_agents import agents
 from voice_agents.api import IDEMPOTENCY_KEY_MAX_LENGTH, build_resolver
 from voice_agents.errors import (
