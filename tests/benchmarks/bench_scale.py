@@ -366,7 +366,7 @@ def measure_webhooks(
     import httpx
     from twilio.request_validator import RequestValidator
 
-    from local.http_api import LocalHttpApi
+    from local.api.server import LocalHttpApi
     from local.stack import TWILIO_AUTH_TOKEN
 
     signer = RequestValidator(TWILIO_AUTH_TOKEN)
