@@ -12,7 +12,7 @@ from typing import Any
 from local.api.messages import HttpRequest
 from local.template import HttpRoute
 
-LOOPBACK = "127.0.0.1"
+LOOPBACK = "127.0.0.1"  # the only host the local API binds; the domain name when a request has no Host
 ACCOUNT_ID = "123456789012"
 API_ID = "local"
 STAGE = "$default"
