@@ -16,8 +16,8 @@ from pathlib import Path
 
 import httpx
 
-from local.events import signature, webhook_url
 from local.invoke import STACK_STATE
+from local.signing import signature, webhook_url
 
 
 def call_params(agent_phone: str, caller: str) -> dict[str, str]:

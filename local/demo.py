@@ -21,8 +21,9 @@ from typing import Any
 
 from twilio.request_validator import RequestValidator
 
-from local.http_api import LocalHttpApi
-from local.invoke import LambdaContext, http_event, invoke, load_event
+from local.api.server import LocalHttpApi
+from local.invoke import LambdaContext, http_event, invoke
+from local.sample_events import load_event
 from local.stack import TWILIO_AUTH_TOKEN, LocalStack, local_stack
 
 

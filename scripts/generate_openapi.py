@@ -33,7 +33,8 @@ for _path in (ROOT, ROOT / "layers" / "common"):
         sys.path.insert(0, str(_path))
 
 
-from local.invoke import handler_module, load_event  # noqa: E402
+from local.invoke import handler_module  # noqa: E402
+from local.sample_events import load_event  # noqa: E402
 from voice_agents.http.errors import ERROR_STATUS  # noqa: E402
 from voice_agents.http.requests import (  # noqa: E402
     IDEMPOTENCY_KEY_MAX_LENGTH,

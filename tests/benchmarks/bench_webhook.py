@@ -284,6 +284,7 @@ def measure_primitives(
     from voice_agents.core.observability import count
     from voice_agents.data.database import CALLS
     from voice_agents.flows.calls import incoming as webhook
+    from voice_agents.flows.calls.twilio_request import form_params
 
     store = runtime.store()
     calls = store.database[CALLS]
@@ -291,7 +292,7 @@ def measure_primitives(
     oid = ObjectId(agent["id"])
     record = store.get(oid)
     assert record is not None
-    params = webhook._form_params(event["body"], True)
+    params = form_params(event["body"], True)
     assert params is not None
     signature = event["headers"]["x-twilio-signature"]
     sequence = iter(range(10**9))
@@ -329,7 +330,7 @@ def measure_primitives(
 
     bare = httpx.Client(base_url=stack.retell.base_url)
     figures = {
-        "form_params (base64 + parse_qsl)": median_ms(lambda: webhook._form_params(event["body"], True)),
+        "form_params (base64 + parse_qsl)": median_ms(lambda: form_params(event["body"], True)),
         "signature check (RequestValidator)": median_ms(
             lambda: RequestValidator(TWILIO_AUTH_TOKEN).validate(agent["webhookUrl"], params, signature)
         ),

@@ -15,9 +15,12 @@ import httpx
 import pytest
 from twilio.request_validator import RequestValidator
 
+from local.api.routing import RouteTable
+from local.api.server import LocalHttpApi
+from local.api.tokens import local_token
 from local.fakes.control import FakeControl
-from local.http_api import LocalHttpApi, RouteTable, local_token
-from local.invoke import ROOT, handler_module, load_event
+from local.invoke import ROOT, handler_module
+from local.sample_events import load_event
 from local.stack import TWILIO_AUTH_TOKEN, LocalStack
 from voice_agents import runtime
 

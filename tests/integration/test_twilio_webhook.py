@@ -24,7 +24,8 @@ from pymongo import monitoring
 from pymongo.errors import InvalidOperation
 from twilio.request_validator import RequestValidator
 
-from local.invoke import ROOT, http_event, invoke, json_body, load_event
+from local.invoke import ROOT, http_event, invoke, json_body
+from local.sample_events import load_event
 from local.stack import TWILIO_AUTH_TOKEN, LocalStack
 from tests.aws import Secret, SecretReads, secrets_manager
 from tests.integration.emf import emitted_metrics

@@ -8,17 +8,9 @@ import json
 
 from twilio.request_validator import RequestValidator
 
-from local.events import (
-    CONTAINER_HOST,
-    ENV_JSON,
-    EVENTS_AGENT_ID,
-    EVENTS_OWNER,
-    RETELL_SIGNATURE_HEADER,
-    form_params,
-    sam_env_vars,
-    webhook_url,
-)
-from local.invoke import load_event
+from local.events import CONTAINER_HOST, ENV_JSON, sam_env_vars
+from local.sample_events import EVENTS_AGENT_ID, EVENTS_OWNER, load_event
+from local.signing import RETELL_SIGNATURE_HEADER, form_params, webhook_url
 from local.stack import FIXED_PORTS, RETELL_API_KEY, TWILIO_AUTH_TOKEN
 from local.template import function_properties, load_template
 from voice_agents.flows.calls.events import SIGNATURE_FORMAT, signature_digest

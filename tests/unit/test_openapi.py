@@ -24,7 +24,8 @@ import jsonschema
 import openapi_spec_validator
 import pytest
 
-from local.invoke import LambdaContext, handler_module, http_event, load_event
+from local.invoke import LambdaContext, handler_module, http_event
+from local.sample_events import load_event
 from voice_agents.core.errors import (
     AgentDeleted,
     AgentNotActive,
