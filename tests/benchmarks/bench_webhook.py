@@ -172,7 +172,7 @@ def external_work(agent: dict[str, Any]) -> Callable[[], None]:
 
     from voice_agents import runtime
     from voice_agents.core.clock import now
-    from voice_agents.flows.calls import incoming as webhook
+    from voice_agents.flows.calls import destinations
 
     store, retell = runtime.store(), runtime.retell()
     oid = ObjectId(agent["id"])
@@ -189,7 +189,7 @@ def external_work(agent: dict[str, Any]) -> Callable[[], None]:
             from_number=CALLER,
             to_number=agent["phoneNumber"],
             metadata={"twilio_call_sid": call_sid, "agent_id": agent["id"]},
-            timeout_seconds=webhook.REGISTER_TIMEOUT_SECONDS,
+            timeout_seconds=destinations.REGISTER_TIMEOUT_SECONDS,
             agent_version=record.retell_agent_version,
         )
         store.calls.remember(
@@ -283,7 +283,7 @@ def measure_primitives(
     from voice_agents.core.clock import now
     from voice_agents.core.observability import count
     from voice_agents.data.database import CALLS
-    from voice_agents.flows.calls import incoming as webhook
+    from voice_agents.flows.calls import destinations
     from voice_agents.flows.calls.twilio_request import form_params
 
     store = runtime.store()
@@ -325,7 +325,7 @@ def measure_primitives(
             from_number=CALLER,
             to_number=agent["phoneNumber"],
             metadata={"twilio_call_sid": "CAbench", "agent_id": agent["id"]},
-            timeout_seconds=webhook.REGISTER_TIMEOUT_SECONDS,
+            timeout_seconds=destinations.REGISTER_TIMEOUT_SECONDS,
         )
 
     bare = httpx.Client(base_url=stack.retell.base_url)

@@ -39,8 +39,6 @@ if TYPE_CHECKING:
     from voice_agents.runtime import Runtime
 
 APOLOGY = twiml.APOLOGY
-# Kept for callers of the module's former name of the registration timeout.
-from voice_agents.flows.calls.destinations import REGISTER_TIMEOUT_SECONDS  # noqa: E402,F401
 
 
 @dataclass(frozen=True)
