@@ -50,12 +50,15 @@ class TwilioRequest:
             query_params=dict(urllib.parse.parse_qsl(query, keep_blank_values=True)),
         )
 
+    def base_url(self, settings: Settings) -> str:
+        """Where this deployment's callbacks live: WEBHOOK_BASE_URL, else the host API Gateway saw."""
+        return (settings.webhook_base_url or f"https://{self.host or 'localhost'}").rstrip("/")
+
     def url(self, settings: Settings) -> str | None:
-        """The URL Twilio signed: this path on WEBHOOK_BASE_URL, else on the host API Gateway saw."""
-        base = settings.webhook_base_url or (f"https://{self.host}" if self.host else None)
-        if base is None:
+        """The URL Twilio signed: this path on ``base_url``."""
+        if not settings.webhook_base_url and not self.host:
             return None
-        return base.rstrip("/") + self.path + (f"?{self.query}" if self.query else "")
+        return self.base_url(settings) + self.path + (f"?{self.query}" if self.query else "")
 
     def param(self, name: str) -> str:
         return (self.params or {}).get(name, "")
