@@ -219,6 +219,9 @@ OPERATIONS: dict[tuple[str, str], Operation] = {
             "cursor": "`nextCursor` of the previous page.",
         },
     ),
+    ("get", "/api/agents/{agentId}/calls/{callSid}/recording"): Operation(
+        parameter_descriptions={**AGENT_ID, "callSid": "The call's CallSid, as the call history gives it."},
+    ),
 }
 
 

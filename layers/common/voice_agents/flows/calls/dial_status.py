@@ -15,7 +15,6 @@ record cannot be read, the caller still goes there. Refused: 403 (bad or missing
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from voice_agents.core.clock import now, object_id
@@ -36,7 +35,7 @@ from voice_agents.flows.calls.destinations import (
     note,
     send_to,
 )
-from voice_agents.flows.calls.twilio_request import TwilioRequest, verified
+from voice_agents.flows.calls.twilio_request import TwilioRequest, TwimlAnswer, verified
 
 if TYPE_CHECKING:
     from voice_agents.runtime import Runtime
@@ -44,13 +43,6 @@ if TYPE_CHECKING:
 # Twilio's DialCallStatus values for a leg somebody picked up.
 ANSWERED = frozenset({"completed", "answered"})
 LEGS = frozenset({AGENT_LEG, PERSON_LEG, TRANSFER_LEG, FORWARD_LEG, VOICEMAIL_LEG})
-
-
-@dataclass(frozen=True)
-class TwimlAnswer:
-    status: int
-    body: str
-    content_type: str = "text/xml"
 
 
 def handle_dial_status(request: TwilioRequest, process: Runtime) -> TwimlAnswer:

@@ -16,8 +16,7 @@ from voice_agents.core.observability import count, logger
 from voice_agents.core.routing import FORWARD, Destination
 from voice_agents.flows.calls import twiml
 from voice_agents.flows.calls.destinations import Call, destination_from, send_to
-from voice_agents.flows.calls.dial_status import TwimlAnswer
-from voice_agents.flows.calls.twilio_request import TwilioRequest, verified
+from voice_agents.flows.calls.twilio_request import TwilioRequest, TwimlAnswer, verified
 
 if TYPE_CHECKING:
     from voice_agents.runtime import Runtime

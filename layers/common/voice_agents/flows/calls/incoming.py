@@ -33,7 +33,7 @@ from voice_agents.core.tags import base_url_of, webhook_url
 from voice_agents.data.agent_record import RETELL_AGENT, AgentRecord
 from voice_agents.flows.calls import twiml
 from voice_agents.flows.calls.destinations import PERSON_LEG, Call, connect_agent, note, send_to
-from voice_agents.flows.calls.twilio_request import form_params, signed_by_twilio
+from voice_agents.flows.calls.twilio_request import TwimlAnswer, form_params, signed_by_twilio
 
 if TYPE_CHECKING:
     from voice_agents.runtime import Runtime
@@ -41,11 +41,7 @@ if TYPE_CHECKING:
 APOLOGY = twiml.APOLOGY
 
 
-@dataclass(frozen=True)
-class WebhookResponse:
-    status: int
-    body: str
-    content_type: str = "text/xml"
+WebhookResponse = TwimlAnswer
 
 
 class _CallNotConnected(Exception):

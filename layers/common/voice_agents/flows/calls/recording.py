@@ -11,8 +11,7 @@ from typing import TYPE_CHECKING
 from voice_agents.core.clock import now
 from voice_agents.core.errors import DomainError, StoreError
 from voice_agents.core.observability import count, logger
-from voice_agents.flows.calls.dial_status import TwimlAnswer
-from voice_agents.flows.calls.twilio_request import TwilioRequest, verified
+from voice_agents.flows.calls.twilio_request import TwilioRequest, TwimlAnswer, verified
 
 if TYPE_CHECKING:
     from voice_agents.runtime import Runtime

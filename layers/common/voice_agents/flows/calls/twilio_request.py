@@ -26,6 +26,15 @@ SIGNATURE_HEADER = "x-twilio-signature"
 
 
 @dataclass(frozen=True)
+class TwimlAnswer:
+    """What a Twilio request is answered with: TwiML, or a plain refusal."""
+
+    status: int
+    body: str
+    content_type: str = "text/xml"
+
+
+@dataclass(frozen=True)
 class TwilioRequest:
     agent_id: str
     params: dict[str, str] | None  # None: the body is not a form
