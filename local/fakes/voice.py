@@ -8,28 +8,31 @@ whether the caller reached the agent, a person, voicemail, a message, or a dead 
    `VoiceUrl`, signed with `X-Twilio-Signature` (HMAC-SHA1 of the URL and the sorted name+value
    pairs, base64, keyed by the auth token; a GET puts the form in the query and signs the URL alone).
 2. The document fails when the answer is not 2xx (11200), no answer comes in time (11205: the
-   connection is refused, or the wait, 15 s at Twilio, configurable here, runs out), the content type
-   is not XML (12300), or the body is not TwiML the fake plays (12100, see `local.fakes.twiml`). Then
-   the fallback URL is fetched the same way with `ErrorCode` and `ErrorUrl` added; if that fails
-   too, the caller hears Twilio's application error: a `dead_line` step, and the call ends. Every
-   document of the call (redirects, actions, an update's Url) falls back the same way.
+   connection is refused, or the wait, 15 s at Twilio, configurable here and read when the call is
+   placed, runs out), the content type is not XML (12300), or the body is not TwiML the fake plays
+   (12100, see `local.fakes.twiml`). Then the fallback URL is fetched the same way with `ErrorCode`
+   and `ErrorUrl` added; if that fails too, the caller hears Twilio's application error: a
+   `dead_line` step, and the call ends. Every document of the call (redirects, actions, an update's
+   Url) falls back the same way.
 3. Verbs run in order; time is not simulated (a `<Pause>` or a ringing timeout takes none), except
    while the caller is with the agent. `<Hangup/>` or the end of the document ends the call.
    `<Redirect>` fetches the next document. `<Dial>` (`action`, `method`, `timeout`, `callerId`,
-   `answerOnBridge`) dials its nouns in order and keeps the first that answers: a `<Number>` ends as
-   the fake's setting for that number says (`answered` with a talk time, `no-answer` (the default),
-   `busy`, `failed`); a `<Sip>` to `sip:{call_id}@...retellai.com` asks the SIP peer (the fake Retell)
-   whether the leg connects; any other SIP address ends as its setting says, `failed` by default.
-   A connected agent leg holds the call (state `with_agent`) until the agent ends it (the fake Retell's
-   `end_call`) or the call is updated through the REST API. With an `action`, the action is fetched
-   with `DialCallStatus` (`completed` for an answered leg, else `busy`, `no-answer`, `failed`),
-   `DialCallSid` and, when answered, `DialCallDuration`, and its document is played; without one,
-   the next verb runs. `<Record>` (`action`, `method`, `maxLength`, `playBeep`,
-   `recordingStatusCallback`, `recordingStatusCallbackMethod`) takes a message of the placement's
-   `message_seconds` (capped at `maxLength`), after which the caller hangs up: the action (or, as
-   Twilio does without one, the current document's URL) gets `RecordingUrl`, `RecordingDuration`,
-   `RecordingSid` and `Digits=hangup` (its answer is not played: the caller is gone), then the status
-   callback gets `RecordingSid`, `RecordingUrl`, `RecordingStatus=completed`, `RecordingDuration`,
+   `answerOnBridge`) dials its nouns in order, each a child leg with its own CallSid, and keeps the
+   first that answers: a `<Number>` ends as the fake's setting for that number says (`answered`
+   with a talk time, `no-answer` (the default), `busy`, `failed`); a `<Sip>` to
+   `sip:{call_id}@...retellai.com` asks the SIP peer (the fake Retell) whether the leg connects; any
+   other SIP address ends as its setting says, `failed` by default. A connected agent leg holds the
+   call (state `with_agent`) until the agent ends it (the fake Retell's `end_call`) or the call is
+   updated through the REST API. With an `action`, the action is fetched with `DialCallStatus`
+   (`completed` for an answered leg, else `busy`, `no-answer`, `failed`), `DialCallSid` and, when
+   answered, `DialCallDuration`, and its document is played; without one, the next verb runs.
+   With `answerOnBridge="true"` the call stays `ringing` until a leg answers.
+   `<Record>` (`action`, `method`, `maxLength`, `playBeep`, `recordingStatusCallback`,
+   `recordingStatusCallbackMethod`) takes a message of the placement's `message_seconds` (capped at
+   `maxLength`), after which the caller hangs up: the action (or, as Twilio does without one, the
+   current document's URL) gets `RecordingUrl`, `RecordingDuration`, `RecordingSid` and
+   `Digits=hangup` (its answer is not played: the caller is gone), then the status callback gets
+   `RecordingSid`, `RecordingUrl`, `RecordingStatus=completed`, `RecordingDuration`,
    `RecordingChannels`, `RecordingStartTime`, `RecordingSource=RecordVerb`, `CallSid`, `AccountSid`.
 4. A REST update of the live call (`Twiml` or `Url`, or `Status=completed`) interrupts whatever
    plays, an agent leg included (the fake Retell is told the leg hung up; the Dial's action is not
@@ -514,16 +517,17 @@ class PlayedCall:
     # -- <Dial> ---------------------------------------------------------------------------------------------
 
     def _dial(self, verb: Verb, document: _Document) -> _Document | None:
-        dial_sid = self._line.new_call_sid()
-        # The first leg to answer wins; when none does, the first leg's status (nothing to dial fails).
-        statuses: list[str] = []
-        duration: int | None = None
+        # Each noun is a child leg of its own; the first to answer wins. When none does, the Dial
+        # reports the first leg's status and sid (and a Dial with nothing to dial fails).
+        legs: list[tuple[str, str, int | None]] = []  # (DialCallStatus, DialCallSid, duration)
         for noun in verb.nouns:
-            status, duration = self._dial_noun(noun, verb, dial_sid)
-            statuses.append(status)
-            if status == "completed":
+            legs.append(self._dial_noun(noun, _dial_details(verb, self._line.new_call_sid())))
+            if legs[-1][0] == "completed":
                 break
-        dial_status = statuses[-1] if "completed" in statuses else (statuses or ["failed"])[0]
+        answered = [leg for leg in legs if leg[0] == "completed"]
+        dial_status, dial_sid, duration = (answered or legs or [("failed", self._line.new_call_sid(), None)])[
+            0
+        ]
         action = verb.attribute("action")
         if not action:
             return None
@@ -538,36 +542,34 @@ class PlayedCall:
             note={"dial_call_status": dial_status, "dial_call_sid": dial_sid},
         )
 
-    def _dial_noun(self, noun: Noun, verb: Verb, dial_sid: str) -> tuple[str, int | None]:
-        """The DialCallStatus of one leg, and its duration when answered."""
+    def _dial_noun(self, noun: Noun, details: Mapping[str, Any]) -> tuple[str, str, int | None]:
+        """One leg: its DialCallStatus, its sid, and its duration when answered."""
+        sid = str(details["dial_call_sid"])
         if noun.name == "Sip":
             found = _SIP_URI.match(noun.text)
             if found is not None and _RETELL_SIP_HOST.fullmatch(found.group("host")):
-                return self._dial_agent(noun.text, found.group("user"), dial_sid)
+                status, duration = self._dial_agent(noun.text, found.group("user"), details)
+                return status, sid, duration
         setting = self._line.dial_outcome(noun.text) or DialOutcome(
             "no-answer" if noun.name == "Number" else "failed"
         )
         kind = "dial_number" if noun.name == "Number" else "dial_sip"
         address = {"number": noun.text} if kind == "dial_number" else {"uri": noun.text, "call_id": None}
         answered = setting.outcome == "answered"
-        self._step(
-            kind,
-            **address,
-            caller_id=verb.attributes.get("callerId"),
-            timeout=int(verb.attribute("timeout", "30") or 30),
-            outcome=setting.outcome,
-            duration=setting.talk_seconds if answered else None,
-        )
+        duration = setting.talk_seconds if answered else None
+        self._step(kind, **address, **details, outcome=setting.outcome, duration=duration)
         if not answered:
-            return setting.outcome, None
+            return setting.outcome, sid, None
         self._answer()
-        return "completed", setting.talk_seconds
+        return "completed", sid, duration
 
-    def _dial_agent(self, uri: str, call_id: str, dial_sid: str) -> tuple[str, int | None]:
+    def _dial_agent(self, uri: str, call_id: str, details: Mapping[str, Any]) -> tuple[str, int | None]:
         """A SIP leg to Retell: connected, it holds the call until the agent ends or an update comes."""
         peer = self._line.sip_peer()
-        outcome = peer.sip_dial(call_id, dial_sid) if peer is not None else "failed"
-        step = self._step("dial_sip", uri=uri, call_id=call_id, outcome=outcome, ended_by=None, duration=None)
+        outcome = peer.sip_dial(call_id, str(details["dial_call_sid"])) if peer is not None else "failed"
+        step = self._step(
+            "dial_sip", uri=uri, call_id=call_id, **details, outcome=outcome, ended_by=None, duration=None
+        )
         if outcome != "connected" or peer is None:
             return outcome if outcome in DIAL_OUTCOMES else "failed", None
         self._answer()
@@ -726,6 +728,16 @@ def _reached(steps: list[JsonObject], finished: bool) -> str | None:
     if reached is None and finished:
         reached = "message" if said else "dead_line"
     return reached
+
+
+def _dial_details(verb: Verb, dial_call_sid: str) -> JsonObject:
+    """What a dial step logs of its <Dial>, beside the leg's own sid."""
+    return {
+        "dial_call_sid": dial_call_sid,
+        "caller_id": verb.attributes.get("callerId"),
+        "timeout": int(verb.attribute("timeout", "30") or 30),
+        "answer_on_bridge": verb.attribute("answerOnBridge").lower() == "true",
+    }
 
 
 def _resolve(document: _Document, url: str) -> str:

@@ -509,6 +509,8 @@ def test_dial_a_number_each_outcome_reaches_the_action(
     if outcome == "answered":
         assert action.form["DialCallDuration"] == "42"
     assert step(log, "dial_action")["dial_call_status"] == dial_call_status
+    assert dialled["dial_call_sid"] == action.form["DialCallSid"]
+    assert dialled["answer_on_bridge"] is False
     assert kinds(log) == ["webhook", "dial_number", "dial_action", "say", "hangup"]
     assert log["reached"] == reached
     assert_signed_by_twilio(app.received)
@@ -525,6 +527,32 @@ def test_dial_without_action_continues_and_a_bare_number_is_dialled(
     assert kinds(log) == ["webhook", "dial_number", "say", "hangup"]
     assert (step(log, "dial_number")["number"], step(log, "dial_number")["outcome"]) == (PERSON, "busy")
     assert log["reached"] == "message"
+
+
+def test_the_first_leg_to_answer_wins_and_names_the_dial_call_sid(
+    twilio: FakeTwilio, app: TwimlApp, number: str
+) -> None:
+    # Given a Dial of three legs: busy, answered, and one never rung (a leg answered first)
+    backup = "+61400000008"
+    twilio.set_dial_outcome(PERSON, "busy")
+    twilio.set_dial_outcome(backup, "answered", talk_seconds=9)
+    legs = f"<Number>{PERSON}</Number><Number>{backup}</Number><Number>+61400000007</Number>"
+    app.twiml("/voice", response(f'<Dial action="/dialled">{legs}</Dial>'))
+    app.twiml("/dialled", response())
+
+    log = twilio.play_call(CALLER, number)
+
+    busy, answered = (step(log, "dial_number", index) for index in (0, 1))
+    assert [busy["outcome"], answered["outcome"]] == ["busy", "answered"]
+    assert len([each for each in log["steps"] if each["step"] == "dial_number"]) == 2
+    assert busy["dial_call_sid"] != answered["dial_call_sid"]
+    (action,) = app.requests("/dialled")
+    assert (action.form["DialCallStatus"], action.form["DialCallSid"]) == (
+        "completed",
+        answered["dial_call_sid"],
+    )
+    assert action.form["DialCallDuration"] == "9"
+    assert log["reached"] == "person"
 
 
 def test_a_person_who_answered_then_a_message_still_reached_a_person(
@@ -849,6 +877,7 @@ def test_the_caller_stays_with_the_agent_until_retell_ends_the_call(
     leg = step(settled, "dial_sip")
     assert (leg["call_id"], leg["outcome"], leg["ended_by"]) == (call_id, "connected", None)
     assert leg["uri"] == f"sip:{call_id}@sip.retellai.com;transport=tcp"
+    assert (leg["answer_on_bridge"], leg["timeout"]) == (True, 20)
     assert retell.sip_leg_status(call_id) == "ongoing"
     ongoing = retell.calls_registered[call_id]
     assert ongoing["metadata"] == {"twilio_call_sid": sid}
