@@ -65,7 +65,15 @@ class RetellClient:
 
     # --- LLMs -----------------------------------------------------------------------------------
 
-    def create_llm(self, *, prompt: str, begin_message: str | None, tag: str) -> str:
+    def create_llm(
+        self,
+        *,
+        prompt: str,
+        begin_message: str | None,
+        tag: str,
+        tools: list[dict[str, Any]] | None = None,
+    ) -> str:
+        """``tools`` become the LLM's ``general_tools`` (Retell's Tool shapes, e.g. a custom tool)."""
         body: dict[str, Any] = {
             "start_speaker": start_speaker(begin_message),
             "general_prompt": prompt,
@@ -73,6 +81,8 @@ class RetellClient:
         }
         if begin_message:
             body["begin_message"] = begin_message
+        if tools:
+            body["general_tools"] = tools
         created = with_retries(
             lambda: self._send("create_llm", "POST", "/create-retell-llm", json=body), creates=True
         )

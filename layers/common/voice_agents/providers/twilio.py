@@ -47,6 +47,8 @@ class OwnedNumber:
     phone_number: str
     friendly_name: str
     voice_url: str | None
+    # Twilio requests it when the voice webhook fails (None or "" when the number has none).
+    voice_fallback_url: str | None = None
 
 
 class BudgetedHttpClient(TwilioHttpClient):
@@ -120,8 +122,11 @@ class TwilioNumbers:
             )
         return numbers
 
-    def buy(self, phone_number: str, *, voice_url: str, tag: str) -> OwnedNumber:
-        """Buy ``phone_number`` with its voice webhook already set and ``tag`` as FriendlyName.
+    def buy(
+        self, phone_number: str, *, voice_url: str, tag: str, fallback_url: str | None = None
+    ) -> OwnedNumber:
+        """Buy ``phone_number`` with its voice webhook (and ``fallback_url``, its VoiceFallbackUrl)
+        already set and ``tag`` as FriendlyName.
 
         Retried only when Twilio did not process it (20429): a purchase whose response was lost
         may have happened, and ``find_by_tag`` tells.
@@ -132,6 +137,7 @@ class TwilioNumbers:
                 phone_number=phone_number,
                 voice_url=voice_url,
                 voice_method="POST",
+                **_fallback(fallback_url),
                 friendly_name=tag,
                 bundle_sid=self._bundle_sid or values.unset,
                 address_sid=self._address_sid or values.unset,
@@ -168,11 +174,23 @@ class TwilioNumbers:
         ]
         return numbers, _next_page_cursor(page.next_page_url)
 
-    def configure_webhook(self, sid: str, voice_url: str) -> OwnedNumber:
-        """Point an owned number's voice webhook at ``voice_url`` (the repair path)."""
+    def configure_webhook(self, sid: str, voice_url: str, *, fallback_url: str | None = None) -> OwnedNumber:
+        """Point an owned number's voice webhook at ``voice_url``, and its VoiceFallbackUrl at
+        ``fallback_url`` when given, in one update (the repair path)."""
         updated = self._call(
             "update_number",
-            lambda: self._client.incoming_phone_numbers(sid).update(voice_url=voice_url, voice_method="POST"),
+            lambda: self._client.incoming_phone_numbers(sid).update(
+                voice_url=voice_url, voice_method="POST", **_fallback(fallback_url)
+            ),
+        )
+        return _owned(updated)
+
+    def configure_fallback(self, sid: str, fallback_url: str) -> OwnedNumber:
+        """Point an owned number's VoiceFallbackUrl at ``fallback_url``; its voice webhook stays (it is
+        set on every number this code buys: Twilio refuses a fallback without one, 21405)."""
+        updated = self._call(
+            "update_number",
+            lambda: self._client.incoming_phone_numbers(sid).update(**_fallback(fallback_url)),
         )
         return _owned(updated)
 
@@ -235,12 +253,19 @@ class TwilioNumbers:
         return with_retries(attempt, creates=creates, **self._retry_kwargs) if retries else attempt()
 
 
+def _fallback(fallback_url: str | None) -> dict[str, Any]:
+    """The SDK's arguments that set a number's VoiceFallbackUrl (nothing when None)."""
+    if fallback_url is None:
+        return {}
+    return {"voice_fallback_url": fallback_url, "voice_fallback_method": "POST"}
+
+
 def _owned(number: Any) -> OwnedNumber:
     if not number.sid or not number.phone_number:
         raise UpstreamBadResponse(PROVIDER, "numbers", "answered a number without its sid")
     return OwnedNumber(
         sid=number.sid, phone_number=number.phone_number, friendly_name=number.friendly_name or "",
-        voice_url=number.voice_url,
+        voice_url=number.voice_url, voice_fallback_url=number.voice_fallback_url or None,
     )  # fmt: skip
 
 
