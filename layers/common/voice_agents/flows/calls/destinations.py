@@ -54,9 +54,13 @@ class Call:
     def step_url(self, step: str, **query: str) -> str:
         return call_step_url(self.base_url, self.agent_id, step, **query)
 
-    def dial_action(self, leg: str, then: Destination) -> str:
-        """The <Dial> action for ``leg``, carrying where the caller goes if the leg fails."""
-        return self.step_url(DIAL_STATUS, leg=leg, **destination_query(then))
+    def dial_action(self, leg: str, then: Destination, *, dialled: str | None = None) -> str:
+        """The <Dial> action for ``leg``, carrying where the caller goes if the leg fails and the
+        number it rings (never rung again on this call if it does not answer)."""
+        query = {"leg": leg, **destination_query(then)}
+        if dialled:
+            query["dialled"] = dialled
+        return self.step_url(DIAL_STATUS, **query)
 
 
 def destination_query(destination: Destination) -> dict[str, str]:
@@ -87,7 +91,7 @@ def send_to(destination: Destination, call: Call, *, reason: str, process: Runti
         return twiml.dial_number(
             destination.number,
             caller_id=call.agent_number or None,
-            action=call.dial_action(FORWARD_LEG, Destination(VOICEMAIL)),
+            action=call.dial_action(FORWARD_LEG, Destination(VOICEMAIL), dialled=destination.number),
             ring_seconds=twiml.FORWARD_RING_SECONDS,
         )
     if destination.action == MESSAGE:

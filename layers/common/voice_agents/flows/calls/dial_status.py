@@ -82,7 +82,7 @@ def _next(leg: str, request: TwilioRequest, call: Call, process: Runtime) -> str
             note(process, call, {"outcome": "agent"})
             return twiml.hang_up()
         return send_to(fallback, call, reason="agent_leg_failed", process=process)
-    number = request.param("DialCallTo") or fallback.number or ""
+    number = request.query_params.get("dialled", "")
     if leg == FORWARD_LEG:
         note(process, call, {"forward.answered": answered, **({"outcome": "person"} if answered else {})})
         if answered:

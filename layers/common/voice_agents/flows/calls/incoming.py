@@ -150,7 +150,7 @@ def _route(agent_id: str, verified: _Verified, params: dict[str, str], process: 
         return twiml.dial_number(
             person,
             caller_id=call.agent_number or None,
-            action=call.dial_action(PERSON_LEG, routing.fallback(not_to=person)),
+            action=call.dial_action(PERSON_LEG, routing.fallback(not_to=person), dialled=person),
             ring_seconds=routing.ring_seconds,
         )
     return connect_agent(record, call, process, moment=moment)

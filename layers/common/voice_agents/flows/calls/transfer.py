@@ -99,11 +99,16 @@ def _transfer(retell_call: dict[str, Any], process: Runtime) -> str:
     redirect = twiml.dial_number(
         number,
         caller_id=call.agent_number or None,
-        action=call.dial_action(TRANSFER_LEG, agent.routing.fallback(not_to=number)),
+        action=call.dial_action(TRANSFER_LEG, agent.routing.fallback(not_to=number), dialled=number),
         ring_seconds=twiml.FORWARD_RING_SECONDS,
     )
-    process.twilio().update_call(call_sid, redirect)
+    # Noted first: the new TwiML plays at once, and its dial status may come back before this returns.
     note(process, call, {"transfer": {"to": number, "reason": "asked_for_person", "answered": None}})
+    try:
+        process.twilio().update_call(call_sid, redirect)
+    except DomainError:
+        note(process, call, {"transfer.answered": False})
+        raise
     count("TransfersStarted")
     logger.info("caller transferred", transfer_to=number)
     return TRANSFERRING
