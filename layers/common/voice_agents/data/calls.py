@@ -33,14 +33,24 @@ PROGRESS: dict[CallStatus, int] = {
 }
 STATUS_BY_PROGRESS = {rank: status for status, rank in PROGRESS.items()}
 OUTCOMES = ("agent", "person", "voicemail", "message", "missed")
+# The call path's facts of a call live beside it, in a document of their own (``CallStore.note``).
+ROUTE_SUFFIX = "#route"
+# A route is only read with its call; its own expiry (the longest retention) only cleans it up.
+ROUTE_RETENTION = timedelta(days=365)
+
+
+def _unexpired(document: dict[str, Any], moment: datetime) -> bool:
+    expires = document.get("expiresAt")
+    return isinstance(expires, datetime) and expires > moment
 
 
 class CallRecord:
-    """A read of one call record: a record of an unknown shape reads as registered, and a field of
-    the wrong type as missing."""
+    """A read of one call record (with its route, when it has one): a record of an unknown shape
+    reads as registered, and a field of the wrong type as missing."""
 
-    def __init__(self, document: dict[str, Any]) -> None:
-        self.document = document
+    def __init__(self, document: dict[str, Any], route: dict[str, Any] | None = None) -> None:
+        routed = {key: value for key, value in (route or {}).items() if key not in ("_id", "expiresAt")}
+        self.document = {**document, **routed}
 
     @property
     def call_sid(self) -> str:
@@ -204,16 +214,29 @@ class CallStore:
         )
 
     @translate_errors
-    def note(self, call_sid: str, facts: dict[str, Any], moment: datetime) -> bool:
+    def note(self, call_sid: str, facts: dict[str, Any], moment: datetime) -> None:
         """Set what the call path learnt (``outcome``, ``transfer``, ``forward``, ``voicemail``...) on
-        the unexpired record; False when there is none."""
-        result = self.collection.update_one({"_id": call_sid, "expiresAt": {"$gt": moment}}, {"$set": facts})
-        return result.matched_count > 0
+        the call's route: a document of its own (``{CallSid}#route``), so that these writes and Retell's
+        events, which arrive at the same moments, never write the same document. FerretDB applies an
+        update as a read then a write of the whole document: two writers of one document could lose
+        one's change. Made on first use; read with the call."""
+        self.collection.update_one(
+            {"_id": call_sid + ROUTE_SUFFIX},
+            {"$set": facts, "$setOnInsert": {"expiresAt": moment + ROUTE_RETENTION}},
+            upsert=True,
+        )
 
     @translate_errors
     def find(self, call_sid: str, moment: datetime) -> CallRecord | None:
-        document = self.collection.find_one({"_id": call_sid, "expiresAt": {"$gt": moment}})
-        return CallRecord(document) if document is not None else None
+        """The unexpired call with its route: one query, by ``_id``."""
+        found = {
+            each["_id"]: each
+            for each in self.collection.find({"_id": {"$in": [call_sid, call_sid + ROUTE_SUFFIX]}})
+        }
+        document = found.get(call_sid)
+        if document is None or not _unexpired(document, moment):
+            return None
+        return CallRecord(document, found.get(call_sid + ROUTE_SUFFIX))
 
     @translate_errors
     def apply_event(
@@ -248,6 +271,9 @@ class CallStore:
         query: dict[str, Any] = {"ownerId": owner_id, "agentId": agent_id, "expiresAt": {"$gt": moment}}
         if after is not None:
             query["orderId"] = {"$lt": after}
-        return [
-            CallRecord(each) for each in self.collection.find(query).sort("orderId", DESCENDING).limit(limit)
-        ]
+        calls = list(self.collection.find(query).sort("orderId", DESCENDING).limit(limit))
+        wanted = [str(each["_id"]) + ROUTE_SUFFIX for each in calls]
+        routes = (
+            {each["_id"]: each for each in self.collection.find({"_id": {"$in": wanted}})} if calls else {}
+        )
+        return [CallRecord(each, routes.get(str(each["_id"]) + ROUTE_SUFFIX)) for each in calls]

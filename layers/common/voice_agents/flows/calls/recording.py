@@ -42,15 +42,11 @@ def handle_recording(request: TwilioRequest, process: Runtime) -> TwimlAnswer:
         "voicemail.durationSeconds": int(duration) if duration.isdigit() else None,
     }
     try:
-        stored = process.store().calls.note(call_sid, facts, now())
+        process.store().calls.note(call_sid, facts, now())
     except StoreError as exc:
         logger.error("voicemail not stored: database error; Twilio retries", error=str(exc))
         return TwimlAnswer(503, "database unavailable", "text/plain")
-    if not stored:
-        logger.warning("voicemail for a call without a record; not kept")
-        count("VoicemailsUnknown")
-    else:
-        count("VoicemailsRecorded")
+    count("VoicemailsRecorded")
     return TwimlAnswer(204, "", "text/plain")
 
 
