@@ -338,3 +338,23 @@ def test_business_hours_are_stored_without_nested_arrays_and_read_back_as_sent(e
     # The same hours sent again change nothing
     same = patch(agent["id"], {"businessHours": agent["businessHours"]})
     assert same["statusCode"] == 200 and same["headers"]["ETag"] == '"0"'
+
+
+def test_adding_a_transfer_number_that_fails_at_retell_changes_neither_the_agent_nor_its_number(env, db):
+    agent = create_active_agent()
+    before = db.agents.find_one()
+    fallback_before = number_of(env, agent)["voice_fallback_url"]
+    env.retell.inject("publish_agent_version", status=500, message="injected", times=1)
+
+    response = patch(agent["id"], {"transferNumber": PERSON})
+
+    assert response["statusCode"] == 502, response["body"]
+    assert json_body(response)["step"] == "publish"
+    assert db.agents.find_one() == {**before, "updatedAt": db.agents.find_one()["updatedAt"]}
+    assert sorted(env.retell.agent_versions[agent["retellAgentId"]]) == [0]  # the draft was deleted
+    assert not tools_of(env, agent)
+    assert number_of(env, agent)["voice_fallback_url"] == fallback_before
+    # And the same change goes through afterwards
+    assert patch(agent["id"], {"transferNumber": PERSON})["statusCode"] == 200
+    assert_transfer_tool(env, tools_of(env, agent, 1))
+    assert number_of(env, agent)["voice_fallback_url"] == forward_url(env, agent)

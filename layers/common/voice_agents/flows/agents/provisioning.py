@@ -1,7 +1,7 @@
 """The create-agent saga: journal first, two concurrent chains, compensation on any failure.
 
-    journal ──┬── Retell: create LLM (+ transfer tool) → check LLM → create agent ──┬── activate
-              └── Twilio: search numbers → buy (webhook and fallback URL preset) ──┘
+    journal ──┬── Retell: create LLM (+ tool) → check LLM → create agent ──┬── activate (one update)
+              └── Twilio: search numbers → buy (webhook, fallback preset) ──┘
     any failure → the other chain stops at its next step boundary → remove what exists → failed
 
 Every created id is written to the record the moment it exists, and the record carries a deadline
