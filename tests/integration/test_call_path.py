@@ -261,7 +261,7 @@ def test_a_busy_transfer_with_retell_gone_ends_in_voicemail_not_the_same_number(
 
 def signed_tool_call(
     body: dict[str, Any], key: str = "key_local_retell", at_ms: int | None = None
-) -> dict[str, str]:
+) -> dict[str, Any]:
     raw = json.dumps(body).encode()
     moment = at_ms if at_ms is not None else time.time_ns() // 1_000_000
     return {"content": raw, "headers": {"x-retell-signature": sign(raw, key, moment)}}

@@ -70,7 +70,7 @@ def assert_transfer_tool(env, tools: Any) -> None:
     spec.assert_valid(tool, spec.component_schema("CustomTool"))
     assert (tool["type"], tool["name"]) == ("custom", TRANSFER_TOOL)
     assert tool["url"] == transfer_tool_url(base_url(env))
-    assert tool["speak_during_execution"] is True and tool["speak_after_execution"] is False
+    assert tool["speak_during_execution"] is True and tool["speak_after_execution"] is True
     assert tool["execution_message_description"]
     assert tool["timeout_ms"] == 10_000
     assert tool["parameters"]["type"] == "object"

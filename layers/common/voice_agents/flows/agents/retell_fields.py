@@ -47,7 +47,8 @@ def transfer_tool(base_url: str) -> dict[str, Any]:
         "method": "POST",
         "speak_during_execution": True,
         "execution_message_description": "Tell the caller you are putting them through now",
-        "speak_after_execution": False,
+        # A transfer that cannot happen is answered in words the agent then says (take a message).
+        "speak_after_execution": True,
         "parameters": {
             "type": "object",
             "properties": {
