@@ -35,7 +35,7 @@ from tests.integration.test_fakes import (
     assert_twilio_error,
     body_of,
 )
-from voice_agents.call_events import SIGNATURE_FORMAT, signature_digest
+from voice_agents.flows.calls.retell_signature import SIGNATURE_FORMAT, signature_digest
 
 pytestmark = pytest.mark.integration
 
