@@ -9,7 +9,6 @@ as `test_fakes.py` does for the others.
 
 from __future__ import annotations
 
-import importlib
 import io
 import json
 import socket
@@ -36,6 +35,7 @@ from tests.integration.test_fakes import (
     assert_twilio_error,
     body_of,
 )
+from voice_agents.call_events import SIGNATURE_FORMAT, signature_digest
 
 pytestmark = pytest.mark.integration
 
@@ -281,13 +281,9 @@ def assert_signed_by_twilio(requests: list[Received]) -> None:
 
 def assert_signed_by_retell(received: Received) -> None:
     """Checked as the backend checks Retell's call events (the check `test_fakes.py` uses too)."""
-    try:  # the layer is being reorganised: the events module is moving under flows.calls
-        events: Any = importlib.import_module("voice_agents.flows.calls.events")
-    except ImportError:
-        events = importlib.import_module("voice_agents.call_events")
-    signed = events.SIGNATURE_FORMAT.fullmatch(received.headers["x-retell-signature"])
+    signed = SIGNATURE_FORMAT.fullmatch(received.headers["x-retell-signature"])
     assert signed is not None
-    assert events.signature_digest(received.body, signed.group(1), RETELL_KEY) == signed.group(2)
+    assert signature_digest(received.body, signed.group(1), RETELL_KEY) == signed.group(2)
     assert abs(int(signed.group(1)) - time.time() * 1000) < 60_000
 
 
