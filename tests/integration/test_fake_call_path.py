@@ -280,6 +280,7 @@ def assert_signed_by_twilio(requests: list[Received]) -> None:
 
 
 def assert_signed_by_retell(received: Received) -> None:
+    """Checked as the backend checks Retell's call events (the check `test_fakes.py` uses too)."""
     signed = SIGNATURE_FORMAT.fullmatch(received.headers["x-retell-signature"])
     assert signed is not None
     assert signature_digest(received.body, signed.group(1), RETELL_KEY) == signed.group(2)
@@ -903,6 +904,35 @@ def test_the_caller_stays_with_the_agent_until_retell_ends_the_call(
         "call_ended",
         "call_analyzed",
     ]
+
+
+def test_a_retell_outage_is_a_fault_on_register_call(
+    twilio: FakeTwilio, retell: FakeRetell, retell_http: httpx.Client, app: TwimlApp, number: str
+) -> None:
+    # Given Retell answers register-phone-call 503 (the fault mechanism: no knob of its own needed)
+    agent_id = create_agent_with_tools(retell_http)["agent_id"]
+    with FakeControl(retell.base_url) as control:
+        control.fail("register_call", 503, times=1)
+
+    def voice(received: Received) -> Answer:
+        # What our webhook must do when Retell is down: never a dead line, take a message instead
+        try:
+            call = register(retell.base_url, agent_id, received.form)
+        except AssertionError:
+            return (
+                200,
+                response("<Say>Sorry, please leave a message.</Say>", '<Record action="/done"/>'),
+                "text/xml",
+            )
+        return 200, response(f"<Dial><Sip>sip:{call['call_id']}@sip.retellai.com</Sip></Dial>"), "text/xml"
+
+    app.on("/voice", voice)
+    app.twiml("/done", response())
+
+    # When a caller rings, Then no call was registered and the caller reached voicemail
+    log = twilio.play_call(CALLER, number)
+    assert (retell.calls_registered, retell.call_count("register_call")) == ({}, 1)
+    assert log["reached"] == "voicemail"
 
 
 @pytest.mark.parametrize("outcome", ["failed", "busy", "no-answer"])
