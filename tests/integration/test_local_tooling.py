@@ -78,7 +78,7 @@ def test_every_event_works_as_it_is_in_order(stack_state: Path) -> None:
     assert listed["statusCode"] == 200, listed
     assert [item["id"] for item in json.loads(listed["body"])["items"]] == [EVENTS_AGENT_ID]
     assert called["statusCode"] == 200, called
-    assert "<Dial><Sip>sip:" in called["body"], called["body"]
+    assert "<Sip>sip:" in called["body"] and "dial-status?leg=agent" in called["body"], called["body"]
     assert deleted["statusCode"] == 200, deleted
     assert json.loads(deleted["body"])["status"] == "deleted"
     assert "failed" not in reconciled or not reconciled["failed"], reconciled
@@ -106,7 +106,7 @@ def test_make_call_places_a_signed_call_and_prints_the_twiml(tmp_path: Path, sta
     done = run_module("local.call", agent["id"], "--stack", str(stack_state))
     # Then the signature validates and the caller is dialled through to Retell
     assert done.returncode == 0, done.stderr
-    assert "<Dial><Sip>sip:" in done.stdout
+    assert "<Sip>sip:" in done.stdout and "dial-status?leg=agent" in done.stdout
     # And an unknown agent hears the apology, still a 200 (the signature is over its URL)
     apology = run_module("local.call", "0" * 24, "--stack", str(stack_state))
     assert apology.returncode == 0, apology.stderr

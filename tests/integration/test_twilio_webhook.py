@@ -155,6 +155,17 @@ def dialled_sip(response: dict[str, Any]) -> str:
     return str(sip.text)
 
 
+def takes_a_message(response: dict[str, Any]) -> bool:
+    """The default fallback (no transfer number): the caller is asked for a voicemail."""
+    root = twiml(response)
+    record = root.find("Record")
+    return (
+        [child.tag for child in root][:2] == ["Say", "Record"]
+        and record is not None
+        and bool(record.get("action"))
+    )
+
+
 def is_polite_hangup(response: dict[str, Any]) -> bool:
     root = twiml(response)
     say = root.find("Say")
@@ -350,22 +361,22 @@ def test_a_signature_for_another_agent_is_refused(env, db, agent):
     assert_refused(env, invoke("twilio_webhook", event))
 
 
-# --- whatever fails after the signature, the caller hears a polite message --------------------------
+# --- whatever fails after the signature, the caller is never left on a dead line -------------------
 
 
-def test_retell_failing_gives_a_polite_hangup_not_a_500(env, agent):
+def test_retell_failing_sends_the_caller_to_the_fallback_not_a_500(env, agent):
     # Given Retell failing to register calls
     env.retell.inject("register_call", status=500)
 
     # When a signed call arrives
     response = invoke("twilio_webhook", signed_event(agent))
 
-    # Then the caller hears a message and the call ends
-    assert is_polite_hangup(response)
+    # Then the caller is asked for a message (the agent has no transfer number)
+    assert takes_a_message(response)
     assert env.retell.call_count("register_call") == 1
 
 
-def test_retell_too_slow_gives_a_polite_hangup_within_twilios_budget(env, agent, monkeypatch):
+def test_retell_too_slow_sends_the_caller_to_the_fallback_within_twilios_budget(env, agent, monkeypatch):
     # Given a register timeout that leaves room in Twilio's 15 s (shortened here to keep the test fast)
     assert destinations.REGISTER_TIMEOUT_SECONDS <= 5
     monkeypatch.setattr(destinations, "REGISTER_TIMEOUT_SECONDS", 0.3)
@@ -376,15 +387,15 @@ def test_retell_too_slow_gives_a_polite_hangup_within_twilios_budget(env, agent,
     started = time.monotonic()
     response = invoke("twilio_webhook", signed_event(agent))
 
-    # Then the webhook gave up after its timeout and answered politely
-    assert is_polite_hangup(response)
+    # Then the webhook gave up after its timeout and took a message instead
+    assert takes_a_message(response)
     assert time.monotonic() - started < 1.2
 
 
 def test_after_a_retell_failure_twilios_retry_connects_the_call(env, agent):
     # Given one failed registration
     env.retell.inject("register_call", status=503, times=1)
-    assert is_polite_hangup(invoke("twilio_webhook", signed_event(agent)))
+    assert takes_a_message(invoke("twilio_webhook", signed_event(agent)))
 
     # When Twilio retries the CallSid and Retell is back
     response = invoke("twilio_webhook", signed_event(agent))
@@ -407,15 +418,15 @@ def test_an_agent_that_is_not_active_gives_a_polite_hangup(env, db, agent, statu
     assert env.retell.call_count("register_call") == 0
 
 
-def test_a_deleted_retell_agent_gives_a_polite_hangup(env, agent):
+def test_a_deleted_retell_agent_sends_the_caller_to_the_fallback(env, agent):
     # Given the Retell agent gone behind our back (Retell answers 422 for it)
     env.retell.reset()
 
     # When a signed call arrives
     response = invoke("twilio_webhook", signed_event(agent))
 
-    # Then the caller hears a message
-    assert is_polite_hangup(response)
+    # Then the caller is asked for a message
+    assert takes_a_message(response)
 
 
 # --- cold start -------------------------------------------------------------------------------------
@@ -453,12 +464,16 @@ print(json.dumps({"after_import": after_import, "after_call": "twilio.rest" in s
     # Then twilio.rest was never imported, neither by the import nor by the request
     assert completed.returncode == 0, completed.stderr
     result = json.loads(completed.stdout.strip().splitlines()[-1])
-    assert result["status"] == 200 and "<Dial><Sip>sip:call_" in result["body"]
+    assert result["status"] == 200 and "<Sip>sip:call_" in result["body"]
     assert result["after_import"] is False
     assert result["after_call"] is False
 
 
-# --- every failure mode: the apology TwiML, a reason in the log, WebhookFailures, never a 5xx -------------
+# --- every failure mode: what the caller gets, a reason in the log, and its count ---------------------
+# The agent cannot be read (the database down) or a bug: a 5xx, so Twilio requests the number's
+# fallback URL (tests/integration/test_call_path.py plays it). Retell cannot take the call: the
+# agent's fallback at once. No agent of ours, or no token to check the signature with: the apology.
+APOLOGY, FALLBACK, TWILIO_FALLBACK = "apology", "fallback", "twilio's fallback URL"
 
 
 @dataclass
@@ -466,6 +481,7 @@ class Case:
     """What breaks before a signed call arrives; ``expected`` False: a bug's stack trace is logged."""
 
     arrange: Callable[[LocalStack, Any, dict[str, Any], pytest.MonkeyPatch], Any]  # a dict: the event
+    answer: str = FALLBACK
     expected: bool = True
 
 
@@ -493,16 +509,20 @@ def _retell_too_slow(env, db, agent, monkeypatch) -> None:
 
 FAILURES = {
     "database down, before the check (stored URL)": Case(
-        lambda env, db, agent, mp: _use(mp, WEBHOOK_BASE_URL=None, MONGODB_URI=DEAD_MONGODB_URI)
+        lambda env, db, agent, mp: _use(mp, WEBHOOK_BASE_URL=None, MONGODB_URI=DEAD_MONGODB_URI),
+        TWILIO_FALLBACK,
     ),
-    "database down, after the check": Case(lambda env, db, agent, mp: _use(mp, MONGODB_URI=DEAD_MONGODB_URI)),
+    "database down, after the check": Case(
+        lambda env, db, agent, mp: _use(mp, MONGODB_URI=DEAD_MONGODB_URI), TWILIO_FALLBACK
+    ),
     "mongodb+srv host unresolvable, before the check": Case(
-        lambda env, db, agent, mp: _use(mp, WEBHOOK_BASE_URL=None, MONGODB_URI=UNRESOLVABLE_SRV_URI)
+        lambda env, db, agent, mp: _use(mp, WEBHOOK_BASE_URL=None, MONGODB_URI=UNRESOLVABLE_SRV_URI),
+        TWILIO_FALLBACK,
     ),
     "mongodb+srv host unresolvable, after the check": Case(
-        lambda env, db, agent, mp: _use(mp, MONGODB_URI=UNRESOLVABLE_SRV_URI)
+        lambda env, db, agent, mp: _use(mp, MONGODB_URI=UNRESOLVABLE_SRV_URI), TWILIO_FALLBACK
     ),
-    "no auth token configured": Case(lambda env, db, agent, mp: _use(mp, TWILIO_AUTH_TOKEN=None)),
+    "no auth token configured": Case(lambda env, db, agent, mp: _use(mp, TWILIO_AUTH_TOKEN=None), APOLOGY),
     "Retell unreachable": Case(lambda env, db, agent, mp: _use(mp, RETELL_BASE_URL=DEAD_HTTP_BASE)),
     "Retell 500": Case(lambda env, db, agent, mp: env.retell.inject("register_call", status=500)),
     "Retell 429": Case(lambda env, db, agent, mp: env.retell.inject("register_call", status=429)),
@@ -521,9 +541,10 @@ FAILURES = {
     "agent inactive": Case(
         lambda env, db, agent, mp: db.agents.update_one(
             {"_id": ObjectId(agent["id"])}, {"$set": {"status": "deleting"}}
-        )
+        ),
+        APOLOGY,
     ),
-    "agent has no record": Case(_unknown_agent),
+    "agent has no record": Case(_unknown_agent, APOLOGY),
     "agent record of an older shape": Case(
         lambda env, db, agent, mp: db.agents.update_one(
             {"_id": ObjectId(agent["id"])}, {"$set": {"retellAgentId": {"id": "agent_1"}}}
@@ -533,13 +554,14 @@ FAILURES = {
         lambda env, db, agent, mp: db.calls.insert_one(
             {"_id": CALL_SID, "retellCallId": "call_1", "expiresAt": "tomorrow"}
         ),
+        TWILIO_FALLBACK,
         expected=False,
     ),
 }
 
 
 @pytest.mark.parametrize("name", list(FAILURES))
-def test_every_failure_is_answered_with_the_apology_and_counted(
+def test_every_failure_leaves_the_caller_somewhere_and_is_counted(
     name, env, db, agent, monkeypatch, emitted, caplog
 ):
     # Given a warm webhook, then something broken
@@ -552,12 +574,18 @@ def test_every_failure_is_answered_with_the_apology_and_counted(
     # When a signed call arrives
     response = invoke("twilio_webhook", event)
 
-    # Then the caller hears the apology (200 TwiML, never a 5xx), and nothing was registered
-    assert is_polite_hangup(response)
+    # Then the caller is not left on a dead line, and nothing was registered
+    if case.answer == APOLOGY:
+        assert is_polite_hangup(response)
+    elif case.answer == FALLBACK:
+        assert takes_a_message(response)
+    else:
+        assert response["statusCode"] in (500, 503)
+        assert "Traceback" not in response["body"]
     assert env.retell.calls_registered == {}
-    # And it is counted as a failure, not as a rejected signature or a connected call
+    # And it is counted, not as a rejected signature or a connected call
     counts = emitted()
-    assert counts["WebhookFailures"] == 1
+    assert counts["AgentUnreachable" if case.answer == FALLBACK else "WebhookFailures"] == 1
     assert counts["WebhookSignatureRejected"] == counts["CallsConnected"] == 0
     # And the log says why: a stack trace only for what no code expected
     [why] = [r for r in caplog.records if r.name == "voice-agents" and r.levelname in ("WARNING", "ERROR")]
@@ -700,7 +728,7 @@ def test_a_retell_401_re_reads_the_secret_and_twilios_retry_connects(
     emitted()
 
     # When a call arrives: the registration with the old key is refused (401)
-    assert is_polite_hangup(invoke("twilio_webhook", signed_event(agent, call_sid=OTHER_CALL_SID)))
+    assert takes_a_message(invoke("twilio_webhook", signed_event(agent, call_sid=OTHER_CALL_SID)))
     # Then that 401 re-read the secret
     assert emitted()["SecretsRefreshed"] == 1
 

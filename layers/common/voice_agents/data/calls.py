@@ -182,8 +182,8 @@ class CallStore:
             self.collection.update_one({"_id": call_sid, "expiresAt": {"$gt": moment}}, change, upsert=True)
         except DuplicateKeyError:
             # Expired (the filter missed it, the insert met it), or a concurrent retry inserted first.
-            self.collection.update_one(
-                {"_id": call_sid, "expiresAt": {"$lte": moment}}, {"$set": {**base, **(facts or {})}}
+            self.collection.replace_one(
+                {"_id": call_sid, "expiresAt": {"$lte": moment}}, {**base, **(facts or {})}
             )
             if facts:
                 self.collection.update_one({"_id": call_sid}, {"$set": facts})
