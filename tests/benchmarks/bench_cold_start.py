@@ -39,6 +39,7 @@ MODULE = "tests.benchmarks.bench_cold_start"
 GOAL_RATIO = 1.25
 FUNCTIONS = (
     "twilio_webhook",
+    "twilio_fallback",
     "retell_webhook",
     "get_agents",
     "create_agent",
@@ -53,6 +54,11 @@ DEFERRED = {
     "delete_agent": ("voice_agents.providers.retell", "voice_agents.providers.twilio"),
     "reconcile": ("voice_agents.providers.retell", "voice_agents.providers.twilio"),
 }
+# The adapters' names in a checkout from before the layer had a folder per layer (--before).
+FLAT_NAMES = {
+    "voice_agents.providers.retell": "voice_agents.retell",
+    "voice_agents.providers.twilio": "voice_agents.twilio_numbers",
+}
 # The third-party modules each function's job cannot do without: the database, the provider it talks
 # to, the HTTP API's routing and validation, logs and EMF metrics (Powertools' Logger and metrics).
 _LOGS = ("aws_lambda_powertools.logging", "aws_lambda_powertools.metrics")
@@ -65,6 +71,8 @@ _API = (
 )
 FLOORS = {
     "twilio_webhook": ("pymongo", "httpx", "twilio.request_validator", *_LOGS),
+    # The number's fallback URL: a signature check and TwiML, no database and no provider call.
+    "twilio_fallback": ("twilio.request_validator", *_LOGS),
     # The signature is hashlib's; the event is read by hand (no pydantic on this path).
     "retell_webhook": ("pymongo", *_LOGS),
     "get_agents": ("pymongo", *_API, *_LOGS),
@@ -201,10 +209,22 @@ def measure(
             times[f"{mode}:{function}"].append(result["ms"])
             times[f"cpu {mode}:{function}"].append(result["cpu_ms"])
             loaded[f"{mode}:{function}"] = result["loaded"]
-            if before is not None and mode == "tracing off":  # the older checkout, interleaved
-                result, _ = run_probe(
-                    before, "app", function, envs[mode], deferred=DEFERRED.get(function, ()), importtime=False
-                )
+            older = before is not None and (before / "functions" / function / "app.py").is_file()
+            if before is not None and older and mode == "tracing off":  # the older checkout, interleaved
+                deferred = tuple(FLAT_NAMES.get(name, name) for name in DEFERRED.get(function, ()))
+                if not (before / "layers/common/voice_agents/providers").is_dir():
+                    result, _ = run_probe(
+                        before, "app", function, envs[mode], deferred=deferred, importtime=False
+                    )
+                else:
+                    result, _ = run_probe(
+                        before,
+                        "app",
+                        function,
+                        envs[mode],
+                        deferred=DEFERRED.get(function, ()),
+                        importtime=False,
+                    )
                 times[f"cpu before:{function}"].append(result["cpu_ms"])
         for modules in floors:
             result, _ = run_probe(root, "modules", modules, floor_env, importtime=False)

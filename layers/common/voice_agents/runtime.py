@@ -25,10 +25,8 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from voice_agents.core.errors import ConfigurationError
 from voice_agents.core.observability import count, logger
 from voice_agents.core.settings import SECRET_VARIABLES, Settings, forget_secret, load_settings, secret_in_use
-from voice_agents.data.agents import AgentStore
-from voice_agents.data.database import connect
-
 if TYPE_CHECKING:
+    from voice_agents.data.agents import AgentStore
     from voice_agents.providers.retell import RetellClient
     from voice_agents.providers.twilio import TwilioNumbers
 
@@ -133,6 +131,10 @@ class Runtime:
     # --- clients ------------------------------------------------------------------------------------
 
     def store(self) -> AgentStore:
+        # pymongo on first use: the fallback URL's function never reads the database
+        from voice_agents.data.agents import AgentStore
+        from voice_agents.data.database import connect
+
         config = self.settings()
         inputs = (config.require("MONGODB_URI"), config.mongodb_database, config.mongodb_max_pool_size)
         return self._client(
