@@ -89,6 +89,7 @@ def test_routes_are_read_from_the_template(server):
         "DeleteAgentFunction": 28,
         "UpdateAgentFunction": 28,
         "TwilioWebhookFunction": 10,
+        "TwilioFallbackFunction": 5,
         "RetellWebhookFunction": 8,
     }
 

@@ -90,7 +90,7 @@ def test_the_transfer_tool_is_a_custom_tool_posting_to_the_tool_url():
     tool = transfer_tool(BASE + "/")
 
     assert (tool["type"], tool["name"], tool["url"]) == ("custom", TRANSFER_TOOL, transfer_tool_url(BASE))
-    assert (tool["speak_during_execution"], tool["speak_after_execution"]) == (True, False)
+    assert (tool["speak_during_execution"], tool["speak_after_execution"]) == (True, True)
     assert tool["parameters"] == {
         "type": "object",
         "properties": {
