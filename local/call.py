@@ -76,6 +76,9 @@ def play(args: argparse.Namespace, state: dict[str, Any]) -> None:
         number = next((n for n in owned if str(n.get("voice_url", "")).endswith(f"/{args.agent_id}")), None)
         if number is None:
             raise SystemExit(f"no number of the fake Twilio points at agent {args.agent_id}")
+        if not str(number["voice_url"]).startswith(state["apiUrl"]):
+            # make stack's numbers point at the sample events' public URL: never played out there
+            raise SystemExit("--play needs numbers that point at this API: run make api, not make stack")
         transfer_to = _transfer_number(state, args.agent_id)
         if transfer_to:
             twilio.set_dial_outcome(transfer_to, args.person)

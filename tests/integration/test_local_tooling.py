@@ -14,7 +14,7 @@ from typing import Any
 import httpx
 import pytest
 
-from local.api.tokens import local_token
+from local.api.tokens import LOCAL_USER, local_token
 from local.invoke import ROOT
 from local.sample_events import EVENTS_AGENT_ID
 
@@ -24,9 +24,19 @@ pytestmark = pytest.mark.integration
 @pytest.fixture(scope="module")
 def stack_state(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
     """`make stack` on free ports: the seeded local stack, its state file once it serves."""
+    yield from _serving(tmp_path_factory, "--seed-events")
+
+
+@pytest.fixture(scope="module")
+def api_state(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """`make api` on a free port: numbers point at this API, so the fake Twilio can play calls to it."""
+    yield from _serving(tmp_path_factory)
+
+
+def _serving(tmp_path_factory: pytest.TempPathFactory, *options: str) -> Iterator[Path]:
     state = tmp_path_factory.mktemp("stack") / "local-stack.json"
     process = subprocess.Popen(
-        [sys.executable, "-m", "local.http_api", "--port", "0", "--seed-events", "--ready-file", str(state)],
+        [sys.executable, "-m", "local.http_api", "--port", "0", *options, "--ready-file", str(state)],
         cwd=ROOT,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
@@ -111,3 +121,23 @@ def test_make_call_places_a_signed_call_and_prints_the_twiml(tmp_path: Path, sta
     apology = run_module("local.call", "0" * 24, "--stack", str(stack_state))
     assert apology.returncode == 0, apology.stderr
     assert "<Say>" in apology.stdout
+
+
+def test_make_call_plays_a_transfer_and_a_forward_while_retell_is_down(api_state: Path) -> None:
+    # Given an agent of the running API's local user with a transfer number
+    stack_state = api_state
+    state = json.loads(stack_state.read_text())
+    owner = {"Authorization": f"Bearer {local_token(LOCAL_USER)}"}
+    body = {"name": "Front desk", "prompt": "Be brief.", "transferNumber": "+61293744000"}
+    agent = httpx.post(f"{state['apiUrl']}/api/agents", json=body, headers=owner, timeout=60).json()
+
+    # When make call plays a call the agent transfers, then one while Retell refuses it
+    transferred = run_module("local.call", agent["id"], "--stack", str(stack_state), "--play", "--transfer")
+    forwarded = run_module("local.call", agent["id"], "--stack", str(stack_state), "--play", "--retell-down")
+
+    # Then each caller reached the person, and the output says how
+    for done in (transferred, forwarded):
+        assert done.returncode == 0, done.stderr
+        assert done.stdout.strip().endswith("reached: person"), done.stdout
+    assert "[updated]" in transferred.stdout
+    assert "[dial_sip]" not in forwarded.stdout
