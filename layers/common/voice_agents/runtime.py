@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from voice_agents.core.errors import ConfigurationError
 from voice_agents.core.observability import count, logger
 from voice_agents.core.settings import SECRET_VARIABLES, Settings, forget_secret, load_settings, secret_in_use
+
 if TYPE_CHECKING:
     from voice_agents.data.agents import AgentStore
     from voice_agents.providers.retell import RetellClient

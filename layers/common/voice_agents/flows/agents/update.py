@@ -266,17 +266,24 @@ class _Update:
             self._repoint_fallback(committed)
         return VersionedAgent.from_record(committed)
 
-    def _commit_only(self) -> AgentRecord:
-        """A change Retell does not hold: committed at the pinned version, under the same lease."""
-        store, record = self.services.store, self.record
+    def _commit(self, *, version: int | None) -> AgentRecord:
+        """The switch: the record shows the change and calls run ``version`` (None: the pinned one)."""
         committed = self._step(
             "commit",
             STORE_STEP_MS,
-            lambda: store.commit_update(record, self.worker, changes=self.changes, version=None),
+            lambda: self.services.store.commit_update(
+                self.record, self.worker, changes=self.changes, version=version
+            ),
         )
         if committed is None:
             raise StepFailed("commit", StoreError("the record's lease was lost before the commit"))
         count("AgentsUpdated")
+        return committed
+
+    def _commit_only(self) -> AgentRecord:
+        """A change Retell does not hold: committed at the pinned version, under the same lease."""
+        record = self.record
+        committed = self._commit(version=None)
         logger.info(
             "agent updated; no Retell version needed", retell_agent_version=record.retell_agent_version
         )
@@ -336,14 +343,7 @@ class _Update:
                 lambda: retell.update_agent(agent_id, version=draft, changes=agent_changes),
             )
         self._step("publish", PROVIDER_STEP_MS, lambda: retell.publish_agent_version(agent_id, draft))
-        committed = self._step(
-            "commit",
-            STORE_STEP_MS,
-            lambda: store.commit_update(record, self.worker, changes=self.changes, version=draft),
-        )
-        if committed is None:
-            raise StepFailed("commit", StoreError("the record's lease was lost before the commit"))
-        count("AgentsUpdated")
+        committed = self._commit(version=draft)
         logger.info("agent updated", retell_agent_version=draft)
         return committed
 
