@@ -112,6 +112,21 @@ export interface components {
             retellLlmId: string | null;
             /** Failedstep */
             failedStep: string | null;
+            /** Transfernumber */
+            transferNumber: string | null;
+            fallback: components["schemas"]["Fallback"] | null;
+            /**
+             * Answermode
+             * @default agent
+             * @enum {string}
+             */
+            answerMode: "agent" | "person_first";
+            /**
+             * Ringseconds
+             * @default 20
+             */
+            ringSeconds: number;
+            businessHours: components["schemas"]["BusinessHoursSetting"] | null;
             /**
              * Createdat
              * Format: date-time
@@ -138,6 +153,35 @@ export interface components {
          * @enum {string}
          */
         AgentStatus: "provisioning" | "active" | "deleting" | "failed";
+        /**
+         * BusinessHoursSetting
+         * @description Opening hours in the business's IANA time zone (daylight saving included): per day a list of
+         *     ["HH:MM", "HH:MM"] intervals (a day left out is closed; "24:00" ends a day), dates closed all day,
+         *     and what a call gets while closed: the ``agent`` (told the business is closed), ``forward`` (to
+         *     transferNumber, or fallback.number), or ``voicemail``. Answered normalised: every day listed,
+         *     intervals and dates in order.
+         */
+        BusinessHoursSetting: {
+            /**
+             * Timezone
+             * @example Australia/Sydney
+             */
+            timezone: string;
+            /** Weekly */
+            weekly: {
+                [key: string]: string[][];
+            };
+            /**
+             * Closeddates
+             * @default []
+             */
+            closedDates?: string[];
+            /**
+             * Afterhours
+             * @enum {string}
+             */
+            afterHours: "agent" | "forward" | "voicemail";
+        };
         /**
          * Call
          * @description One inbound call of an agent, as the call history keeps it (times in UTC, durations in ms).
@@ -171,6 +215,26 @@ export interface components {
             summary: string | null;
             /** Sentiment */
             sentiment: string | null;
+            /** Outcome */
+            outcome: ("agent" | "person" | "voicemail" | "message" | "missed") | null;
+            /** Businessopen */
+            businessOpen: boolean | null;
+            transfer: components["schemas"]["CallLeg"] | null;
+            forward: components["schemas"]["CallLeg"] | null;
+            voicemail: components["schemas"]["Voicemail"] | null;
+        };
+        /**
+         * CallLeg
+         * @description A number the caller was put through to: by the agent's transfer, or forwarded when the agent
+         *     could not take the call (``reason`` says why). ``answered`` is null while it rings.
+         */
+        CallLeg: {
+            /** To */
+            to: string;
+            /** Answered */
+            answered: boolean | null;
+            /** Reason */
+            reason: string | null;
         };
         /**
          * CallPage
@@ -213,6 +277,21 @@ export interface components {
              * @enum {string}
              */
             language?: "multi" | "en-US" | "en-IN" | "en-GB" | "en-AU" | "en-NZ" | "de-DE" | "es-ES" | "es-419" | "hi-IN" | "fr-FR" | "fr-CA" | "ja-JP" | "pt-PT" | "pt-BR" | "zh-CN" | "ru-RU" | "it-IT" | "ko-KR" | "nl-NL" | "nl-BE" | "pl-PL" | "tr-TR" | "vi-VN" | "ro-RO" | "bg-BG" | "ca-ES" | "th-TH" | "da-DK" | "fi-FI" | "el-GR" | "hu-HU" | "id-ID" | "no-NO" | "sk-SK" | "sv-SE" | "lt-LT" | "lv-LV" | "cs-CZ" | "ms-MY" | "af-ZA" | "ar-SA" | "az-AZ" | "bs-BA" | "cy-GB" | "fa-IR" | "fil-PH" | "gl-ES" | "he-IL" | "hr-HR" | "hy-AM" | "is-IS" | "kk-KZ" | "kn-IN" | "mk-MK" | "mr-IN" | "ne-NP" | "sl-SI" | "sr-RS" | "sw-KE" | "ta-IN" | "ur-IN" | "yue-CN" | "uk-UA";
+            /** Transfernumber */
+            transferNumber?: string | null;
+            fallback?: components["schemas"]["Fallback-Input"] | null;
+            /**
+             * Answermode
+             * @default agent
+             * @enum {string}
+             */
+            answerMode?: "agent" | "person_first";
+            /**
+             * Ringseconds
+             * @default 20
+             */
+            ringSeconds?: number;
+            businessHours?: components["schemas"]["BusinessHoursSetting"] | null;
         };
         /**
          * DeleteOutcome
@@ -273,6 +352,34 @@ export interface components {
             limit?: number;
         };
         /**
+         * Fallback
+         * @description What happens when the agent cannot take a call: ``forward`` to ``number`` (transferNumber when
+         *     left out), ``voicemail``, or a spoken ``message`` asking to call back.
+         */
+        Fallback: {
+            /**
+             * Action
+             * @enum {string}
+             */
+            action: "forward" | "voicemail" | "message";
+            /** Number */
+            number?: string | null;
+        };
+        /**
+         * Fallback
+         * @description What happens when the agent cannot take a call: ``forward`` to ``number`` (transferNumber when
+         *     left out), ``voicemail``, or a spoken ``message`` asking to call back.
+         */
+        "Fallback-Input": {
+            /**
+             * Action
+             * @enum {string}
+             */
+            action: "forward" | "voicemail" | "message";
+            /** Number */
+            number?: string | null;
+        };
+        /**
          * FieldError
          * @description One rejected field of a `validation_error`.
          */
@@ -311,6 +418,29 @@ export interface components {
              * @enum {string}
              */
             language?: "multi" | "en-US" | "en-IN" | "en-GB" | "en-AU" | "en-NZ" | "de-DE" | "es-ES" | "es-419" | "hi-IN" | "fr-FR" | "fr-CA" | "ja-JP" | "pt-PT" | "pt-BR" | "zh-CN" | "ru-RU" | "it-IT" | "ko-KR" | "nl-NL" | "nl-BE" | "pl-PL" | "tr-TR" | "vi-VN" | "ro-RO" | "bg-BG" | "ca-ES" | "th-TH" | "da-DK" | "fi-FI" | "el-GR" | "hu-HU" | "id-ID" | "no-NO" | "sk-SK" | "sv-SE" | "lt-LT" | "lv-LV" | "cs-CZ" | "ms-MY" | "af-ZA" | "ar-SA" | "az-AZ" | "bs-BA" | "cy-GB" | "fa-IR" | "fil-PH" | "gl-ES" | "he-IL" | "hr-HR" | "hy-AM" | "is-IS" | "kk-KZ" | "kn-IN" | "mk-MK" | "mr-IN" | "ne-NP" | "sl-SI" | "sr-RS" | "sw-KE" | "ta-IN" | "ur-IN" | "yue-CN" | "uk-UA";
+            /** Transfernumber */
+            transferNumber?: string | null;
+            fallback?: components["schemas"]["Fallback-Input"] | null;
+            /**
+             * Answermode
+             * @enum {string}
+             */
+            answerMode?: "agent" | "person_first";
+            /** Ringseconds */
+            ringSeconds?: number;
+            businessHours?: components["schemas"]["BusinessHoursSetting"] | null;
+        };
+        /**
+         * Voicemail
+         * @description A message the caller left; ``recordingUrl`` (this API's, owner only) plays it.
+         */
+        Voicemail: {
+            /** Durationseconds */
+            durationSeconds: number | null;
+            /** Recordingurl */
+            recordingUrl: string | null;
+            /** Reason */
+            reason: string | null;
         };
     };
     responses: never;
