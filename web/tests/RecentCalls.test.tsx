@@ -26,6 +26,11 @@ function call(n: number, overrides: Partial<Call> = {}): Call {
     disconnectionReason: "user_hangup",
     summary: null,
     sentiment: null,
+    outcome: "agent",
+    businessOpen: null,
+    transfer: null,
+    forward: null,
+    voicemail: null,
     ...overrides,
   };
 }
