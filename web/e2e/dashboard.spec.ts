@@ -242,7 +242,7 @@ test("the list is newest first and loads more through nextCursor", async ({ page
   for (const name of ["Oldest", "Middle", "Newest"]) await createAgent(user, { name, prompt: PROMPT });
   await page.goto(dashboardUrl(user, "&limit=2"));
 
-  const headings = page.getByRole("article").getByRole("heading");
+  const headings = page.getByRole("article").getByRole("heading", { level: 3 }); // the cards' names, not their sections'
   await expect(headings).toHaveText(["Newest", "Middle"]);
   await page.getByRole("button", { name: "Load more" }).click();
   await expect(headings).toHaveText(["Newest", "Middle", "Oldest"]);

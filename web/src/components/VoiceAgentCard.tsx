@@ -2,6 +2,7 @@ import { useEffect, useRef, useState } from "react";
 import type { Agent, ApiClient } from "../api";
 import { formatPhoneNumber } from "../phone";
 import { PROVISIONING_STEPS, STATUS_LABELS, failureAdvice, provisioningProgress } from "../status";
+import { CallsGoTo } from "./CallsGoTo";
 import { EditAgentForm } from "./EditAgentForm";
 import { PhoneIcon } from "./PhoneIcon";
 import { RecentCalls } from "./RecentCalls";
@@ -48,6 +49,9 @@ export function VoiceAgentCard({ agent, onDelete, client, onUpdated }: Props) {
       {agent.status === "active" ? <Script agent={agent} /> : null}
       {editable && editing ? (
         <EditAgentForm agent={agent} client={client} onUpdated={onUpdated} onClose={closeEditor} />
+      ) : null}
+      {agent.status === "active" ? (
+        <CallsGoTo agent={agent} client={editable ? client : undefined} onUpdated={onUpdated} />
       ) : null}
       {live ? <RecentCalls agent={agent} client={client} /> : null}
       {(deletable && onDelete) || (editable && !editing) ? (
