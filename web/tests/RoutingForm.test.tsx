@@ -24,6 +24,8 @@ function Listed({ initial, client }: { initial: Agent; client: ApiClient }) {
 const card = () => screen.getByRole("article");
 const section = () => within(card()).getByRole("region", { name: "Calls go to" });
 const FORM = "Where calls to Reception go";
+/** The summary's words (its numbers are spans of their own, kept on one line). */
+const summary = () => section().querySelector(".routing-summary")?.textContent;
 
 const OFFICE: Hours = {
   timezone: "Australia/Sydney",
@@ -67,7 +69,7 @@ describe("Calls go to, on the card", () => {
         })}
       />,
     );
-    expect(within(section()).getByText(/^Agent answers/).textContent).toBe(
+    expect(summary()).toBe(
       "Agent answers; transfers to +61 2 9374 4000; if the agent can't answer: forward to +61 412 345 678; " +
         `hours Mon–Fri 09:00–17:00 Australia/Sydney; closed ${formatDate("2026-12-25")}; after hours: voicemail.`,
     );
@@ -79,7 +81,7 @@ describe("Calls go to, on the card", () => {
 
   it("RoutingSummary of an agent with nothing set", () => {
     render(<RoutingSummary agent={agent()} />);
-    expect(screen.getByText(/Agent answers/).textContent).toBe(
+    expect(document.querySelector(".routing-summary")?.textContent).toBe(
       "Agent answers; no transfer number; if the agent can't answer: voicemail (the default); open all hours.",
     );
   });
@@ -141,7 +143,7 @@ describe("changing where calls go", () => {
       ringSeconds: 15,
       fallback: { action: "voicemail" },
     });
-    expect(within(section()).getByText(/^Rings/).textContent).toBe(
+    expect(summary()).toBe(
       "Rings +61 2 9374 4000 first for 15 s; the agent answers if nobody picks up; transfers to +61 2 9374 4000; " +
         "if the agent can't answer: voicemail; open all hours.",
     );
@@ -207,7 +209,7 @@ describe("changing where calls go", () => {
       },
     });
     await waitFor(() => expect(within(card()).queryByRole("form", { name: FORM })).toBeNull());
-    expect(within(section()).getByText(/hours Mon/).textContent).toContain(
+    expect(summary()).toContain(
       "hours Mon, Tue 09:00–17:00, Thu 09:00–17:00, Fri 09:00–24:00, Sat 10:00–14:00 Australia/Sydney; closed",
     );
   });
@@ -338,7 +340,7 @@ describe("changing where calls go", () => {
     await waitFor(() => expect(within(card()).queryByRole("form", { name: FORM })).toBeNull());
     expect(patches(api.sent).map((patch) => patch.headers.get("If-Match"))).toEqual(['"v1"', '"v2"']);
     expect(patches(api.sent)[1].body).toEqual({ fallback: { action: "message" } });
-    expect(within(section()).getByText(/transfers to \+61 412 345 678/)).toBeTruthy();
+    expect(summary()).toContain("transfers to +61 412 345 678");
   });
 
   it("a ring time that is not a number is caught before sending", async () => {
@@ -362,6 +364,6 @@ describe("changing where calls go", () => {
     fireEvent.click(within(form).getByRole("button", { name: "Cancel" }));
     expect(within(card()).queryByRole("form", { name: FORM })).toBeNull();
     expect(patches(api.sent)).toEqual([]);
-    expect(within(section()).getByText(/no transfer number/)).toBeTruthy();
+    expect(summary()).toContain("no transfer number");
   });
 });

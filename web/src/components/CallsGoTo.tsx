@@ -1,6 +1,7 @@
 import { useEffect, useRef, useState } from "react";
 import type { Agent, ApiClient } from "../api";
 import { describeRouting } from "../routing";
+import { KeepNumbers } from "./KeepNumbers";
 import { RoutingForm } from "./RoutingForm";
 
 interface Props {
@@ -12,7 +13,11 @@ interface Props {
 
 /** The routing in plain words, as one sentence of its parts. */
 export function RoutingSummary({ agent }: { agent: Agent }) {
-  return <p className="routing-summary">{describeRouting(agent).join("; ")}.</p>;
+  return (
+    <p className="routing-summary">
+      <KeepNumbers text={`${describeRouting(agent).join("; ")}.`} />
+    </p>
+  );
 }
 
 /** An active agent's "Calls go to": where its calls go, and a form to change that. */

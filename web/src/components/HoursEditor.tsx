@@ -72,7 +72,7 @@ export function HoursEditor({ id, draft, onChange, errors, zones }: Props) {
           <fieldset className="week" aria-describedby={`${id}-week-hint`}>
             <legend>Opening hours</legend>
             <p id={`${id}-week-hint`} className="hint">
-              Closes at 00:00 means open until midnight.
+              For each open day, when you open and when you close; closing at 00:00 means open until midnight.
             </p>
             {DAYS.map((day) => (
               <DayRow
@@ -195,8 +195,8 @@ function DayRow({ id, day, hours, onChange, error }: DayProps) {
       </span>
       {hours.open ? (
         <span className="day-times">
-          <label htmlFor={`${id}-from`}>
-            <span className="visually-hidden">{name} </span>opens
+          <label htmlFor={`${id}-from`} className="visually-hidden">
+            {name} opens
           </label>
           <input
             type="time"
@@ -206,8 +206,9 @@ function DayRow({ id, day, hours, onChange, error }: DayProps) {
             aria-describedby={described}
             onChange={(event) => onChange({ from: event.target.value })}
           />
-          <label htmlFor={`${id}-to`}>
-            <span className="visually-hidden">{name} </span>closes
+          <span aria-hidden="true">–</span>
+          <label htmlFor={`${id}-to`} className="visually-hidden">
+            {name} closes
           </label>
           <input
             type="time"

@@ -2,6 +2,7 @@ import { useState } from "react";
 import { type Agent, type ApiClient, type Call, errorMessage } from "../api";
 import { CALL_STATUS_LABELS, callRoute, formatClock, formatDuration, formatWhen } from "../calls";
 import { formatPhoneNumber } from "../phone";
+import { KeepNumbers } from "./KeepNumbers";
 import { VoicemailPlayer } from "./VoicemailPlayer";
 
 /** How many calls the disclosure shows at first, and adds per "Load more". */
@@ -82,7 +83,11 @@ function CallItem({ call, client }: { call: Call; client: ApiClient }) {
       {call.businessOpen === false ? <span className="call-after-hours">After hours</span> : null}
       {duration ? <span className="call-duration">{duration}</span> : null}
       <time dateTime={call.registeredAt}>{formatWhen(call.registeredAt)}</time>
-      {route.length ? <p className="call-route">{route.map((step) => `${step}.`).join(" ")}</p> : null}
+      {route.length ? (
+        <p className="call-route">
+          <KeepNumbers text={route.map((step) => `${step}.`).join(" ")} />
+        </p>
+      ) : null}
       {voicemail?.recordingUrl ? (
         <VoicemailPlayer
           client={client}
