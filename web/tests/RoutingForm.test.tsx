@@ -101,7 +101,12 @@ describe("routingChanges", () => {
     expect(routingChanges(before, { ...before, answerMode: "person_first" }, null)).toEqual({
       answerMode: "person_first",
     });
-    expect(routingChanges(before, { ...before, ringSeconds: "15" }, null)).toEqual({ ringSeconds: 15 });
+    expect(routingChanges(before, { ...before, answerMode: "person_first", ringSeconds: "15" }, null)).toEqual({
+      answerMode: "person_first",
+      ringSeconds: 15,
+    });
+    // Not while the agent answers: the input is hidden, and an error on it could not be seen.
+    expect(routingChanges(before, { ...before, ringSeconds: "3" }, null)).toEqual({});
     expect(routingChanges(before, { ...before, fallbackNumber: "0412 345 678" }, null)).toEqual({
       fallback: { action: "forward", number: "0412 345 678" },
     });
@@ -113,8 +118,9 @@ describe("routingChanges", () => {
   });
 
   it("a ring time that is not a whole number cannot be sent", () => {
-    expect(() => routingChanges(before, { ...before, ringSeconds: "" }, null)).toThrow(RingSecondsError);
-    expect(() => routingChanges(before, { ...before, ringSeconds: "1.5" }, null)).toThrow(RingSecondsError);
+    const ringing = { ...before, answerMode: "person_first" as const };
+    expect(() => routingChanges(before, { ...ringing, ringSeconds: "" }, null)).toThrow(RingSecondsError);
+    expect(() => routingChanges(before, { ...ringing, ringSeconds: "1.5" }, null)).toThrow(RingSecondsError);
   });
 });
 

@@ -1,4 +1,4 @@
-import { useEffect, useRef, useState } from "react";
+import { useLayoutEffect, useRef, useState } from "react";
 import type { Agent, ApiClient } from "../api";
 import { describeRouting } from "../routing";
 import { KeepNumbers } from "./KeepNumbers";
@@ -25,8 +25,9 @@ export function CallsGoTo({ agent, client, onUpdated }: Props) {
   const [editing, setEditing] = useState(false);
   const button = useRef<HTMLButtonElement>(null);
   const returnFocus = useRef(false);
-  // Keyboard users go back to the button they came from once the form closes.
-  useEffect(() => {
+  // Keyboard users go back to the button they came from once the form closes (in the commit that
+  // removes the form, so focus never falls to the page in between).
+  useLayoutEffect(() => {
     if (!editing && returnFocus.current) button.current?.focus();
     returnFocus.current = false;
   }, [editing]);

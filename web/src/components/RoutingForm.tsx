@@ -80,7 +80,8 @@ export function routingChanges(
     body.transferNumber = after.transferNumber.trim() || null;
   }
   if (after.answerMode !== before.answerMode) body.answerMode = after.answerMode;
-  if (after.ringSeconds.trim() !== before.ringSeconds.trim()) {
+  // The ring time matters (and its input shows) only while your phone rings first.
+  if (after.answerMode === "person_first" && after.ringSeconds.trim() !== before.ringSeconds.trim()) {
     if (!/^\d+$/.test(after.ringSeconds.trim())) throw new RingSecondsError("a whole number of seconds, 5 to 60");
     body.ringSeconds = Number(after.ringSeconds.trim());
   }
