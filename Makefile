@@ -44,9 +44,9 @@ invoke: $(VENV)/.installed  ## FN=<function> EVENT=<file>: one handler in a fres
 	@test -n "$(FN)" -a -n "$(EVENT)" || { echo "usage: make invoke FN=get_agents EVENT=events/get_agent.json" >&2; exit 2; }
 	@$(PY) -m local.invoke $(FN) $(EVENT)
 
-call: $(VENV)/.installed  ## AGENT=<id>: a signed inbound call to the running local API; prints the TwiML
-	@test -n "$(AGENT)" || { echo "usage: make call AGENT=<agentId>" >&2; exit 2; }
-	@$(PY) -m local.call $(AGENT)
+call: $(VENV)/.installed  ## AGENT=<id> [ARGS="--play --transfer|--retell-down"]: a signed call to the running local API; prints the TwiML (--play: the whole call, as the caller lives it)
+	@test -n "$(AGENT)" || { echo "usage: make call AGENT=<agentId> [ARGS=--play]" >&2; exit 2; }
+	@$(PY) -m local.call $(AGENT) $(ARGS)
 
 events: $(VENV)/.installed  ## re-sign events/twilio_webhook.json and rewrite env.json from the local stack's settings
 	$(PY) -m local.events

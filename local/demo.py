@@ -2,10 +2,12 @@
 
     python -m local.demo      (or: make demo)
 
-Creates an agent through the create_agent handler with events/create_agent.json, places a signed
-inbound call through the Twilio webhook, lets the fake Retell end it (its signed call events reach
-the Retell webhook over the local HTTP API), reads it back from the call history, deletes the agent,
-and runs the reconciler.
+Creates an agent through the create_agent handler with events/create_agent.json, changes its prompt,
+places a signed inbound call through the Twilio webhook, lets the fake Retell end it (its signed call
+events reach the Retell webhook over the local HTTP API), reads it back from the call history; then
+gives the agent a person to transfer to, has the fake Twilio play a call in which the agent's tool
+puts the caller through, and one while the fake Retell is down (the caller is forwarded), shows
+where each call went, deletes the agent, and runs the reconciler.
 """
 
 from __future__ import annotations
@@ -21,8 +23,9 @@ from typing import Any
 
 from twilio.request_validator import RequestValidator
 
-from local.http_api import LocalHttpApi
-from local.invoke import LambdaContext, http_event, invoke, load_event
+from local.api.server import LocalHttpApi
+from local.invoke import LambdaContext, http_event, invoke
+from local.sample_events import load_event
 from local.stack import TWILIO_AUTH_TOKEN, LocalStack, local_stack
 
 
@@ -68,6 +71,28 @@ def main() -> None:
             show("Twilio", stack.twilio.base_url)
             show("API (the webhooks)", api.base_url)
         run(stack)
+
+
+CALLER = "+61298765432"
+FRONT_DESK = "+61293744000"
+
+
+def journey(log: dict[str, Any]) -> str:
+    """A played call's steps in words: each document fetched, each leg dialled, where it ended."""
+    words = []
+    for each in log["steps"]:
+        kind = each["step"]
+        if kind in ("webhook", "fallback_webhook", "dial_action"):
+            words.append(
+                f"{kind} {urllib.parse.urlsplit(each['url']).path.rsplit('/', 1)[-1]} -> {each['status']}"
+            )
+        elif kind == "dial_sip":
+            words.append(f"agent over SIP: {each['outcome']}")
+        elif kind == "dial_number":
+            words.append(f"rang {each['number']}: {each['outcome']}")
+        elif kind in ("updated", "record", "say", "hangup"):
+            words.append(kind)
+    return " | ".join(words) + f"  => reached {log['reached']}"
 
 
 def call(function: str, event: dict[str, Any]) -> dict[str, Any]:
@@ -128,6 +153,8 @@ def run(stack: LocalStack) -> None:
         show("status", response["statusCode"])
         show("call", {k: answered[k] for k in ("callSid", "from", "status", "durationMs", "summary")})
 
+    call_path(stack, agent)
+
     with step("DELETE /api/agents/{id}: release the number first, then the Retell agent and LLM"):
         response = call("delete_agent", http_event("delete_agent.json", agent_id=agent["id"]))
         show("status", response["statusCode"])
@@ -137,6 +164,42 @@ def run(stack: LocalStack) -> None:
 
     with step("The scheduled reconciler: nothing left behind, so nothing to do"):
         show("report", call("reconcile", load_event("reconcile.json")))
+
+
+def call_path(stack: LocalStack, agent: dict[str, Any]) -> None:
+    """Where calls go besides the agent: a person the agent transfers to, the fallback when Retell
+    cannot take the call, and what the call history says of each."""
+    with step("PATCH: calls may go to a person: transferNumber +61 2 9374 4000 (the front desk)"):
+        event = http_event("update_agent.json", agent_id=agent["id"])
+        event["body"] = json.dumps({"transferNumber": "+61 2 9374 4000"})
+        event["headers"].pop("if-match", None)
+        response = call("update_agent", event)
+        show("status", response["statusCode"])
+        show("transferNumber (E.164)", json.loads(response["body"])["transferNumber"])
+        llm = stack.retell.llms[agent["retellLlmId"]]
+        show("the agent's Retell tools", [tool["name"] for tool in llm.get("general_tools") or []])
+        number = stack.twilio.owned[agent["twilioPhoneNumberSid"]]
+        show("the number's VoiceFallbackUrl", number.get("voice_fallback_url"))
+
+    with step("A caller asks for a person: the agent's tool puts them through to the front desk"):
+        stack.twilio.set_dial_outcome(FRONT_DESK, "answered", talk_seconds=45)
+        sid = stack.twilio.place_call(CALLER, agent["phoneNumber"])
+        stack.twilio.wait_for_call(sid, until="settled")
+        retell_call = list(stack.retell.calls_registered)[-1]
+        answer = stack.retell.invoke_tool(retell_call, "transfer_to_person", {"reason": "wants a person"})
+        show("the tool answered Retell", f"{answer['status']} {answer['body']}")
+        show("what the caller went through", journey(stack.twilio.wait_for_call(sid)))
+
+    with step("Retell is down: the webhook cannot register the call, so the caller is forwarded"):
+        stack.retell.inject("register_call", 503, times=1)
+        show("what the caller went through", journey(stack.twilio.play_call(CALLER, agent["phoneNumber"])))
+
+    with step("GET /api/agents/{id}/calls: where each call went"):
+        response = call("get_agents", http_event("list_calls.json", agent_id=agent["id"]))
+        for each in json.loads(response["body"])["items"]:
+            show(
+                each["callSid"], {k: each[k] for k in ("status", "outcome", "transfer", "forward") if each[k]}
+            )
 
 
 if __name__ == "__main__":

@@ -1,4 +1,5 @@
-"""The sample events of events/, the agent they name, and env.json (what `sam local` containers get).
+"""`make events`: the signed sample events and env.json (what `sam local` containers get), and the
+agent the events name, seeded into a local stack.
 
     python -m local.events      (or: make events)
 
@@ -12,60 +13,21 @@ create), get, list, the call, delete.
 
 from __future__ import annotations
 
-import base64
 import json
-import urllib.parse
 from typing import Any
 from unittest import mock
 
 from bson import ObjectId
-from twilio.request_validator import RequestValidator
 
-from local.fakes.retell import retell_signature
-from local.invoke import EVENTS, ROOT, invoke, load_event
-from local.stack import FIXED_PORTS, RETELL_API_KEY, TWILIO_AUTH_TOKEN, WEBHOOK_BASE_URL, stack_environment
-from local.template import function_properties, load_template
+from local.invoke import invoke
+from local.sample_events import EVENTS, EVENTS_AGENT_ID, load_event
+from local.signing import RETELL_EVENT, WEBHOOK_EVENT, signed_retell_event, signed_webhook_event, webhook_url
+from local.stack import FIXED_PORTS, RETELL_API_KEY, TWILIO_AUTH_TOKEN, stack_environment
+from local.template import ROOT, function_properties, load_template
 
-# The agent and owner events/*.json name.
-EVENTS_AGENT_ID = "6740a1b2c3d4e5f6a7b8c9d0"
-EVENTS_OWNER = "user-1234-owner"
 # A container's name for the machine running it (Docker Desktop; on Linux see the README).
 CONTAINER_HOST = "host.docker.internal"
 ENV_JSON = ROOT / "env.json"
-WEBHOOK_EVENT = "twilio_webhook.json"
-RETELL_EVENT = "retell_webhook.json"
-RETELL_SIGNATURE_HEADER = "x-retell-signature"
-
-
-def webhook_url(agent_id: str = EVENTS_AGENT_ID, base_url: str = WEBHOOK_BASE_URL) -> str:
-    return f"{base_url}/api/webhooks/twilio/{agent_id}"
-
-
-def form_params(event: dict[str, Any]) -> dict[str, str]:
-    body = event.get("body") or ""
-    text = base64.b64decode(body).decode() if event.get("isBase64Encoded") else body
-    return dict(urllib.parse.parse_qsl(text, keep_blank_values=True))
-
-
-def signature(url: str, params: dict[str, str], auth_token: str = TWILIO_AUTH_TOKEN) -> str:
-    """X-Twilio-Signature: what Twilio sends for ``params`` posted to ``url``."""
-    return str(RequestValidator(auth_token).compute_signature(url, params))
-
-
-def signed_webhook_event() -> dict[str, Any]:
-    """events/twilio_webhook.json, signed for the local auth token and the URL it names."""
-    event = load_event(WEBHOOK_EVENT)
-    event["headers"]["x-twilio-signature"] = signature(webhook_url(), form_params(event))
-    return event
-
-
-def signed_retell_event(event: dict[str, Any] | None = None, api_key: str = RETELL_API_KEY) -> dict[str, Any]:
-    """events/retell_webhook.json (or ``event``), signed now with the local Retell API key."""
-    event = event if event is not None else load_event(RETELL_EVENT)
-    body = event.get("body") or ""
-    raw = base64.b64decode(body) if event.get("isBase64Encoded") else body.encode()
-    event["headers"][RETELL_SIGNATURE_HEADER] = retell_signature(raw, api_key)
-    return event
 
 
 def sam_env_vars() -> dict[str, dict[str, str]]:

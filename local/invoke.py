@@ -5,7 +5,6 @@ Used by the demo, the tests and the benchmark."""
 from __future__ import annotations
 
 import contextlib
-import copy
 import importlib.util
 import json
 import sys
@@ -16,8 +15,9 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any
 
+from local.sample_events import EVENTS, load_event
+
 ROOT = Path(__file__).resolve().parent.parent
-EVENTS = ROOT / "events"
 FUNCTIONS = ROOT / "functions"
 
 
@@ -38,13 +38,6 @@ class LambdaContext:
 
     def get_remaining_time_in_millis(self) -> int:
         return max(0, int(self.timeout_ms - (time.monotonic() - self.started) * 1000))
-
-
-def load_event(name: str, **overrides: Any) -> dict[str, Any]:
-    """A sample event from events/, with top-level keys replaced (e.g. body=..., pathParameters=...)."""
-    event = json.loads((EVENTS / name).read_text())
-    event.update(copy.deepcopy(overrides))
-    return event
 
 
 def http_event(
@@ -157,7 +150,7 @@ def main(argv: list[str] | None = None) -> None:
     event_path = args.event if args.event.is_file() else EVENTS / args.event
     event = json.loads(event_path.read_text())
     if "x-retell-signature" in (event.get("headers") or {}):
-        from local.events import signed_retell_event
+        from local.signing import signed_retell_event
 
         # Retell's signature goes stale after 5 minutes: sign it now, as Retell signs as it sends.
         event = signed_retell_event(event, stack_environment["RETELL_API_KEY"])

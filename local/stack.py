@@ -84,6 +84,7 @@ def local_stack(ports: StackPorts | None = None) -> Iterator[LocalStack]:
     twilio = FakeTwilio(
         account_sid=TWILIO_ACCOUNT_SID, auth_token=TWILIO_AUTH_TOKEN, port=ports.twilio
     ).start()
+    twilio.connect_sip_peer(retell)  # a played call's <Sip> to Retell reaches this fake Retell
     try:
         uri = given_uri or (server.uri if server else "")
         yield LocalStack(mongodb_uri=uri, retell=retell, twilio=twilio, database=database)

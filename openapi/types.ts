@@ -76,6 +76,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/agents/{agentId}/calls/{callSid}/recording": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Play a call's voicemail
+         * @description The voicemail a caller left, as audio (`audio/mpeg`), fetched from Twilio with the account's credentials: Twilio's own URL never reaches the browser. Twilio keeps the recording until it is deleted there; this route answers as long as the call's record is kept.
+         */
+        get: operations["getCallRecording"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
 }
 export type webhooks = Record<string, never>;
 export interface components {
@@ -279,7 +299,7 @@ export interface components {
             language?: "multi" | "en-US" | "en-IN" | "en-GB" | "en-AU" | "en-NZ" | "de-DE" | "es-ES" | "es-419" | "hi-IN" | "fr-FR" | "fr-CA" | "ja-JP" | "pt-PT" | "pt-BR" | "zh-CN" | "ru-RU" | "it-IT" | "ko-KR" | "nl-NL" | "nl-BE" | "pl-PL" | "tr-TR" | "vi-VN" | "ro-RO" | "bg-BG" | "ca-ES" | "th-TH" | "da-DK" | "fi-FI" | "el-GR" | "hu-HU" | "id-ID" | "no-NO" | "sk-SK" | "sv-SE" | "lt-LT" | "lv-LV" | "cs-CZ" | "ms-MY" | "af-ZA" | "ar-SA" | "az-AZ" | "bs-BA" | "cy-GB" | "fa-IR" | "fil-PH" | "gl-ES" | "he-IL" | "hr-HR" | "hy-AM" | "is-IS" | "kk-KZ" | "kn-IN" | "mk-MK" | "mr-IN" | "ne-NP" | "sl-SI" | "sr-RS" | "sw-KE" | "ta-IN" | "ur-IN" | "yue-CN" | "uk-UA";
             /** Transfernumber */
             transferNumber?: string | null;
-            fallback?: components["schemas"]["Fallback-Input"] | null;
+            fallback?: components["schemas"]["Fallback"] | null;
             /**
              * Answermode
              * @default agent
@@ -366,20 +386,6 @@ export interface components {
             number?: string | null;
         };
         /**
-         * Fallback
-         * @description What happens when the agent cannot take a call: ``forward`` to ``number`` (transferNumber when
-         *     left out), ``voicemail``, or a spoken ``message`` asking to call back.
-         */
-        "Fallback-Input": {
-            /**
-             * Action
-             * @enum {string}
-             */
-            action: "forward" | "voicemail" | "message";
-            /** Number */
-            number?: string | null;
-        };
-        /**
          * FieldError
          * @description One rejected field of a `validation_error`.
          */
@@ -420,7 +426,7 @@ export interface components {
             language?: "multi" | "en-US" | "en-IN" | "en-GB" | "en-AU" | "en-NZ" | "de-DE" | "es-ES" | "es-419" | "hi-IN" | "fr-FR" | "fr-CA" | "ja-JP" | "pt-PT" | "pt-BR" | "zh-CN" | "ru-RU" | "it-IT" | "ko-KR" | "nl-NL" | "nl-BE" | "pl-PL" | "tr-TR" | "vi-VN" | "ro-RO" | "bg-BG" | "ca-ES" | "th-TH" | "da-DK" | "fi-FI" | "el-GR" | "hu-HU" | "id-ID" | "no-NO" | "sk-SK" | "sv-SE" | "lt-LT" | "lv-LV" | "cs-CZ" | "ms-MY" | "af-ZA" | "ar-SA" | "az-AZ" | "bs-BA" | "cy-GB" | "fa-IR" | "fil-PH" | "gl-ES" | "he-IL" | "hr-HR" | "hy-AM" | "is-IS" | "kk-KZ" | "kn-IN" | "mk-MK" | "mr-IN" | "ne-NP" | "sl-SI" | "sr-RS" | "sw-KE" | "ta-IN" | "ur-IN" | "yue-CN" | "uk-UA";
             /** Transfernumber */
             transferNumber?: string | null;
-            fallback?: components["schemas"]["Fallback-Input"] | null;
+            fallback?: components["schemas"]["Fallback"] | null;
             /**
              * Answermode
              * @enum {string}
@@ -966,6 +972,67 @@ export interface operations {
                 };
             };
             /** @description `not_found`: no such agent for this caller (another caller's agent is a 404 too). */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description `configuration_error` (with `setting`) or `internal_error`. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description `database_unavailable`: MongoDB failed; retry. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    getCallRecording: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The agent's id, as `id` of the agent. */
+                agentId: string;
+                /** @description The call's CallSid, as the call history gives it. */
+                callSid: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The recording. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "audio/mpeg": string;
+                };
+            };
+            /** @description No valid JWT: API Gateway's authorizer answers `{"message": "Unauthorized"}`. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["GatewayError"];
+                };
+            };
+            /** @description `not_found`: no such agent for this caller (another caller's agent is a 404 too). Also: no such call of this agent, or it has no voicemail. */
             404: {
                 headers: {
                     [name: string]: unknown;

@@ -20,7 +20,7 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from local.http_api import local_token  # noqa: E402
+from local.api.tokens import local_token  # noqa: E402
 
 STARTUP_SECONDS = 120
 FUZZER = "contract-fuzzer"

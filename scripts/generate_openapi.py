@@ -33,7 +33,8 @@ for _path in (ROOT, ROOT / "layers" / "common"):
         sys.path.insert(0, str(_path))
 
 
-from local.invoke import handler_module, load_event  # noqa: E402
+from local.invoke import handler_module  # noqa: E402
+from local.sample_events import load_event  # noqa: E402
 from voice_agents.http.errors import ERROR_STATUS  # noqa: E402
 from voice_agents.http.requests import (  # noqa: E402
     IDEMPOTENCY_KEY_MAX_LENGTH,
@@ -217,6 +218,9 @@ OPERATIONS: dict[tuple[str, str], Operation] = {
             "limit": "How many calls per page.",
             "cursor": "`nextCursor` of the previous page.",
         },
+    ),
+    ("get", "/api/agents/{agentId}/calls/{callSid}/recording"): Operation(
+        parameter_descriptions={**AGENT_ID, "callSid": "The call's CallSid, as the call history gives it."},
     ),
 }
 

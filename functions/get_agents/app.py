@@ -22,6 +22,8 @@ from voice_agents.models.agents import Agent, AgentPage
 from voice_agents.models.calls import CallPage
 
 app = build_resolver()
+AUDIO = {"type": "string", "format": "binary"}
+NO_VOICEMAIL = "Also when the agent has no such call, or the call no voicemail."
 
 
 @app.get(
@@ -94,6 +96,37 @@ def list_calls(
     return reads.list_calls(
         agentId, owner_id=owner_id(app), limit=limit, cursor=cursor, store=runtime.store()
     )
+
+
+@app.get(
+    "/api/agents/<agentId>/calls/<callSid>/recording",
+    operation_id="getCallRecording",
+    summary="Play a call's voicemail",
+    description=(
+        "The voicemail a caller left, as audio (`audio/mpeg`), fetched from Twilio with the account's "
+        "credentials: Twilio's own URL never reaches the browser. Twilio keeps the recording until it "
+        "is deleted there; this route answers as long as the call's record is kept."
+    ),
+    responses={
+        200: {
+            "description": "The recording.",
+            "content": {"audio/mpeg": {"schema": {"type": "string", "format": "binary"}}},
+        },
+        **answers(
+            {},
+            {
+                404: f"{NOT_FOUND_ANSWER} Also: no such call of this agent, or it has no voicemail.",
+                **SERVER_ANSWERS,
+            },
+        ),
+    },
+)
+# No return annotation: Powertools then passes the audio through instead of validating it as JSON.
+def get_call_recording(agentId: str, callSid: str):
+    audio, media_type = reads.voicemail_audio(
+        agentId, callSid, owner_id=owner_id(app), store=runtime.store(), twilio=runtime.twilio
+    )
+    return Response(status_code=200, content_type=media_type, body=audio)
 
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP, clear_state=True)

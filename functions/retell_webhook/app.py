@@ -1,4 +1,5 @@
-"""POST /api/webhooks/retell: Retell's call events; no JWT, the Retell signature is checked instead."""
+"""POST /api/webhooks/retell (Retell's call events) and POST /api/tools/transfer (the agent's transfer
+tool, a Retell custom function): no JWT, the Retell signature is checked instead."""
 
 from typing import Any
 
@@ -8,12 +9,16 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from voice_agents import runtime
 from voice_agents.core.observability import logger, tracer
 from voice_agents.flows.calls.events import handle_call_event
+from voice_agents.flows.calls.transfer import handle_transfer
+
+TRANSFER_ROUTE = "POST /api/tools/transfer"
 
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP, clear_state=True)
 @tracer.capture_lambda_handler
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    answer = handle_call_event(
+    handle = handle_transfer if event.get("routeKey") == TRANSFER_ROUTE else handle_call_event
+    answer = handle(
         body=event.get("body"),
         is_base64=bool(event.get("isBase64Encoded")),
         headers=event.get("headers") or {},
@@ -21,5 +26,5 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
     )
     response: dict[str, Any] = {"statusCode": answer.status}
     if answer.body:
-        response |= {"headers": {"Content-Type": answer.content_type}, "body": answer.body}
+        response |= {"headers": {"Content-Type": "application/json"}, "body": answer.body}
     return response

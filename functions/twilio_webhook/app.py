@@ -1,4 +1,6 @@
-"""POST /api/webhooks/twilio/{agentId}: no JWT; the Twilio signature is checked instead."""
+"""POST /api/webhooks/twilio/{agentId}, .../dial-status and .../recording: no JWT; the Twilio
+signature is checked instead. The voice webhook routes a new call; dial-status learns how each
+<Dial> leg ended and sends the caller on; recording keeps a voicemail."""
 
 from typing import Any
 
@@ -7,19 +9,28 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from voice_agents import runtime
 from voice_agents.core.observability import logger, tracer
+from voice_agents.flows.calls.dial_status import handle_dial_status
 from voice_agents.flows.calls.incoming import handle_voice_webhook
+from voice_agents.flows.calls.recording import handle_recording
+from voice_agents.flows.calls.twilio_request import TwilioRequest
+
+CALLBACKS = {"dial-status": handle_dial_status, "recording": handle_recording}
 
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP, clear_state=True)
 @tracer.capture_lambda_handler
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    response = handle_voice_webhook(
-        agent_id=(event.get("pathParameters") or {}).get("agentId", ""),
-        body=event.get("body"),
-        is_base64=bool(event.get("isBase64Encoded")),
-        headers=event.get("headers") or {},
-        process=runtime.process(),
-    )
+    callback = CALLBACKS.get(str(event.get("routeKey", "")).rsplit("/", 1)[-1])
+    if callback is not None:
+        response = callback(TwilioRequest.from_event(event), runtime.process())
+    else:
+        response = handle_voice_webhook(
+            agent_id=(event.get("pathParameters") or {}).get("agentId", ""),
+            body=event.get("body"),
+            is_base64=bool(event.get("isBase64Encoded")),
+            headers=event.get("headers") or {},
+            process=runtime.process(),
+        )
     return {
         "statusCode": response.status,
         "headers": {"Content-Type": response.content_type},

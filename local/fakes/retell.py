@@ -23,6 +23,34 @@ call out as Retell does: `call_started` at once, then after `after_ms` `call_end
 `call_analyzed`, each POSTed to that URL with `x-retell-signature` (HMAC-SHA256 of body + timestamp
 under the fake's API key), retried up to 3 times without a 2xx; `connected: false` sends only a
 `call_ended` whose status is `not_connected`. `event_deliveries` in the state lists each attempt.
+
+The call path (the fake Twilio plays inbound calls through to this fake; see `local.fakes.voice`):
+
+SIP legs. When a played call `<Dial>`s `sip:{call_id}@sip.retellai.com`, the fake Twilio asks this fake
+(`sip_dial`, in process, or `POST /__control/sip/{call_id}/dial {"call_sid"}` from another process)
+whether the leg connects. A registered call connects by default: it turns `ongoing`, `call_started`
+is sent, and the caller is "with the agent" until `end_call` ends it (no second `call_started`) or the
+fake Twilio hangs the leg up (`sip_hang_up`, or `POST /__control/sip/{call_id}/hangup`: the call ends
+as a `user_hangup`, as Retell sees a SIP BYE). An unknown call id, or one dialled before, fails.
+`set_sip_outcome(outcome, call_id=None)` (or `POST /__control/sip {"outcome", "call_id"?}`) steers it:
+`connected`, `failed`, `busy` or `no-answer`, for one call id or, without one, for every call without
+its own setting (the ids are made at registration, so a test that cannot know the id sets the
+default). A leg that does not connect sends no events and leaves the call `registered`.
+`GET /__control/sip/{call_id}` answers `{"status": "ongoing" | "ended" | "registered" | "unknown"}`.
+
+Custom tools. `general_tools` (and `states[*].tools`) are validated as the spec's `Tool` on create and
+update (`local.fakes.retell_tools`; an invalid tool is a 400). `invoke_tool(call_id, name, args)` (or
+`POST /__control/calls/{call_id}/tool {"name", "args"?}`) makes the call's agent, at the version the
+call was registered with, call its custom tool `name` as Retell calls custom functions, synchronously,
+and answers `{call_id, name, url, method, args, status, body, attempts}` (`status` None when no answer
+came); `tool_calls` (`GET /__control/tool_calls`) lists every invocation. An unknown call or tool is a
+404 from the control endpoint (LookupError in Python).
+
+A Retell outage for register-phone-call needs no knob of its own: queue a fault on `register_call`,
+e.g. `inject("register_call", 503)` / `FakeControl.fail("register_call", 503)` (answered without
+registering), `delay("register_call", 5000)` (slow), or `drop("register_call")` (registered, answer
+lost). `state()` keeps its shape; the call path's state is read through `tool_calls`, `sip_outcomes`
+and the endpoints above.
 """
 
 from __future__ import annotations
@@ -39,6 +67,16 @@ import urllib.request
 from http import HTTPStatus
 from typing import Any
 
+from local.fakes.retell_tools import (
+    TOOL_RETRIES,
+    check_llm_tools,
+    find_custom_tool,
+    retry_pause,
+    send_tool_request,
+    succeeded,
+    tool_request_body,
+    tool_url,
+)
 from local.fakes.server import (
     FakeServer,
     IdFactory,
@@ -99,6 +137,7 @@ _VERSION_TAG = re.compile(r"[a-z0-9_-]{1,20}")
 _EVENT_TIMEOUT_SECONDS = 10.0
 _EVENT_RETRIES = 3
 _EVENT_RETRY_PAUSE_SECONDS = 0.2
+SIP_OUTCOMES = ("connected", "failed", "busy", "no-answer")
 
 
 def retell_signature(body: bytes, api_key: str, timestamp_ms: int | None = None) -> str:
@@ -119,6 +158,9 @@ class FakeRetell(FakeServer):
         self._calls_registered: dict[str, JsonObject] = {}
         self._call_webhooks: dict[str, str | None] = {}  # call id -> its agent's webhook_url
         self._event_deliveries: list[JsonObject] = []
+        self._tool_calls: list[JsonObject] = []
+        # How the next SIP legs end: per call id, and the default ("*") for the others.
+        self._sip_outcomes: dict[str, str] = {}
         # Every version of each agent and LLM; _agents and _llms hold the latest of each.
         self._agent_versions: dict[str, dict[int, JsonObject]] = {}
         self._llm_versions: dict[str, dict[int, JsonObject]] = {}
@@ -159,6 +201,18 @@ class FakeRetell(FakeServer):
         with self._lock:
             return copy.deepcopy(self._event_deliveries)
 
+    @property
+    def tool_calls(self) -> list[JsonObject]:
+        """Every custom tool invocation: {call_id, name, url, method, args, status, body, attempts}."""
+        with self._lock:
+            return copy.deepcopy(self._tool_calls)
+
+    @property
+    def sip_outcomes(self) -> dict[str, str]:
+        """The SIP leg settings: call id (or "*", every other call) -> outcome."""
+        with self._lock:
+            return {"*": "connected", **self._sip_outcomes}
+
     def _state_snapshot(self) -> JsonObject:
         return {
             "llms": self._llms,
@@ -178,6 +232,8 @@ class FakeRetell(FakeServer):
         self._calls_registered.clear()
         self._call_webhooks.clear()
         self._event_deliveries.clear()
+        self._tool_calls.clear()
+        self._sip_outcomes.clear()
 
     # -- call events ----------------------------------------------------------------------------------
 
@@ -205,8 +261,12 @@ class FakeRetell(FakeServer):
         return thread
 
     def _play_call(self, call_id: str, after_ms: float, disconnection_reason: str, connected: bool) -> None:
-        started = now_ms()
-        if connected:
+        with self._lock:
+            call = self._calls_registered.get(call_id) or {}
+            # A connected SIP leg already started the call and sent call_started.
+            ongoing = call.get("call_status") == "ongoing"
+            started = int(call.get("start_timestamp") or now_ms()) if ongoing else now_ms()
+        if connected and not ongoing:
             self._update_call(call_id, call_status="ongoing", start_timestamp=started)
             self._send_event(call_id, "call_started")
         time.sleep(after_ms / 1000)
@@ -277,10 +337,146 @@ class FakeRetell(FakeServer):
         except (urllib.error.URLError, OSError):
             return None
 
+    # -- SIP legs (the fake Twilio dials registered calls) -------------------------------------------
+
+    def set_sip_outcome(self, outcome: str, call_id: str | None = None) -> None:
+        """How SIP legs to `call_id` (None: every call without its own setting) end; see the docstring."""
+        if outcome not in SIP_OUTCOMES:
+            raise ValueError(f"outcome must be one of {', '.join(SIP_OUTCOMES)}")
+        with self._lock:
+            self._sip_outcomes[call_id or "*"] = outcome
+
+    def sip_dial(self, call_id: str, call_sid: str) -> str:
+        """The SIP leg Twilio's `call_sid` opens to `call_id`: its outcome ("connected" starts the call)."""
+        with self._lock:
+            call = self._calls_registered.get(call_id)
+            if call is None or call.get("call_status") != "registered":
+                return "failed"  # Retell knows no such registered call: the INVITE is refused
+            outcome = self._sip_outcomes.get(call_id, self._sip_outcomes.get("*", "connected"))
+            if outcome != "connected":
+                return outcome
+            call.update(call_status="ongoing", start_timestamp=now_ms())
+        threading.Thread(
+            target=self._send_event,
+            args=(call_id, "call_started"),
+            name=f"FakeRetell-sip-{call_id}",
+            daemon=True,
+        ).start()
+        return "connected"
+
+    def sip_leg_status(self, call_id: str) -> str:
+        """ "ongoing" while the agent talks, "ended" once it ended; "registered" or "unknown" otherwise."""
+        with self._lock:
+            call = self._calls_registered.get(call_id)
+            if call is None:
+                return "unknown"
+            status = call.get("call_status")
+        return "ongoing" if status == "ongoing" else "registered" if status == "registered" else "ended"
+
+    def sip_hang_up(self, call_id: str) -> None:
+        """Twilio hung the leg up (the live call was redirected): the call ends as the user's hangup."""
+        if self.sip_leg_status(call_id) == "ongoing":
+            self.end_call(call_id, 0, disconnection_reason="user_hangup")
+
+    # -- custom tools ------------------------------------------------------------------------------
+
+    def invoke_tool(self, call_id: str, name: str, args: JsonObject | None = None) -> JsonObject:
+        """The call's agent calls its custom tool `name` (module docstring); LookupError when unknown."""
+        with self._lock:
+            call = self._calls_registered.get(call_id)
+            if call is None:
+                raise LookupError(f"no registered call {call_id!r}")
+            tool = self._custom_tool_of(call, name)
+            call_snapshot = copy.deepcopy(call)
+        arguments = dict(args or {})
+        body = tool_request_body(tool, call_snapshot, arguments)
+        attempts: list[JsonObject] = []
+        for attempt in range(1 + TOOL_RETRIES):
+            if attempt:
+                retry_pause()
+            attempts.append(send_tool_request(tool, body, retell_signature(body, self.api_key)))
+            if succeeded(attempts[-1]):
+                break
+        record = {
+            "call_id": call_id,
+            "name": name,
+            "url": tool_url(tool),
+            "method": tool.get("method") or "POST",
+            "args": arguments,
+            "status": attempts[-1]["status"],
+            "body": attempts[-1]["body"],
+            "attempts": attempts,
+        }
+        with self._lock:
+            self._tool_calls.append(record)
+        return copy.deepcopy(record)
+
+    def _custom_tool_of(self, call: JsonObject, name: str) -> JsonObject:
+        """The tool of the agent version the call was registered with, through its Retell LLM version."""
+        agent = self._agent_versions.get(call["agent_id"], {}).get(call["agent_version"])
+        engine: JsonObject = (agent or {}).get("response_engine") or {}
+        llm = None
+        if engine.get("type") == "retell-llm":
+            llm = self._llm_versions.get(str(engine.get("llm_id")), {}).get(engine.get("version", -1))
+        tool = find_custom_tool(llm or {}, name)
+        if tool is None:
+            raise LookupError(f"call {call['call_id']!r}: its agent version has no custom tool {name!r}")
+        return tool
+
+    # -- control endpoints -------------------------------------------------------------------------
+
     def _control_routes(self) -> list[Route]:
+        sip_call = r"/__control/sip/(?P<call_id>[^/]+)"
         return [
-            route("POST", r"/__control/calls/(?P<call_id>[^/]+)/end", "control_end_call", self._control_end)
+            route("POST", r"/__control/calls/(?P<call_id>[^/]+)/end", "control_end_call", self._control_end),
+            route("POST", r"/__control/calls/(?P<call_id>[^/]+)/tool", "control_tool", self._control_tool),
+            route(
+                "GET",
+                r"/__control/tool_calls",
+                "control_tool_calls",
+                lambda _: json_response(200, self.tool_calls),
+            ),
+            route("POST", r"/__control/sip", "control_sip_outcome", self._control_sip_outcome),
+            route("POST", rf"{sip_call}/dial", "control_sip_dial", self._control_sip_dial),
+            route(
+                "GET",
+                sip_call,
+                "control_sip_status",
+                lambda request: json_response(
+                    200, {"status": self.sip_leg_status(request.path_params["call_id"])}
+                ),
+            ),
+            route("POST", rf"{sip_call}/hangup", "control_sip_hangup", self._control_sip_hang_up),
         ]
+
+    def _control_tool(self, request: Request) -> Response:
+        """`{name, args?}`: the call's agent calls its custom tool; the tool's answer comes back."""
+        options = request.json_object()
+        name, args = options.get("name"), options.get("args") or {}
+        if set(options) - {"name", "args"} or not isinstance(name, str) or not isinstance(args, dict):
+            raise ValueError("tool takes name (a string) and args (an object)")
+        try:
+            return json_response(200, self.invoke_tool(request.path_params["call_id"], name, args))
+        except LookupError as error:
+            return json_response(404, {"error": str(error.args[0])})
+
+    def _control_sip_outcome(self, request: Request) -> Response:
+        options = request.json_object()
+        call_id = options.get("call_id")
+        if set(options) - {"outcome", "call_id"} or not isinstance(call_id, str | None):
+            raise ValueError("sip takes outcome and call_id (a string, or null for every call)")
+        self.set_sip_outcome(str(options.get("outcome")), call_id)
+        return json_response(200, self.sip_outcomes)
+
+    def _control_sip_dial(self, request: Request) -> Response:
+        call_sid = request.json_object().get("call_sid")
+        if not isinstance(call_sid, str):
+            raise ValueError("dial takes call_sid (the Twilio leg's CallSid)")
+        return json_response(200, {"outcome": self.sip_dial(request.path_params["call_id"], call_sid)})
+
+    def _control_sip_hang_up(self, request: Request) -> Response:
+        self.sip_hang_up(request.path_params["call_id"])
+        return json_response(202, {"status": self.sip_leg_status(request.path_params["call_id"])})
 
     def _control_end(self, request: Request) -> Response:
         """`{after_ms, disconnection_reason?, connected?}`: end a registered call, its events sent."""
@@ -361,6 +557,7 @@ class FakeRetell(FakeServer):
             or _is_string_map(body["default_dynamic_variables"]),
             "default_dynamic_variables must map strings to strings.",
         )
+        check_llm_tools(body)
         llm = {
             **_LLM_DEFAULTS,
             **body,
@@ -384,6 +581,7 @@ class FakeRetell(FakeServer):
         for name in ("general_prompt", "begin_message"):
             _require(_is_optional(body.get(name), str), f"{name} must be a string or null.")
         _require("llm_id" not in body and "version" not in body, "llm_id and version cannot be changed.")
+        check_llm_tools(body)
         llm.update(body, last_modification_timestamp=now_ms())
         return json_response(200, llm)
 

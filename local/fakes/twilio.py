@@ -1,4 +1,4 @@
-"""Fake Twilio REST API 2010-04-01: available-number search and the account's IncomingPhoneNumbers.
+"""Fake Twilio REST API 2010-04-01: available numbers, the account's IncomingPhoneNumbers, and calls.
 
 Shapes follow twilio-oai `twilio_api_v2010.json`. One account, HTTP Basic auth (account SID + auth
 token). Every error body is `{code, message, more_info, status}`. The fake offers a fixed inventory per
@@ -6,7 +6,34 @@ country and number type (AU mobile: 200 numbers from +61480000000); numbers the 
 offered, released numbers are offered again.
 
 Operations (the fault-injection keys): search_numbers, buy_number, list_numbers, fetch_number,
-update_number, release_number.
+update_number, release_number, fetch_call, update_call, fetch_recording, fetch_recording_media.
+
+Played inbound calls (the call path; how a call is played is in `local.fakes.voice`). A test places a
+call from a caller to a number the account owns; it plays in a background thread, so the test can
+act while the caller is with the agent:
+
+    place_call(from, to, message_seconds=5) -> CallSid   POST /__control/calls/place
+        {"from", "to", "message_seconds"?, "wait"?: "none" | "settled" | "finished", "timeout_ms"?}
+        -> 201 the log (at once, or once the call is settled / finished: see wait)
+    call_log(sid) -> log                                  GET  /__control/calls/{CallSid}/log
+    wait_for_call(sid, timeout_s, until) -> log           POST /__control/calls/{CallSid}/wait
+        {"until": "finished" | "settled", "timeout_ms"?}: until the call finished, or ("settled") is
+        finished or with the agent, or the timeout (10 s by default) passed
+    play_call(from, to, timeout_s) -> log                 place, then wait until finished
+    set_dial_outcome(address, outcome, talk_seconds)      POST /__control/dial_outcomes
+        {"number", "outcome": answered | no-answer | busy | failed, "talk_seconds"?}: how a dialled
+        <Number> (or non-Retell SIP address) answers; numbers default to no-answer
+    configure_voice(webhook_timeout_ms, sip_peer_url)     POST /__control/voice_config
+        how long a webhook may take (15,000 ms as at Twilio); the fake Retell's base URL, whose
+        /__control/sip/* endpoints decide SIP legs (`connect_sip_peer(fake_retell)` links one in the
+        same process instead, and survives reset(); a configured URL wins over it)
+    voice() -> {calls, recordings, dial_outcomes, config} GET  /__control/voice
+
+A log is {call_sid, from, to, status, state: playing | with_agent | finished, finished, reached,
+steps}; an unknown CallSid is a 404 from the control endpoints. The REST side: fetch a call, update a
+live one (`Twiml`, `Url`, `Method`, `Status`, `FallbackUrl`, `FallbackMethod`: the spec's UpdateCall),
+and the recordings <Record> made (`.json`, and the media at the bare URL, `.wav` and `.mp3`).
+`state()` keeps its shape ({owned, config}); the call path's state is read through `voice()`.
 
 Error codes it answers with:
     20003 401  wrong or missing credentials
@@ -17,7 +44,11 @@ Error codes it answers with:
     21649 400  configure(require_bundle=True) and no BundleSid
     21631 400  configure(require_address=True) and no AddressSid
     20002 400  FriendlyName longer than 64 characters
-    20001 400  any other malformed parameter (bad SID, method, boolean, URL, page size, pattern)
+    20001 400  any other malformed parameter (bad SID, method, boolean, URL, page size, pattern);
+               a call update with both Twiml and Url, or with none of Twiml, Url and Status
+    21220 400  a call update for a call that is no longer live ("Call is not in-progress. Cannot
+               redirect.")
+    12100 400  a call update whose Twiml is not a document the fake plays
 """
 
 from __future__ import annotations
@@ -25,7 +56,9 @@ from __future__ import annotations
 import base64
 import binascii
 import copy
+import io
 import re
+import wave
 from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
@@ -46,6 +79,18 @@ from local.fakes.server import (
     no_content,
     route,
 )
+from local.fakes.twiml import DOCUMENT_PARSE_FAILURE, TwimlError, parse
+from local.fakes.voice import (
+    DEFAULT_MESSAGE_SECONDS,
+    DEFAULT_WEBHOOK_TIMEOUT_MS,
+    CallNotLive,
+    DialOutcome,
+    HttpSipPeer,
+    Line,
+    PlayedCall,
+    SipPeer,
+    Update,
+)
 
 API_VERSION = "2010-04-01"
 
@@ -58,6 +103,7 @@ PHONE_NUMBER_INVALID = 21421
 PHONE_NUMBER_NOT_AVAILABLE = 21422
 ADDRESS_REQUIRED = 21631
 BUNDLE_REQUIRED = 21649
+CALL_NOT_IN_PROGRESS = 21220
 
 _DEFAULT_CODES = {401: AUTHENTICATE, 404: NOT_FOUND, 429: TOO_MANY_REQUESTS}
 _FRIENDLY_NAME_MAX = 64
@@ -116,6 +162,14 @@ _BLOCK_OF_NUMBER: dict[str, NumberBlock] = {
 
 
 @dataclass
+class VoiceConfig:
+    """How played calls reach the outside: the webhook timeout, and where SIP legs to Retell go."""
+
+    webhook_timeout_ms: float = DEFAULT_WEBHOOK_TIMEOUT_MS
+    sip_peer_url: str | None = None
+
+
+@dataclass
 class TwilioConfig:
     """Account-level rules the tests switch on: regulated numbers need a Bundle and/or an Address."""
 
@@ -140,6 +194,13 @@ class FakeTwilio(FakeServer):
         self._owned: dict[str, JsonObject] = {}
         self._config = TwilioConfig()
         self._number_sids = IdFactory("PN", 32)
+        self._call_sids = IdFactory("CA", 32)
+        self._recording_sids = IdFactory("RE", 32)
+        self._played: dict[str, PlayedCall] = {}
+        self._recordings: dict[str, JsonObject] = {}
+        self._dial_outcomes: dict[str, DialOutcome] = {}
+        self._voice_config = VoiceConfig()
+        self._sip_peer: SipPeer | None = None  # wiring, not state: reset() keeps it
 
     # -- state and configuration ---------------------------------------------------------------------
 
@@ -159,9 +220,241 @@ class FakeTwilio(FakeServer):
     def _clear_state(self) -> None:
         self._owned.clear()
         self._config = TwilioConfig()
+        for played in self._played.values():
+            played.cancel()
+        self._played.clear()
+        self._recordings.clear()
+        self._dial_outcomes.clear()
+        self._voice_config = VoiceConfig()
+
+    def stop(self) -> None:
+        with self._lock:
+            for played in self._played.values():
+                played.cancel()
+        super().stop()
+
+    # -- played calls (module docstring) ---------------------------------------------------------------
+
+    def connect_sip_peer(self, peer: SipPeer | None) -> None:
+        """The fake Retell (or any SipPeer) that answers `<Sip>` legs to retellai.com, in this process."""
+        with self._lock:
+            self._sip_peer = peer
+
+    def configure_voice(
+        self, webhook_timeout_ms: float | None = None, sip_peer_url: str | None = None
+    ) -> JsonObject:
+        """Change the given settings (None keeps one); `sip_peer_url=""` forgets the URL."""
+        if webhook_timeout_ms is not None and webhook_timeout_ms <= 0:
+            raise ValueError("webhook_timeout_ms must be positive")
+        with self._lock:
+            if webhook_timeout_ms is not None:
+                self._voice_config.webhook_timeout_ms = webhook_timeout_ms
+            if sip_peer_url is not None:
+                self._voice_config.sip_peer_url = sip_peer_url or None
+            return asdict(self._voice_config)
+
+    def set_dial_outcome(self, address: str, outcome: str, talk_seconds: int = 30) -> None:
+        """How a dialled `<Number>` (or SIP address not at Retell) ends: answered, no-answer, busy, failed."""
+        setting = DialOutcome(outcome, talk_seconds if outcome == "answered" else 0)
+        with self._lock:
+            self._dial_outcomes[address] = setting
+
+    def place_call(
+        self, from_number: str, to_number: str, *, message_seconds: int = DEFAULT_MESSAGE_SECONDS
+    ) -> str:
+        """Start playing a call from `from_number` to the account's number `to_number`; its CallSid."""
+        if message_seconds < 0:
+            raise ValueError("message_seconds cannot be negative")
+        with self._lock:
+            number = next((each for each in self._owned.values() if each["phone_number"] == to_number), None)
+            if number is None:
+                raise ValueError(f"{to_number} is not a number of this account")
+            block = _BLOCK_OF_NUMBER.get(to_number)
+            played = PlayedCall(
+                sid=self._call_sids.new(),
+                caller=from_number,
+                number=copy.deepcopy(number),
+                to_country=block.iso_country if block else "",
+                line=self._line(),
+                message_seconds=message_seconds,
+            )
+            self._played[played.sid] = played
+        played.start()
+        return played.sid
+
+    def call_log(self, call_sid: str) -> JsonObject:
+        return self._played_call(call_sid).log()
+
+    def wait_for_call(self, call_sid: str, timeout_s: float = 10.0, until: str = "finished") -> JsonObject:
+        """The log once the call finished (`until="settled"`: or is with the agent), or at the timeout."""
+        return self._played_call(call_sid).wait(timeout_s, until)
+
+    def play_call(
+        self,
+        from_number: str,
+        to_number: str,
+        *,
+        message_seconds: int = DEFAULT_MESSAGE_SECONDS,
+        timeout_s: float = 10.0,
+    ) -> JsonObject:
+        """Place a call and wait until it finished: its log (unfinished if the timeout came first)."""
+        sid = self.place_call(from_number, to_number, message_seconds=message_seconds)
+        return self.wait_for_call(sid, timeout_s)
+
+    def voice(self) -> JsonObject:
+        """The call path's state: played calls' logs, recordings, dial settings, voice configuration."""
+        with self._lock:
+            played = list(self._played.values())
+            snapshot = {
+                "recordings": copy.deepcopy(self._recordings),
+                "dial_outcomes": {address: asdict(each) for address, each in self._dial_outcomes.items()},
+                "config": asdict(self._voice_config),
+            }
+        return {"calls": {each.sid: each.log() for each in played}, **snapshot}
+
+    def _played_call(self, call_sid: str) -> PlayedCall:
+        with self._lock:
+            played = self._played.get(call_sid)
+        if played is None:
+            raise LookupError(f"no played call {call_sid!r}")
+        return played
+
+    def _line(self) -> Line:
+        return Line(
+            account_sid=self.account_sid,
+            auth_token=self.auth_token,
+            base_url=self.base_url,
+            webhook_timeout_seconds=self._voice_config.webhook_timeout_ms / 1000,
+            dial_outcome=self._dial_outcome_of,
+            sip_peer=self._current_sip_peer,
+            new_call_sid=self._call_sids.new,
+            new_recording=self._new_recording,
+        )
+
+    def _dial_outcome_of(self, address: str) -> DialOutcome | None:
+        with self._lock:
+            return self._dial_outcomes.get(address)
+
+    def _current_sip_peer(self) -> SipPeer | None:
+        with self._lock:
+            url = self._voice_config.sip_peer_url
+            return HttpSipPeer(url) if url else self._sip_peer
+
+    def _new_recording(self, call_sid: str, seconds: int) -> str:
+        sid = self._recording_sids.new()
+        now = _rfc2822_now()
+        base = f"/{API_VERSION}/Accounts/{self.account_sid}/Recordings/{sid}"
+        with self._lock:
+            if call_sid not in self._played:
+                return sid  # the call was reset away while it played: keep the fresh state clean
+            self._recordings[sid] = {
+                "account_sid": self.account_sid,
+                "api_version": API_VERSION,
+                "call_sid": call_sid,
+                "conference_sid": None,
+                "date_created": now,
+                "date_updated": now,
+                "start_time": now,
+                "duration": str(seconds),
+                "sid": sid,
+                "price": None,
+                "price_unit": "USD",
+                "status": "completed",
+                "channels": 1,
+                "source": "RecordVerb",
+                "error_code": None,
+                "uri": f"{base}.json",
+                "encryption_details": None,
+                "subresource_uris": {
+                    "add_on_results": f"{base}/AddOnResults.json",
+                    "transcriptions": f"{base}/Transcriptions.json",
+                },
+                "media_url": f"{self.base_url}{base}",
+            }
+        return sid
+
+    # -- control endpoints ---------------------------------------------------------------------------
 
     def _control_routes(self) -> list[Route]:
-        return [route("POST", r"/__control/config", "control_config", self._control_config)]
+        call = r"/__control/calls/(?P<sid>[^/]+)"
+        return [
+            route("POST", r"/__control/config", "control_config", self._control_config),
+            route("POST", r"/__control/voice_config", "control_voice_config", self._control_voice_config),
+            route("POST", r"/__control/dial_outcomes", "control_dial_outcomes", self._control_dial_outcome),
+            route("GET", r"/__control/voice", "control_voice", lambda _: json_response(200, self.voice())),
+            route("POST", r"/__control/calls/place", "control_place_call", self._control_place_call),
+            route("GET", rf"{call}/log", "control_call_log", self._control_call_log),
+            route("POST", rf"{call}/wait", "control_wait_call", self._control_wait_call),
+        ]
+
+    def _control_voice_config(self, request: Request) -> Response:
+        """`{webhook_timeout_ms?, sip_peer_url?}`: the keys given change, the others stay."""
+        changes = request.json_object()
+        timeout, url = changes.get("webhook_timeout_ms"), changes.get("sip_peer_url")
+        if (
+            set(changes) - {"webhook_timeout_ms", "sip_peer_url"}
+            or not isinstance(timeout, int | float | None)
+            or isinstance(timeout, bool)
+            or not isinstance(url, str | None)
+        ):
+            raise ValueError("voice_config takes webhook_timeout_ms (a number) and sip_peer_url (a string)")
+        return json_response(200, self.configure_voice(timeout, url))
+
+    def _control_dial_outcome(self, request: Request) -> Response:
+        """`{number, outcome, talk_seconds?}`: how that dialled number answers from now on."""
+        options = request.json_object()
+        number, talk = options.get("number"), options.get("talk_seconds", 30)
+        if (
+            set(options) - {"number", "outcome", "talk_seconds"}
+            or not isinstance(number, str)
+            or not isinstance(talk, int)
+            or isinstance(talk, bool)
+        ):
+            raise ValueError("dial_outcomes takes number (a string), outcome and talk_seconds (an integer)")
+        self.set_dial_outcome(number, str(options.get("outcome")), talk)
+        return json_response(200, self.voice()["dial_outcomes"])
+
+    def _control_place_call(self, request: Request) -> Response:
+        """`{from, to, message_seconds?, wait?, timeout_ms?}`: place a call; its log (see the docstring)."""
+        options = request.json_object()
+        unknown = set(options) - {"from", "to", "message_seconds", "wait", "timeout_ms"}
+        caller, called = options.get("from"), options.get("to")
+        seconds = options.get("message_seconds", DEFAULT_MESSAGE_SECONDS)
+        wait = options.get("wait", "none")
+        if (
+            unknown
+            or not isinstance(caller, str)
+            or not isinstance(called, str)
+            or not isinstance(seconds, int)
+            or wait not in ("none", "settled", "finished")
+        ):
+            raise ValueError(
+                "place takes from and to (strings), message_seconds (an integer), "
+                "wait (none, settled or finished) and timeout_ms"
+            )
+        sid = self.place_call(caller, called, message_seconds=seconds)
+        if wait == "none":
+            return json_response(201, self.call_log(sid))
+        return json_response(201, self.wait_for_call(sid, _timeout_seconds(options), wait))
+
+    def _control_call_log(self, request: Request) -> Response:
+        try:
+            return json_response(200, self.call_log(request.path_params["sid"]))
+        except LookupError as error:
+            return json_response(404, {"error": str(error.args[0])})
+
+    def _control_wait_call(self, request: Request) -> Response:
+        """`{until?: finished | settled, timeout_ms?}`: the log once there, or at the timeout."""
+        options = request.json_object(required=False)
+        until = options.get("until", "finished")
+        if set(options) - {"until", "timeout_ms"} or until not in ("finished", "settled"):
+            raise ValueError("wait takes until (finished or settled) and timeout_ms")
+        try:
+            return json_response(
+                200, self.wait_for_call(request.path_params["sid"], _timeout_seconds(options), until)
+            )
+        except LookupError as error:
+            return json_response(404, {"error": str(error.args[0])})
 
     def _control_config(self, request: Request) -> Response:
         """`{require_bundle?, require_address?}`: the keys given change, the others stay."""
@@ -180,6 +473,7 @@ class FakeTwilio(FakeServer):
         number = rf"{numbers}/(?P<sid>[^/]+)\.json"
         number_type = r"(?P<number_type>Mobile|Local|TollFree)"
         available = rf"{_ACCOUNT}/AvailablePhoneNumbers/(?P<country>[^/]+)/{number_type}\.json"
+        recording = rf"{_ACCOUNT}/Recordings/(?P<sid>[^/.]+)"
         return [
             route("GET", available, "search_numbers", self._search_numbers),
             route("POST", rf"{numbers}\.json", "buy_number", self._buy_number),
@@ -187,6 +481,15 @@ class FakeTwilio(FakeServer):
             route("GET", number, "fetch_number", self._fetch_number),
             route("POST", number, "update_number", self._update_number),
             route("DELETE", number, "release_number", self._release_number),
+            route("GET", rf"{_ACCOUNT}/Calls/(?P<sid>[^/]+)\.json", "fetch_call", self._fetch_call),
+            route("POST", rf"{_ACCOUNT}/Calls/(?P<sid>[^/]+)\.json", "update_call", self._update_call),
+            route("GET", rf"{recording}\.json", "fetch_recording", self._fetch_recording),
+            route(
+                "GET",
+                rf"{recording}(?P<extension>\.wav|\.mp3)?",
+                "fetch_recording_media",
+                self._recording_media,
+            ),
         ]
 
     def _check_access(self, request: Request) -> Response | None:
@@ -360,6 +663,48 @@ class FakeTwilio(FakeServer):
         if resource is None:
             raise ProviderError(404, _default_message(404, request), NOT_FOUND)
         return resource
+
+    # -- Calls -------------------------------------------------------------------------------------------
+
+    def _fetch_call(self, request: Request) -> Response:
+        return json_response(200, self._find_call(request).resource(self.account_sid))
+
+    def _update_call(self, request: Request) -> Response:
+        """The spec's UpdateCall: redirect a live call to new TwiML or a URL, or end it."""
+        played = self._find_call(request)
+        update = _call_update(request.form())
+        try:
+            played.request_update(update)
+        except CallNotLive as error:
+            raise ProviderError(
+                400, "Call is not in-progress. Cannot redirect.", CALL_NOT_IN_PROGRESS
+            ) from error
+        return json_response(200, played.resource(self.account_sid))
+
+    def _find_call(self, request: Request) -> PlayedCall:
+        played = self._played.get(request.path_params["sid"])
+        if played is None:
+            raise ProviderError(404, _default_message(404, request), NOT_FOUND)
+        return played
+
+    # -- Recordings --------------------------------------------------------------------------------------
+
+    def _fetch_recording(self, request: Request) -> Response:
+        return json_response(200, self._find_recording(request))
+
+    def _recording_media(self, request: Request) -> Response:
+        """The audio: WAV at the bare URL and `.wav`. `.mp3` answers the same WAV bytes as audio/mpeg:
+        the fake has no MP3 encoder, and a test reads the type and the length, not the codec."""
+        recording = self._find_recording(request)
+        audio = _silent_wav(int(recording["duration"]))
+        mp3 = request.path_params.get("extension") == ".mp3"
+        return Response(200, audio, "audio/mpeg" if mp3 else "audio/x-wav")
+
+    def _find_recording(self, request: Request) -> JsonObject:
+        recording = self._recordings.get(request.path_params["sid"])
+        if recording is None:
+            raise ProviderError(404, _default_message(404, request), NOT_FOUND)
+        return recording
 
 
 def _default_message(status: int, request: Request) -> str:
@@ -628,3 +973,56 @@ def _page_body(
         "start": start,
         "end": start + len(records) - 1 if records else start,
     }
+
+
+_WAV_RATE = 8000  # telephone audio: 8 kHz, 16-bit, mono
+
+
+def _silent_wav(seconds: int) -> bytes:
+    """A valid WAV of `seconds` of silence, the length the recording claims."""
+    buffer = io.BytesIO()
+    with wave.open(buffer, "wb") as audio:
+        audio.setnchannels(1)
+        audio.setsampwidth(2)
+        audio.setframerate(_WAV_RATE)
+        audio.writeframes(b"\x00\x00" * (_WAV_RATE * seconds))
+    return buffer.getvalue()
+
+
+def _call_update(form: Mapping[str, str]) -> Update:
+    """The UpdateCall form as an Update; Twiml and Url are exclusive, and one of them or Status is needed."""
+    twiml_text, url = form.get("Twiml"), form.get("Url")
+    status = form.get("Status")
+    if twiml_text is not None and url is not None:
+        raise _invalid("Twiml and Url are mutually exclusive")
+    if twiml_text is None and url is None and status is None:
+        raise _invalid("One of Twiml, Url or Status is required")
+    if status is not None:
+        _choice("completed", "canceled")("Status", status)
+    twiml = None
+    if twiml_text is not None:
+        try:
+            twiml = parse(twiml_text)
+        except TwimlError as error:
+            raise ProviderError(400, str(error), DOCUMENT_PARSE_FAILURE) from error
+    if url is not None:
+        _url("Url", url)
+    fallback_url = form.get("FallbackUrl")
+    if fallback_url is not None:
+        _url("FallbackUrl", fallback_url)
+    return Update(
+        twiml=twiml,
+        twiml_text=twiml_text,
+        url=url,
+        method=_method("Method", form.get("Method", "POST")),
+        status=status,
+        fallback_url=fallback_url or None,
+        fallback_method=_method("FallbackMethod", form.get("FallbackMethod", "POST")),
+    )
+
+
+def _timeout_seconds(options: Mapping[str, Any]) -> float:
+    timeout_ms = options.get("timeout_ms", 10_000)
+    if not isinstance(timeout_ms, int | float) or isinstance(timeout_ms, bool) or timeout_ms < 0:
+        raise ValueError("timeout_ms must be a non-negative number")
+    return float(timeout_ms) / 1000

@@ -45,8 +45,8 @@ class _Commands(monitoring.CommandListener):
 
 
 def _event(body: dict[str, Any], key: str) -> dict[str, Any]:
-    from local.events import signed_retell_event
-    from local.invoke import load_event
+    from local.sample_events import load_event
+    from local.signing import signed_retell_event
 
     event = load_event("retell_webhook.json", body=json.dumps(body))
     return signed_retell_event(event, key)

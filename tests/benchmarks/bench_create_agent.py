@@ -98,7 +98,8 @@ def main(argv: list[str] | None = None) -> int:
             os.environ.pop(key, None)
         os.environ.setdefault("POWERTOOLS_LOG_LEVEL", "INFO")  # the template's default LogLevel
 
-        from local.invoke import handler_module, invoke, json_body, load_event
+        from local.invoke import handler_module, invoke, json_body
+        from local.sample_events import load_event
 
         # The cold start's imports (Powertools, pydantic, pymongo, boto3, the domain package): none is
         # imported before, except httpx, which the local stack's fakes load. The JSON log lines are

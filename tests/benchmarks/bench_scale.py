@@ -219,7 +219,8 @@ def seed_agents(
 
 
 def reconcile_once(timeout_ms: int, log_sink: Any) -> dict[str, Any]:
-    from local.invoke import LambdaContext, invoke, load_event
+    from local.invoke import LambdaContext, invoke
+    from local.sample_events import load_event
 
     with contextlib.redirect_stdout(log_sink):
         try:
@@ -365,7 +366,7 @@ def measure_webhooks(
     import httpx
     from twilio.request_validator import RequestValidator
 
-    from local.http_api import LocalHttpApi
+    from local.api.server import LocalHttpApi
     from local.stack import TWILIO_AUTH_TOKEN
 
     signer = RequestValidator(TWILIO_AUTH_TOKEN)

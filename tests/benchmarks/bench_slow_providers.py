@@ -65,8 +65,8 @@ def main(argv: list[str] | None = None) -> int:
                 http_event,
                 invoke,
                 json_body,
-                load_event,
             )
+            from local.sample_events import load_event
             from voice_agents import runtime
             from voice_agents.core import observability
         handler = observability.logger.registered_handler

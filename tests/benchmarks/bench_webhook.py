@@ -172,7 +172,7 @@ def external_work(agent: dict[str, Any]) -> Callable[[], None]:
 
     from voice_agents import runtime
     from voice_agents.core.clock import now
-    from voice_agents.flows.calls import incoming as webhook
+    from voice_agents.flows.calls import destinations
 
     store, retell = runtime.store(), runtime.retell()
     oid = ObjectId(agent["id"])
@@ -189,7 +189,7 @@ def external_work(agent: dict[str, Any]) -> Callable[[], None]:
             from_number=CALLER,
             to_number=agent["phoneNumber"],
             metadata={"twilio_call_sid": call_sid, "agent_id": agent["id"]},
-            timeout_seconds=webhook.REGISTER_TIMEOUT_SECONDS,
+            timeout_seconds=destinations.REGISTER_TIMEOUT_SECONDS,
             agent_version=record.retell_agent_version,
         )
         store.calls.remember(
@@ -283,7 +283,8 @@ def measure_primitives(
     from voice_agents.core.clock import now
     from voice_agents.core.observability import count
     from voice_agents.data.database import CALLS
-    from voice_agents.flows.calls import incoming as webhook
+    from voice_agents.flows.calls import destinations
+    from voice_agents.flows.calls.twilio_request import form_params
 
     store = runtime.store()
     calls = store.database[CALLS]
@@ -291,7 +292,7 @@ def measure_primitives(
     oid = ObjectId(agent["id"])
     record = store.get(oid)
     assert record is not None
-    params = webhook._form_params(event["body"], True)
+    params = form_params(event["body"], True)
     assert params is not None
     signature = event["headers"]["x-twilio-signature"]
     sequence = iter(range(10**9))
@@ -324,12 +325,12 @@ def measure_primitives(
             from_number=CALLER,
             to_number=agent["phoneNumber"],
             metadata={"twilio_call_sid": "CAbench", "agent_id": agent["id"]},
-            timeout_seconds=webhook.REGISTER_TIMEOUT_SECONDS,
+            timeout_seconds=destinations.REGISTER_TIMEOUT_SECONDS,
         )
 
     bare = httpx.Client(base_url=stack.retell.base_url)
     figures = {
-        "form_params (base64 + parse_qsl)": median_ms(lambda: webhook._form_params(event["body"], True)),
+        "form_params (base64 + parse_qsl)": median_ms(lambda: form_params(event["body"], True)),
         "signature check (RequestValidator)": median_ms(
             lambda: RequestValidator(TWILIO_AUTH_TOKEN).validate(agent["webhookUrl"], params, signature)
         ),

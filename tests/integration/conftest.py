@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+import httpx
 import pytest
 from pymongo import MongoClient
 
+from local.api.server import LocalHttpApi
 from local.stack import LocalStack, local_stack
 from tests.integration.answers import LogLines, capture_log_lines
 from voice_agents import runtime
@@ -46,3 +48,18 @@ def log_lines() -> Iterator[LogLines]:
     """The structured log lines the functions write during the test."""
     with capture_log_lines() as lines:
         yield lines
+
+
+@pytest.fixture(scope="session")
+def server() -> Iterator[LocalHttpApi]:
+    with LocalHttpApi(port=0) as api:
+        yield api
+
+
+@pytest.fixture
+def client(env: LocalStack, server: LocalHttpApi, monkeypatch: pytest.MonkeyPatch) -> Iterator[httpx.Client]:
+    """An HTTP client of the local API; the handlers give Twilio numbers this API's webhook URL."""
+    monkeypatch.setenv("WEBHOOK_BASE_URL", server.base_url)
+    runtime.reset()  # settings are cached once read: forget them after changing the environment
+    with httpx.Client(base_url=server.base_url, timeout=30) as http:
+        yield http

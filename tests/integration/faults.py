@@ -15,7 +15,8 @@ from typing import Any
 import pytest
 from pymongo import MongoClient
 
-from local.invoke import LambdaContext, invoke, load_event
+from local.invoke import LambdaContext, invoke
+from local.sample_events import load_event
 from local.stack import LocalStack
 from voice_agents import runtime
 from voice_agents.core.clock import now

@@ -13,9 +13,10 @@ from typing import Any
 import pytest
 from bson import ObjectId
 
-from local.events import signed_retell_event
 from local.fakes.retell import retell_signature
-from local.invoke import http_event, invoke, json_body, load_event
+from local.invoke import http_event, invoke, json_body
+from local.sample_events import load_event
+from local.signing import signed_retell_event
 from local.stack import RETELL_API_KEY
 from tests.integration import test_twilio_webhook as twilio_webhook
 from tests.integration.test_twilio_webhook import (

@@ -9,7 +9,8 @@ import time
 
 import pytest
 
-from local.invoke import http_event, invoke, json_body, load_event
+from local.invoke import http_event, invoke, json_body
+from local.sample_events import load_event
 from tests.integration.crashes import CREATE_STEPS, DELETE_STEPS, Crash, crash_after
 from tests.integration.faults import let_time_pass, run_reconciler
 from tests.integration.leaks import leaks

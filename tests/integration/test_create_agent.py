@@ -6,7 +6,8 @@ import re
 
 import pytest
 
-from local.invoke import http_event, invoke, json_body, load_event
+from local.invoke import http_event, invoke, json_body
+from local.sample_events import load_event
 from tests.integration.leaks import leaks
 
 pytestmark = pytest.mark.integration

@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import pytest
 
-from local.invoke import LambdaContext, invoke, json_body, load_event
+from local.invoke import LambdaContext, invoke, json_body
+from local.sample_events import load_event
 from tests.integration.faults import (
     inject_store_fault,
     let_time_pass,

@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import pytest
 
-from local.invoke import invoke, json_body, load_event
+from local.invoke import invoke, json_body
+from local.sample_events import load_event
 from voice_agents import runtime
 from voice_agents.core.errors import ConfigurationError, StoreError
 from voice_agents.data.database import connect

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from local.invoke import LambdaContext, create_active_agent, http_event, invoke, json_body, load_event
+from local.invoke import LambdaContext, create_active_agent, http_event, invoke, json_body
+from local.sample_events import load_event
 from tests.integration.faults import (
     DELETE_OPERATIONS,
     KINDS,

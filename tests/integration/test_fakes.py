@@ -1241,7 +1241,7 @@ def test_retell_ends_a_call_and_posts_signed_spec_true_events(
 ) -> None:
     import json
 
-    from voice_agents.flows.calls.events import SIGNATURE_FORMAT, signature_digest
+    from voice_agents.flows.calls.retell_signature import SIGNATURE_FORMAT, signature_digest
 
     # Given a call registered for an agent whose webhook_url is our receiver
     agent = create_agent(retell_http, create_llm(retell_http)["llm_id"], webhook_url=receiver.url)

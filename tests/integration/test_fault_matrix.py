@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import pytest
 
-from local.invoke import invoke, json_body, load_event
+from local.invoke import invoke, json_body
+from local.sample_events import load_event
 from tests.integration.faults import (
     KINDS,
     RETELL_CREATE_OPERATIONS,

@@ -7,7 +7,7 @@ from __future__ import annotations
 import json
 import time
 import urllib.parse
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -15,17 +15,19 @@ import httpx
 import pytest
 from twilio.request_validator import RequestValidator
 
+from local.api.routing import RouteTable
+from local.api.server import LocalHttpApi
+from local.api.tokens import local_token
 from local.fakes.control import FakeControl
-from local.http_api import LocalHttpApi, RouteTable, local_token
-from local.invoke import ROOT, handler_module, load_event
-from local.stack import TWILIO_AUTH_TOKEN, LocalStack
-from voice_agents import runtime
+from local.invoke import ROOT, handler_module
+from local.sample_events import load_event
+from local.stack import TWILIO_AUTH_TOKEN
 
 pytestmark = pytest.mark.integration
 
 OWNER = "user-1234-owner"
 CREATE_BODY = json.loads(load_event("create_agent.json")["body"])
-# The README's API table: six API functions, eight routes; only the webhooks go without a JWT.
+# The README's API table: seven API functions, thirteen routes; only the provider callbacks go without a JWT.
 DESIGNED_ROUTES = {
     ("POST", "/api/agents", "create_agent", "JwtAuthorizer"),
     ("GET", "/api/agents", "get_agents", "JwtAuthorizer"),
@@ -35,22 +37,12 @@ DESIGNED_ROUTES = {
     ("POST", "/api/webhooks/twilio/{agentId}", "twilio_webhook", None),
     ("GET", "/api/agents/{agentId}/calls", "get_agents", "JwtAuthorizer"),
     ("POST", "/api/webhooks/retell", "retell_webhook", None),
+    ("POST", "/api/webhooks/twilio/{agentId}/dial-status", "twilio_webhook", None),
+    ("POST", "/api/webhooks/twilio/{agentId}/recording", "twilio_webhook", None),
+    ("POST", "/api/webhooks/twilio/{agentId}/fallback", "twilio_fallback", None),
+    ("POST", "/api/tools/transfer", "retell_webhook", None),
+    ("GET", "/api/agents/{agentId}/calls/{callSid}/recording", "get_agents", "JwtAuthorizer"),
 }
-
-
-@pytest.fixture(scope="module")
-def server() -> Iterator[LocalHttpApi]:
-    with LocalHttpApi(port=0) as api:
-        yield api
-
-
-@pytest.fixture
-def client(env: LocalStack, server: LocalHttpApi, monkeypatch: pytest.MonkeyPatch) -> Iterator[httpx.Client]:
-    """An HTTP client of the local API; the handlers give Twilio numbers this API's webhook URL."""
-    monkeypatch.setenv("WEBHOOK_BASE_URL", server.base_url)
-    runtime.reset()  # settings are cached once read: forget them after changing the environment
-    with httpx.Client(base_url=server.base_url, timeout=30) as http:
-        yield http
 
 
 def bearer(sub: str = OWNER) -> dict[str, str]:

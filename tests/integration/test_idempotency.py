@@ -6,7 +6,8 @@ from typing import Any
 
 import pytest
 
-from local.invoke import http_event, invoke, json_body, load_event
+from local.invoke import http_event, invoke, json_body
+from local.sample_events import load_event
 from tests.integration.faults import let_time_pass, run_reconciler
 from tests.integration.leaks import leaks
 from tests.integration.workers import run_in_processes

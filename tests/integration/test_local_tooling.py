@@ -14,9 +14,9 @@ from typing import Any
 import httpx
 import pytest
 
-from local.events import EVENTS_AGENT_ID
-from local.http_api import local_token
+from local.api.tokens import local_token
 from local.invoke import ROOT
+from local.sample_events import EVENTS_AGENT_ID
 
 pytestmark = pytest.mark.integration
 

@@ -8,7 +8,8 @@ import time
 import pytest
 from bson import ObjectId
 
-from local.invoke import LambdaContext, create_active_agent, http_event, invoke, load_event
+from local.invoke import LambdaContext, create_active_agent, http_event, invoke
+from local.sample_events import load_event
 from tests.integration.crashes import Crash, crash_after
 from tests.integration.faults import (
     DELETE_OPERATIONS,

@@ -12,7 +12,8 @@ import pytest
 from bson import ObjectId
 from pymongo import MongoClient
 
-from local.invoke import create_active_agent, http_event, invoke, json_body, load_event
+from local.invoke import create_active_agent, http_event, invoke, json_body
+from local.sample_events import load_event
 from local.stack import LocalStack
 from tests.integration.emf import emitted_metrics
 from tests.integration.faults import DELETE_OPERATIONS, run_reconciler

@@ -24,13 +24,14 @@ from pymongo import monitoring
 from pymongo.errors import InvalidOperation
 from twilio.request_validator import RequestValidator
 
-from local.invoke import ROOT, http_event, invoke, json_body, load_event
+from local.invoke import ROOT, http_event, invoke, json_body
+from local.sample_events import load_event
 from local.stack import TWILIO_AUTH_TOKEN, LocalStack
 from tests.aws import Secret, SecretReads, secrets_manager
 from tests.integration.emf import emitted_metrics
 from voice_agents import runtime
 from voice_agents.core.settings import SECRET_VARIABLES
-from voice_agents.flows.calls import incoming as webhook
+from voice_agents.flows.calls import destinations
 
 pytestmark = pytest.mark.integration
 
@@ -366,8 +367,8 @@ def test_retell_failing_gives_a_polite_hangup_not_a_500(env, agent):
 
 def test_retell_too_slow_gives_a_polite_hangup_within_twilios_budget(env, agent, monkeypatch):
     # Given a register timeout that leaves room in Twilio's 15 s (shortened here to keep the test fast)
-    assert webhook.REGISTER_TIMEOUT_SECONDS <= 5
-    monkeypatch.setattr(webhook, "REGISTER_TIMEOUT_SECONDS", 0.3)
+    assert destinations.REGISTER_TIMEOUT_SECONDS <= 5
+    monkeypatch.setattr(destinations, "REGISTER_TIMEOUT_SECONDS", 0.3)
     # And Retell answering far too late
     env.retell.inject("register_call", delay_ms=1500, times=1)
 
@@ -486,7 +487,7 @@ def _unknown_agent(env, db, agent, monkeypatch) -> dict[str, Any]:
 
 
 def _retell_too_slow(env, db, agent, monkeypatch) -> None:
-    monkeypatch.setattr(webhook, "REGISTER_TIMEOUT_SECONDS", 0.3)
+    monkeypatch.setattr(destinations, "REGISTER_TIMEOUT_SECONDS", 0.3)
     env.retell.inject("register_call", delay_ms=1500, times=1)
 
 

@@ -10,7 +10,8 @@ from typing import Any
 
 import pytest
 
-from local.invoke import create_active_agent, http_event, invoke, json_body, load_event
+from local.invoke import create_active_agent, http_event, invoke, json_body
+from local.sample_events import load_event
 from tests.integration.crashes import CREATE_STEPS, UPDATE_STEPS, Crash, crash_after
 from tests.integration.faults import (
     KINDS,

@@ -7,7 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from local.http_api import HttpRequest, LocalHttpApi, unverified_claims
+from local.api.messages import HttpRequest
+from local.api.server import LocalHttpApi
+from local.api.tokens import unverified_claims
 
 
 @pytest.fixture

@@ -8,20 +8,12 @@ import json
 
 from twilio.request_validator import RequestValidator
 
-from local.events import (
-    CONTAINER_HOST,
-    ENV_JSON,
-    EVENTS_AGENT_ID,
-    EVENTS_OWNER,
-    RETELL_SIGNATURE_HEADER,
-    form_params,
-    sam_env_vars,
-    webhook_url,
-)
-from local.invoke import load_event
+from local.events import CONTAINER_HOST, ENV_JSON, sam_env_vars
+from local.sample_events import EVENTS_AGENT_ID, EVENTS_OWNER, load_event
+from local.signing import RETELL_SIGNATURE_HEADER, form_params, webhook_url
 from local.stack import FIXED_PORTS, RETELL_API_KEY, TWILIO_AUTH_TOKEN
 from local.template import function_properties, load_template
-from voice_agents.flows.calls.events import SIGNATURE_FORMAT, signature_digest
+from voice_agents.flows.calls.retell_signature import SIGNATURE_FORMAT, signature_digest
 
 
 def test_the_webhook_event_is_signed_for_the_local_token_and_its_url() -> None:

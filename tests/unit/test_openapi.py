@@ -24,7 +24,8 @@ import jsonschema
 import openapi_spec_validator
 import pytest
 
-from local.invoke import LambdaContext, handler_module, http_event, load_event
+from local.invoke import LambdaContext, handler_module, http_event
+from local.sample_events import load_event
 from voice_agents.core.errors import (
     AgentDeleted,
     AgentNotActive,
@@ -57,6 +58,9 @@ HTTP_METHODS = {"get", "put", "post", "delete", "options", "head", "patch", "tra
 AGENT, PAGE, OUTCOME, ERROR, GATEWAY = "Agent", "AgentPage", "DeleteOutcome", "Error", "GatewayError"
 CALLS = "CallPage"
 COMMON_ERRORS = {401: GATEWAY, 500: ERROR, 503: ERROR}
+# The one answer that is not JSON: a voicemail's audio.
+RECORDING = "/api/agents/{agentId}/calls/{callSid}/recording"
+MEDIA_TYPES = {("get", RECORDING, "200"): {"audio/mpeg"}}
 RESPONSES = {
     ("post", "/api/agents"): {
         201: AGENT,
@@ -73,6 +77,7 @@ RESPONSES = {
     ("get", "/api/agents"): {200: PAGE, 400: ERROR, **COMMON_ERRORS},
     ("get", "/api/agents/{agentId}"): {200: AGENT, 404: ERROR, **COMMON_ERRORS},
     ("get", "/api/agents/{agentId}/calls"): {200: CALLS, 400: ERROR, 404: ERROR, **COMMON_ERRORS},
+    ("get", RECORDING): {200: "audio/mpeg", 404: ERROR, **COMMON_ERRORS},
     ("patch", "/api/agents/{agentId}"): {
         200: AGENT,
         400: ERROR,
@@ -266,12 +271,25 @@ def test_every_operation_has_responses_and_the_jwt_security():
         for status, response in responses.items():
             assert re.fullmatch(r"[1-5]\d\d", status), (route, status)
             assert response["description"], (route, status)
-            assert set(response["content"]) == {"application/json"}, (route, status)
+            assert set(response["content"]) == MEDIA_TYPES.get(
+                (method, path, status), {"application/json"}
+            ), (
+                route,
+                status,
+            )
 
 
 def test_operation_ids_are_unique_and_readable():
     ids = [operation["operationId"] for _, _, operation in operations(committed())]
-    assert sorted(ids) == ["createAgent", "deleteAgent", "getAgent", "listAgents", "listCalls", "updateAgent"]
+    assert sorted(ids) == [
+        "createAgent",
+        "deleteAgent",
+        "getAgent",
+        "getCallRecording",
+        "listAgents",
+        "listCalls",
+        "updateAgent",
+    ]
 
 
 def test_path_parameters_match_the_path_templates():
@@ -293,6 +311,7 @@ def test_routes_are_exactly_the_frontend_api():
         ("patch", "/api/agents/{agentId}"),
         ("delete", "/api/agents/{agentId}"),
         ("get", "/api/agents/{agentId}/calls"),
+        ("get", RECORDING),
     }
 
 
@@ -300,6 +319,8 @@ def test_each_operation_documents_its_success_and_error_statuses():
     for method, path, operation in operations(committed()):
         documented = {
             int(status): response["content"]["application/json"]["schema"]["$ref"].removeprefix(SCHEMA_REF)
+            if "application/json" in response["content"]
+            else next(iter(response["content"]))
             for status, response in operation["responses"].items()
         }
         assert documented == RESPONSES[(method, path)], f"{method.upper()} {path}"
@@ -347,7 +368,20 @@ def test_create_agent_request_forbids_unknown_fields_and_has_the_field_limits():
     assert request["additionalProperties"] is False
     assert request["required"] == ["name", "prompt"]
     properties = request["properties"]
-    assert set(properties) == {"name", "description", "prompt", "beginMessage", "voiceId", "language"}
+    assert set(properties) == {
+        "name",
+        "description",
+        "prompt",
+        "beginMessage",
+        "voiceId",
+        "language",
+        # where calls go besides the agent (tests/integration/test_call_path.py)
+        "transferNumber",
+        "fallback",
+        "answerMode",
+        "ringSeconds",
+        "businessHours",
+    }
     assert (properties["name"]["minLength"], properties["name"]["maxLength"]) == (1, 100)
     assert (properties["prompt"]["minLength"], properties["prompt"]["maxLength"]) == (1, 20_000)
     for optional, max_length in (("description", 1000), ("beginMessage", 1000)):

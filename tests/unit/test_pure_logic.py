@@ -26,10 +26,12 @@ from voice_agents.core.errors import (
     UpstreamError,
 )
 from voice_agents.core.retry import RATE_LIMITED_ATTEMPTS, RATE_LIMITED_MAX_DELAY, with_retries
+from voice_agents.core.routing import FORWARD, VOICEMAIL, Destination
 from voice_agents.core.statuses import AgentStatus
 from voice_agents.core.tags import (
     agent_id_from_tag,
     agent_tag,
+    fallback_url,
     llm_dynamic_variables,
     llm_tag,
     retell_agent_name,
@@ -197,8 +199,13 @@ def test_ids_of_the_wrong_type_are_ignored_and_bad_lists_are_empty():
 # --- the reconciler's decision per resource ----------------------------------------------------------
 
 
-def tagged(resource: str = NUMBER, resource_id: str = "PN1", voice_url: str | None = None) -> sweep.Tagged:
-    return sweep.Tagged(resource, resource_id, AGENT_ID, TAG, voice_url)
+def tagged(
+    resource: str = NUMBER,
+    resource_id: str = "PN1",
+    voice_url: str | None = None,
+    fallback_url: str | None = None,
+) -> sweep.Tagged:
+    return sweep.Tagged(resource, resource_id, AGENT_ID, TAG, voice_url, fallback_url=fallback_url)
 
 
 def services(webhook_base_url: str | None = None) -> Any:
@@ -250,9 +257,10 @@ def test_an_active_record_that_does_not_name_the_resource_leaves_it_in_place():
 def test_an_active_number_whose_webhook_drifted_is_repointed():
     base = "https://voice.example.com"
     expected = webhook_url(base, AGENT_ID)
-    drifted = tagged(NUMBER, "PN1", voice_url="https://old.example.com/hook")
-    current = tagged(NUMBER, "PN1", voice_url=expected)
-    fields = {"status": "active", "twilioPhoneNumberSid": "PN1"}
+    fallback = fallback_url(base, AGENT_ID, Destination(VOICEMAIL))
+    drifted = tagged(NUMBER, "PN1", voice_url="https://old.example.com/hook", fallback_url=fallback)
+    current = tagged(NUMBER, "PN1", voice_url=expected, fallback_url=fallback)
+    fields = {"status": "active", "twilioPhoneNumberSid": "PN1", "fallbackUrl": fallback}
 
     assert decide(drifted, base, webhookUrl=expected, **fields) == (sweep.REPOINT, None)
     assert decide(current, base, webhookUrl="https://old.example.com/hook", **fields) == (
@@ -262,6 +270,29 @@ def test_an_active_number_whose_webhook_drifted_is_repointed():
     assert decide(current, base, webhookUrl=expected, **fields) == (None, None)
     # Without a base URL the stored one is what the number must point at.
     assert decide(current, None, webhookUrl=expected, **fields) == (None, None)
+
+
+def test_an_active_number_whose_fallback_url_drifted_or_is_missing_is_repointed():
+    base = "https://voice.example.com"
+    hook = webhook_url(base, AGENT_ID)
+    voicemail = fallback_url(base, AGENT_ID, Destination(VOICEMAIL))
+    forward = fallback_url(base, AGENT_ID, Destination(FORWARD, "+61412345678"))
+    fields = {"status": "active", "twilioPhoneNumberSid": "PN1", "webhookUrl": hook}
+
+    # A number bought before numbers had a fallback URL (nor its record)
+    assert decide(tagged(voice_url=hook), base, **fields) == (sweep.REPOINT, None)
+    # The record's routing now forwards: the number still says voicemail
+    routed = {**fields, "transferNumber": "+61412345678", "fallbackUrl": voicemail}
+    assert decide(tagged(voice_url=hook, fallback_url=voicemail), base, **routed) == (sweep.REPOINT, None)
+    # The number is right but the record does not say so yet
+    assert decide(tagged(voice_url=hook, fallback_url=forward), base, **routed) == (sweep.REPOINT, None)
+    assert decide(
+        tagged(voice_url=hook, fallback_url=forward), base, **{**routed, "fallbackUrl": forward}
+    ) == (None, None)
+    # Without a configured base URL, the base of the record's webhook URL is used
+    assert decide(
+        tagged(voice_url=hook, fallback_url=forward), None, **{**routed, "fallbackUrl": forward}
+    ) == (None, None)
 
 
 # --- error translation -----------------------------------------------------------------------------

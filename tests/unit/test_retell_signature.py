@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from local.fakes.retell import retell_signature
-from voice_agents.flows.calls.events import SIGNATURE_FORMAT, sign, signature_digest
+from voice_agents.flows.calls.retell_signature import SIGNATURE_FORMAT, sign, signature_digest
 
 # Retell's published test vector (its SDK's webhook verification test).
 VECTOR_BODY = b'{"event":"call_ended"}'

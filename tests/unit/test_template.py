@@ -36,6 +36,20 @@ ROUTES = {
     ("POST", "/api/webhooks/twilio/{agentId}"): "TwilioWebhookFunction",
     ("GET", "/api/agents/{agentId}/calls"): "GetAgentsFunction",
     ("POST", "/api/webhooks/retell"): "RetellWebhookFunction",
+    ("POST", "/api/webhooks/twilio/{agentId}/dial-status"): "TwilioWebhookFunction",
+    ("POST", "/api/webhooks/twilio/{agentId}/recording"): "TwilioWebhookFunction",
+    ("POST", "/api/webhooks/twilio/{agentId}/fallback"): "TwilioFallbackFunction",
+    ("POST", "/api/tools/transfer"): "RetellWebhookFunction",
+    ("GET", "/api/agents/{agentId}/calls/{callSid}/recording"): "GetAgentsFunction",
+}
+# Twilio and Retell send no JWT: these routes check their signatures instead.
+SIGNED_ROUTES = {
+    ("POST", "/api/webhooks/twilio/{agentId}"),
+    ("POST", "/api/webhooks/retell"),
+    ("POST", "/api/webhooks/twilio/{agentId}/dial-status"),
+    ("POST", "/api/webhooks/twilio/{agentId}/recording"),
+    ("POST", "/api/webhooks/twilio/{agentId}/fallback"),
+    ("POST", "/api/tools/transfer"),
 }
 CODE_DIRS = {
     "CreateAgentFunction": "functions/create_agent/",
@@ -44,6 +58,7 @@ CODE_DIRS = {
     "UpdateAgentFunction": "functions/update_agent/",
     "TwilioWebhookFunction": "functions/twilio_webhook/",
     "RetellWebhookFunction": "functions/retell_webhook/",
+    "TwilioFallbackFunction": "functions/twilio_fallback/",
     "ReconcileFunction": "functions/reconcile/",
 }
 API_FUNCTIONS = {
@@ -52,6 +67,7 @@ API_FUNCTIONS = {
     "DeleteAgentFunction",
     "UpdateAgentFunction",
     "TwilioWebhookFunction",
+    "TwilioFallbackFunction",
     "RetellWebhookFunction",
 }
 # API Gateway HTTP APIs give an integration 30 s; Twilio gives a webhook 15 s in all.
@@ -237,8 +253,7 @@ def test_dashboard_signs_in_with_the_authorization_code_flow_as_a_public_client(
 
 def test_only_the_provider_webhooks_opt_out_of_the_jwt_authorizer(template):
     for route, (_, event) in http_api_events(template).items():
-        if route in {("POST", "/api/webhooks/twilio/{agentId}"), ("POST", "/api/webhooks/retell")}:
-            # Twilio and Retell send no JWT; the handlers check their signatures instead.
+        if route in SIGNED_ROUTES:
             assert event["Auth"] == {"Authorizer": "NONE"}
         else:
             assert "Auth" not in event, f"{route} must use the default JWT authorizer"
@@ -815,6 +830,7 @@ CHECKOV_SKIPS = {
     ("DeleteAgentFunction", "CKV_AWS_115"),
     ("UpdateAgentFunction", "CKV_AWS_115"),
     ("TwilioWebhookFunction", "CKV_AWS_115"),
+    ("TwilioFallbackFunction", "CKV_AWS_115"),
     ("RetellWebhookFunction", "CKV_AWS_115"),
 }
 

@@ -23,7 +23,7 @@ from voice_agents.core.retry import (
 from voice_agents.core.settings import Settings
 from voice_agents.flows.agents.provisioning import ROLLBACK_SHARE
 from voice_agents.flows.agents.steps import STORE_STEP_MS
-from voice_agents.flows.calls import incoming as webhook
+from voice_agents.flows.calls import destinations as webhook
 
 # API Gateway HTTP APIs give an integration 30 s, a cold start's init phase included.
 HTTP_API_LIMIT_SECONDS = 30

@@ -89,6 +89,10 @@ class AgentNotFound(DomainError):
     """No agent with that id belongs to the caller."""
 
 
+class CallNotFound(AgentNotFound):
+    """The caller's agent has no such call, or the call no such recording: a 404 like an agent's."""
+
+
 class DeadlineExceeded(DomainError):
     """Too little time is left to start the named step safely."""
 

@@ -32,6 +32,8 @@ MESSAGE = "message"
 FALLBACK_ACTIONS = (FORWARD, VOICEMAIL, MESSAGE)
 DEFAULT_RING_SECONDS = 20
 RING_SECONDS_RANGE = (5, 60)
+# The agent's Retell custom function that puts a caller through to transferNumber.
+TRANSFER_TOOL = "transfer_to_person"
 # The routing settings as the record and the API name them.
 FIELDS = ("transferNumber", "fallback", "answerMode", "ringSeconds", "businessHours")
 

@@ -7,15 +7,24 @@ names the agent too, and lives here for the same reason (docs/architecture.md, "
 from __future__ import annotations
 
 import re
+import urllib.parse
 from typing import Any
 
 from bson import ObjectId
+
+from voice_agents.core.routing import FORWARD, Destination
 
 _AGENT_ID = re.compile(r"[0-9a-f]{24}")
 # The key, inside an LLM's default_dynamic_variables, that names the agent owning it (its tag).
 LLM_TAG_VARIABLE = "voice_agents_tag"
 WEBHOOK_PATH = "/api/webhooks/twilio/{agent_id}"
 RETELL_WEBHOOK_PATH = "/api/webhooks/retell"
+# The call path's other Twilio callbacks of one agent: how a <Dial> leg ended, a voicemail's
+# recording, and the number's VoiceFallbackUrl.
+CALL_STEP_PATH = "/api/webhooks/twilio/{agent_id}/{step}"
+DIAL_STATUS, RECORDING, FALLBACK = "dial-status", "recording", "fallback"
+# Where the agent's transfer tool (a Retell custom function) posts: one URL, the call names the agent.
+TRANSFER_TOOL_PATH = "/api/tools/transfer"
 
 
 def tag_prefix(prefix: str) -> str:
@@ -74,3 +83,22 @@ def base_url_of(number_webhook: str | None, agent_id: ObjectId | str) -> str | N
 def retell_webhook_url(base_url: str) -> str:
     """Where a Retell agent sends its call events (one URL for every agent: events name the call)."""
     return base_url.rstrip("/") + RETELL_WEBHOOK_PATH
+
+
+def call_step_url(base_url: str, agent_id: ObjectId | str, step: str, **query: str) -> str:
+    """A Twilio callback of the call path (``DIAL_STATUS``, ``RECORDING``, ``FALLBACK``); its query is
+    signed with the rest of the URL, so what it carries cannot be forged."""
+    url = base_url.rstrip("/") + CALL_STEP_PATH.format(agent_id=agent_id, step=step)
+    return f"{url}?{urllib.parse.urlencode(sorted(query.items()))}" if query else url
+
+
+def fallback_url(base_url: str, agent_id: ObjectId | str, destination: Destination) -> str:
+    """The number's VoiceFallbackUrl: Twilio requests it when the voice webhook fails, and it answers
+    from what it carries (``forward`` and its number, or ``then``), without the database or Retell."""
+    if destination.action == FORWARD and destination.number:
+        return call_step_url(base_url, agent_id, FALLBACK, forward=destination.number)
+    return call_step_url(base_url, agent_id, FALLBACK, then=destination.action)
+
+
+def transfer_tool_url(base_url: str) -> str:
+    return base_url.rstrip("/") + TRANSFER_TOOL_PATH

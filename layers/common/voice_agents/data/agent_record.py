@@ -11,6 +11,8 @@ Only this module and ``store`` name the record's fields; the domain reads a reco
     status                provisioning | active | deleting | failed | deleted
     tag                   {RESOURCE_TAG}:{_id}, carried by every paid resource
     webhookUrl            the URL the number's webhook points at (Twilio signs over it)
+    fallbackUrl           the URL the number's VoiceFallbackUrl was last set to (absent on records
+                          older than it: the sweep sets the number's and writes it)
     phoneNumber, twilioPhoneNumberSid, retellLlmId, retellAgentId   each written the moment it exists
     unknownOutcomes       resources whose create may have happened without an answer (found by tag)
     deadline              when the creating Lambda must be dead
@@ -22,10 +24,14 @@ Only this module and ``store`` name the record's fields; the domain reads a reco
     deleteRequestedAt, deletedAt, webhookRepairFailed, createdAt, updatedAt
     retellAgentVersion    the published Retell agent version calls run (absent on older records)
     revision              bumped by every committed update: the API's ETag (absent = 0)
-    pendingUpdate         {changes, startedAt, deadline, baseVersion, draftVersion?}: an update in flight
+    pendingUpdate         {changes, startedAt, deadline, baseVersion, draftVersion?, noRetellVersion?}:
+                          an update in flight (noRetellVersion: it makes no Retell version)
     retellWebhookUrl      the call-events URL a reconciler repair set on the Retell agent
     transferNumber, fallback, answerMode, ringSeconds, businessHours   where calls go besides the
                           agent (``core.routing``), as the API validated them (E.164, hours normalised)
+                          but for one encoding: a business-hours interval ["09:00", "17:00"] is
+                          stored as "09:00-17:00" (FerretDB stores no nested arrays, error
+                          "nested arrays are not supported"); ``AgentRecord`` reads it back as the pair
 """
 
 from __future__ import annotations
@@ -51,15 +57,60 @@ KNOWN_STATUSES = frozenset(status.value for status in AgentStatus)
 RESOURCE_FIELDS = {NUMBER: "twilioPhoneNumberSid", RETELL_AGENT: "retellAgentId", RETELL_LLM: "retellLlmId"}
 
 
+# The record's business hours (``core.hours`` JSON); its intervals are stored as text (module docstring).
+BUSINESS_HOURS = "businessHours"
+_INTERVAL_SEPARATOR = "-"
+
+
 def entity_tag(revision: int) -> str:
     return f'"{revision}"'
+
+
+def stored_fields(fields: dict[str, Any]) -> dict[str, Any]:
+    """``fields`` (the API's names and shapes) as the record stores them: business hours' intervals as
+    "HH:MM-HH:MM" text. Fields already stored so are unchanged, so applying it twice is harmless."""
+    return _with_intervals(fields, _interval_text)
+
+
+def _readable(document: dict[str, Any]) -> dict[str, Any]:
+    """A stored document with its business hours' intervals as pairs again (the API's shape); pairs
+    written by a server that stores nested arrays read as they are."""
+    return _with_intervals(document, _interval_pair)
+
+
+def _with_intervals(fields: dict[str, Any], convert: Any) -> dict[str, Any]:
+    hours = fields.get(BUSINESS_HOURS)
+    weekly = hours.get("weekly") if isinstance(hours, dict) else None
+    if not isinstance(hours, dict) or not isinstance(weekly, dict):
+        return fields
+    converted = {
+        day: [convert(interval) for interval in intervals] if isinstance(intervals, list) else intervals
+        for day, intervals in weekly.items()
+    }
+    return {**fields, BUSINESS_HOURS: {**hours, "weekly": converted}}
+
+
+def _interval_text(interval: Any) -> Any:
+    if (
+        isinstance(interval, list | tuple)
+        and len(interval) == 2
+        and all(isinstance(t, str) for t in interval)
+    ):
+        return f"{interval[0]}{_INTERVAL_SEPARATOR}{interval[1]}"
+    return interval
+
+
+def _interval_pair(interval: Any) -> Any:
+    if isinstance(interval, str) and interval.count(_INTERVAL_SEPARATOR) == 1:
+        return interval.split(_INTERVAL_SEPARATOR)
+    return interval  # anything else is left for core.hours to refuse (the agent is then always open)
 
 
 class AgentRecord:
     """A read of one agent record. Values are as stored unless a property says otherwise."""
 
     def __init__(self, document: dict[str, Any]) -> None:
-        self.document = document
+        self.document = _readable(document)
 
     @property
     def id(self) -> ObjectId:
@@ -116,6 +167,11 @@ class AgentRecord:
     @property
     def webhook_url(self) -> str | None:
         stored = self.document.get("webhookUrl")
+        return stored if isinstance(stored, str) else None
+
+    @property
+    def fallback_url(self) -> str | None:
+        stored = self.document.get("fallbackUrl")
         return stored if isinstance(stored, str) else None
 
     @property

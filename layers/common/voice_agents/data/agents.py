@@ -25,7 +25,7 @@ from voice_agents.core.clock import now, object_id
 from voice_agents.core.errors import StoreError
 from voice_agents.core.observability import logger
 from voice_agents.core.statuses import AgentStatus
-from voice_agents.data.agent_record import DELETED, RESOURCE_FIELDS, AgentRecord
+from voice_agents.data.agent_record import DELETED, RESOURCE_FIELDS, AgentRecord, stored_fields
 from voice_agents.data.calls import CallStore
 from voice_agents.data.database import AGENTS, CALLS, IDEMPOTENCY, LEASES, NOT_IMPLEMENTED, translate_errors
 from voice_agents.data.leases import Leases
@@ -161,17 +161,20 @@ class AgentStore:
         lease_until: datetime,
         worker: str,
         created: datetime,
+        fallback_url: str | None = None,
     ) -> None:
         """The record as 'provisioning', before anything is bought; the request holds its lease until
-        it must be dead, then the reconciler may take over (``repairAfter``)."""
+        it must be dead, then the reconciler may take over (``repairAfter``). ``webhook_url`` and
+        ``fallback_url`` are what the number will be bought with."""
         self.insert(
             {
                 "_id": agent_id,
                 "ownerId": owner_id,
-                **request,
+                **stored_fields(request),
                 "status": AgentStatus.PROVISIONING.value,
                 "tag": tag,
                 "webhookUrl": webhook_url,
+                **({"fallbackUrl": fallback_url} if fallback_url is not None else {}),
                 "deadline": deadline,
                 "repairAfter": lease_until,
                 "leaseOwner": worker,
@@ -286,19 +289,17 @@ class AgentStore:
         at ``revision`` and has no other update in flight; None otherwise. The reconciler may take it
         over once the lease has lapsed (``repairAfter``)."""
         moment = now()
-        at_revision: dict[str, Any] = (
-            {"$or": [{"revision": 0}, {"revision": {"$exists": False}}]}
-            if revision == 0
-            else {"revision": revision}
-        )
         query = {
             "_id": agent_id,
             "ownerId": owner_id,
             "status": AgentStatus.ACTIVE.value,
             "pendingUpdate": {"$exists": False},
-            **at_revision,
+            **_at_revision(revision),
         }
-        changes = {"pendingUpdate": {**pending, "startedAt": moment}, "repairAfter": moment + lease}
+        journal = {**pending, "startedAt": moment}
+        if isinstance(pending.get("changes"), dict):
+            journal["changes"] = stored_fields(pending["changes"])
+        changes = {"pendingUpdate": journal, "repairAfter": moment + lease}
         return _wrap(self.claim(query, worker=worker, lease=lease, changes=changes))
 
     def record_agent_version(self, agent_id: ObjectId, worker: str, version: int) -> None:
@@ -310,11 +311,14 @@ class AgentStore:
         self._under_lease(agent_id, worker, {"pendingUpdate.draftVersion": version})
 
     def commit_update(
-        self, record: AgentRecord, worker: str, *, changes: dict[str, Any], version: int
+        self, record: AgentRecord, worker: str, *, changes: dict[str, Any], version: int | None
     ) -> AgentRecord | None:
         """The switch: the record shows the change and calls run ``version``, in one write, only if
-        ``worker`` still holds the lease; the update's journal and the lease are dropped."""
-        fields = {**changes, "retellAgentVersion": version, "revision": record.revision + 1}
+        ``worker`` still holds the lease; the update's journal and the lease are dropped. A change
+        that made no Retell version commits with ``version`` None: the pinned version stays."""
+        fields = {**stored_fields(changes), "revision": record.revision + 1}
+        if version is not None:
+            fields["retellAgentVersion"] = version
         committed = self.update(
             record.id,
             fields,
@@ -396,12 +400,21 @@ class AgentStore:
             agent_id, worker, {"repairAttempts": attempts, "repairAfter": retry_at, "repairError": error}
         )
 
-    def record_webhook(self, agent_id: ObjectId, url: str | None, *, repaired: bool) -> None:
-        """The webhook URL the number now points at, or (not ``repaired``) a flag that it drifted."""
+    def record_webhook(
+        self, agent_id: ObjectId, url: str | None, *, repaired: bool, fallback_url: str | None = None
+    ) -> None:
+        """The webhook URL (and ``fallback_url``, the VoiceFallbackUrl, when given) the number now
+        points at, or (not ``repaired``) a flag that it drifted."""
         if repaired:
-            self.record(agent_id, webhookUrl=url, webhookRepairFailed=False)
+            fallback = {"fallbackUrl": fallback_url} if fallback_url is not None else {}
+            self.record(agent_id, webhookUrl=url, webhookRepairFailed=False, **fallback)
         else:
             self.record(agent_id, webhookRepairFailed=True)
+
+    def record_fallback_url(self, agent_id: ObjectId, url: str, *, revision: int) -> bool:
+        """The VoiceFallbackUrl the number now points at, written only while the record is still at
+        ``revision`` (a later update's URL is never overwritten by an earlier one's); False if not."""
+        return self.update(agent_id, {"fallbackUrl": url}, expect=_at_revision(revision)) is not None
 
     def count_stuck(self, *, in_flight_since: datetime, attempts: int, tagged: str | None) -> int:
         """Records in flight since before ``in_flight_since``, or failing repair ``attempts`` times."""
@@ -474,6 +487,13 @@ class AgentStore:
 
 def _wrap(document: dict[str, Any] | None) -> AgentRecord | None:
     return AgentRecord(document) if document is not None else None
+
+
+def _at_revision(revision: int) -> dict[str, Any]:
+    """A record still at ``revision`` (a record no update has changed may lack the field)."""
+    if revision == 0:
+        return {"$or": [{"revision": 0}, {"revision": {"$exists": False}}]}
+    return {"revision": revision}
 
 
 def _provisioning_by(worker: str) -> dict[str, Any]:

@@ -13,7 +13,6 @@ and more than once, and a status that never goes backwards is then one atomic up
 
 from __future__ import annotations
 
-import contextlib
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -34,14 +33,24 @@ PROGRESS: dict[CallStatus, int] = {
 }
 STATUS_BY_PROGRESS = {rank: status for status, rank in PROGRESS.items()}
 OUTCOMES = ("agent", "person", "voicemail", "message", "missed")
+# The call path's facts of a call live beside it, in a document of their own (``CallStore.note``).
+ROUTE_SUFFIX = "#route"
+# A route is only read with its call; its own expiry (the longest retention) only cleans it up.
+ROUTE_RETENTION = timedelta(days=365)
+
+
+def _unexpired(document: dict[str, Any], moment: datetime) -> bool:
+    expires = document.get("expiresAt")
+    return isinstance(expires, datetime) and expires > moment
 
 
 class CallRecord:
-    """A read of one call record: a record of an unknown shape reads as registered, and a field of
-    the wrong type as missing."""
+    """A read of one call record (with its route, when it has one): a record of an unknown shape
+    reads as registered, and a field of the wrong type as missing."""
 
-    def __init__(self, document: dict[str, Any]) -> None:
-        self.document = document
+    def __init__(self, document: dict[str, Any], route: dict[str, Any] | None = None) -> None:
+        routed = {key: value for key, value in (route or {}).items() if key not in ("_id", "expiresAt")}
+        self.document = {**document, **routed}
 
     @property
     def call_sid(self) -> str:
@@ -54,6 +63,16 @@ class CallRecord:
     @property
     def agent_id(self) -> str:
         return str(self.document.get("agentId") or "")
+
+    @property
+    def agent_object_id(self) -> ObjectId | None:
+        agent = self.document.get("agentId")
+        return agent if isinstance(agent, ObjectId) else None
+
+    @property
+    def owner_id(self) -> str | None:
+        owner = self.document.get("ownerId")
+        return owner if isinstance(owner, str) else None
 
     @property
     def order_id(self) -> ObjectId | None:
@@ -131,6 +150,45 @@ class CallStore:
         return None
 
     @translate_errors
+    def open_call(
+        self,
+        call_sid: str,
+        *,
+        agent_id: ObjectId,
+        owner_id: str | None,
+        from_number: str,
+        to_number: str,
+        moment: datetime,
+        retention: timedelta,
+        facts: dict[str, Any] | None = None,
+    ) -> None:
+        """The call's record from its first webhook on (kept whether or not Retell ever takes it), with
+        ``facts`` (businessOpen...); a retry or replay of the same CallSid only sets ``facts``. An
+        expired record of the same CallSid is replaced whole."""
+        base = {
+            "agentId": agent_id,
+            "ownerId": owner_id,
+            "from": from_number,
+            "to": to_number,
+            "progress": 0,
+            "orderId": ObjectId(),
+            "createdAt": moment,
+            "expiresAt": moment + retention,
+        }
+        change: dict[str, Any] = {"$setOnInsert": base}
+        if facts:
+            change["$set"] = facts
+        try:
+            self.collection.update_one({"_id": call_sid, "expiresAt": {"$gt": moment}}, change, upsert=True)
+        except DuplicateKeyError:
+            # Expired (the filter missed it, the insert met it), or a concurrent retry inserted first.
+            self.collection.update_one(
+                {"_id": call_sid, "expiresAt": {"$lte": moment}}, {"$set": {**base, **(facts or {})}}
+            )
+            if facts:
+                self.collection.update_one({"_id": call_sid}, {"$set": facts})
+
+    @translate_errors
     def remember(
         self,
         call_sid: str,
@@ -143,21 +201,42 @@ class CallStore:
         moment: datetime,
         retention: timedelta,
     ) -> None:
-        """The call as registered; an expired record of the same CallSid is replaced whole."""
-        document = {
-            "retellCallId": retell_call_id,
-            "agentId": agent_id,
-            "ownerId": owner_id,
-            "from": from_number,
-            "to": to_number,
-            "progress": 0,
-            "orderId": ObjectId(),
-            "createdAt": moment,
-            "expiresAt": moment + retention,
+        """The call as registered with Retell (the record is made if the call had none)."""
+        self.open_call(
+            call_sid,
+            agent_id=agent_id,
+            owner_id=owner_id,
+            from_number=from_number,
+            to_number=to_number,
+            moment=moment,
+            retention=retention,
+            facts={"retellCallId": retell_call_id},
+        )
+
+    @translate_errors
+    def note(self, call_sid: str, facts: dict[str, Any], moment: datetime) -> None:
+        """Set what the call path learnt (``outcome``, ``transfer``, ``forward``, ``voicemail``...) on
+        the call's route: a document of its own (``{CallSid}#route``), so that these writes and Retell's
+        events, which arrive at the same moments, never write the same document. FerretDB applies an
+        update as a read then a write of the whole document: two writers of one document could lose
+        one's change. Made on first use; read with the call."""
+        self.collection.update_one(
+            {"_id": call_sid + ROUTE_SUFFIX},
+            {"$set": facts, "$setOnInsert": {"expiresAt": moment + ROUTE_RETENTION}},
+            upsert=True,
+        )
+
+    @translate_errors
+    def find(self, call_sid: str, moment: datetime) -> CallRecord | None:
+        """The unexpired call with its route: one query, by ``_id``."""
+        found = {
+            each["_id"]: each
+            for each in self.collection.find({"_id": {"$in": [call_sid, call_sid + ROUTE_SUFFIX]}})
         }
-        # A concurrent retry may have stored its registration first; either call id works.
-        with contextlib.suppress(DuplicateKeyError):
-            self.collection.replace_one({"_id": call_sid}, document, upsert=True)
+        document = found.get(call_sid)
+        if document is None or not _unexpired(document, moment):
+            return None
+        return CallRecord(document, found.get(call_sid + ROUTE_SUFFIX))
 
     @translate_errors
     def apply_event(
@@ -192,6 +271,9 @@ class CallStore:
         query: dict[str, Any] = {"ownerId": owner_id, "agentId": agent_id, "expiresAt": {"$gt": moment}}
         if after is not None:
             query["orderId"] = {"$lt": after}
-        return [
-            CallRecord(each) for each in self.collection.find(query).sort("orderId", DESCENDING).limit(limit)
-        ]
+        calls = list(self.collection.find(query).sort("orderId", DESCENDING).limit(limit))
+        wanted = [str(each["_id"]) + ROUTE_SUFFIX for each in calls]
+        routes = (
+            {each["_id"]: each for each in self.collection.find({"_id": {"$in": wanted}})} if calls else {}
+        )
+        return [CallRecord(each, routes.get(str(each["_id"]) + ROUTE_SUFFIX)) for each in calls]

@@ -24,6 +24,7 @@ from voice_agents.core.errors import (
     AgentNotActive,
     AgentNotFound,
     BillingError,
+    CallNotFound,
     ConfigurationError,
     DeadlineExceeded,
     IdempotencyKeyReused,
@@ -96,6 +97,8 @@ def _invalid_request(exc: InvalidRequest) -> Translation:
 
 
 def _not_found(exc: AgentNotFound) -> Translation:
+    if isinstance(exc, CallNotFound):
+        return "not_found", "this agent of yours has no such call, or the call no recording", {}
     return "not_found", "no agent with this id belongs to you", {}
 
 

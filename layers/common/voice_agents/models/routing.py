@@ -10,10 +10,8 @@ from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, model_valida
 from pydantic_core import PydanticCustomError
 
 from voice_agents.core.hours import AFTER_HOURS, DAYS, BusinessHours, HoursError
-from voice_agents.core.phones import normalize_e164
+from voice_agents.core.phones import MAX_LENGTH, normalize_e164
 from voice_agents.core.routing import ANSWER_MODES, FALLBACK_ACTIONS, RING_SECONDS_RANGE
-
-E164_PATTERN = r"^\+[1-9][0-9]{6,14}$"
 
 
 def _e164(value: Any) -> Any:
@@ -27,9 +25,16 @@ def _e164(value: Any) -> Any:
         raise PydanticCustomError("phone_number", str(exc)) from None
 
 
-# Declared as E.164 in the document; a request may send spaces, dashes or parentheses.
+# One schema in requests and answers: a request may write the number as people do; answers give E.164.
 PhoneNumber = Annotated[
-    str, BeforeValidator(_e164), Field(max_length=16, examples=["+61412345678"], pattern=E164_PATTERN)
+    str,
+    BeforeValidator(_e164),
+    Field(
+        max_length=MAX_LENGTH,
+        examples=["+61412345678"],
+        description="A phone number in international format: sent as people write it "
+        "(+61 412 345 678), answered in E.164 (+61412345678).",
+    ),
 ]
 AnswerMode = Literal[ANSWER_MODES]  # type: ignore[valid-type]
 RingSeconds = Annotated[int, Field(ge=RING_SECONDS_RANGE[0], le=RING_SECONDS_RANGE[1])]

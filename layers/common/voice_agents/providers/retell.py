@@ -65,7 +65,15 @@ class RetellClient:
 
     # --- LLMs -----------------------------------------------------------------------------------
 
-    def create_llm(self, *, prompt: str, begin_message: str | None, tag: str) -> str:
+    def create_llm(
+        self,
+        *,
+        prompt: str,
+        begin_message: str | None,
+        tag: str,
+        tools: list[dict[str, Any]] | None = None,
+    ) -> str:
+        """``tools`` become the LLM's ``general_tools`` (Retell's Tool shapes, e.g. a custom tool)."""
         body: dict[str, Any] = {
             "start_speaker": start_speaker(begin_message),
             "general_prompt": prompt,
@@ -73,6 +81,8 @@ class RetellClient:
         }
         if begin_message:
             body["begin_message"] = begin_message
+        if tools:
+            body["general_tools"] = tools
         created = with_retries(
             lambda: self._send("create_llm", "POST", "/create-retell-llm", json=body), creates=True
         )
@@ -214,10 +224,12 @@ class RetellClient:
         metadata: dict[str, str],
         timeout_seconds: float,
         agent_version: int | None = None,
+        dynamic_variables: dict[str, str] | None = None,
     ) -> str:
         """Register an inbound call; returns the call id to dial over SIP. Never retried here:
         Twilio retries the webhook itself, and the caller is waiting. ``agent_version`` pins the
-        call to that version (else Retell runs the latest)."""
+        call to that version (else Retell runs the latest); ``dynamic_variables`` (strings) fill the
+        prompt's {{placeholders}} for this call."""
         body: dict[str, Any] = {
             "agent_id": agent_id,
             "from_number": from_number,
@@ -227,6 +239,8 @@ class RetellClient:
         }
         if agent_version is not None:
             body["agent_version"] = agent_version
+        if dynamic_variables:
+            body["retell_llm_dynamic_variables"] = dynamic_variables
         response = self._send(
             "register_call", "POST", "/v2/register-phone-call", json=body, timeout=timeout_seconds
         )

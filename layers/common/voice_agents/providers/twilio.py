@@ -1,4 +1,5 @@
-"""Twilio adapter: search, buy, find, re-point and release phone numbers (twilio SDK).
+"""Twilio adapter: search, buy, find, re-point and release phone numbers; redirect a live call and
+fetch a recording (twilio SDK).
 
 The SDK reaches the configured TWILIO_BASE_URL through ``RedirectingHttpClient``, which rewrites the
 scheme and host of every request; with the default base URL nothing is rewritten. ``twilio.rest`` is
@@ -46,6 +47,8 @@ class OwnedNumber:
     phone_number: str
     friendly_name: str
     voice_url: str | None
+    # Twilio requests it when the voice webhook fails (None or "" when the number has none).
+    voice_fallback_url: str | None = None
 
 
 class BudgetedHttpClient(TwilioHttpClient):
@@ -95,6 +98,9 @@ class TwilioNumbers:
             else RedirectingHttpClient(base_url, timeout=timeout_seconds)
         )
         self._client = Client(account_sid, auth_token, http_client=http_client, environment={})
+        self._base_url = base_url.rstrip("/")
+        self._account_sid = account_sid
+        self._auth_token = auth_token
         self._country = country
         self._number_type = number_type
         self._bundle_sid = bundle_sid
@@ -116,8 +122,11 @@ class TwilioNumbers:
             )
         return numbers
 
-    def buy(self, phone_number: str, *, voice_url: str, tag: str) -> OwnedNumber:
-        """Buy ``phone_number`` with its voice webhook already set and ``tag`` as FriendlyName.
+    def buy(
+        self, phone_number: str, *, voice_url: str, tag: str, fallback_url: str | None = None
+    ) -> OwnedNumber:
+        """Buy ``phone_number`` with its voice webhook (and ``fallback_url``, its VoiceFallbackUrl)
+        already set and ``tag`` as FriendlyName.
 
         Retried only when Twilio did not process it (20429): a purchase whose response was lost
         may have happened, and ``find_by_tag`` tells.
@@ -128,6 +137,7 @@ class TwilioNumbers:
                 phone_number=phone_number,
                 voice_url=voice_url,
                 voice_method="POST",
+                **_fallback(fallback_url),
                 friendly_name=tag,
                 bundle_sid=self._bundle_sid or values.unset,
                 address_sid=self._address_sid or values.unset,
@@ -164,11 +174,23 @@ class TwilioNumbers:
         ]
         return numbers, _next_page_cursor(page.next_page_url)
 
-    def configure_webhook(self, sid: str, voice_url: str) -> OwnedNumber:
-        """Point an owned number's voice webhook at ``voice_url`` (the repair path)."""
+    def configure_webhook(self, sid: str, voice_url: str, *, fallback_url: str | None = None) -> OwnedNumber:
+        """Point an owned number's voice webhook at ``voice_url``, and its VoiceFallbackUrl at
+        ``fallback_url`` when given, in one update (the repair path)."""
         updated = self._call(
             "update_number",
-            lambda: self._client.incoming_phone_numbers(sid).update(voice_url=voice_url, voice_method="POST"),
+            lambda: self._client.incoming_phone_numbers(sid).update(
+                voice_url=voice_url, voice_method="POST", **_fallback(fallback_url)
+            ),
+        )
+        return _owned(updated)
+
+    def configure_fallback(self, sid: str, fallback_url: str) -> OwnedNumber:
+        """Point an owned number's VoiceFallbackUrl at ``fallback_url``; its voice webhook stays (it is
+        set on every number this code buys: Twilio refuses a fallback without one, 21405)."""
+        updated = self._call(
+            "update_number",
+            lambda: self._client.incoming_phone_numbers(sid).update(**_fallback(fallback_url)),
         )
         return _owned(updated)
 
@@ -180,7 +202,36 @@ class TwilioNumbers:
             return False
         return True
 
-    def _call(self, operation: str, call: Callable[[], T], *, creates: bool = False) -> T:
+    # --- live calls ---------------------------------------------------------------------------------
+
+    def update_call(self, call_sid: str, twiml: str) -> None:
+        """Give a live call new TwiML (what Twilio plays next: the agent's transfer). Not retried: the
+        caller is waiting and the tool's answer is due; a call that already ended is a 4xx."""
+        self._call_once("update_call", lambda: self._client.calls(call_sid).update(twiml=twiml))
+
+    def recording_audio(self, recording_sid: str) -> tuple[bytes, str]:
+        """A recording's audio as MP3 (Twilio's media URL, the account's credentials) and its type."""
+        url = f"{self._base_url}/2010-04-01/Accounts/{self._account_sid}/Recordings/{recording_sid}.mp3"
+
+        def fetch() -> tuple[bytes, str]:
+            response = requests.get(
+                url,
+                auth=(self._account_sid, self._auth_token),
+                timeout=call_timeout(self._timeout_seconds, "recording_audio"),
+            )
+            if response.status_code == 404:
+                raise UpstreamNotFound(PROVIDER, "recording_audio", "no such recording")
+            response.raise_for_status()
+            return response.content, response.headers.get("Content-Type", "audio/mpeg").split(";")[0]
+
+        return self._call("recording_audio", fetch)
+
+    def _call_once(self, operation: str, call: Callable[[], T]) -> T:
+        return self._call(operation, call, retries=False)
+
+    def _call(
+        self, operation: str, call: Callable[[], T], *, creates: bool = False, retries: bool = True
+    ) -> T:
         def attempt() -> T:
             call_timeout(self._timeout_seconds, operation)  # not started at all when it cannot finish
             with external_call(PROVIDER, operation):
@@ -199,7 +250,14 @@ class TwilioNumbers:
                         PROVIDER, operation, "answered without a readable body"
                     ) from exc
 
-        return with_retries(attempt, creates=creates, **self._retry_kwargs)
+        return with_retries(attempt, creates=creates, **self._retry_kwargs) if retries else attempt()
+
+
+def _fallback(fallback_url: str | None) -> dict[str, Any]:
+    """The SDK's arguments that set a number's VoiceFallbackUrl (nothing when None)."""
+    if fallback_url is None:
+        return {}
+    return {"voice_fallback_url": fallback_url, "voice_fallback_method": "POST"}
 
 
 def _owned(number: Any) -> OwnedNumber:
@@ -207,7 +265,7 @@ def _owned(number: Any) -> OwnedNumber:
         raise UpstreamBadResponse(PROVIDER, "numbers", "answered a number without its sid")
     return OwnedNumber(
         sid=number.sid, phone_number=number.phone_number, friendly_name=number.friendly_name or "",
-        voice_url=number.voice_url,
+        voice_url=number.voice_url, voice_fallback_url=number.voice_fallback_url or None,
     )  # fmt: skip
 
 

@@ -41,6 +41,7 @@ class Tagged:
     agent_id: ObjectId
     tag: str
     voice_url: str | None = None  # a number's voice webhook
+    fallback_url: str | None = None  # a number's VoiceFallbackUrl (None: it has none)
     events_url: str | None = None  # a Retell agent's webhook_url, in the listed version
     version: int | None = None  # the Retell agent version the listing shows
 
@@ -87,7 +88,13 @@ def fetch_page(
         numbers, next_cursor = services.twilio.tagged_numbers_page(
             tag_prefix(prefix), cursor, page_size=PAGE_SIZE
         )
-        found = [item for n in numbers for item in tagged(n.sid, n.friendly_name, voice_url=n.voice_url)]
+        found = [
+            item
+            for n in numbers
+            for item in tagged(
+                n.sid, n.friendly_name, voice_url=n.voice_url, fallback_url=n.voice_fallback_url or None
+            )
+        ]
         return found, next_cursor
     key = (cursor or {}).get("pagination_key")
     if resource == RETELL_AGENT:

@@ -12,13 +12,14 @@ webhook drift. It never removes a paid resource on its own judgement: a record m
 2. Under a run-wide lock (one sweeper at a time), every Twilio number, Retell agent and Retell LLM
    carrying this deployment's tag is matched to its record, and a plan is made before anything is
    done: remove what the record says should go (failed, deleted, provisioning past its deadline, a
-   duplicate beside an active agent's own), re-point an active agent's number whose webhook drifted
-   and its Retell agent whose call-events URL did (on a new published version, as an update does),
-   leave the rest. A tag that names no record is reported (log, ``UnaccountedResources``, the report)
-   and never removed here: ``python -m voice_agents.repair.operate unaccounted`` releases it when asked. A
-   plan that would remove more than ``RECONCILER_MAX_REMOVALS`` removes none of them. The listings
-   are taken a page at a time while the run has time (``sweep``, ``listings``): a run plans and acts
-   on the pages it listed, and the next run resumes the pass where this one stopped.
+   duplicate beside an active agent's own), re-point an active agent's number whose webhook or
+   VoiceFallbackUrl drifted (or that has no fallback URL yet) and its Retell agent whose call-events
+   URL did (on a new published version, as an update does), leave the rest. A tag that names no
+   record is reported (log, ``UnaccountedResources``, the report) and never removed here:
+   ``python -m voice_agents.repair.operate unaccounted`` releases it when asked. A plan that would
+   remove more than ``RECONCILER_MAX_REMOVALS`` removes none of them. The listings are taken a page
+   at a time while the run has time (``sweep``, ``listings``): a run plans and acts on the pages it
+   listed, and the next run resumes the pass where this one stopped.
 3. Records stuck in flight for long, or failing repair again and again, are counted for an alarm.
 Bounded by the Lambda's remaining time; a run with nothing to do changes nothing. A phase that raises
 does not stop the next one; the run then ends in ``ReconcileIncomplete`` so the invocation fails.

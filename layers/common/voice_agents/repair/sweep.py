@@ -2,7 +2,9 @@
 carrying this deployment's tag, listed a page at a time (``listings``), matched to its record, and a
 plan made before anything is done: remove what the record says should go, re-point an active
 number whose webhook drifted and an active Retell agent whose call-events URL did, report a tag
-naming no record. A plan with more removals than ``RECONCILER_MAX_REMOVALS`` removes none. One
+naming no record. A number's re-point covers its VoiceFallbackUrl too (drifted from where the record's
+routing settings send a caller, or missing on a number bought before numbers had one): both URLs
+are set in one Twilio update. A plan with more removals than ``RECONCILER_MAX_REMOVALS`` removes none. One
 sweeper at a time, under a run-wide lease; each record is acted on under its own lease, only while
 it is as planned (docs/architecture.md, "Repair rules")."""
 
@@ -21,10 +23,11 @@ from voice_agents.core.clock import now
 from voice_agents.core.errors import DomainError
 from voice_agents.core.observability import count, logger
 from voice_agents.core.statuses import AgentStatus
-from voice_agents.core.tags import base_url_of, retell_webhook_url, webhook_url
+from voice_agents.core.tags import retell_webhook_url, webhook_url
 from voice_agents.data.agent_record import DELETED, RETELL_AGENT, AgentRecord
 from voice_agents.data.sweep_cursors import read_cursors, save_cursors
 from voice_agents.flows.agents.cleanup import NUMBER, remover
+from voice_agents.flows.agents.routing import expected_fallback_url, record_base_url
 from voice_agents.repair.listings import Tagged, list_while
 from voice_agents.repair.run import REPAIR_LEASE, ReconcileReport
 
@@ -205,6 +208,9 @@ def _action_for(
         expected = _expected_webhook(item, record, services)
         if expected and (item.voice_url != expected or record.webhook_url != expected):
             return REPOINT, None
+        fallback = expected_fallback_url(record, services.settings.webhook_base_url)
+        if fallback and (item.fallback_url != fallback or record.fallback_url != fallback):
+            return REPOINT, None
     if item.resource == RETELL_AGENT and record.pending_update is None and _runs_on(item, record):
         expected = _expected_events_url(record, services)
         if expected and item.events_url != expected:
@@ -242,7 +248,7 @@ def _runs_on(item: Tagged, record: AgentRecord) -> bool:
 def _expected_events_url(record: AgentRecord, services: Services) -> str | None:
     """Where the agent's Retell call events go: the configured base URL's, else that of the URL its
     number already points at (the create chose both from one base)."""
-    base = services.settings.webhook_base_url or base_url_of(record.webhook_url, record.id)
+    base = record_base_url(record, services.settings.webhook_base_url)
     return retell_webhook_url(base) if base else None
 
 
@@ -270,17 +276,27 @@ def _repoint_events(
 
 
 def _repair_webhook(item: Tagged, record: AgentRecord, services: Services) -> int:
+    """Re-point the number's webhook and its VoiceFallbackUrl (one Twilio update, only when either
+    differs), then record both."""
     expected = _expected_webhook(item, record, services)
     assert expected is not None
+    fallback = expected_fallback_url(record, services.settings.webhook_base_url)
     try:
-        if item.voice_url != expected:
-            services.twilio.configure_webhook(item.resource_id, expected)
+        if item.voice_url != expected or (fallback is not None and item.fallback_url != fallback):
+            services.twilio.configure_webhook(item.resource_id, expected, fallback_url=fallback)
         # The webhook checks signatures against the stored URL, so it follows the number.
-        services.store.record_webhook(item.agent_id, expected, repaired=True)
+        services.store.record_webhook(item.agent_id, expected, repaired=True, fallback_url=fallback)
     except DomainError as exc:
         logger.warning("webhook repair failed; agent stays active and flagged", error=str(exc))
         with contextlib.suppress(DomainError):
             services.store.record_webhook(item.agent_id, None, repaired=False)
         return 0
-    logger.info("webhook repaired", agent_id=str(item.agent_id), voice_url=expected, previous=item.voice_url)
+    logger.info(
+        "webhook repaired",
+        agent_id=str(item.agent_id),
+        voice_url=expected,
+        previous=item.voice_url,
+        fallback_url=fallback,
+        previous_fallback=item.fallback_url,
+    )
     return 1

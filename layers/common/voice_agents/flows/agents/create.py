@@ -1,4 +1,5 @@
-"""Creating an agent (``POST /api/agents``): the owner's quota, then the saga
+"""Creating an agent (``POST /api/agents``): the routing settings' cross-field check, the owner's
+quota, then the saga
 (``provisioning.provision_agent``), idempotent with an ``Idempotency-Key``: a replay answers from the
 agent the first request made and never provisions twice. Imported only by the create function."""
 
@@ -30,6 +31,7 @@ from voice_agents.flows.agents.idempotent import (
 )
 from voice_agents.flows.agents.provisioning import provision_agent
 from voice_agents.flows.agents.reads import owned_record
+from voice_agents.flows.agents.routing import refuse_unusable
 from voice_agents.models.agents import Agent, CreateAgentRequest
 from voice_agents.runtime import Services
 
@@ -126,7 +128,10 @@ def create_agent(
     services: Services,
 ) -> Agent:
     """Provision an agent. With an Idempotency-Key, a replay answers from the agent the first
-    request made and never provisions twice; WEBHOOK_BASE_URL wins over the request's base URL."""
+    request made and never provisions twice; WEBHOOK_BASE_URL wins over the request's base URL.
+    Routing settings that cannot work together are refused first (InvalidRequest, a 400 naming the
+    field): nothing is counted, bought or keyed."""
+    refuse_unusable(request.model_dump())
     webhook_base_url = services.settings.webhook_base_url or request_base_url
     if idempotency_key is None:
         return _provision(request, owner_id, webhook_base_url, context, services)

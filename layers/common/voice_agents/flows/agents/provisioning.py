@@ -1,7 +1,7 @@
 """The create-agent saga: journal first, two concurrent chains, compensation on any failure.
 
-    journal ──┬── Retell: create LLM → check LLM → create agent ──┬── activate (one update)
-              └── Twilio: search numbers → buy (webhook preset) ───┘
+    journal ──┬── Retell: create LLM (+ tool) → check LLM → create agent ──┬── activate (one update)
+              └── Twilio: search numbers → buy (webhook, fallback preset) ──┘
     any failure → the other chain stops at its next step boundary → remove what exists → failed
 
 Every created id is written to the record the moment it exists, and the record carries a deadline
@@ -42,6 +42,8 @@ from voice_agents.core.tags import retell_agent_name, retell_webhook_url, tag_fo
 from voice_agents.data.agent_record import NUMBER, RETELL_AGENT, RETELL_LLM, AgentRecord
 from voice_agents.data.deployment import ensure_marker
 from voice_agents.flows.agents.cleanup import AgentResources, remove_resources
+from voice_agents.flows.agents.retell_fields import llm_tools
+from voice_agents.flows.agents.routing import number_fallback_url
 from voice_agents.flows.agents.steps import (
     LEASE_GRACE,
     PROVIDER_STEP_MS,
@@ -98,6 +100,10 @@ class _Saga:
         self.agent_id = ObjectId()
         self.tag = tag_for(self.services.settings.resource_tag, self.agent_id)
         self.webhook_url = webhook_url(self.webhook_base_url, self.agent_id)
+        # Where Twilio sends a call when the webhook fails: the request's fallback, without us.
+        self.fallback_url = number_fallback_url(
+            self.webhook_base_url, self.agent_id, self.request.model_dump()
+        )
         self.resources = AgentResources(tag=self.tag)
         self.number: OwnedNumber | None = None
         self.cancelled = threading.Event()
@@ -139,6 +145,7 @@ class _Saga:
                 request=self.request.model_dump(),
                 tag=self.tag,
                 webhook_url=self.webhook_url,
+                fallback_url=self.fallback_url,
                 deadline=deadline,
                 lease_until=deadline + LEASE_GRACE,
                 worker=self.worker,
@@ -155,7 +162,10 @@ class _Saga:
             "create_llm",
             PROVIDER_STEP_MS,
             lambda: retell.create_llm(
-                prompt=request.prompt, begin_message=request.beginMessage, tag=self.tag
+                prompt=request.prompt,
+                begin_message=request.beginMessage,
+                tag=self.tag,
+                tools=llm_tools(request.transferNumber, self.webhook_base_url),
             ),
             unknown_outcome=RETELL_LLM,
         )
@@ -216,7 +226,9 @@ class _Saga:
     def _buy(self, phone_number: str) -> OwnedNumber:
         twilio = self.services.twilio
         try:
-            return twilio.buy(phone_number, voice_url=self.webhook_url, tag=self.tag)
+            return twilio.buy(
+                phone_number, voice_url=self.webhook_url, tag=self.tag, fallback_url=self.fallback_url
+            )
         except (UpstreamTimeout, UpstreamBadResponse):
             # The purchase may have gone through: the tag (FriendlyName) tells.
             found = twilio.find_by_tag(self.tag)

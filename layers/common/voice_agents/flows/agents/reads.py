@@ -4,14 +4,20 @@ calls; and ``owned_record``, the one rule every flow uses for "the caller's agen
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 from voice_agents.core.clock import now, object_id
-from voice_agents.core.errors import AgentNotFound, InvalidRequest
+from voice_agents.core.errors import AgentNotFound, CallNotFound, InvalidRequest, UpstreamNotFound
 from voice_agents.data.agent_record import AgentRecord
 from voice_agents.data.agents import AgentStore
 from voice_agents.models.agents import Agent, AgentPage, VersionedAgent
 from voice_agents.models.calls import Call, CallPage
 
+if TYPE_CHECKING:
+    from voice_agents.providers.twilio import TwilioNumbers
+
+CALL_SID = re.compile(r"CA[0-9a-fA-F]{32}")
 # A cursor is the id of the last agent (of a call: its orderId) of the page: a format the OpenAPI
 # document can declare exactly (every string of it is a cursor this API accepts), where base64 of an
 # id could not be.
@@ -51,6 +57,24 @@ def list_calls(
     last = calls[limit - 1].order_id if len(calls) > limit else None
     next_cursor = _encode_cursor(str(last)) if last is not None else None
     return CallPage(items=[Call.from_record(call) for call in calls[:limit]], nextCursor=next_cursor)
+
+
+def voicemail_audio(
+    agent_id: str, call_sid: str, *, owner_id: str, store: AgentStore, twilio: Callable[[], TwilioNumbers]
+) -> tuple[bytes, str]:
+    """A voicemail's audio and its media type, fetched from Twilio with the account's credentials
+    (its media URL never reaches the browser); another owner's agent or call, or a call without a
+    voicemail, is not found."""
+    record = owned_record(store, agent_id, owner_id)
+    call = store.calls.find(call_sid, now()) if CALL_SID.fullmatch(call_sid) else None
+    voicemail = call.leg("voicemail") if call is not None and call.agent_object_id == record.id else None
+    recording_sid = (voicemail or {}).get("recordingSid")
+    if not isinstance(recording_sid, str):
+        raise CallNotFound(f"no voicemail for call {call_sid}")
+    try:
+        return twilio().recording_audio(recording_sid)
+    except UpstreamNotFound as exc:
+        raise CallNotFound(f"the voicemail of call {call_sid} is gone") from exc
 
 
 def _encode_cursor(last_id: str) -> str:

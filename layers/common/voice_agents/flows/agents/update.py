@@ -11,14 +11,22 @@ together, and a half-made change never reaches a caller:
     a lost reply → read M back: published means the change is complete → commit
     the process dies, or the undo fails → the reconciler settles it the same way (``settle_update``)
 
-Only the fields that change are sent: Retell mints a draft for unchanged fields too. The phone
-number, its webhook and the Retell ids never change.
+Only the fields that change are sent: Retell mints a draft for unchanged fields too. A change that
+touches nothing on Retell (the routing settings but for adding or clearing ``transferNumber``, which
+adds or removes the LLM's transfer tool) makes no version: it is journaled and committed the same way,
+at the pinned version (journal → commit; a process that dies between them leaves no draft, so the
+reconciler drops the journal). The routing settings as they would become are checked first
+(``routing.refuse_unusable``): an unusable combination is a 400 and nothing is journaled.
+
+The phone number, its webhook and the Retell ids never change. The number's VoiceFallbackUrl follows
+``transferNumber`` and ``fallback``: re-pointed after the commit, best effort (a failure is counted as
+``FallbackUrlRepairPending`` and the reconciler's sweep repairs it).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -29,6 +37,7 @@ from pydantic import BaseModel
 from voice_agents import runtime
 from voice_agents.core.errors import (
     AgentNotActive,
+    ConfigurationError,
     DomainError,
     PreconditionFailed,
     RequestInProgress,
@@ -41,7 +50,7 @@ from voice_agents.core.observability import count, logger
 from voice_agents.core.retry import TimeBudget, finish_by
 from voice_agents.core.statuses import AgentStatus
 from voice_agents.core.tags import tag_for
-from voice_agents.data.agent_record import RETELL_AGENT, RETELL_LLM, AgentRecord
+from voice_agents.data.agent_record import NUMBER, RETELL_AGENT, RETELL_LLM, AgentRecord
 from voice_agents.flows.agents.idempotent import (
     LambdaContextLike,
     answered_as_domain_errors,
@@ -49,7 +58,15 @@ from voice_agents.flows.agents.idempotent import (
     persistence,
 )
 from voice_agents.flows.agents.reads import owned_record
-from voice_agents.flows.agents.retell_fields import retell_changes
+from voice_agents.flows.agents.retell_fields import needs_base_url, retell_changes
+from voice_agents.flows.agents.routing import (
+    FALLBACK_FIELDS,
+    expected_fallback_url,
+    record_base_url,
+    refuse_unusable,
+    settings_after,
+    touches_routing,
+)
 from voice_agents.flows.agents.steps import (
     LEASE_GRACE,
     PROVIDER_STEP_MS,
@@ -69,6 +86,8 @@ T = TypeVar("T")
 
 # Share of the function's time kept for undoing a failed update (deleting the draft, one write).
 UNDO_SHARE = 0.3
+# Journaled (``pendingUpdate``) by an update that makes no Retell version: it has no draft to find.
+NO_RETELL_VERSION = "noRetellVersion"
 
 
 # --- the request -------------------------------------------------------------------------------
@@ -170,6 +189,9 @@ def _update(
     changes = record.differs(request.changes())
     if not changes:
         return VersionedAgent.from_record(record)  # nothing changes: no draft, no new version
+    if touches_routing(changes):
+        refuse_unusable(settings_after(record, changes))
+    retell = plan_retell_changes(record, changes, services)
     budget = TimeBudget.split(context.get_remaining_time_in_millis(), rollback_share=UNDO_SHARE)
     lease = timedelta(milliseconds=budget.remaining_ms()) + LEASE_GRACE
     worker = runtime.WORKER_ID
@@ -179,15 +201,32 @@ def _update(
         revision=record.revision,
         worker=worker,
         lease=lease,
-        pending={"changes": changes},
+        pending={"changes": changes, **({} if any(retell) else {NO_RETELL_VERSION: True})},
     )
     if claimed is None:
         # Changed since the read above: answer why, as if it had been read now.
         _check_preconditions(owned_record(services.store, agent_id, owner_id), if_match)
         raise RequestInProgress("the agent is being updated or repaired right now")
     logger.append_keys(agent_id=agent_id)
-    logger.info("updating agent", fields=sorted(changes))
-    return _Update(claimed, changes, services, budget, worker).run()
+    logger.info("updating agent", fields=sorted(changes), new_retell_version=any(retell))
+    return _Update(claimed, changes, services, budget, worker, *retell).run()
+
+
+def plan_retell_changes(
+    record: AgentRecord, changes: dict[str, Any], services: Services
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """What ``changes`` change on the Retell LLM and on the Retell agent (both empty: no version is
+    made). Raises before anything is journaled when the transfer tool's URL has no base to be built
+    on (a record whose webhook URL is not ours, and no WEBHOOK_BASE_URL)."""
+    had_transfer = record.routing.transfer_number is not None
+    base = record_base_url(record, services.settings.webhook_base_url)
+    if base is None and needs_base_url(changes, had_transfer=had_transfer):
+        raise ConfigurationError(
+            "the transfer tool's URL needs WEBHOOK_BASE_URL: the agent's webhook URL names no base",
+            "WEBHOOK_BASE_URL",
+        )
+    tag = record.tag or tag_for(services.settings.resource_tag, record.id)
+    return retell_changes(tag, changes, had_transfer=had_transfer, base_url=base)
 
 
 def _check_preconditions(record: AgentRecord, if_match: str | None) -> None:
@@ -214,14 +253,59 @@ class _Update:
     services: Services
     budget: TimeBudget
     worker: str
+    # ``plan_retell_changes``: what changes on the Retell LLM and agent (neither: no new version).
+    llm_changes: dict[str, Any] = field(default_factory=dict)
+    agent_changes: dict[str, Any] = field(default_factory=dict)
 
     def run(self) -> VersionedAgent:
         try:
-            return self._apply()
+            committed = self._apply() if self.llm_changes or self.agent_changes else self._commit_only()
         except StepFailed as failure:
-            return self._recover(failure)
+            committed = self._recover(failure)
+        if any(name in self.changes for name in FALLBACK_FIELDS):
+            self._repoint_fallback(committed)
+        return VersionedAgent.from_record(committed)
 
-    def _apply(self) -> VersionedAgent:
+    def _commit_only(self) -> AgentRecord:
+        """A change Retell does not hold: committed at the pinned version, under the same lease."""
+        store, record = self.services.store, self.record
+        committed = self._step(
+            "commit",
+            STORE_STEP_MS,
+            lambda: store.commit_update(record, self.worker, changes=self.changes, version=None),
+        )
+        if committed is None:
+            raise StepFailed("commit", StoreError("the record's lease was lost before the commit"))
+        count("AgentsUpdated")
+        logger.info(
+            "agent updated; no Retell version needed", retell_agent_version=record.retell_agent_version
+        )
+        return committed
+
+    def _repoint_fallback(self, committed: AgentRecord) -> None:
+        """Point the number's VoiceFallbackUrl where the committed settings send a caller, best
+        effort: the change is committed whatever happens here, and the sweep repairs a number left
+        behind (``FallbackUrlRepairPending`` counts them)."""
+        expected = expected_fallback_url(committed, self.services.settings.webhook_base_url)
+        sid = committed.resource_id(NUMBER)
+        if expected is None or sid is None or committed.fallback_url == expected:
+            return
+        try:
+            self.budget.ensure("repoint_fallback", PROVIDER_STEP_MS)
+            with finish_by(self.budget.answer_by):
+                self.services.twilio.configure_fallback(sid, expected)
+                self.services.store.record_fallback_url(committed.id, expected, revision=committed.revision)
+        except DomainError as exc:
+            count("FallbackUrlRepairPending")
+            logger.warning(
+                "could not re-point the number's fallback URL; the reconciler will",
+                error=str(exc),
+                error_type=type(exc).__name__,
+            )
+            return
+        logger.info("number's fallback URL re-pointed", fallback_url=expected)
+
+    def _apply(self) -> AgentRecord:
         retell, store, record = self.services.retell, self.services.store, self.record
         agent_id = str(record.stored_resource_id(RETELL_AGENT))
         base = record.retell_agent_version
@@ -237,8 +321,7 @@ class _Update:
         self._step(
             "record_draft", STORE_STEP_MS, lambda: store.record_update_draft(record.id, self.worker, draft)
         )
-        tag = record.tag or tag_for(self.services.settings.resource_tag, record.id)
-        llm_changes, agent_changes = retell_changes(tag, self.changes)
+        llm_changes, agent_changes = self.llm_changes, self.agent_changes
         if llm_changes:
             llm_id = str(record.stored_resource_id(RETELL_LLM))
             self._step(
@@ -262,9 +345,9 @@ class _Update:
             raise StepFailed("commit", StoreError("the record's lease was lost before the commit"))
         count("AgentsUpdated")
         logger.info("agent updated", retell_agent_version=draft)
-        return VersionedAgent.from_record(committed)
+        return committed
 
-    def _recover(self, failure: StepFailed) -> VersionedAgent:
+    def _recover(self, failure: StepFailed) -> AgentRecord:
         """Undo the draft, or finish the change when it was in fact published (a lost reply)."""
         step, cause = failure.step, as_answered(failure, self.budget)
         count("UpdateFailures", step=step)
@@ -289,7 +372,7 @@ class _Update:
             raise UpdateFailed(str(self.record.id), step, cause, pending=True) from undo_error
         if committed is not None:
             logger.info("the change was published although its reply was lost; committed", step=step)
-            return VersionedAgent.from_record(committed)
+            return committed
         raise UpdateFailed(str(self.record.id), step, cause)
 
     def _step(self, name: str, needs_ms: int, action: Callable[[], T]) -> T:
@@ -319,6 +402,10 @@ def settle_update(record: AgentRecord, services: Services, worker: str) -> Agent
     pending = record.pending_update or {}
     stored = pending.get("changes")
     changes: dict[str, Any] = stored if isinstance(stored, dict) else {}
+    if pending.get(NO_RETELL_VERSION) is True:
+        # Only the commit could have applied it, and a commit drops the journal: nothing to undo.
+        services.store.abandon_update(record.id, worker)
+        return None
     draft = _find_draft(services.retell, record, pending)
     if draft is not None and draft.get("is_published"):
         committed = services.store.commit_update(
@@ -342,6 +429,7 @@ def repoint_call_events(
     that predates it: the same versioned update as a request's, so calls switch with the record. False
     when the record changed since it was read (the next run looks again)."""
     changes = {"retellWebhookUrl": url}
+    retell = plan_retell_changes(record, changes, services)
     budget = TimeBudget.split(remaining_ms, rollback_share=UNDO_SHARE)
     claimed = services.store.begin_update(
         record.id,
@@ -353,7 +441,7 @@ def repoint_call_events(
     )
     if claimed is None:
         return False
-    _Update(claimed, changes, services, budget, worker).run()
+    _Update(claimed, changes, services, budget, worker, *retell).run()
     return True
 
 

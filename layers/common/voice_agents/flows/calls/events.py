@@ -1,11 +1,7 @@
 """Retell's call events (``POST /api/webhooks/retell``): verify the signature, complete the call record.
 
-Retell signs each event with the API key: ``x-retell-signature: v={timestamp_ms},d={hex}``, where
-hex = HMAC-SHA256(key=RETELL_API_KEY, msg=raw body + str(timestamp_ms)). The check runs over the raw
-body (base64-decoded when API Gateway encoded it), before anything is parsed or read: a missing,
-malformed, wrong or stale (more than 5 minutes off) signature is a 401 that costs no database read.
-A failed check re-reads the secret once (rate-limited, as the Twilio webhook does): the key may have
-rotated.
+Retell signs each event (``retell_signature``): a missing, malformed, wrong or stale signature is a
+401 that costs no database read.
 
 ``call_started``, ``call_ended`` and ``call_analyzed`` update the call by its Retell id (and by its
 CallSid, from the metadata it was registered with, when the event carries it), in one update
@@ -17,12 +13,7 @@ The database down is a 503 (Retell retries); no answer carries internals.
 
 from __future__ import annotations
 
-import base64
-import binascii
-import hashlib
-import hmac
 import json
-import re
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -34,15 +25,12 @@ from voice_agents.core.errors import ConfigurationError, StoreError
 from voice_agents.core.observability import count, logger
 from voice_agents.core.statuses import CallStatus
 from voice_agents.data.calls import PROGRESS
+from voice_agents.flows.calls.destinations import CALL_SID_METADATA
+from voice_agents.flows.calls.retell_signature import signed_body
 
 if TYPE_CHECKING:
     from voice_agents.runtime import Runtime
 
-SIGNATURE_HEADER = "x-retell-signature"
-SIGNATURE_FORMAT = re.compile(r"v=([0-9]+),d=([0-9a-f]{64})")  # ASCII digits only
-MAX_CLOCK_SKEW_MS = 5 * 60 * 1000
-# The key of the metadata the Twilio webhook registers each call with (webhook.py) naming its CallSid.
-CALL_SID_METADATA = "twilio_call_sid"
 
 # What each handled event means when its call object carries no (known) call_status.
 EVENT_STATUS = {
@@ -139,16 +127,6 @@ class EventAnswer:
     content_type: str = "application/json"
 
 
-def signature_digest(body: bytes, timestamp_ms: str, api_key: str) -> str:
-    """Retell's digest of ``body`` sent at ``timestamp_ms`` (the ``d`` of the header)."""
-    return hmac.new(api_key.encode(), body + timestamp_ms.encode(), hashlib.sha256).hexdigest()
-
-
-def sign(body: bytes, api_key: str, timestamp_ms: int) -> str:
-    """The ``x-retell-signature`` value Retell sends for ``body`` (the local fake signs with it)."""
-    return f"v={timestamp_ms},d={signature_digest(body, str(timestamp_ms), api_key)}"
-
-
 def handle_call_event(
     body: str | None,
     is_base64: bool,
@@ -173,16 +151,9 @@ def handle_call_event(
 def _answer(
     body: str | None, is_base64: bool, headers: dict[str, str], process: Runtime, now_ms: int
 ) -> EventAnswer:
-    raw = _raw_body(body, is_base64)
-    header = next((value for key, value in headers.items() if key.lower() == SIGNATURE_HEADER), None)
-    signed = SIGNATURE_FORMAT.fullmatch(header or "")
-    if raw is None or signed is None:
-        return _refuse("missing or malformed signature")
-    timestamp, digest = signed.groups()
-    if abs(now_ms - int(timestamp)) > MAX_CLOCK_SKEW_MS:
-        return _refuse("signature timestamp more than 5 minutes off")
-    if not _signed_by_retell(raw, timestamp, digest, process):
-        return _refuse("invalid signature")
+    raw = signed_body(body, is_base64, headers, process, now_ms)
+    if raw is None:
+        return _error(401, "unauthorized", "the request is not signed by Retell")
     try:
         payload = json.loads(raw)
     except (ValueError, RecursionError):
@@ -212,23 +183,6 @@ def _answer(
     return EventAnswer(204)
 
 
-def _raw_body(body: str | None, is_base64: bool) -> bytes | None:
-    text = body or ""
-    if not is_base64:
-        return text.encode("utf-8", errors="surrogatepass")
-    try:
-        return base64.b64decode(text, validate=True)
-    except binascii.Error:
-        return None
-
-
-def _signed_by_retell(raw: bytes, timestamp: str, digest: str, process: Runtime) -> bool:
-    def signed_with(key: str) -> bool:
-        return hmac.compare_digest(signature_digest(raw, timestamp, key), digest)
-
-    return process.signed_with_secret("RETELL_API_KEY", signed_with) is not None
-
-
 def _status(event: str, call: _RetellCall) -> CallStatus:
     return RETELL_STATUS.get(call.call_status or "", EVENT_STATUS[event])
 
@@ -254,12 +208,6 @@ def _moment(epoch_ms: int | None) -> datetime | None:
         return None
     seconds, milliseconds = divmod(epoch_ms, 1000)  # exact: a float would round the milliseconds
     return datetime.fromtimestamp(seconds, UTC).replace(microsecond=milliseconds * 1000)
-
-
-def _refuse(reason: str) -> EventAnswer:
-    logger.warning("call event refused", reason=reason)
-    count("RetellSignatureRejected")
-    return _error(401, "unauthorized", "the request is not signed by Retell")
 
 
 def _malformed(reason: str) -> EventAnswer:
