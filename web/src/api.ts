@@ -7,9 +7,7 @@ export type ApiError = components["schemas"]["Error"];
 export type CreateAgentRequest = components["schemas"]["CreateAgentRequest"];
 export type UpdateAgentRequest = components["schemas"]["UpdateAgentRequest"];
 export type Call = components["schemas"]["Call"];
-
 export type CallLeg = components["schemas"]["CallLeg"];
-export type Voicemail = components["schemas"]["Voicemail"];
 
 /** The API client, typed by the generated OpenAPI types; every request carries the session's token. */
 export function apiClient(baseUrl: string, token: () => Promise<string>) {
@@ -20,21 +18,7 @@ export function apiClient(baseUrl: string, token: () => Promise<string>) {
       return request;
     },
   });
-  /**
-   * GET of a path of this API whose answer is not JSON (a voicemail's audio), with the same
-   * Authorization as every other request. A URL elsewhere is refused: the token is this API's only.
-   */
-  const getFile = async (path: string): Promise<Response> => {
-    const absolute = /^[a-z][a-z0-9+.-]*:/i.test(path);
-    if (absolute && !(baseUrl && path.startsWith(`${baseUrl}/`))) {
-      throw new Error(`${path} is not this API's`);
-    }
-    const request = new Request(absolute ? path : `${baseUrl}${path}`, {
-      headers: { Authorization: `Bearer ${await token()}` },
-    });
-    return fetch(request);
-  };
-  return Object.assign(client, { getFile });
+  return client;
 }
 
 export type ApiClient = ReturnType<typeof apiClient>;

@@ -88,10 +88,12 @@ function CallItem({ call, client }: { call: Call; client: ApiClient }) {
           <KeepNumbers text={route.map((step) => `${step}.`).join(" ")} />
         </p>
       ) : null}
+      {/* recordingUrl says there is audio to play: the route it names is the one the player asks. */}
       {voicemail?.recordingUrl ? (
         <VoicemailPlayer
           client={client}
-          url={voicemail.recordingUrl}
+          agentId={call.agentId}
+          callSid={call.callSid}
           caller={caller}
           length={formatClock(voicemail.durationSeconds)}
         />

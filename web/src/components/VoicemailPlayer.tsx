@@ -3,8 +3,9 @@ import { type ApiClient, errorMessage } from "../api";
 
 interface Props {
   client: ApiClient;
-  /** The voicemail's `recordingUrl`: this API's path, owner only. */
-  url: string;
+  /** The call whose voicemail it is: its audio is the API's GET /api/agents/{agentId}/calls/{callSid}/recording. */
+  agentId: string;
+  callSid: string;
   /** Who left it, as shown: "+61 2 9876 5432" or "Unknown caller". */
   caller: string;
   /** Its length, "0:42", when known. */
@@ -17,22 +18,11 @@ type State =
   | { kind: "ready"; src: string }
   | { kind: "failed"; message: string };
 
-/** Why the audio could not be had: the API's message when it sent one, else the status. */
-async function failure(response: Response): Promise<string> {
-  let body: unknown;
-  try {
-    body = await response.clone().json();
-  } catch {
-    body = undefined;
-  }
-  return errorMessage(body, response);
-}
-
 /**
  * A voicemail, fetched when asked for (with the API's Authorization, which an <audio src> could not
  * send) and played from a blob URL; a failed fetch says why.
  */
-export function VoicemailPlayer({ client, url, caller, length }: Props) {
+export function VoicemailPlayer({ client, agentId, callSid, caller, length }: Props) {
   const what = `voicemail from ${caller}${length ? `, ${length}` : ""}`;
   const [state, setState] = useState<State>({ kind: "idle" });
   const audio = useRef<HTMLAudioElement>(null);
@@ -46,15 +36,20 @@ export function VoicemailPlayer({ client, url, caller, length }: Props) {
 
   const load = async () => {
     setState({ kind: "loading" });
-    let response: Response;
+    let read;
     try {
-      response = await client.getFile(url);
+      // Through the API client: the same Authorization as every other request.
+      read = await client.GET("/api/agents/{agentId}/calls/{callSid}/recording", {
+        params: { path: { agentId, callSid } },
+        parseAs: "blob",
+      });
     } catch (problem) {
       setState({ kind: "failed", message: errorMessage(problem) });
       return;
     }
-    if (!response.ok) {
-      setState({ kind: "failed", message: await failure(response) });
+    const { data, error, response } = read;
+    if (!data) {
+      setState({ kind: "failed", message: errorMessage(error, response) });
       return;
     }
     const type = response.headers.get("Content-Type") ?? "";
@@ -62,7 +57,7 @@ export function VoicemailPlayer({ client, url, caller, length }: Props) {
       setState({ kind: "failed", message: `the API answered ${type || "no content type"}, not audio` });
       return;
     }
-    setState({ kind: "ready", src: URL.createObjectURL(await response.blob()) });
+    setState({ kind: "ready", src: URL.createObjectURL(data) });
   };
 
   if (state.kind === "ready") {
