@@ -439,6 +439,29 @@ test("where calls go: business hours in the browser's time zone, a closed date a
   await expect(again.form.getByLabel("After hours")).toHaveValue("voicemail");
 });
 
+test("where calls go: the API's cross-field refusal is shown beside the setting it names, and nothing changes", async ({
+  page,
+}) => {
+  const user = uniqueUser("refused-routing");
+  await createAgent(user, { name: "Unreachable", prompt: PROMPT });
+  await page.goto(dashboardUrl(user));
+  const { routing, form } = await openRouting(page, "Unreachable");
+  await form.getByLabel("Ring my phone first").check(); // but no phone number to ring
+  await form.getByRole("button", { name: "Save" }).click();
+
+  const whoAnswers = form.getByRole("group", { name: "Who answers" });
+  await expect(whoAnswers).toHaveAccessibleDescription(/set transferNumber too/);
+  await expect(form.getByRole("radio", { name: "The agent" })).toHaveAttribute("aria-invalid", "true");
+  await expect(form.getByRole("radio", { name: "Ring my phone first" })).toBeChecked(); // the choice is kept
+  await expect(form.getByRole("alert")).toHaveText("Please correct the fields marked below.");
+  await form.getByRole("button", { name: "Cancel" }).click();
+  await expect(routing).toContainText("Agent answers; no transfer number;");
+  await page.reload();
+  await expect(card(page, "Unreachable").getByRole("region", { name: "Calls go to" })).toContainText(
+    "Agent answers; no transfer number;",
+  );
+});
+
 test("no serious or critical accessibility violations (axe-core)", async ({ page }) => {
   const user = uniqueUser("axe");
   await createAgent(user, { name: "Accessible", description: "Answers after hours", prompt: PROMPT });
