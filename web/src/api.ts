@@ -7,6 +7,7 @@ export type ApiError = components["schemas"]["Error"];
 export type CreateAgentRequest = components["schemas"]["CreateAgentRequest"];
 export type UpdateAgentRequest = components["schemas"]["UpdateAgentRequest"];
 export type Call = components["schemas"]["Call"];
+export type CallLeg = components["schemas"]["CallLeg"];
 
 /** The API client, typed by the generated OpenAPI types; every request carries the session's token. */
 export function apiClient(baseUrl: string, token: () => Promise<string>) {

@@ -5,7 +5,8 @@ import type { Agent, ApiClient } from "../src/api";
 import { changedFields } from "../src/components/EditAgentForm";
 import { VoiceAgentCard } from "../src/components/VoiceAgentCard";
 import { agent } from "./agents";
-import { type Sent, fakeApi, json } from "./fakeApi";
+import { agentApi, patches } from "./agentApi";
+import { fakeApi, json } from "./fakeApi";
 
 afterEach(() => {
   cleanup();
@@ -19,34 +20,6 @@ function Listed({ initial, client }: { initial: Agent; client: ApiClient }) {
 }
 
 const card = () => screen.getByRole("article");
-const patches = (sent: Sent[]) => sent.filter((request) => request.method === "PATCH");
-
-/** An API holding one agent at version `v<n>`; PATCH answers what `patch` says (by default: applies it). */
-function agentApi(stored: Agent, patch?: (sent: Sent) => Response | undefined) {
-  let version = 1;
-  let current = stored;
-  const api = fakeApi((sent) => {
-    if (sent.method === "GET" && sent.path === `/api/agents/${stored.id}`) {
-      return json(200, current, { ETag: `"v${version}"` });
-    }
-    if (sent.method === "PATCH") {
-      const answer = patch?.(sent);
-      if (answer) return answer;
-      current = { ...current, ...(sent.body as Partial<Agent>) };
-      version += 1;
-      return json(200, current, { ETag: `"v${version}"` });
-    }
-    return json(404, { error: "not_found", message: "no such route" });
-  });
-  return {
-    ...api,
-    /** Someone else's change, behind the form's back. */
-    changeElsewhere: (change: Partial<Agent>) => {
-      current = { ...current, ...change };
-      version += 1;
-    },
-  };
-}
 
 async function openEditor() {
   fireEvent.click(within(card()).getByRole("button", { name: "Edit Reception" }));

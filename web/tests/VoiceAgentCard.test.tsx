@@ -13,7 +13,7 @@ describe("VoiceAgentCard", () => {
     Object.assign(navigator, { clipboard: { writeText } });
     render(<VoiceAgentCard agent={agent()} onDelete={() => undefined} />);
 
-    expect(within(card()).getByRole("heading").textContent).toBe("Reception");
+    expect(within(card()).getByRole("heading", { level: 3 }).textContent).toBe("Reception");
     expect(within(card()).getByText("Books appointments")).toBeTruthy();
     expect(within(card()).getByText("Active")).toBeTruthy();
     expect(within(card()).getByRole("img", { name: "Phone number" })).toBeTruthy();

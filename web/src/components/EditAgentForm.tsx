@@ -1,6 +1,7 @@
 import { type FormEvent, useEffect, useRef, useState } from "react";
-import { type Agent, type ApiClient, type UpdateAgentRequest, errorMessage } from "../api";
+import type { Agent, ApiClient, UpdateAgentRequest } from "../api";
 import { type AgentFieldName, AgentField, type FieldErrors, PROMPT_HINT, splitFieldErrors } from "./AgentField";
+import { useAgentVersion } from "./useAgentVersion";
 
 interface Props {
   agent: Agent;
@@ -36,40 +37,18 @@ export function changedFields(before: Values, after: Values): UpdateAgentRequest
 export function EditAgentForm({ agent, client, onUpdated, onClose }: Props) {
   const [values, setValues] = useState<Values>(() => valuesOf(agent));
   const [fieldErrors, setFieldErrors] = useState<FieldErrors>({});
-  const [formError, setFormError] = useState<string | null>(null);
-  const [etag, setEtag] = useState<string | null>(null);
-  const [saving, setSaving] = useState(false);
   // What the form was filled from: the baseline of "changed", and what If-Match vouches for.
   const original = useRef<Values>(valuesOf(agent));
-  // A second click before the first answer would send the same ETag again: refused (412), it would
-  // be reported as a change made elsewhere.
-  const inFlight = useRef(false);
+  const { etag, saving, formError, save, inFlight } = useAgentVersion({
+    agent,
+    client,
+    onUpdated,
+    fill: (current) => {
+      original.current = valuesOf(current);
+      setValues(valuesOf(current));
+    },
+  });
 
-  const readAgent = () => client.GET("/api/agents/{agentId}", { params: { path: { agentId: agent.id } } });
-  const reload = async (): Promise<boolean> => {
-    let read: Awaited<ReturnType<typeof readAgent>>;
-    try {
-      read = await readAgent();
-    } catch (failure) {
-      setFormError(`Could not read ${agent.name}: ${errorMessage(failure)}`);
-      return false;
-    }
-    const { data, error, response } = read;
-    if (!data) {
-      setFormError(`Could not read ${agent.name}: ${errorMessage(error, response)}`);
-      return false;
-    }
-    original.current = valuesOf(data);
-    setValues(valuesOf(data));
-    setEtag(response.headers.get("ETag"));
-    onUpdated(data);
-    return true;
-  };
-
-  // Read once, when the form opens: the list's copy may be stale and carries no ETag.
-  useEffect(() => {
-    void reload();
-  }, []);
   // The form opens where the Edit button was: the keyboard goes straight to its first field.
   const form = useRef<HTMLFormElement>(null);
   useEffect(() => {
@@ -84,37 +63,13 @@ export function EditAgentForm({ agent, client, onUpdated, onClose }: Props) {
       onClose();
       return;
     }
-    inFlight.current = true;
-    setSaving(true);
     setFieldErrors({});
-    setFormError(null);
-    try {
-      const { data, error, response } = await client.PATCH("/api/agents/{agentId}", {
-        params: { path: { agentId: agent.id }, header: { "If-Match": etag } },
-        body,
-      });
-      if (data) {
-        onUpdated(data);
-        onClose();
-      } else if (response.status === 412) {
-        if (await reload()) {
-          setFormError(
-            `${agent.name} was changed elsewhere since this form opened: it shows the current values now. Make your change again and save.`,
-          );
-        }
-      } else if (error && "fields" in error && error.fields?.length) {
-        const { byField, other } = splitFieldErrors(error.fields, FIELDS);
-        setFieldErrors(byField);
-        setFormError(other ?? "Please correct the fields marked below.");
-      } else {
-        setFormError(errorMessage(error, response));
-      }
-    } catch (failure) {
-      setFormError(`The request did not complete: ${errorMessage(failure)}.`);
-    } finally {
-      inFlight.current = false;
-      setSaving(false);
-    }
+    const saved = await save(body, (fields) => {
+      const { byField, other } = splitFieldErrors(fields, FIELDS);
+      setFieldErrors(byField);
+      return other;
+    });
+    if (saved) onClose();
   };
 
   const field = (name: EditableField, multiline = false, hint?: string) => (

@@ -1,7 +1,9 @@
 import { useState } from "react";
 import { type Agent, type ApiClient, type Call, errorMessage } from "../api";
-import { CALL_STATUS_LABELS, formatDuration, formatWhen } from "../calls";
+import { CALL_STATUS_LABELS, callRoute, formatClock, formatDuration, formatWhen } from "../calls";
 import { formatPhoneNumber } from "../phone";
+import { KeepNumbers } from "./KeepNumbers";
+import { VoicemailPlayer } from "./VoicemailPlayer";
 
 /** How many calls the disclosure shows at first, and adds per "Load more". */
 export const CALLS_PAGE_SIZE = 10;
@@ -56,7 +58,7 @@ export function RecentCalls({ agent, client }: Props) {
       {calls?.length ? (
         <ul className="call-list" aria-label={`Recent calls of ${agent.name}`}>
           {calls.map((call) => (
-            <CallItem key={call.callSid} call={call} />
+            <CallItem key={call.callSid} call={call} client={client} />
           ))}
         </ul>
       ) : null}
@@ -69,15 +71,35 @@ export function RecentCalls({ agent, client }: Props) {
   );
 }
 
-function CallItem({ call }: { call: Call }) {
+function CallItem({ call, client }: { call: Call; client: ApiClient }) {
   const duration = formatDuration(call.durationMs);
   const caller = call.from ? formatPhoneNumber(call.from).display : "Unknown caller";
+  const route = callRoute(call);
+  const voicemail = call.outcome === "voicemail" ? call.voicemail : null;
   return (
-    <li className="call" data-status={call.status}>
+    <li className="call" data-status={call.status} data-outcome={call.outcome ?? undefined}>
       <span className="call-from">{caller}</span>
       <span className="call-status">{CALL_STATUS_LABELS[call.status]}</span>
+      {call.businessOpen === false ? <span className="call-after-hours">After hours</span> : null}
       {duration ? <span className="call-duration">{duration}</span> : null}
       <time dateTime={call.registeredAt}>{formatWhen(call.registeredAt)}</time>
+      {route.length ? (
+        <p className="call-route">
+          <KeepNumbers text={route.map((step) => `${step}.`).join(" ")} />
+        </p>
+      ) : null}
+      {/* recordingUrl says there is audio to play: the route it names is the one the player asks. */}
+      {voicemail?.recordingUrl ? (
+        <VoicemailPlayer
+          client={client}
+          agentId={call.agentId}
+          callSid={call.callSid}
+          caller={caller}
+          length={formatClock(voicemail.durationSeconds)}
+        />
+      ) : voicemail ? (
+        <p className="call-route hint">No recording of this voicemail.</p>
+      ) : null}
       {call.summary ? <p className="call-summary">{call.summary}</p> : null}
     </li>
   );

@@ -1,7 +1,8 @@
-import { useEffect, useRef, useState } from "react";
+import { useLayoutEffect, useRef, useState } from "react";
 import type { Agent, ApiClient } from "../api";
 import { formatPhoneNumber } from "../phone";
 import { PROVISIONING_STEPS, STATUS_LABELS, failureAdvice, provisioningProgress } from "../status";
+import { CallsGoTo } from "./CallsGoTo";
 import { EditAgentForm } from "./EditAgentForm";
 import { PhoneIcon } from "./PhoneIcon";
 import { RecentCalls } from "./RecentCalls";
@@ -25,8 +26,9 @@ export function VoiceAgentCard({ agent, onDelete, client, onUpdated }: Props) {
   const editable = live && onUpdated !== undefined;
   const editButton = useRef<HTMLButtonElement>(null);
   const returnFocus = useRef(false);
-  // Keyboard users go back to the Edit button they came from once the form closes.
-  useEffect(() => {
+  // Keyboard users go back to the Edit button they came from once the form closes: in the same
+  // commit that removes the form, so focus never falls to the page in between.
+  useLayoutEffect(() => {
     if (!editing && returnFocus.current) editButton.current?.focus();
     returnFocus.current = false;
   }, [editing]);
@@ -48,6 +50,9 @@ export function VoiceAgentCard({ agent, onDelete, client, onUpdated }: Props) {
       {agent.status === "active" ? <Script agent={agent} /> : null}
       {editable && editing ? (
         <EditAgentForm agent={agent} client={client} onUpdated={onUpdated} onClose={closeEditor} />
+      ) : null}
+      {agent.status === "active" ? (
+        <CallsGoTo agent={agent} client={editable ? client : undefined} onUpdated={onUpdated} />
       ) : null}
       {live ? <RecentCalls agent={agent} client={client} /> : null}
       {(deletable && onDelete) || (editable && !editing) ? (
