@@ -1,15 +1,17 @@
 """POST /api/webhooks/retell (Retell's call events) and POST /api/tools/transfer (the agent's transfer
 tool, a Retell custom function): no JWT, the Retell signature is checked instead."""
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from voice_agents import runtime
 from voice_agents.core.observability import logger, tracer
-from voice_agents.flows.calls.events import handle_call_event
-from voice_agents.flows.calls.transfer import handle_transfer
+from voice_agents.flows.calls.events import EventAnswer, handle_call_event
+
+if TYPE_CHECKING:
+    from voice_agents.flows.calls.transfer import ToolAnswer
 
 TRANSFER_ROUTE = "POST /api/tools/transfer"
 
@@ -17,13 +19,20 @@ TRANSFER_ROUTE = "POST /api/tools/transfer"
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP, clear_state=True)
 @tracer.capture_lambda_handler
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    handle = handle_transfer if event.get("routeKey") == TRANSFER_ROUTE else handle_call_event
-    answer = handle(
-        body=event.get("body"),
-        is_base64=bool(event.get("isBase64Encoded")),
-        headers=event.get("headers") or {},
-        process=runtime.process(),
-    )
+    request: dict[str, Any] = {
+        "body": event.get("body"),
+        "is_base64": bool(event.get("isBase64Encoded")),
+        "headers": event.get("headers") or {},
+        "process": runtime.process(),
+    }
+    if event.get("routeKey") == TRANSFER_ROUTE:
+        # Only the tool needs the call path's TwiML (and, to redirect the call, twilio.rest): not the
+        # events, three of which every call brings.
+        from voice_agents.flows.calls.transfer import handle_transfer
+
+        answer: EventAnswer | ToolAnswer = handle_transfer(**request)
+    else:
+        answer = handle_call_event(**request)
     response: dict[str, Any] = {"statusCode": answer.status}
     if answer.body:
         response |= {"headers": {"Content-Type": "application/json"}, "body": answer.body}

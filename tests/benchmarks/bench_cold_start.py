@@ -48,14 +48,20 @@ FUNCTIONS = (
     "reconcile",
 )
 # What each function's first invocation imports beyond its module (lazily, to keep it off the others).
+# The store (pymongo) is built on the first request by every function but the fallback URL's.
+_STORE = "voice_agents.data.agents"
 DEFERRED = {
-    "twilio_webhook": ("voice_agents.providers.retell",),
-    "create_agent": ("voice_agents.providers.retell", "voice_agents.providers.twilio"),
-    "delete_agent": ("voice_agents.providers.retell", "voice_agents.providers.twilio"),
-    "reconcile": ("voice_agents.providers.retell", "voice_agents.providers.twilio"),
+    "twilio_webhook": (_STORE, "voice_agents.providers.retell"),
+    "retell_webhook": (_STORE,),
+    "get_agents": (_STORE,),
+    "create_agent": (_STORE, "voice_agents.providers.retell", "voice_agents.providers.twilio"),
+    "update_agent": (_STORE, "voice_agents.providers.retell"),
+    "delete_agent": (_STORE, "voice_agents.providers.retell", "voice_agents.providers.twilio"),
+    "reconcile": (_STORE, "voice_agents.providers.retell", "voice_agents.providers.twilio"),
 }
 # The adapters' names in a checkout from before the layer had a folder per layer (--before).
 FLAT_NAMES = {
+    _STORE: "voice_agents.store",
     "voice_agents.providers.retell": "voice_agents.retell",
     "voice_agents.providers.twilio": "voice_agents.twilio_numbers",
 }

@@ -37,13 +37,15 @@ Only this module and ``store`` name the record's fields; the domain reads a reco
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from bson import ObjectId
 
 from voice_agents.core.observability import logger
-from voice_agents.core.routing import Routing
 from voice_agents.core.statuses import AgentStatus
+
+if TYPE_CHECKING:
+    from voice_agents.core.routing import Routing
 
 # Names of the paid resources, as they appear in ``pending`` lists, ``unknownOutcomes`` and metrics.
 NUMBER = "twilio_number"
@@ -140,6 +142,9 @@ class AgentRecord:
     @property
     def routing(self) -> Routing:
         """Where the agent's calls go besides the agent (read defensively: see ``Routing``)."""
+        # Imported here: the call-events and repair functions read records, never the routing.
+        from voice_agents.core.routing import Routing
+
         return Routing.from_settings(self.document)
 
     @property

@@ -26,17 +26,12 @@ from voice_agents.core.errors import (
 from voice_agents.core.observability import external_call
 from voice_agents.core.retry import call_timeout, with_retries
 from voice_agents.core.tags import llm_dynamic_variables
+from voice_agents.providers.retell_rules import start_speaker
 
 PROVIDER = "retell"
 # Retell answers 422 "Cannot find requested asset under given api key." for unknown ids.
 _NOT_FOUND_STATUSES = {404, 422}
 PAGE_LIMIT = 1000  # the most a list page may hold
-
-
-def start_speaker(begin_message: str | None) -> str:
-    """Who speaks first: the agent when it has a greeting, else the caller. Retell documents
-    ``start_speaker`` as required although its schema does not list it, so it is always sent."""
-    return "agent" if begin_message else "user"
 
 
 class RetellClient:

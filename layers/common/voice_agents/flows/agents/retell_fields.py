@@ -15,7 +15,7 @@ from typing import Any
 
 from voice_agents.core.routing import TRANSFER_TOOL
 from voice_agents.core.tags import retell_agent_name, transfer_tool_url
-from voice_agents.providers.retell import start_speaker
+from voice_agents.providers.retell_rules import start_speaker
 
 # The record's fields and what Retell calls them: on the LLM, and on the agent.
 LLM_FIELDS = {"prompt": "general_prompt", "beginMessage": "begin_message"}

@@ -21,6 +21,7 @@ from voice_agents.core.observability import count, logger
 from voice_agents.core.routing import FORWARD, MESSAGE, VOICEMAIL, Destination, Routing
 from voice_agents.core.tags import DIAL_STATUS, RECORDING, call_step_url
 from voice_agents.data.agent_record import RETELL_AGENT
+from voice_agents.data.calls import CALL_SID_METADATA
 from voice_agents.flows.calls import twiml
 
 if TYPE_CHECKING:
@@ -38,7 +39,6 @@ AGENT_LEG, PERSON_LEG, TRANSFER_LEG, FORWARD_LEG, VOICEMAIL_LEG = (
 # A note to the call record never holds the caller up longer than this.
 NOTE_TIMEOUT_SECONDS = 1.0
 REGISTER_TIMEOUT_SECONDS = 4.0
-CALL_SID_METADATA = "twilio_call_sid"
 
 
 @dataclass(frozen=True)
