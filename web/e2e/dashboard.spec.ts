@@ -9,6 +9,7 @@ import {
   placeCall,
   retell,
   tokenFor,
+  transferredCall,
   twilio,
   uniqueUser,
 } from "./stack";
@@ -460,6 +461,24 @@ test("where calls go: the API's cross-field refusal is shown beside the setting 
   await expect(card(page, "Unreachable").getByRole("region", { name: "Calls go to" })).toContainText(
     "Agent answers; no transfer number;",
   );
+});
+
+test("a transfer number set on the card: a caller the agent puts through shows in Recent calls as transferred, answered", async ({
+  page,
+}) => {
+  const user = uniqueUser("transfer");
+  const { body: agent } = await createAgent(user, { name: "Transfers", prompt: PROMPT });
+  await page.goto(dashboardUrl(user));
+  const { routing, form } = await openRouting(page, "Transfers");
+  await form.getByLabel("Your phone number").fill("+61 2 9374 4000");
+  await form.getByRole("button", { name: "Save" }).click();
+  await expect(routing).toContainText("transfers to +61 2 9374 4000");
+
+  const played = await transferredCall(agent, "+61298765432", "+61293744000");
+  expect(played.reached).toBe("person");
+
+  await card(page, "Transfers").getByText("Recent calls").click();
+  await expect(card(page, "Transfers").getByText("Transferred to +61 2 9374 4000 — answered")).toBeVisible();
 });
 
 test("no serious or critical accessibility violations (axe-core)", async ({ page }) => {

@@ -47,6 +47,13 @@ export interface OwnedNumber {
   friendly_name: string;
 }
 
+/** A call the fake Twilio played: where the caller got to. */
+export interface PlayedCall {
+  call_sid: string;
+  state: string;
+  reached: string | null;
+}
+
 /** A fake provider's `/__control` surface (local/fakes/server.py), from this process. */
 export class FakeControl {
   constructor(private readonly baseUrl: string) {}
@@ -85,6 +92,21 @@ export class FakeControl {
   /** Ends a call the fake Retell registered, `afterMs` after it started: it sends the call's events. */
   endCall = (callId: string, afterMs: number) =>
     this.send("POST", `calls/${encodeURIComponent(callId)}/end`, { after_ms: afterMs });
+
+  /** The fake Twilio: how a dialled number answers (answered, no-answer, busy, failed). */
+  setDialOutcome = (number: string, outcome: string) =>
+    this.send("POST", "dial_outcomes", { number, outcome, talk_seconds: 30 });
+
+  /** The fake Twilio plays a call to an owned number; its log once it is `wait` (settled: with the agent). */
+  playCall = (from: string, to: string, wait: "settled" | "finished") =>
+    this.send<PlayedCall>("POST", "calls/place", { from, to, wait, timeout_ms: 15_000 });
+
+  waitForCall = (callSid: string) =>
+    this.send<PlayedCall>("POST", `calls/${callSid}/wait`, { until: "finished", timeout_ms: 15_000 });
+
+  /** The fake Retell: the call's agent calls its custom tool `name`. */
+  invokeTool = (callId: string, name: string) =>
+    this.send<{ status: number; body: string }>("POST", `calls/${encodeURIComponent(callId)}/tool`, { name, args: {} });
 
   async ownedNumbers(): Promise<OwnedNumber[]> {
     return Object.values((await this.state()).owned);
@@ -143,4 +165,20 @@ export async function callAnalysed(user: string, agentId: string, timeoutMs = 15
     if (Date.now() > deadline) throw new Error(`no analysed call for ${agentId} in ${timeoutMs} ms`);
     await new Promise((resolve) => setTimeout(resolve, 100));
   }
+}
+
+/**
+ * A caller rings the agent's number, the fake Twilio plays the call (every <Dial> action included),
+ * and the agent's transfer tool puts them through to its transfer number, which answers.
+ */
+export async function transferredCall(agent: Agent, caller: string, person: string): Promise<PlayedCall> {
+  await twilio().setDialOutcome(person, "answered");
+  const placed = await twilio().playCall(caller, agent.phoneNumber ?? "", "settled");
+  if (placed.state !== "with_agent") throw new Error(`the call did not reach the agent: ${JSON.stringify(placed)}`);
+  const { calls_registered: registered } = await retell().retellState();
+  const retellCall = Object.values(registered).find((call) => call.metadata?.twilio_call_sid === placed.call_sid);
+  if (!retellCall) throw new Error(`no Retell call for ${placed.call_sid}`);
+  const tool = await retell().invokeTool(retellCall.call_id, "transfer_to_person");
+  if (tool.status !== 200) throw new Error(`the transfer tool answered ${tool.status}: ${tool.body}`);
+  return twilio().waitForCall(placed.call_sid);
 }

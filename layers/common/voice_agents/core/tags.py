@@ -23,6 +23,9 @@ RETELL_WEBHOOK_PATH = "/api/webhooks/retell"
 # recording, and the number's VoiceFallbackUrl.
 CALL_STEP_PATH = "/api/webhooks/twilio/{agent_id}/{step}"
 DIAL_STATUS, RECORDING, FALLBACK = "dial-status", "recording", "fallback"
+# The key of the metadata each call is registered with at Retell that names its Twilio CallSid: Retell's
+# events and the transfer tool find the call by it.
+CALL_SID_METADATA = "twilio_call_sid"
 # Where the agent's transfer tool (a Retell custom function) posts: one URL, the call names the agent.
 TRANSFER_TOOL_PATH = "/api/tools/transfer"
 

@@ -33,9 +33,6 @@ PROGRESS: dict[CallStatus, int] = {
 }
 STATUS_BY_PROGRESS = {rank: status for status, rank in PROGRESS.items()}
 OUTCOMES = ("agent", "person", "voicemail", "message", "missed")
-# The key of the metadata each call is registered with at Retell that names its CallSid: Retell's events
-# and the transfer tool find the call by it.
-CALL_SID_METADATA = "twilio_call_sid"
 # The call path's facts of a call live beside it, in a document of their own (``CallStore.note``).
 ROUTE_SUFFIX = "#route"
 # A route is only read with its call; its own expiry (the longest retention) only cleans it up.

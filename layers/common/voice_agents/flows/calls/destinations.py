@@ -19,9 +19,8 @@ from voice_agents.core.clock import now
 from voice_agents.core.errors import DomainError
 from voice_agents.core.observability import count, logger
 from voice_agents.core.routing import FORWARD, MESSAGE, VOICEMAIL, Destination, Routing
-from voice_agents.core.tags import DIAL_STATUS, RECORDING, call_step_url
+from voice_agents.core.tags import CALL_SID_METADATA, DIAL_STATUS, RECORDING, call_step_url
 from voice_agents.data.agent_record import RETELL_AGENT
-from voice_agents.data.calls import CALL_SID_METADATA
 from voice_agents.flows.calls import twiml
 
 if TYPE_CHECKING:

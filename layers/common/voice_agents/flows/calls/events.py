@@ -24,7 +24,8 @@ from voice_agents.core.clock import now
 from voice_agents.core.errors import ConfigurationError, StoreError
 from voice_agents.core.observability import count, logger
 from voice_agents.core.statuses import CallStatus
-from voice_agents.data.calls import CALL_SID_METADATA, PROGRESS
+from voice_agents.core.tags import CALL_SID_METADATA
+from voice_agents.data.calls import PROGRESS
 from voice_agents.flows.calls.retell_signature import signed_body
 
 if TYPE_CHECKING:

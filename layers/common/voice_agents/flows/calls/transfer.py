@@ -23,9 +23,8 @@ from voice_agents.core.clock import now
 from voice_agents.core.errors import DomainError
 from voice_agents.core.observability import count, logger
 from voice_agents.core.statuses import AgentStatus, CallStatus
-from voice_agents.core.tags import base_url_of
+from voice_agents.core.tags import CALL_SID_METADATA, base_url_of
 from voice_agents.data.agent_record import RETELL_AGENT
-from voice_agents.data.calls import CALL_SID_METADATA
 from voice_agents.flows.calls import twiml
 from voice_agents.flows.calls.destinations import TRANSFER_LEG, Call, note
 from voice_agents.flows.calls.retell_signature import signed_body
