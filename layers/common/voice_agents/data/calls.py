@@ -200,8 +200,9 @@ class CallStore:
         to_number: str,
         moment: datetime,
         retention: timedelta,
+        facts: dict[str, Any] | None = None,
     ) -> None:
-        """The call as registered with Retell (the record is made if the call had none)."""
+        """The call as registered with Retell, with ``facts`` (the record is made if the call had none)."""
         self.open_call(
             call_sid,
             agent_id=agent_id,
@@ -210,7 +211,7 @@ class CallStore:
             to_number=to_number,
             moment=moment,
             retention=retention,
-            facts={"retellCallId": retell_call_id},
+            facts={**(facts or {}), "retellCallId": retell_call_id},
         )
 
     @translate_errors

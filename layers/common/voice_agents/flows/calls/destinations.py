@@ -114,17 +114,23 @@ def connect_agent(
     moment: datetime,
     not_to: str | None = None,
     transfer_failed: bool = False,
+    opening: dict[str, Any] | None = None,
 ) -> str:
     """Register the call with Retell and dial the agent over SIP; when Retell cannot take it (down,
     slow, at its concurrency limit), the caller goes to the fallback at once instead. ``not_to`` is
-    a number that has just not answered: the fallback never rings it again."""
+    a number that has just not answered: the fallback never rings it again. ``opening``: what the
+    call's record starts with, when this step makes it (the registration writes it)."""
     routing = record.routing
     fallback = routing.fallback(not_to=not_to)
     try:
-        call_id = _register(record, call, process, routing, moment, transfer_failed=transfer_failed)
+        call_id = _register(
+            record, call, process, routing, moment, transfer_failed=transfer_failed, opening=opening
+        )
     except DomainError as exc:
         logger.warning("Retell could not take the call; the fallback takes it", error=str(exc))
         count("AgentUnreachable")
+        if opening is not None:
+            open_record(record, call, process, opening)
         return send_to(fallback, call, reason="agent_unreachable", process=process)
     count("CallsConnected")
     sip = f"sip:{call_id}@{process.settings().retell_sip_domain}"
@@ -139,6 +145,7 @@ def _register(
     moment: datetime,
     *,
     transfer_failed: bool,
+    opening: dict[str, Any] | None,
 ) -> str:
     """The Retell call id for this call, registered once even when Twilio retries the webhook (a
     transfer that failed registers a new call: the first one ended when the caller was put through)."""
@@ -174,8 +181,32 @@ def _register(
         to_number=call.agent_number,
         moment=moment,
         retention=timedelta(days=process.settings().call_record_retention_days),
+        facts=opening,
     )
     return call_id
+
+
+def open_record(record: AgentRecord, call: Call, process: Runtime, facts: dict[str, Any]) -> None:
+    """The call's record from its first ring, for a call Retell does not take (best effort, bounded:
+    a caller is never held up by it)."""
+    import pymongo
+
+    owner = record.owner_id
+    try:
+        with pymongo.timeout(NOTE_TIMEOUT_SECONDS):
+            process.store().calls.open_call(
+                call.call_sid,
+                agent_id=record.id,
+                owner_id=owner if isinstance(owner, str) else None,
+                from_number=call.caller,
+                to_number=call.agent_number,
+                moment=now(),
+                retention=timedelta(days=process.settings().call_record_retention_days),
+                facts=facts,
+            )
+    except Exception as exc:
+        logger.warning("call record not opened", error=str(exc))
+        count("CallNotesLost")
 
 
 def note(process: Runtime | None, call: Call, facts: dict[str, Any]) -> None:

@@ -21,7 +21,6 @@ agent's stored webhookUrl (the number's VoiceUrl) is read first and checked agai
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import timedelta
 from typing import TYPE_CHECKING
 
 from voice_agents.core.clock import now, object_id
@@ -32,7 +31,7 @@ from voice_agents.core.statuses import AgentStatus
 from voice_agents.core.tags import base_url_of, webhook_url
 from voice_agents.data.agent_record import RETELL_AGENT, AgentRecord
 from voice_agents.flows.calls import twiml
-from voice_agents.flows.calls.destinations import PERSON_LEG, Call, connect_agent, note, send_to
+from voice_agents.flows.calls.destinations import PERSON_LEG, Call, connect_agent, note, open_record, send_to
 from voice_agents.flows.calls.twilio_request import TwimlAnswer, form_params, signed_by_twilio
 
 if TYPE_CHECKING:
@@ -137,15 +136,15 @@ def _route(agent_id: str, verified: _Verified, params: dict[str, str], process: 
     )
     moment = now()
     routing = record.routing
-    business_open = routing.is_open(moment)
-    _open_record(record, call, process, verified.settings, business_open)
-    if not business_open:
-        closed = routing.after_hours()
-        if closed is not None:
-            return send_to(closed, call, reason="after_hours", process=process)
+    opening = {"businessOpen": routing.is_open(moment)}
+    closed = None if opening["businessOpen"] else routing.after_hours()
+    if closed is not None:
+        open_record(record, call, process, opening)
+        return send_to(closed, call, reason="after_hours", process=process)
     if routing.rings_person_first(moment):
         person = routing.transfer_number
         assert person is not None
+        open_record(record, call, process, opening)
         note(process, call, {"transfer": {"to": person, "reason": "person_first", "answered": None}})
         return twiml.dial_number(
             person,
@@ -153,27 +152,8 @@ def _route(agent_id: str, verified: _Verified, params: dict[str, str], process: 
             action=call.dial_action(PERSON_LEG, routing.fallback(not_to=person), dialled=person),
             ring_seconds=routing.ring_seconds,
         )
-    return connect_agent(record, call, process, moment=moment)
-
-
-def _open_record(
-    record: AgentRecord, call: Call, process: Runtime, settings: Settings, business_open: bool
-) -> None:
-    """The call's record from its first ring (best effort: a caller is never held up by it)."""
-    owner = record.owner_id
-    try:
-        process.store().calls.open_call(
-            call.call_sid,
-            agent_id=record.id,
-            owner_id=owner if isinstance(owner, str) else None,
-            from_number=call.caller,
-            to_number=call.agent_number,
-            moment=now(),
-            retention=timedelta(days=settings.call_record_retention_days),
-            facts={"businessOpen": business_open},
-        )
-    except StoreError as exc:
-        logger.warning("call record not opened", error=str(exc))
+    # The registration writes the call's record: no write of its own on the path most calls take.
+    return connect_agent(record, call, process, moment=moment, opening=opening)
 
 
 def _refuse(status: int, reason: str, agent_id: str) -> WebhookResponse:
