@@ -8,11 +8,12 @@ from __future__ import annotations
 
 import re
 import urllib.parse
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from bson import ObjectId
 
-from voice_agents.core.routing import FORWARD, Destination
+if TYPE_CHECKING:
+    from voice_agents.core.routing import Destination
 
 _AGENT_ID = re.compile(r"[0-9a-f]{24}")
 # The key, inside an LLM's default_dynamic_variables, that names the agent owning it (its tag).
@@ -98,6 +99,8 @@ def call_step_url(base_url: str, agent_id: ObjectId | str, step: str, **query: s
 def fallback_url(base_url: str, agent_id: ObjectId | str, destination: Destination) -> str:
     """The number's VoiceFallbackUrl: Twilio requests it when the voice webhook fails, and it answers
     from what it carries (``forward`` and its number, or ``then``), without the database or Retell."""
+    from voice_agents.core.routing import FORWARD  # the routing rules load only where calls are routed
+
     if destination.action == FORWARD and destination.number:
         return call_step_url(base_url, agent_id, FALLBACK, forward=destination.number)
     return call_step_url(base_url, agent_id, FALLBACK, then=destination.action)
