@@ -1,6 +1,6 @@
 """The agent record's schema: one MongoDB document per agent, the saga's journal and audit trail.
 
-Only this module and ``store`` name the record's fields; the domain reads a record through
+Only this module and ``agents`` (the queries) name the record's fields; the domain reads a record through
 ``AgentRecord`` and changes it through the store's named operations. Records of older shapes exist
 (a field missing or of another type), so every read here is defensive (docs/architecture.md,
 "The agent record").

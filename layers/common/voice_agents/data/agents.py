@@ -2,8 +2,8 @@
 
 The domain changes a record only through the named operations below (``journal``,
 ``record_resource``, ``activate``, ``mark_failed``, ``begin_delete``, ``soft_delete``,
-``claim_due_repairs``...) and reads it as a ``records.AgentRecord``: the record's field names and
-every query stay in this module and ``records`` (docs/architecture.md, "The agent record").
+``claim_due_repairs``...) and reads it as an ``agent_record.AgentRecord``: the record's field names and
+every query stay in this module and ``agent_record`` (docs/architecture.md, "The agent record").
 
 Every driver error leaves this module as a StoreError. Only single-document atomic operations are
 used, because FerretDB (tests) has no transactions and Atlas (production) must behave the same.

@@ -124,7 +124,7 @@ class CallRecord:
 
 class CallStore:
     """Inbound calls registered with Retell, by Twilio CallSid: a replay registers nothing, and the
-    record is the call's history (call_records.py has its fields), completed by Retell's events.
+    record is the call's history (this module's docstring has its fields), completed by Retell's events.
 
     Every read checks the expiry in code: the same on Atlas, and FerretDB has no TTL index (where the
     server has one, it only cleans up).

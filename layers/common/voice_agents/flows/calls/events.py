@@ -5,7 +5,7 @@ Retell signs each event (``retell_signature``): a missing, malformed, wrong or s
 
 ``call_started``, ``call_ended`` and ``call_analyzed`` update the call by its Retell id (and by its
 CallSid, from the metadata it was registered with, when the event carries it), in one update
-whose outcome does not depend on order or repetition (``call_records``): Retell retries an event up to
+whose outcome does not depend on order or repetition (``data/calls.py``): Retell retries an event up to
 three times and may deliver them out of order. Other event types, and events for calls we never
 registered, are acknowledged (204) and change nothing. A signed body that is not an event is a 400.
 The database down is a 503 (Retell retries); no answer carries internals.
