@@ -1,11 +1,13 @@
 """The call record's schema (collection ``calls``, one document per Twilio CallSid) and its reading.
 
-Written by the Twilio webhook when it hands a call to Retell (``CallStore.remember``) and
-completed by Retell's call events (``flows/calls/events.py``). Fields: ``_id`` (CallSid), ``retellCallId``,
-``agentId`` (ObjectId), ``ownerId``, ``from``, ``to``, ``progress`` (see below), ``createdAt`` (when
-it was registered), ``orderId`` (an ObjectId drawn then: the calls route's sort key and cursor),
-``expiresAt``, and from the events ``startedAt``, ``endedAt``, ``durationMs``,
-``disconnectionReason``, ``summary``, ``sentiment``.
+Written by the Twilio webhook when it hands a call to Retell (``CallStore.remember``), or when it
+sends the caller elsewhere (``open_call``), and completed by Retell's call events
+(``flows/calls/events.py``). Fields: ``_id`` (CallSid), ``retellCallId``, ``agentId`` (ObjectId),
+``ownerId``, ``from``, ``to``, ``businessOpen``, ``progress`` (see below), ``createdAt`` (its first
+webhook), ``orderId`` (an ObjectId drawn then: the calls route's sort key and cursor), ``expiresAt``,
+and from the events ``startedAt``, ``endedAt``, ``durationMs``, ``disconnectionReason``, ``summary``,
+``sentiment``. What the call path learns (``outcome``, ``transfer``, ``forward``, ``voicemail``,
+``messageReason``) is in a document of its own beside it, ``{CallSid}#route`` (``CallStore.note``).
 
 The status is kept as ``progress``, a number that only grows (``$max``): events arrive in any order
 and more than once, and a status that never goes backwards is then one atomic update per event.
