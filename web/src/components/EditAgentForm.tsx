@@ -1,6 +1,7 @@
 import { type FormEvent, useEffect, useRef, useState } from "react";
 import type { Agent, ApiClient, UpdateAgentRequest } from "../api";
 import { type AgentFieldName, AgentField, type FieldErrors, PROMPT_HINT, splitFieldErrors } from "./AgentField";
+import { FormActions } from "./FormActions";
 import { useAgentVersion } from "./useAgentVersion";
 
 interface Props {
@@ -92,19 +93,7 @@ export function EditAgentForm({ agent, client, onUpdated, onClose }: Props) {
       {field("name")}
       {field("prompt", true, PROMPT_HINT)}
       {field("beginMessage")}
-      {formError ? (
-        <p className="form-error" role="alert">
-          {formError}
-        </p>
-      ) : null}
-      <div className="form-actions">
-        <button type="button" className="secondary" onClick={onClose}>
-          Cancel
-        </button>
-        <button type="submit" disabled={saving || etag === null}>
-          {saving ? "Saving…" : "Save"}
-        </button>
-      </div>
+      <FormActions error={formError} saving={saving} canSave={etag !== null} onCancel={onClose} />
     </form>
   );
 }

@@ -14,6 +14,7 @@ import {
 import { formatPhoneNumber } from "../phone";
 import type { AnswerMode, FallbackAction } from "../routing";
 import { AgentField, HintAndError, SelectField, describedBy } from "./AgentField";
+import { FormActions } from "./FormActions";
 import { HoursEditor } from "./HoursEditor";
 import { type FieldError, useAgentVersion } from "./useAgentVersion";
 
@@ -267,19 +268,7 @@ export function RoutingForm({ agent, client, onUpdated, onClose }: Props) {
         errors={hoursProblems}
         zones={zones}
       />
-      {shownError ? (
-        <p className="form-error" role="alert">
-          {shownError}
-        </p>
-      ) : null}
-      <div className="form-actions">
-        <button type="button" className="secondary" onClick={onClose}>
-          Cancel
-        </button>
-        <button type="submit" disabled={saving || etag === null}>
-          {saving ? "Saving…" : "Save"}
-        </button>
-      </div>
+      <FormActions error={shownError} saving={saving} canSave={etag !== null} onCancel={onClose} />
     </form>
   );
 }

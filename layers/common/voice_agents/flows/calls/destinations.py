@@ -10,7 +10,7 @@ cannot be read. Writes to the call record are best effort and bounded: a caller 
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
@@ -187,37 +187,36 @@ def _register(
 
 
 def open_record(record: AgentRecord, call: Call, process: Runtime, facts: dict[str, Any]) -> None:
-    """The call's record from its first ring, for a call Retell does not take (best effort, bounded:
-    a caller is never held up by it)."""
-    import pymongo
-
+    """The call's record from its first ring, for a call Retell does not take."""
     owner = record.owner_id
-    try:
-        with pymongo.timeout(NOTE_TIMEOUT_SECONDS):
-            process.store().calls.open_call(
-                call.call_sid,
-                agent_id=record.id,
-                owner_id=owner if isinstance(owner, str) else None,
-                from_number=call.caller,
-                to_number=call.agent_number,
-                moment=now(),
-                retention=timedelta(days=process.settings().call_record_retention_days),
-                facts=facts,
-            )
-    except Exception as exc:
-        logger.warning("call record not opened", error=str(exc))
-        count("CallNotesLost")
+    _bounded(
+        "call record not opened",
+        lambda: process.store().calls.open_call(
+            call.call_sid,
+            agent_id=record.id,
+            owner_id=owner if isinstance(owner, str) else None,
+            from_number=call.caller,
+            to_number=call.agent_number,
+            moment=now(),
+            retention=timedelta(days=process.settings().call_record_retention_days),
+            facts=facts,
+        ),
+    )
 
 
 def note(process: Runtime | None, call: Call, facts: dict[str, Any]) -> None:
-    """Best effort, and bounded: what the call record says must never hold the caller up."""
-    if process is None:
-        return
+    """What the call path learnt, on the call's route (none without ``process``: the fallback URL)."""
+    if process is not None:
+        _bounded("call record not updated", lambda: process.store().calls.note(call.call_sid, facts, now()))
+
+
+def _bounded(failure: str, write: Callable[[], None]) -> None:
+    """A write to the call record, best effort and bounded: it never holds the caller up."""
     import pymongo  # loaded already wherever the store is: not on the fallback URL's path
 
     try:
         with pymongo.timeout(NOTE_TIMEOUT_SECONDS):
-            process.store().calls.note(call.call_sid, facts, now())
+            write()
     except Exception as exc:  # the caller goes on; the record misses this fact
-        logger.warning("call record not updated", error=str(exc), facts=sorted(facts))
+        logger.warning(failure, error=str(exc))
         count("CallNotesLost")
