@@ -12,7 +12,6 @@ where each call went, deletes the agent, and runs the reconciler.
 
 from __future__ import annotations
 
-import base64
 import json
 import os
 import time
@@ -21,12 +20,11 @@ from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
 from typing import Any
 
-from twilio.request_validator import RequestValidator
-
 from local.api.server import LocalHttpApi
 from local.invoke import LambdaContext, http_event, invoke
 from local.sample_events import load_event
-from local.stack import TWILIO_AUTH_TOKEN, LocalStack, local_stack
+from local.signing import call_event, set_header, signature
+from local.stack import LocalStack, local_stack
 
 
 @contextmanager
@@ -47,12 +45,7 @@ def signed_call_event(webhook_url: str, agent_id: str, caller: str, called: str)
     params = {"CallSid": "CA" + os.urandom(16).hex(), "AccountSid": "AC" + "0" * 32, "From": caller,
               "To": called, "CallStatus": "ringing", "Direction": "inbound", "ApiVersion": "2010-04-01",
               "FromCity": "", "FromState": "", "FromZip": "", "ToCity": "", "ToZip": ""}  # fmt: skip
-    event = load_event("twilio_webhook.json", pathParameters={"agentId": agent_id})
-    event["body"] = base64.b64encode(urllib.parse.urlencode(params).encode()).decode()
-    event["headers"]["x-twilio-signature"] = RequestValidator(TWILIO_AUTH_TOKEN).compute_signature(
-        webhook_url, params
-    )
-    return event
+    return call_event(agent_id, params, signature(webhook_url, params))
 
 
 def main() -> None:
@@ -139,7 +132,7 @@ def run(stack: LocalStack) -> None:
         show("Retell call registered on agent version", registered.get("agent_version"))
 
     with step("The same call with a forged signature is refused"):
-        event["headers"]["x-twilio-signature"] = "forged"
+        set_header(event, "X-Twilio-Signature", "forged")
         show("status", call("twilio_webhook", event)["statusCode"])
 
     with step("The caller hangs up after 1.5 s: Retell POSTs signed call_started, call_ended, call_analyzed"):

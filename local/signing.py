@@ -36,10 +36,34 @@ def signature(url: str, params: dict[str, str], auth_token: str = TWILIO_AUTH_TO
     return str(RequestValidator(auth_token).compute_signature(url, params))
 
 
+def set_header(event: dict[str, Any], name: str, value: str) -> None:
+    """Replace header ``name`` whatever its case (a REST API event keeps the sender's)."""
+    for headers in (event.get("headers") or {}, event.get("multiValueHeaders") or {}):
+        existing = next((key for key in headers if key.lower() == name.lower()), name)
+        headers.pop(existing, None)
+    event.setdefault("headers", {})[name] = value
+    if "multiValueHeaders" in event:
+        event["multiValueHeaders"][name] = [value]
+
+
+def call_event(agent_id: str, params: dict[str, str], signature: str | None) -> dict[str, Any]:
+    """events/twilio_webhook.json for a call to ``agent_id`` (a REST API event: its path, the path
+    with the stage API Gateway reports, the form as text) carrying ``params`` and ``signature``."""
+    event = load_event(WEBHOOK_EVENT, pathParameters={"agentId": agent_id})
+    event["path"] = f"/api/webhooks/twilio/{agent_id}"
+    event["requestContext"]["path"] = f"/{event['requestContext']['stage']}{event['path']}"
+    event["body"] = urllib.parse.urlencode(params)
+    event["isBase64Encoded"] = False
+    set_header(event, "X-Twilio-Signature", signature or "")
+    if signature is None:
+        del event["headers"]["X-Twilio-Signature"], event["multiValueHeaders"]["X-Twilio-Signature"]
+    return event
+
+
 def signed_webhook_event() -> dict[str, Any]:
     """events/twilio_webhook.json, signed for the local auth token and the URL it names."""
     event = load_event(WEBHOOK_EVENT)
-    event["headers"]["x-twilio-signature"] = signature(webhook_url(), form_params(event))
+    set_header(event, "X-Twilio-Signature", signature(webhook_url(), form_params(event)))
     return event
 
 
@@ -48,5 +72,5 @@ def signed_retell_event(event: dict[str, Any] | None = None, api_key: str = RETE
     event = event if event is not None else load_event(RETELL_EVENT)
     body = event.get("body") or ""
     raw = base64.b64decode(body) if event.get("isBase64Encoded") else body.encode()
-    event["headers"][RETELL_SIGNATURE_HEADER] = retell_signature(raw, api_key)
+    set_header(event, RETELL_SIGNATURE_HEADER, retell_signature(raw, api_key))
     return event

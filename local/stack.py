@@ -17,7 +17,9 @@ from local.fakes import FakeRetell, FakeTwilio
 RETELL_API_KEY = "key_local_retell"
 TWILIO_ACCOUNT_SID = "AC" + "0123456789abcdef" * 2
 TWILIO_AUTH_TOKEN = "local-auth-token"
-WEBHOOK_BASE_URL = "https://abc123.execute-api.ap-southeast-2.amazonaws.com"
+WEBHOOK_BASE_URL = (
+    "https://abc123.execute-api.ap-southeast-2.amazonaws.com/hooks"  # WebhookApi's stage: hooks
+)
 
 
 @dataclass(frozen=True)

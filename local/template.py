@@ -1,5 +1,6 @@
-"""template.yaml as data: read with cfn-lint's YAML loader, SAM's Globals rule, and the HTTP API routes
-the template declares. Used by the local HTTP API, make invoke and the template tests."""
+"""template.yaml as data: read with cfn-lint's YAML loader, SAM's Globals rule, and the API routes the
+template declares (the HTTP API's and the webhook REST API's). Used by the local HTTP API, make invoke
+and the template tests."""
 
 from __future__ import annotations
 
@@ -55,9 +56,14 @@ def parameter_default(template: dict[str, Any], value: Any) -> Any:
     return value
 
 
+# API Gateway's Lambda proxy payloads: an HTTP API sends 2.0 (as configured here), a REST API 1.0.
+HTTP_API_PAYLOAD = "2.0"
+REST_API_PAYLOAD = "1.0"
+
+
 @dataclass(frozen=True)
 class HttpRoute:
-    """One ``HttpApi`` event of a function: what API Gateway would route to it, and how."""
+    """One ``HttpApi`` or ``Api`` event of a function: what API Gateway would route to it, and how."""
 
     method: str  # upper case, or "ANY"
     path: str  # as declared, e.g. /api/agents/{agentId}
@@ -66,7 +72,9 @@ class HttpRoute:
     handler: str  # e.g. app.lambda_handler
     authorizer: str | None  # the authorizer's name, or None for `Authorizer: NONE` / no authorizer
     timeout_seconds: int
-    api_id: str  # logical id of the AWS::Serverless::HttpApi
+    api_id: str  # logical id of the AWS::Serverless::HttpApi or AWS::Serverless::Api
+    payload_version: str = HTTP_API_PAYLOAD
+    stage: str = "$default"
 
     @property
     def route_key(self) -> str:
@@ -74,7 +82,7 @@ class HttpRoute:
 
 
 def http_routes(template: dict[str, Any]) -> list[HttpRoute]:
-    """Every ``HttpApi`` event of every function, in template order.
+    """Every ``HttpApi`` and ``Api`` event of every function, in template order.
 
     A route's authorizer is its own ``Auth.Authorizer`` if it names one (``NONE`` = none), else the
     API's ``Auth.DefaultAuthorizer``, as SAM resolves it.
@@ -82,18 +90,20 @@ def http_routes(template: dict[str, Any]) -> list[HttpRoute]:
     apis = {
         logical_id: resource.get("Properties", {})
         for logical_id, resource in template["Resources"].items()
-        if resource["Type"] == "AWS::Serverless::HttpApi"
+        if resource["Type"] in ("AWS::Serverless::HttpApi", "AWS::Serverless::Api")
     }
     routes: list[HttpRoute] = []
     for logical_id, properties in function_properties(template).items():
         for event in properties.get("Events", {}).values():
-            if event.get("Type") != "HttpApi":
+            kind = event.get("Type")
+            if kind not in ("HttpApi", "Api"):
                 continue
             event_properties = event.get("Properties", {})
-            api_ref = event_properties.get("ApiId")
-            # No ApiId: SAM's implicit API, which takes its settings from Globals.HttpApi.
-            api_id = api_ref["Ref"] if isinstance(api_ref, dict) else "ServerlessHttpApi"
-            api = apis.get(api_id) or template.get("Globals", {}).get("HttpApi", {})
+            api_ref = event_properties.get("ApiId" if kind == "HttpApi" else "RestApiId")
+            # No ApiId: SAM's implicit API, which takes its settings from Globals.
+            implicit = "ServerlessHttpApi" if kind == "HttpApi" else "ServerlessRestApi"
+            api_id = api_ref["Ref"] if isinstance(api_ref, dict) else implicit
+            api = apis.get(api_id) or template.get("Globals", {}).get(kind, {})
             default_authorizer = api.get("Auth", {}).get("DefaultAuthorizer")
             authorizer = event_properties.get("Auth", {}).get("Authorizer", default_authorizer)
             code_uri = properties.get("CodeUri")
@@ -110,6 +120,8 @@ def http_routes(template: dict[str, Any]) -> list[HttpRoute]:
                     # Globals.Function.Timeout is already merged in.
                     timeout_seconds=int(properties.get("Timeout") or LAMBDA_DEFAULT_TIMEOUT_SECONDS),
                     api_id=api_id,
+                    payload_version=HTTP_API_PAYLOAD if kind == "HttpApi" else REST_API_PAYLOAD,
+                    stage=str(api.get("StageName", "$default")) if kind == "Api" else "$default",
                 )
             )
     return routes

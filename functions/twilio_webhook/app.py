@@ -13,24 +13,19 @@ from voice_agents.flows.calls.dial_status import handle_dial_status
 from voice_agents.flows.calls.incoming import handle_voice_webhook
 from voice_agents.flows.calls.recording import handle_recording
 from voice_agents.flows.calls.twilio_request import TwilioRequest
+from voice_agents.flows.calls.webhook_event import TWILIO_MAX_BODY_BYTES, WebhookEvent, refusal_for_size
 
 CALLBACKS = {"dial-status": handle_dial_status, "recording": handle_recording}
 
 
-@logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP, clear_state=True)
+@logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST, clear_state=True)
 @tracer.capture_lambda_handler
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    callback = CALLBACKS.get(str(event.get("routeKey", "")).rsplit("/", 1)[-1])
-    if callback is not None:
-        response = callback(TwilioRequest.from_event(event), runtime.process())
-    else:
-        response = handle_voice_webhook(
-            agent_id=(event.get("pathParameters") or {}).get("agentId", ""),
-            body=event.get("body"),
-            is_base64=bool(event.get("isBase64Encoded")),
-            headers=event.get("headers") or {},
-            process=runtime.process(),
-        )
+    request = WebhookEvent.from_event(event)
+    if refused := refusal_for_size(request, TWILIO_MAX_BODY_BYTES):
+        return refused
+    flow = CALLBACKS.get(request.route.rsplit("/", 1)[-1], handle_voice_webhook)
+    response = flow(TwilioRequest.from_event(request), runtime.process())
     return {
         "statusCode": response.status,
         "headers": {"Content-Type": response.content_type},

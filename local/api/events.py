@@ -1,4 +1,5 @@
-"""The API Gateway HTTP API payload v2 event for a request on a route, as API Gateway builds it."""
+"""The event API Gateway builds for a request on a route: the HTTP API's payload 2.0 (the dashboard's
+routes) or the REST API's payload 1.0 (the webhooks)."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from local.api.messages import HttpRequest
-from local.template import HttpRoute
+from local.template import REST_API_PAYLOAD, HttpRoute
 
 LOOPBACK = "127.0.0.1"  # the only host the local API binds; the domain name when a request has no Host
 ACCOUNT_ID = "123456789012"
@@ -57,6 +58,23 @@ def _request_time(epoch_ms: int) -> str:
 
 
 def build_event(
+    request: HttpRequest,
+    route: HttpRoute,
+    path_parameters: dict[str, str],
+    *,
+    request_id: str,
+    local_port: int,
+    claims: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    """The event for ``request`` on ``route``, in the payload format of the route's API."""
+    if route.payload_version == REST_API_PAYLOAD:
+        return build_rest_event(request, route, path_parameters, request_id=request_id, local_port=local_port)
+    return build_http_api_event(
+        request, route, path_parameters, request_id=request_id, local_port=local_port, claims=claims
+    )
+
+
+def build_http_api_event(
     request: HttpRequest,
     route: HttpRoute,
     path_parameters: dict[str, str],
@@ -131,3 +149,66 @@ def build_event(
         event["body"] = text if text is not None else base64.b64encode(request.body).decode("ascii")
     event["isBase64Encoded"] = is_base64
     return event
+
+
+def build_rest_event(
+    request: HttpRequest,
+    route: HttpRoute,
+    path_parameters: dict[str, str],
+    *,
+    request_id: str,
+    local_port: int,
+) -> dict[str, Any]:
+    """The API Gateway REST API payload 1.0 event for ``request`` on ``route``. Served, like ``sam local
+    start-api`` serves a REST API, without the stage in the path: ``requestContext.path`` is the path
+    as requested."""
+    raw_path, _, raw_query = request.target.partition("?")
+    multi_headers: dict[str, list[str]] = {}
+    for name, value in request.headers:  # a REST API keeps the sender's case
+        multi_headers.setdefault(name, []).append(value)
+    source = request.source_ip
+    forwarded = next(
+        (values for name, values in multi_headers.items() if name.lower() == "x-forwarded-for"), None
+    )
+    if forwarded is not None:
+        forwarded[-1] = f"{forwarded[-1]}, {source}"
+    else:
+        multi_headers["X-Forwarded-For"] = [source]
+    headers = {name: values[-1] for name, values in multi_headers.items()}
+    domain = next(
+        (value for name, value in headers.items() if name.lower() == "host"), f"{LOOPBACK}:{local_port}"
+    )
+    query_pairs = urllib.parse.parse_qsl(raw_query, keep_blank_values=True)
+    multi_query: dict[str, list[str]] = {}
+    for name, value in query_pairs:
+        multi_query.setdefault(name, []).append(value)
+    epoch_ms = time.time_ns() // 1_000_000
+    return {
+        "resource": route.path,
+        "path": raw_path,
+        "httpMethod": request.method,
+        "headers": headers,
+        "multiValueHeaders": multi_headers,
+        "queryStringParameters": {name: values[-1] for name, values in multi_query.items()} or None,
+        "multiValueQueryStringParameters": multi_query or None,
+        "pathParameters": path_parameters or None,
+        "stageVariables": None,
+        "requestContext": {
+            "accountId": ACCOUNT_ID,
+            "apiId": API_ID,
+            "domainName": domain,
+            "domainPrefix": domain.split(".", 1)[0],
+            "httpMethod": request.method,
+            "identity": {"sourceIp": source, "userAgent": headers.get("User-Agent", "")},
+            "path": raw_path,
+            "protocol": request.protocol,
+            "requestId": request_id,
+            "requestTime": _request_time(epoch_ms),
+            "requestTimeEpoch": epoch_ms,
+            "resourcePath": route.path,
+            "stage": route.stage,
+        },
+        # Without binary media types a REST API hands every body over as text.
+        "body": request.body.decode("utf-8", errors="replace") if request.body else None,
+        "isBase64Encoded": False,
+    }

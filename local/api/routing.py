@@ -9,7 +9,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from local.template import TEMPLATE, HttpRoute, http_routes, load_template, parameter_default
+from local.template import (
+    HTTP_API_PAYLOAD,
+    TEMPLATE,
+    HttpRoute,
+    http_routes,
+    load_template,
+    parameter_default,
+)
 
 
 @dataclass(frozen=True)
@@ -56,7 +63,9 @@ class _CompiledRoute:
 
 @dataclass
 class RouteTable:
-    """The HTTP API of a template: its routes, authorizers and CORS settings."""
+    """The APIs of a template on one local port: the HTTP API's routes, authorizers and CORS settings,
+    and beside them the webhook REST API's routes (no authorizer, no CORS), as one host serves both
+    when a custom domain maps them."""
 
     routes: list[HttpRoute]
     authorizers: dict[str, JwtAuthorizer]
@@ -72,10 +81,14 @@ class RouteTable:
     def from_template(cls, path: Path | str = TEMPLATE) -> RouteTable:
         template = load_template(path)
         routes = http_routes(template)
-        api_ids = {route.api_id for route in routes}
-        if len(api_ids) > 1:
-            raise ValueError(f"routes of several HTTP APIs ({sorted(api_ids)}): serve one at a time")
-        api = template["Resources"].get(next(iter(api_ids)), {}).get("Properties", {}) if routes else {}
+        http_api_ids = {route.api_id for route in routes if route.payload_version == HTTP_API_PAYLOAD}
+        if len(http_api_ids) > 1:
+            raise ValueError(f"routes of several HTTP APIs ({sorted(http_api_ids)}): serve one at a time")
+        api = (
+            template["Resources"].get(next(iter(http_api_ids)), {}).get("Properties", {})
+            if http_api_ids
+            else {}
+        )
         authorizers: dict[str, JwtAuthorizer] = {}
         for route in routes:
             if route.authorizer is None or route.authorizer in authorizers:

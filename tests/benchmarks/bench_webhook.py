@@ -11,7 +11,7 @@ what is measured is our own work: signature check, Mongo lookup of the agent, de
 of the call, the Retell HTTP round trip to a loopback fake, the TwiML, Powertools' decorators. Each
 call is followed at once by a Twilio retry (same CallSid: must be answered from the call record,
 without a second Retell registration; the fake's register_call count shows whether it was), a forged
-signature (403 after the agent lookup) and a missing signature (403 before any work). Interleaving
+signature (403 before any read) and a missing signature (403 before any work). Interleaving
 the four series makes drift affect them alike. Then where a call's time goes: the Mongo, Retell and
 signature steps timed inside real calls, and the same steps alone, back to back. The calls
 collection is emptied before each call unless --keep-db (FerretDB has no TTL index, so in a
@@ -53,6 +53,7 @@ def measure_warm(stack: LocalStack, runs: int, *, keep_db: bool, log_sink: Any) 
     from pymongo import MongoClient
 
     from local.demo import signed_call_event
+    from local.signing import set_header
     from local.invoke import create_active_agent, handler_module, invoke
     from voice_agents import runtime
     from voice_agents.core import observability
@@ -114,9 +115,9 @@ def measure_warm(stack: LocalStack, runs: int, *, keep_db: bool, log_sink: Any) 
         event = signed()
         retry_event = json.loads(json.dumps(event))
         forged_event = json.loads(json.dumps(event))
-        forged_event["headers"]["x-twilio-signature"] = "Zm9yZ2VkLXNpZ25hdHVyZQ=="
+        set_header(forged_event, "X-Twilio-Signature", "Zm9yZ2VkLXNpZ25hdHVyZQ==")
         unsigned_event = json.loads(json.dumps(event))
-        del unsigned_event["headers"]["x-twilio-signature"]
+        del unsigned_event["headers"]["X-Twilio-Signature"]
 
         elapsed, response = call(event)
         expect(response, 200, "signed call")
@@ -292,9 +293,9 @@ def measure_primitives(
     oid = ObjectId(agent["id"])
     record = store.get(oid)
     assert record is not None
-    params = form_params(event["body"], True)
+    params = form_params(event["body"], event["isBase64Encoded"])
     assert params is not None
-    signature = event["headers"]["x-twilio-signature"]
+    signature = event["headers"]["X-Twilio-Signature"]
     sequence = iter(range(10**9))
 
     def median_ms(action: Callable[[], Any]) -> float:
@@ -357,7 +358,7 @@ def report_warm(runs: int, warm: dict[str, Any]) -> dict[str, Any]:
     rows = [
         ("signed call, new CallSid (registers)", warm["fresh"]),
         ("Twilio retry, same CallSid (no register)", warm["retry"]),
-        ("403 forged signature (after agent lookup)", warm["forged"]),
+        ("403 forged signature (before any read)", warm["forged"]),
         ("403 missing signature (no work)", warm["unsigned"]),
         ("round trips alone, no handler (the floor)", warm["floor"]),
     ]

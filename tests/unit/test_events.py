@@ -17,11 +17,14 @@ from voice_agents.flows.calls.retell_signature import SIGNATURE_FORMAT, signatur
 
 
 def test_the_webhook_event_is_signed_for_the_local_token_and_its_url() -> None:
+    # A REST API (payload 1.0) event: the URL the caller requested is the domain and the path with
+    # the stage, as the webhook functions rebuild it without WEBHOOK_BASE_URL.
     event = load_event("twilio_webhook.json")
-    url = f"https://{event['headers']['host']}{event['rawPath']}"
+    context = event["requestContext"]
+    url = f"https://{context['domainName']}{context['path']}"
     assert url == webhook_url()
     assert RequestValidator(TWILIO_AUTH_TOKEN).validate(
-        url, form_params(event), event["headers"]["x-twilio-signature"]
+        url, form_params(event), event["headers"]["X-Twilio-Signature"]
     ), "events/twilio_webhook.json is not signed for the local stack: run make events"
 
 
@@ -31,7 +34,7 @@ def test_the_retell_event_is_signed_with_the_local_api_key() -> None:
     assert signed is not None, "events/retell_webhook.json is not signed: run make events"
     timestamp, digest = signed.groups()
     assert signature_digest(event["body"].encode(), timestamp, RETELL_API_KEY) == digest
-    assert event["rawPath"] == "/api/webhooks/retell"
+    assert (event["resource"], event["path"]) == ("/api/webhooks/retell", "/api/webhooks/retell")
 
 
 def test_every_event_names_the_seeded_agent_and_owner() -> None:

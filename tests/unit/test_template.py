@@ -121,11 +121,11 @@ functions = function_properties
 
 
 def http_api_events(template: dict[str, Any]) -> dict[tuple[str, str], tuple[str, dict[str, Any]]]:
-    """(method, path) -> (function logical id, event properties) for every HttpApi event."""
+    """(method, path) -> (function logical id, event properties) for every HttpApi and Api event."""
     routes: dict[tuple[str, str], tuple[str, dict[str, Any]]] = {}
     for logical_id, properties in functions(template).items():
         for event in properties.get("Events", {}).values():
-            if event["Type"] == "HttpApi":
+            if event["Type"] in ("HttpApi", "Api"):
                 key = (event["Properties"]["Method"].upper(), event["Properties"]["Path"])
                 assert key not in routes, f"route {key} is declared twice"
                 routes[key] = (logical_id, event["Properties"])
@@ -179,10 +179,16 @@ def test_routes_are_exactly_the_designed_ones(template):
     assert served == ROUTES
 
 
-def test_every_route_belongs_to_the_stacks_http_api(template):
+def test_the_dashboards_routes_are_on_the_http_api_and_the_webhooks_on_their_own_rest_api(template):
+    # The webhooks on a REST API: only its stage takes a WAF web ACL (per-source limits), and a flood
+    # of the dashboard's routes cannot exhaust their throttle.
     for route, (_, event) in http_api_events(template).items():
-        assert event.get("ApiId") == {"Ref": "HttpApi"}, route
+        if route in SIGNED_ROUTES:
+            assert event.get("RestApiId") == {"Ref": "WebhookApi"}, route
+        else:
+            assert event.get("ApiId") == {"Ref": "HttpApi"}, route
     assert template["Resources"]["HttpApi"]["Type"] == "AWS::Serverless::HttpApi"
+    assert template["Resources"]["WebhookApi"]["Type"] == "AWS::Serverless::Api"
 
 
 def test_functions_live_where_the_design_says(template):
@@ -252,11 +258,11 @@ def test_dashboard_signs_in_with_the_authorization_code_flow_as_a_public_client(
 
 
 def test_only_the_provider_webhooks_opt_out_of_the_jwt_authorizer(template):
+    # The webhook API has no authorizer at all (Twilio and Retell sign instead); every other route
+    # takes the HTTP API's default JWT authorizer.
+    assert "Auth" not in template["Resources"]["WebhookApi"]["Properties"]
     for route, (_, event) in http_api_events(template).items():
-        if route in SIGNED_ROUTES:
-            assert event["Auth"] == {"Authorizer": "NONE"}
-        else:
-            assert "Auth" not in event, f"{route} must use the default JWT authorizer"
+        assert "Auth" not in event, f"{route} must use its API's default (the JWT authorizer, or none)"
 
 
 def test_cors_allows_the_frontend_origin_and_its_headers(template):
@@ -334,15 +340,28 @@ def test_secret_values_are_never_in_the_template(template):
         )
 
 
-def test_only_the_reconciler_names_the_http_api(template):
-    # The API depends on its functions, so an API function naming the API would be a cycle.
+def test_no_function_names_its_own_api_and_the_builders_of_webhook_urls_name_the_webhook_api(template):
+    # An API depends on its functions, so a function naming its own API would be a cycle.
+    webhook_functions = {logical_id for logical_id, _ in http_api_events(template).values()} - {
+        logical_id
+        for route, (logical_id, _) in http_api_events(template).items()
+        if route not in SIGNED_ROUTES
+    }
     for logical_id, properties in functions(template).items():
         without_events = {key: value for key, value in properties.items() if key != "Events"}
-        names_api = "HttpApi" in references(without_events)
-        assert names_api == (logical_id == "ReconcileFunction"), logical_id
-    webhook_base = functions(template)["ReconcileFunction"]["Environment"]["Variables"]["WEBHOOK_BASE_URL"]
-    assert webhook_base["Fn::If"][0] == "HasWebhookBase"
-    assert webhook_base["Fn::If"][1] == {"Ref": "WebhookBaseUrl"}
+        named = references(without_events)
+        assert "HttpApi" not in named, logical_id
+        assert ("WebhookApi" in named) == (
+            logical_id not in webhook_functions | {"GetAgentsFunction", "DeleteAgentFunction"}
+        ), logical_id
+    # Numbers, agents and the sweep point at the webhook API's stage unless a base is configured.
+    for logical_id in ("CreateAgentFunction", "UpdateAgentFunction", "ReconcileFunction"):
+        webhook_base = functions(template)[logical_id]["Environment"]["Variables"]["WEBHOOK_BASE_URL"]
+        assert webhook_base["Fn::If"][0] == "HasWebhookBase"
+        assert webhook_base["Fn::If"][1] == {"Ref": "WebhookBaseUrl"}
+        assert webhook_base["Fn::If"][2] == {
+            "Fn::Sub": "https://${WebhookApi}.execute-api.${AWS::Region}.${AWS::URLSuffix}/${WebhookApi.Stage}"
+        }
 
 
 # ---------------------------------------------------------------- least privilege
@@ -720,7 +739,10 @@ def schedule_seconds(expression: str) -> int:
 def test_every_alarm_notifies_the_topic_when_it_fires_and_when_it_recovers(template):
     found = alarms(template)
 
-    assert set(CUSTOM_METRIC_ALARMS) | set(AWS_METRIC_ALARMS) | {"ProvisioningFailuresAlarm"} == set(found)
+    assert set(CUSTOM_METRIC_ALARMS) | set(AWS_METRIC_ALARMS) | {
+        "ProvisioningFailuresAlarm",
+        "WebhookThrottledAlarm",
+    } == set(found)
     for logical_id, properties in found.items():
         assert properties["AlarmActions"] == TOPIC_ACTIONS, logical_id
         assert properties["OKActions"] == TOPIC_ACTIONS, logical_id
@@ -800,7 +822,8 @@ def test_log_groups_are_encrypted_with_the_stacks_key_which_cloudwatch_logs_may_
     key = resources["LogsKey"]
 
     log_groups = [resource for resource in resources.values() if resource["Type"] == "AWS::Logs::LogGroup"]
-    assert len(log_groups) == len(functions(template)) + 1  # one per function and the API's access log
+    # One per function, the two APIs' access logs and the web ACL's log.
+    assert len(log_groups) == len(functions(template)) + 3
     for group in log_groups:
         assert group["Properties"]["KmsKeyId"] == {"Fn::GetAtt": ["LogsKey", "Arn"]}
     assert key["Type"] == "AWS::KMS::Key"
@@ -832,6 +855,7 @@ CHECKOV_SKIPS = {
     ("TwilioWebhookFunction", "CKV_AWS_115"),
     ("TwilioFallbackFunction", "CKV_AWS_115"),
     ("RetellWebhookFunction", "CKV_AWS_115"),
+    ("WebhookApi", "CKV_AWS_120"),  # no cache: every request is a POST answered once
 }
 
 
@@ -946,3 +970,75 @@ def test_operating_limits_are_parameters_that_default_to_the_codes_defaults(
     # And an operator who sets nothing gets what the code would use on its own
     field = next(info for info in Settings.declared.values() if info.alias == variable)
     assert template["Parameters"][parameter]["Default"] == field.default
+
+
+# ---------------------------------------------------------------- the webhooks under a flood
+
+
+def test_a_web_acl_refuses_a_flood_per_source_on_the_webhook_apis_stage(template):
+    resources = template["Resources"]
+    acl = resources["WebhookWebAcl"]["Properties"]
+    # Regional (an API Gateway stage), allowing by default: only a source over its share is refused.
+    assert acl["Scope"] == "REGIONAL"
+    assert acl["DefaultAction"] == {"Allow": {}}
+    rules = {rule["Name"]: rule for rule in acl["Rules"]}
+    per_source = rules["requests-per-source"]
+    assert per_source["Priority"] == 0, "the rate rule comes first"
+    assert per_source["Statement"]["RateBasedStatement"] == {
+        "AggregateKeyType": "IP",
+        "EvaluationWindowSec": 60,
+        "Limit": {"Ref": "WebhookRequestsPerSourcePerMinute"},
+    }
+    assert per_source["Action"]["Block"]["CustomResponse"]["ResponseCode"] == 429
+    assert per_source["VisibilityConfig"]["CloudWatchMetricsEnabled"] is True
+    # The web ACL is on the webhook API's stage (the only way into its routes, execute-api or a domain).
+    association = resources["WebhookWebAclAssociation"]["Properties"]
+    assert association["WebACLArn"] == {"Fn::GetAtt": ["WebhookWebAcl", "Arn"]}
+    stage_arn = (
+        "arn:${AWS::Partition}:apigateway:${AWS::Region}::/restapis/${WebhookApi}/stages/${WebhookApi.Stage}"
+    )
+    assert association["ResourceArn"] == {"Fn::Sub": stage_arn}
+    # WAF's logs never carry the signatures.
+    redacted = resources["WebhookWebAclLogging"]["Properties"]["RedactedFields"]
+    assert {"SingleHeader": {"Name": "x-twilio-signature"}} in redacted
+    assert {"SingleHeader": {"Name": "x-retell-signature"}} in redacted
+
+
+def test_the_webhook_routes_have_their_own_throttle_sized_for_provider_traffic(template):
+    api = template["Resources"]["WebhookApi"]["Properties"]
+    parameters = template["Parameters"]
+    assert api["EndpointConfiguration"] == {"Type": "REGIONAL"}
+    (settings,) = api["MethodSettings"]
+    assert (settings["ResourcePath"], settings["HttpMethod"]) == ("/*", "*")
+    assert settings["ThrottlingRateLimit"] == {"Ref": "WebhookThrottleRateLimit"}
+    assert settings["ThrottlingBurstLimit"] == {"Ref": "WebhookThrottleBurstLimit"}
+    # Execution logs would hold callers' numbers and transcripts.
+    assert (settings["LoggingLevel"], settings["DataTraceEnabled"]) == ("OFF", False)
+    # Room for real traffic: more than the dashboard's routes get, and one source's share of a minute
+    # is below what the route takes in that minute (a single forger cannot exhaust it).
+    assert parameters["WebhookThrottleRateLimit"]["Default"] > parameters["ApiThrottleRateLimit"]["Default"]
+    assert (
+        parameters["WebhookRequestsPerSourcePerMinute"]["Default"]
+        < parameters["WebhookThrottleRateLimit"]["Default"] * 60
+    )
+
+
+def test_a_429_on_the_webhooks_raises_an_alarm(template):
+    resources = template["Resources"]
+    access_log = resources["WebhookApi"]["Properties"]["AccessLogSetting"]
+    assert access_log["DestinationArn"] == {"Fn::GetAtt": ["WebhookAccessLogGroup", "Arn"]}
+    assert '"status":"$context.status"' in access_log["Format"].replace(" ", "")
+    metric_filter = resources["WebhookThrottledMetric"]["Properties"]
+    assert metric_filter["LogGroupName"] == {"Ref": "WebhookAccessLogGroup"}
+    assert metric_filter["FilterPattern"] == '{ $.status = "429" }'
+    (transformation,) = metric_filter["MetricTransformations"]
+    alarm = resources["WebhookThrottledAlarm"]["Properties"]
+    assert (alarm["Namespace"], alarm["MetricName"]) == (
+        transformation["MetricNamespace"],
+        transformation["MetricName"],
+    )
+    assert (alarm["Statistic"], alarm["Threshold"], alarm["ComparisonOperator"]) == (
+        "Sum",
+        1,
+        "GreaterThanOrEqualToThreshold",
+    )

@@ -13,26 +13,23 @@ unexpected fails, the answer is a 5xx on purpose: Twilio then requests the numbe
 (``fallback``), which forwards the caller or takes a message without the database or Retell. An agent
 that does not exist or is not active gets the apology (a deleted agent's number is released).
 
-With WEBHOOK_BASE_URL set, the signature is checked against ``{WEBHOOK_BASE_URL}/api/webhooks/twilio/
-{agentId}`` before anything is read, so a forged request costs no database read. Without it, the
-agent's stored webhookUrl (the number's VoiceUrl) is read first and checked against.
+The signature is checked before anything is read, so a forged request costs no database read: against
+``{WEBHOOK_BASE_URL}/api/webhooks/twilio/{agentId}`` when WEBHOOK_BASE_URL is set, else against the
+URL API Gateway reports it was called on (``twilio_request``).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from voice_agents.core.clock import now, object_id
 from voice_agents.core.errors import DomainError, StoreError
 from voice_agents.core.observability import count, logger
-from voice_agents.core.settings import Settings
 from voice_agents.core.statuses import AgentStatus
-from voice_agents.core.tags import base_url_of, webhook_url
-from voice_agents.data.agent_record import RETELL_AGENT, AgentRecord
+from voice_agents.data.agent_record import RETELL_AGENT
 from voice_agents.flows.calls import twiml
 from voice_agents.flows.calls.destinations import PERSON_LEG, Call, connect_agent, note, open_record, send_to
-from voice_agents.flows.calls.twilio_request import TwimlAnswer, form_params, signed_by_twilio
+from voice_agents.flows.calls.twilio_request import TwilioRequest, TwimlAnswer, verified
 
 if TYPE_CHECKING:
     from voice_agents.runtime import Runtime
@@ -47,20 +44,11 @@ class _CallNotConnected(Exception):
     """An expected reason not to connect the call (the agent is missing or not active)."""
 
 
-@dataclass(frozen=True)
-class _Verified:
-    settings: Settings
-    url: str
-    record: AgentRecord | None
-    record_read: bool
-
-
-def handle_voice_webhook(
-    agent_id: str, body: str | None, is_base64: bool, headers: dict[str, str], process: Runtime
-) -> WebhookResponse:
+def handle_voice_webhook(request: TwilioRequest, process: Runtime) -> WebhookResponse:
     """``process`` holds the settings and clients, and re-reads the secret when a signature fails."""
+    agent_id = request.agent_id
     try:
-        return _answer(agent_id, body, is_base64, headers, process)
+        return _answer(request, process)
     except StoreError as exc:
         logger.error("agent unreadable; Twilio takes the fallback URL", agent_id=agent_id, error=str(exc))
         count("WebhookFailures")
@@ -71,68 +59,42 @@ def handle_voice_webhook(
         return WebhookResponse(500, "internal error", "text/plain")
 
 
-def _answer(
-    agent_id: str, body: str | None, is_base64: bool, headers: dict[str, str], process: Runtime
-) -> WebhookResponse:
-    signature = next((value for key, value in headers.items() if key.lower() == "x-twilio-signature"), None)
-    if not signature:
+def _answer(request: TwilioRequest, process: Runtime) -> WebhookResponse:
+    agent_id = request.agent_id
+    if not request.signature:
         return _refuse(403, "missing signature", agent_id)
-    params = form_params(body, is_base64)
-    if params is None:
+    if request.params is None:
         return _refuse(400, "malformed form body", agent_id)
     try:
-        verified = _verify(agent_id, params, signature, process)
-    except StoreError:
-        raise
+        settings = verified(request, process)
     except DomainError as exc:  # misconfigured: no token to check the signature with
         logger.error("cannot check the webhook signature", agent_id=agent_id, error=str(exc))
         return _apologise()
-    if verified is None:
+    if settings is None:
         return _refuse(403, "invalid signature", agent_id)
     # Only now, verified: every later line of this invocation names the call.
-    logger.append_keys(agent_id=agent_id, call_sid=params.get("CallSid", ""))
+    logger.append_keys(agent_id=agent_id, call_sid=request.param("CallSid"))
     try:
-        return WebhookResponse(200, _route(agent_id, verified, params, process))
+        return WebhookResponse(200, _route(request, request.base_url(settings), process))
     except _CallNotConnected as exc:
         logger.warning("call not connected", agent_id=agent_id, reason=str(exc))
         return _apologise()
 
 
-def _verify(agent_id: str, params: dict[str, str], signature: str, process: Runtime) -> _Verified | None:
-    """The settings, the URL Twilio signed and (when it had to be read first) the record, if the
-    signature is Twilio's. A failed check re-reads the secret once and checks again."""
-    settings = process.settings()
-    settings.require("TWILIO_AUTH_TOKEN")  # misconfigured: answered before any database read
-    base_url = settings.webhook_base_url
-    record: AgentRecord | None = None
-    if base_url:
-        url = webhook_url(base_url, agent_id)
-    else:
-        oid = object_id(agent_id)
-        record = process.store().get_record(oid) if oid else None
-        stored = record.webhook_url if record else None
-        if not stored:
-            return None  # nothing names the URL Twilio signed: nothing can verify this request
-        url = stored
-    signed = signed_by_twilio(url, params, signature, process)
-    return _Verified(signed, url, record, record_read=not base_url) if signed else None
-
-
-def _route(agent_id: str, verified: _Verified, params: dict[str, str], process: Runtime) -> str:
-    record = verified.record
-    if not verified.record_read:
-        oid = object_id(agent_id)
-        record = process.store().get_record(oid) if oid else None
+def _route(request: TwilioRequest, base_url: str, process: Runtime) -> str:
+    agent_id = request.agent_id
+    oid = object_id(agent_id)
+    record = process.store().get_record(oid) if oid else None
     if record is None:
         raise _CallNotConnected("no such agent")
     if record.status != AgentStatus.ACTIVE.value or not record.stored_resource_id(RETELL_AGENT):
         raise _CallNotConnected(f"agent is {record.status}, not active")
     call = Call(
         agent_id=agent_id,
-        call_sid=params.get("CallSid", ""),
-        caller=params.get("From", ""),
-        agent_number=params.get("To", ""),
-        base_url=base_url_of(verified.url, agent_id) or verified.url,
+        call_sid=request.param("CallSid"),
+        caller=request.param("From"),
+        agent_number=request.param("To"),
+        base_url=base_url,
     )
     moment = now()
     routing = record.routing

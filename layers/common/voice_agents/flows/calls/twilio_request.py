@@ -4,20 +4,20 @@ pairs); the URL is the one we gave it, query string included, so what a callback
 being dialled, the fallback's number) cannot be altered without breaking the signature.
 
 The URL is rebuilt from WEBHOOK_BASE_URL when it is set, else from the host and path API Gateway
-reports (``requestContext.domainName`` + ``rawPath``): either way before anything is read."""
+reports (``requestContext.domainName`` + ``requestContext.path``): either way before anything is read."""
 
 from __future__ import annotations
 
 import base64
 import binascii
 import urllib.parse
-from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from twilio.request_validator import RequestValidator
 
 from voice_agents.core.settings import Settings
+from voice_agents.flows.calls.webhook_event import WebhookEvent
 
 if TYPE_CHECKING:
     from voice_agents.runtime import Runtime
@@ -39,29 +39,29 @@ class TwilioRequest:
     agent_id: str
     params: dict[str, str] | None  # None: the body is not a form
     signature: str | None
-    path: str  # as requested, e.g. /api/webhooks/twilio/{agentId}/dial-status
-    query: str  # the raw query string, as signed
+    path: str  # the route's path as requested, e.g. /api/webhooks/twilio/{agentId}/dial-status
+    query: str  # the query string, as signed
     host: str | None = None  # API Gateway's domainName
+    base_path: str = ""  # the stage (or a custom domain's base path) before ``path``
     query_params: dict[str, str] = field(default_factory=dict)
 
     @classmethod
-    def from_event(cls, event: Mapping[str, Any]) -> TwilioRequest:
-        headers = event.get("headers") or {}
-        context = event.get("requestContext") or {}
-        query = str(event.get("rawQueryString") or "")
+    def from_event(cls, event: WebhookEvent) -> TwilioRequest:
         return cls(
-            agent_id=str((event.get("pathParameters") or {}).get("agentId", "")),
-            params=form_params(event.get("body"), bool(event.get("isBase64Encoded"))),
-            signature=next((str(v) for k, v in headers.items() if str(k).lower() == SIGNATURE_HEADER), None),
-            path=str(event.get("rawPath") or ""),
-            query=query,
-            host=context.get("domainName"),
-            query_params=dict(urllib.parse.parse_qsl(query, keep_blank_values=True)),
+            agent_id=event.path_parameters.get("agentId", ""),
+            params=form_params(event.body, event.is_base64),
+            signature=event.headers.get(SIGNATURE_HEADER),
+            path=event.path,
+            query=event.query,
+            host=event.host,
+            base_path=event.base_path,
+            query_params=dict(urllib.parse.parse_qsl(event.query, keep_blank_values=True)),
         )
 
     def base_url(self, settings: Settings) -> str:
-        """Where this deployment's callbacks live: WEBHOOK_BASE_URL, else the host API Gateway saw."""
-        return (settings.webhook_base_url or f"https://{self.host or 'localhost'}").rstrip("/")
+        """Where this deployment's callbacks live: WEBHOOK_BASE_URL, else the URL API Gateway saw."""
+        seen = f"https://{self.host or 'localhost'}{self.base_path}"
+        return (settings.webhook_base_url or seen).rstrip("/")
 
     def url(self, settings: Settings) -> str | None:
         """The URL Twilio signed: this path on ``base_url``."""
