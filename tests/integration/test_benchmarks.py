@@ -83,3 +83,15 @@ def test_scale_benchmark_runs_and_rate_limited_creates_leave_nothing_behind() ->
 def test_update_benchmark_runs() -> None:
     figures = run_benchmark("bench_update_agent", "--runs", "2")
     assert figures["bound_ms"] == 900 and len(figures["warm_ms"]) == 4
+
+
+def test_webhook_flood_benchmark_runs_and_forged_requests_cost_no_database_command() -> None:
+    figures = run_benchmark("bench_webhook_flood", "--seconds", "1", "--forgers", "2", "--calls", "5")
+
+    forged = figures["forged alone"]
+    assert set(forged["answers"]) == {"403"} and forged["answers"]["403"] > 0
+    assert forged["database_commands"] == 0
+    # Every signed call still connected while the flood ran
+    during = figures["signed during the flood"]
+    assert during["connected"] == during["calls"] == 5
+    assert figures["handler alone, ms"]["oversized_status"] == 413

@@ -988,7 +988,18 @@ def test_a_web_acl_refuses_a_flood_per_source_on_the_webhook_apis_stage(template
         "AggregateKeyType": "IP",
         "EvaluationWindowSec": 60,
         "Limit": {"Ref": "WebhookRequestsPerSourcePerMinute"},
+        # Retell sends every call event from the addresses it documents: not held to one source's share
+        "ScopeDownStatement": {
+            "NotStatement": {
+                "Statement": {
+                    "IPSetReferenceStatement": {"Arn": {"Fn::GetAtt": ["RetellSourceIpSet", "Arn"]}}
+                }
+            }
+        },
     }
+    retell_sources = resources["RetellSourceIpSet"]["Properties"]
+    assert retell_sources["Addresses"] == {"Ref": "RetellSourceAddresses"}
+    assert template["Parameters"]["RetellSourceAddresses"]["Default"] == "100.20.5.228/32"
     assert per_source["Action"]["Block"]["CustomResponse"]["ResponseCode"] == 429
     assert per_source["VisibilityConfig"]["CloudWatchMetricsEnabled"] is True
     # The web ACL is on the webhook API's stage (the only way into its routes, execute-api or a domain).
