@@ -266,9 +266,12 @@ def test_an_update_from_the_dashboard_reads_and_sends_the_etag(client, env):
 
 
 def structure(event: dict[str, Any]) -> dict[str, Any]:
-    """The keys of an event, nested, without headers (every request has its own)."""
+    """The keys of an event, nested, without headers (every request has its own) and stage variables
+    (the deployed stage's; none locally)."""
+    leaves = {"headers", "multiValueHeaders", "claims", "stageVariables", "queryStringParameters"}
+    leaves |= {"multiValueQueryStringParameters"}
     return {
-        key: structure(value) if isinstance(value, dict) and key not in {"headers", "claims"} else None
+        key: structure(value) if isinstance(value, dict) and key not in leaves else None
         for key, value in event.items()
     }
 
@@ -297,18 +300,31 @@ def test_an_authorized_event_is_shaped_like_the_sample(client, server, monkeypat
     assert response.headers["apigw-requestid"] == event["requestContext"]["requestId"]
 
 
-def test_a_form_post_arrives_base64_encoded_like_the_sample(client, monkeypatch):
+def test_a_webhook_post_arrives_as_a_rest_api_event_like_the_sample(client, monkeypatch):
     events = spy_on(monkeypatch, "twilio_webhook")
 
-    client.post("/api/webhooks/twilio/6740a1b2c3d4e5f6a7b8c9d0", data={"CallSid": "CA1", "Blank": ""})
+    client.post(
+        "/api/webhooks/twilio/6740a1b2c3d4e5f6a7b8c9d0?leg=agent",
+        data={"CallSid": "CA1", "Blank": ""},
+        headers={"X-Twilio-Signature": "c2ln"},
+    )
 
+    # A REST API event (payload 1.0), as the webhook API sends: the route as declared, the path as
+    # requested, the query decoded, the sender's header names, a form body as text
     [event] = events
     sample = load_event("twilio_webhook.json")
     assert structure(event) == structure(sample)
     assert "authorizer" not in event["requestContext"]
+    assert (event["resource"], event["path"]) == (
+        "/api/webhooks/twilio/{agentId}",
+        "/api/webhooks/twilio/6740a1b2c3d4e5f6a7b8c9d0",
+    )
+    assert event["requestContext"]["path"] == event["path"]  # served without a stage, as sam local does
     assert event["pathParameters"] == {"agentId": "6740a1b2c3d4e5f6a7b8c9d0"}
-    assert event["isBase64Encoded"] is True
-    assert event["body"] == "Q2FsbFNpZD1DQTEmQmxhbms9"  # CallSid=CA1&Blank=
+    assert event["multiValueQueryStringParameters"] == {"leg": ["agent"]}
+    assert event["headers"]["X-Twilio-Signature"] == "c2ln"
+    assert event["isBase64Encoded"] is False
+    assert event["body"] == "CallSid=CA1&Blank="
 
 
 def test_a_handler_that_raises_is_a_502(client, monkeypatch, capfd):
