@@ -26,7 +26,10 @@ from local.template import TEMPLATE, HttpRoute
 
 
 def _describe(route: HttpRoute) -> str:
-    auth = f"JWT ({route.authorizer}, NOT verified locally)" if route.authorizer else "no authorizer"
+    scopes = " ".join(route.authorization_scopes) or "any scope"
+    auth = (
+        f"JWT ({route.authorizer}, {scopes}, NOT verified locally)" if route.authorizer else "no authorizer"
+    )
     return f"  {route.method:<7}{route.path:<34}{route.logical_id:<24}{route.timeout_seconds:>3} s  {auth}"
 
 

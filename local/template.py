@@ -5,6 +5,7 @@ and the template tests."""
 from __future__ import annotations
 
 import copy
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -75,6 +76,9 @@ class HttpRoute:
     api_id: str  # logical id of the AWS::Serverless::HttpApi or AWS::Serverless::Api
     payload_version: str = HTTP_API_PAYLOAD
     stage: str = "$default"
+    api_id: str  # logical id of the AWS::Serverless::HttpApi
+    # A token must carry at least one of these (its `scope` or `scp` claim); () = any token.
+    authorization_scopes: tuple[str, ...] = ()
 
     @property
     def route_key(self) -> str:
@@ -85,7 +89,8 @@ def http_routes(template: dict[str, Any]) -> list[HttpRoute]:
     """Every ``HttpApi`` and ``Api`` event of every function, in template order.
 
     A route's authorizer is its own ``Auth.Authorizer`` if it names one (``NONE`` = none), else the
-    API's ``Auth.DefaultAuthorizer``, as SAM resolves it.
+    API's ``Auth.DefaultAuthorizer``; its scopes are its own ``Auth.AuthorizationScopes`` if it lists
+    any, else its authorizer's ``AuthorizationScopes``: both as SAM resolves them.
     """
     apis = {
         logical_id: resource.get("Properties", {})
@@ -106,6 +111,15 @@ def http_routes(template: dict[str, Any]) -> list[HttpRoute]:
             api = apis.get(api_id) or template.get("Globals", {}).get(kind, {})
             default_authorizer = api.get("Auth", {}).get("DefaultAuthorizer")
             authorizer = event_properties.get("Auth", {}).get("Authorizer", default_authorizer)
+            if authorizer in (None, "NONE"):
+                authorizer, scopes = None, []
+            else:
+                declared = api.get("Auth", {}).get("Authorizers", {}).get(authorizer, {})
+                scopes = event_properties.get("Auth", {}).get("AuthorizationScopes") or declared.get(
+                    "AuthorizationScopes", []
+                )
+            if not all(isinstance(scope, str) for scope in scopes):
+                raise ValueError(f"{logical_id}: AuthorizationScopes must be plain strings, got {scopes!r}")
             code_uri = properties.get("CodeUri")
             if not isinstance(code_uri, str):
                 raise ValueError(f"{logical_id}: CodeUri must be a local directory, got {code_uri!r}")
@@ -116,12 +130,18 @@ def http_routes(template: dict[str, Any]) -> list[HttpRoute]:
                     logical_id=logical_id,
                     function=Path(code_uri).name,
                     handler=str(properties.get("Handler", "app.lambda_handler")),
-                    authorizer=None if authorizer in (None, "NONE") else str(authorizer),
+                    authorizer=None if authorizer is None else str(authorizer),
                     # Globals.Function.Timeout is already merged in.
                     timeout_seconds=int(properties.get("Timeout") or LAMBDA_DEFAULT_TIMEOUT_SECONDS),
                     api_id=api_id,
                     payload_version=HTTP_API_PAYLOAD if kind == "HttpApi" else REST_API_PAYLOAD,
                     stage=str(api.get("StageName", "$default")) if kind == "Api" else "$default",
+                    authorization_scopes=tuple(scopes),
                 )
             )
     return routes
+
+
+def required_scopes(routes: Iterable[HttpRoute]) -> tuple[str, ...]:
+    """Every scope one of ``routes`` requires, each once, in the order first declared."""
+    return tuple(dict.fromkeys(scope for route in routes for scope in route.authorization_scopes))

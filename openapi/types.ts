@@ -397,7 +397,7 @@ export interface components {
         };
         /**
          * GatewayError
-         * @description An answer from API Gateway itself, not from the functions (e.g. 401 Unauthorized).
+         * @description An answer from API Gateway itself, not from a function (401 Unauthorized, 403 Forbidden)
          */
         GatewayError: {
             message: string;
@@ -498,6 +498,15 @@ export interface operations {
                     "application/json": components["schemas"]["GatewayError"];
                 };
             };
+            /** @description A valid JWT without the scope the route requires (an ID token has no scope): API Gateway's authorizer answers `{"message": "Forbidden"}`. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["GatewayError"];
+                };
+            };
             /** @description `configuration_error` (with `setting`) or `internal_error`. */
             500: {
                 headers: {
@@ -564,6 +573,15 @@ export interface operations {
             };
             /** @description No valid JWT: API Gateway's authorizer answers `{"message": "Unauthorized"}`. */
             401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["GatewayError"];
+                };
+            };
+            /** @description A valid JWT without the scope the route requires (an ID token has no scope): API Gateway's authorizer answers `{"message": "Forbidden"}`. */
+            403: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -684,6 +702,15 @@ export interface operations {
                     "application/json": components["schemas"]["GatewayError"];
                 };
             };
+            /** @description A valid JWT without the scope the route requires (an ID token has no scope): API Gateway's authorizer answers `{"message": "Forbidden"}`. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["GatewayError"];
+                };
+            };
             /** @description `not_found`: no such agent for this caller (another caller's agent is a 404 too). */
             404: {
                 headers: {
@@ -745,6 +772,15 @@ export interface operations {
             };
             /** @description No valid JWT: API Gateway's authorizer answers `{"message": "Unauthorized"}`. */
             401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["GatewayError"];
+                };
+            };
+            /** @description A valid JWT without the scope the route requires (an ID token has no scope): API Gateway's authorizer answers `{"message": "Forbidden"}`. */
+            403: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -837,6 +873,15 @@ export interface operations {
             };
             /** @description No valid JWT: API Gateway's authorizer answers `{"message": "Unauthorized"}`. */
             401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["GatewayError"];
+                };
+            };
+            /** @description A valid JWT without the scope the route requires (an ID token has no scope): API Gateway's authorizer answers `{"message": "Forbidden"}`. */
+            403: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -971,6 +1016,15 @@ export interface operations {
                     "application/json": components["schemas"]["GatewayError"];
                 };
             };
+            /** @description A valid JWT without the scope the route requires (an ID token has no scope): API Gateway's authorizer answers `{"message": "Forbidden"}`. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["GatewayError"];
+                };
+            };
             /** @description `not_found`: no such agent for this caller (another caller's agent is a 404 too). */
             404: {
                 headers: {
@@ -1025,6 +1079,15 @@ export interface operations {
             };
             /** @description No valid JWT: API Gateway's authorizer answers `{"message": "Unauthorized"}`. */
             401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["GatewayError"];
+                };
+            };
+            /** @description A valid JWT without the scope the route requires (an ID token has no scope): API Gateway's authorizer answers `{"message": "Forbidden"}`. */
+            403: {
                 headers: {
                     [name: string]: unknown;
                 };

@@ -1,149 +1,177 @@
-"""A Cognito token from a shell: SRP sign-in (USER_SRP_AUTH) against the stack's app client.
+"""An access token for the API from a shell, signed in at the stack's hosted sign-in page.
 
-    .venv/bin/python scripts/cognito_token.py --user-pool-id ap-southeast-2_AbC --client-id 1a2b... \
-        --username you@example.com            (the password is asked for, or read from $COGNITO_PASSWORD)
+The authorization code flow with PKCE, as the dashboard signs in:
 
-Prints the access token (``--id-token`` for the ID token). The dashboard's app client allows SRP and
-the OAuth code flow only, so `aws cognito-idp initiate-auth` cannot sign in with a password; this
-does the SRP exchange Cognito's own SDKs do (RFC 5054's 3072-bit group, Cognito's key derivation),
-with boto3. A user made by admin-create-user must first set a password (README, "Deployed use").
+    .venv/bin/python scripts/cognito_token.py --stack-name voice-agents-dev
+
+Reads the stack's outputs (UserPoolDomainUrl, UserPoolClientId, DashboardUrl, ApiScopes; or give them
+as --domain, --client-id, --redirect-uri and --scope, without AWS credentials), prints a sign-in URL
+to open in a browser, and asks for the address the browser lands on after the sign-in: the dashboard's
+URL with `?code=...&state=...` (the dashboard there cannot finish a sign-in it did not start and says
+so; the code in its address is still unused). Prints the access token, which carries the API's scope.
+
+Not a password sign-in (SRP through InitiateAuth): Cognito grants custom scopes only through its
+OAuth endpoints, so such a token is refused by the API (403); the hosted page also asks for the
+authenticator code when the user has MFA.
 """
 
 from __future__ import annotations
 
 import argparse
 import base64
-import datetime
-import getpass
 import hashlib
-import hmac
-import os
+import json
 import secrets
 import sys
+import urllib.parse
+from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
-# RFC 3526's 3072-bit MODP prime (group 15), the modulus Cognito's SRP uses; generator 2.
-N_HEX = (
-    "FFFFFFFFFFFFFFFFC90FDAA22168C234C4C6628B80DC1CD129024E088A67CC74020BBEA63B139B22514A08798E3404DD"
-    "EF9519B3CD3A431B302B0A6DF25F14374FE1356D6D51C245E485B576625E7EC6F44C42E9A637ED6B0BFF5CB6F406B7ED"
-    "EE386BFB5A899FA5AE9F24117C4B1FE649286651ECE45B3DC2007CB8A163BF0598DA48361C55D39A69163FA8FD24CF5F"
-    "83655D23DCA3AD961C62F356208552BB9ED529077096966D670C354E4ABC9804F1746C08CA18217C32905E462E36CE3B"
-    "E39E772C180E86039B2783A2EC07A28FB5C55DF06F4C52C9DE2BCBF6955817183995497CEA956AE515D2261898FA0510"
-    "15728E5A8AAAC42DAD33170D04507A33A85521ABDF1CBA64ECFB850458DBEF0A8AEA71575D060C7DB3970F85A6E1E4C7"
-    "ABF5AE8CDB0933D71E8C94E04A25619DCEE3D2261AD2EE6BF12FFA06D98A0864D87602733EC86A64521F2B18177B200C"
-    "BBE117577A615D6C770988C0BAD946E208E24FA074E5AB3143DB5BFCE0FD108E4B82D120A93AD2CAFFFFFFFFFFFFFFFF"
-)
-N = int(N_HEX, 16)
-G = 2
-INFO = b"Caldera Derived Key\x01"
+PostForm = Callable[[str, dict[str, str]], dict[str, Any]]
 
 
-def pad_hex(value: int | str) -> str:
-    """Hex of a positive number as Cognito hashes it: even length, a leading 00 when the top bit is set."""
-    text = value if isinstance(value, str) else f"{value:x}"
-    if len(text) % 2:
-        return "0" + text
-    return "00" + text if text[0] in "89abcdefABCDEF" else text
+@dataclass(frozen=True)
+class HostedSignIn:
+    """The stack's sign-in: its Cognito domain, the dashboard's app client, where Cognito returns the
+    code (one of the client's callback URLs), and the API's scopes."""
 
+    domain: str
+    client_id: str
+    redirect_uri: str
+    api_scopes: tuple[str, ...]
 
-def hex_hash(hex_text: str) -> str:
-    return hashlib.sha256(bytes.fromhex(hex_text)).hexdigest()
-
-
-K = int(hex_hash("00" + N_HEX + "02"), 16)
-
-
-class SrpClient:
-    """The client side of one Cognito SRP exchange for ``username`` in ``user_pool_id``."""
-
-    def __init__(self, user_pool_id: str, username: str, password: str, *, a: int | None = None) -> None:
-        self.pool_name = user_pool_id.split("_", 1)[1]
-        self.username = username
-        self.password = password
-        self.a = a if a is not None else secrets.randbits(1024) % N
-        self.A = pow(G, self.a, N)
+    def __post_init__(self) -> None:
+        if not self.domain.startswith("https://"):
+            raise SystemExit(f"the sign-in domain must be https://..., got {self.domain!r}")
 
     @property
-    def srp_a(self) -> str:
-        return f"{self.A:x}"
+    def token_url(self) -> str:
+        return f"{self.domain.rstrip('/')}/oauth2/token"
 
-    def password_key(self, user_id: str, salt_hex: str, srp_b_hex: str) -> bytes:
-        """The 16-byte key both sides derive: HKDF(S, u), S = (B - k g^x)^(a + u x) mod N."""
-        B = int(srp_b_hex, 16)
-        if B % N == 0:
-            raise ValueError("the server's SRP_B is 0 mod N")
-        u = int(hex_hash(pad_hex(self.A) + pad_hex(B)), 16)
-        identity = hashlib.sha256(f"{self.pool_name}{user_id}:{self.password}".encode()).hexdigest()
-        x = int(hex_hash(pad_hex(salt_hex) + identity), 16)
-        S = pow(B - K * pow(G, x, N), self.a + u * x, N)
-        prk = hmac.new(bytes.fromhex(pad_hex(u)), bytes.fromhex(pad_hex(S)), hashlib.sha256).digest()
-        return hmac.new(prk, INFO, hashlib.sha256).digest()[:16]
-
-    def verifier_response(self, parameters: dict[str, str], now: datetime.datetime) -> dict[str, str]:
-        """ChallengeResponses for PASSWORD_VERIFIER, from the challenge's parameters."""
-        user_id = parameters["USER_ID_FOR_SRP"]
-        key = self.password_key(user_id, parameters["SALT"], parameters["SRP_B"])
-        # Cognito's format: "Tue Nov 4 09:05:01 UTC 2026" (the day not zero-padded).
-        timestamp = now.strftime("%a %b ") + str(now.day) + now.strftime(" %H:%M:%S UTC %Y")
-        message = (
-            self.pool_name.encode()
-            + user_id.encode()
-            + base64.standard_b64decode(parameters["SECRET_BLOCK"])
-            + timestamp.encode()
-        )
-        signature = base64.standard_b64encode(hmac.new(key, message, hashlib.sha256).digest()).decode()
-        return {
-            "TIMESTAMP": timestamp,
-            "USERNAME": user_id,
-            "PASSWORD_CLAIM_SECRET_BLOCK": parameters["SECRET_BLOCK"],
-            "PASSWORD_CLAIM_SIGNATURE": signature,
+    def authorize_url(self, state: str, challenge: str) -> str:
+        query = {
+            "response_type": "code",
+            "client_id": self.client_id,
+            "redirect_uri": self.redirect_uri,
+            "scope": " ".join(("openid", *self.api_scopes)),
+            "state": state,
+            "code_challenge": challenge,
+            "code_challenge_method": "S256",
         }
+        return f"{self.domain.rstrip('/')}/oauth2/authorize?{urllib.parse.urlencode(query)}"
 
 
-def sign_in(cognito: Any, user_pool_id: str, client_id: str, username: str, password: str) -> dict[str, Any]:
-    """AuthenticationResult (AccessToken, IdToken, RefreshToken, ExpiresIn) for this user."""
-    client = SrpClient(user_pool_id, username, password)
-    started = cognito.initiate_auth(
-        AuthFlow="USER_SRP_AUTH",
-        ClientId=client_id,
-        AuthParameters={"USERNAME": username, "SRP_A": client.srp_a},
+def code_challenge(verifier: str) -> str:
+    """RFC 7636's S256 challenge: base64url(SHA-256(verifier)) without padding."""
+    digest = hashlib.sha256(verifier.encode("ascii")).digest()
+    return base64.urlsafe_b64encode(digest).rstrip(b"=").decode("ascii")
+
+
+def code_from(landed: str, state: str) -> str:
+    """The authorization code in the address the browser landed on, after checking it answers this
+    sign-in (its ``state``)."""
+    query = urllib.parse.parse_qs(urllib.parse.urlsplit(landed.strip()).query)
+    if "error" in query:
+        reason = query.get("error_description", query["error"])[0]
+        raise SystemExit(f"the sign-in did not complete: {reason}")
+    if query.get("state") != [state]:
+        raise SystemExit("that address is not the answer to this sign-in (its state differs): sign in again")
+    if not query.get("code"):
+        raise SystemExit("that address carries no ?code=: paste the whole address the browser landed on")
+    return query["code"][0]
+
+
+def token_claims(token: str) -> dict[str, Any]:
+    """A JWT's claims, read WITHOUT checking its signature: only to say what Cognito granted."""
+    payload = token.split(".")[1]
+    claims: dict[str, Any] = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
+    return claims
+
+
+def sign_in(hosted: HostedSignIn, ask: Callable[[str], str], post: PostForm) -> dict[str, Any]:
+    """The token endpoint's answer (access_token, id_token, refresh_token, expires_in) for the user who
+    signs in at the URL ``ask`` is given; ``ask`` answers the address the browser landed on."""
+    verifier = secrets.token_urlsafe(64)  # 86 characters, within RFC 7636's 43 to 128
+    state = secrets.token_urlsafe(16)
+    landed = ask(hosted.authorize_url(state, code_challenge(verifier)))
+    tokens = post(
+        hosted.token_url,
+        {
+            "grant_type": "authorization_code",
+            "client_id": hosted.client_id,
+            "code": code_from(landed, state),
+            "redirect_uri": hosted.redirect_uri,
+            "code_verifier": verifier,
+        },
     )
-    if started.get("ChallengeName") != "PASSWORD_VERIFIER":
-        raise SystemExit(f"unexpected challenge {started.get('ChallengeName')!r}")
-    now = datetime.datetime.now(datetime.UTC)
-    request: dict[str, Any] = {
-        "ClientId": client_id,
-        "ChallengeName": "PASSWORD_VERIFIER",
-        "ChallengeResponses": client.verifier_response(started["ChallengeParameters"], now),
+    granted = str(token_claims(tokens["access_token"]).get("scope", "")).split()
+    missing = [scope for scope in hosted.api_scopes if scope not in granted]
+    if missing:
+        raise SystemExit(f"Cognito did not grant {' '.join(missing)}: the API would refuse this token")
+    return tokens
+
+
+def post_form(url: str, form: dict[str, str]) -> dict[str, Any]:
+    """POST a form to Cognito's token endpoint (a public client: no secret) and read its JSON."""
+    import httpx
+
+    response = httpx.post(url, data=form, timeout=30)
+    if response.is_error:
+        raise SystemExit(f"the token endpoint refused the code ({response.status_code}): {response.text}")
+    answer: dict[str, Any] = response.json()
+    return answer
+
+
+def ask_in_terminal(url: str) -> str:
+    print(
+        f"Open this URL in a browser and sign in:\n\n  {url}\n\n"
+        "Then paste the whole address the browser lands on (the dashboard's, with ?code=...).",
+        file=sys.stderr,
+    )
+    return input("Address: ")
+
+
+def stack_outputs(stack_name: str, region: str | None) -> dict[str, str]:
+    import boto3
+
+    cloudformation = boto3.client("cloudformation", region_name=region)
+    [stack] = cloudformation.describe_stacks(StackName=stack_name)["Stacks"]
+    return {output["OutputKey"]: output["OutputValue"] for output in stack.get("Outputs", [])}
+
+
+def hosted_sign_in(args: argparse.Namespace, outputs: dict[str, str]) -> HostedSignIn:
+    """The sign-in from the flags, each one not given taken from the stack's outputs."""
+    wanted = {
+        "domain": "UserPoolDomainUrl",
+        "client_id": "UserPoolClientId",
+        "redirect_uri": "DashboardUrl",
+        "scope": "ApiScopes",
     }
-    if started.get("Session"):
-        request["Session"] = started["Session"]
-    answered = cognito.respond_to_auth_challenge(**request)
-    if "AuthenticationResult" not in answered:
-        raise SystemExit(
-            f"Cognito asks for {answered.get('ChallengeName')!r} next: a new user sets a password first "
-            "(README, Deployed use: admin-set-user-password --permanent)"
-        )
-    result: dict[str, Any] = answered["AuthenticationResult"]
-    return result
+    values = {name: getattr(args, name) or outputs.get(output, "") for name, output in wanted.items()}
+    missing = [
+        f"--{name.replace('_', '-')} (output {wanted[name]})" for name, value in values.items() if not value
+    ]
+    if missing:
+        raise SystemExit(f"missing {', '.join(missing)}: give --stack-name or these flags")
+    return HostedSignIn(
+        values["domain"], values["client_id"], values["redirect_uri"], tuple(values["scope"].split())
+    )
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--user-pool-id", required=True, help="the stack's UserPoolId output")
-    parser.add_argument("--client-id", required=True, help="the stack's UserPoolClientId output")
-    parser.add_argument("--username", required=True)
-    parser.add_argument("--region", help="default: the user pool id's region")
-    parser.add_argument("--id-token", action="store_true", help="print the ID token, not the access token")
+    parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
+    parser.add_argument("--stack-name", help="read the flags below from this stack's outputs")
+    parser.add_argument("--region", help="the stack's region (default: the AWS configuration's)")
+    parser.add_argument("--domain", help="the UserPoolDomainUrl output")
+    parser.add_argument("--client-id", help="the UserPoolClientId output")
+    parser.add_argument("--redirect-uri", help="the DashboardUrl output (a callback URL of the app client)")
+    parser.add_argument("--scope", help="the ApiScopes output")
     args = parser.parse_args(argv)
-    password = os.environ.get("COGNITO_PASSWORD") or getpass.getpass(f"Password for {args.username}: ")
-    import boto3
-
-    region = args.region or args.user_pool_id.split("_", 1)[0]
-    cognito = boto3.client("cognito-idp", region_name=region)
-    result = sign_in(cognito, args.user_pool_id, args.client_id, args.username, password)
-    print(result["IdToken"] if args.id_token else result["AccessToken"])
-    print(f"(expires in {result.get('ExpiresIn', '?')} s)", file=sys.stderr)
+    outputs = stack_outputs(args.stack_name, args.region) if args.stack_name else {}
+    tokens = sign_in(hosted_sign_in(args, outputs), ask_in_terminal, post_form)
+    print(tokens["access_token"])
+    print(f"(expires in {tokens.get('expires_in', '?')} s)", file=sys.stderr)
 
 
 if __name__ == "__main__":

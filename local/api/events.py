@@ -11,6 +11,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from local.api.messages import HttpRequest
+from local.api.tokens import token_scopes
 from local.template import REST_API_PAYLOAD, HttpRoute
 
 LOOPBACK = "127.0.0.1"  # the only host the local API binds; the domain name when a request has no Host
@@ -101,10 +102,11 @@ def build_http_api_event(
 
     request_context: dict[str, Any] = {"accountId": ACCOUNT_ID, "apiId": API_ID}
     if claims is not None:
-        scope = claims.get("scope", claims.get("scp"))
-        scopes = scope.split() if isinstance(scope, str) else scope if isinstance(scope, list) else None
         request_context["authorizer"] = {
-            "jwt": {"claims": {name: _claim_text(value) for name, value in claims.items()}, "scopes": scopes}
+            "jwt": {
+                "claims": {name: _claim_text(value) for name, value in claims.items()},
+                "scopes": token_scopes(claims),
+            }
         }
     request_context |= {
         "domainName": domain,

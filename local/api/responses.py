@@ -1,5 +1,5 @@
 """The HTTP answer API Gateway makes of a handler's payload v2 response, and its own answers
-(404, 401, 502) with their exact bytes."""
+(404, 401, 403, 502) with their exact bytes."""
 
 from __future__ import annotations
 
@@ -18,6 +18,7 @@ def json_response(status: int, body: dict[str, Any], *extra: tuple[str, str]) ->
 
 NOT_FOUND = {"message": "Not Found"}
 UNAUTHORIZED = {"message": "Unauthorized"}
+FORBIDDEN = {"message": "Forbidden"}
 INTERNAL_SERVER_ERROR = {"message": "Internal Server Error"}
 
 

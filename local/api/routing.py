@@ -16,6 +16,7 @@ from local.template import (
     http_routes,
     load_template,
     parameter_default,
+    required_scopes,
 )
 
 
@@ -105,6 +106,11 @@ class RouteTable:
         if isinstance(cors, dict):
             cors = {key: _resolve_list(template, value) for key, value in cors.items()}
         return cls(routes, authorizers, cors if isinstance(cors, dict) else None)
+
+    @property
+    def scopes(self) -> tuple[str, ...]:
+        """The scopes the routes require: what a local token carries."""
+        return required_scopes(self.routes)
 
     def match(self, method: str, path: str) -> tuple[HttpRoute, dict[str, str]] | None:
         for compiled in self._compiled:

@@ -1,7 +1,7 @@
 """LocalHttpApi: template.yaml's HTTP API served on 127.0.0.1 from a background thread. Each request is
-routed, authorized (token NOT verified), turned into a payload v2 event, handed to the function's
-``lambda_handler`` (one warm instance per function) and its answer written back as API Gateway would;
-unrouted GETs fall through to the built dashboard."""
+routed, authorized (token NOT verified; the route's scopes required), turned into a payload v2 event,
+handed to the function's ``lambda_handler`` (one warm instance per function) and its answer written
+back as API Gateway would; unrouted GETs fall through to the built dashboard."""
 
 from __future__ import annotations
 
@@ -147,14 +147,14 @@ class LocalHttpApi:
             return preflight(self.table.cors, origin), "CORS preflight"
         matched = self.table.match(request.method, path)
         if matched is None and request.method in ("GET", "HEAD") and self.dashboard is not None:
-            return dashboard_file(self.dashboard, request.target), "dashboard"
+            return dashboard_file(self.dashboard, request.target, self.table.scopes), "dashboard"
         if matched is None:
             return with_cors(self.table.cors, json_response(404, NOT_FOUND), origin), "-"
         route, parameters = matched
         claims: dict[str, Any] | None = None
         if route.authorizer is not None:
             authorizer = self.table.authorizers[route.authorizer]
-            claims, refusal = authorize(headers.get(authorizer.header))
+            claims, refusal = authorize(headers.get(authorizer.header), route.authorization_scopes)
             if refusal is not None:
                 return with_cors(self.table.cors, refusal, origin), route.logical_id
         event = build_event(

@@ -112,6 +112,23 @@ def test_a_route_moved_in_the_template_is_served_where_it_moved(tmp_path: Path):
     assert table.match("POST", "/api/agents") is None
 
 
+def test_the_scopes_a_route_requires_are_read_from_the_template(tmp_path: Path):
+    # Given the template's API scope, and a copy whose authorizer requires another one
+    text = (ROOT / "template.yaml").read_text()
+    declared = "AuthorizationScopes: [voice-agents/agents]\n"
+    assert text.count(declared) == 1
+    renamed = tmp_path / "template.yaml"
+    renamed.write_text(text.replace(declared, "AuthorizationScopes: [voice-agents/admin]\n"))
+
+    # When their route tables are read
+    table, other = RouteTable.from_template(), RouteTable.from_template(renamed)
+
+    # Then every route behind the JWT authorizer requires the declared scope, and the webhooks none
+    for route in table.routes:
+        assert route.authorization_scopes == (("voice-agents/agents",) if route.authorizer else ())
+    assert other.scopes == ("voice-agents/admin",)
+
+
 def test_it_refuses_to_listen_beyond_loopback():
     # Tokens are not verified locally: on another interface anyone could act as any user.
     with pytest.raises(ValueError, match="loopback"):
@@ -154,6 +171,48 @@ def test_without_a_usable_token_the_answer_is_401_and_no_handler_runs(client, en
     assert env.twilio.owned == {}
     assert env.retell.agents == {}
     assert client.get("/api/agents", headers=bearer()).json()["items"] == []
+
+
+@pytest.mark.parametrize(
+    "token",
+    [
+        # What Cognito's ID token is: its audience is the app client, and it has no scope claim
+        local_token(OWNER, token_use="id", scope=None, aud="the-app-client"),
+        # An access token without the API's scope (what an SRP sign-in is given)
+        local_token(OWNER, scope="aws.cognito.signin.user.admin"),
+        local_token(OWNER, scope="openid email"),
+        local_token(OWNER, scope=""),
+    ],
+    ids=["ID token", "SRP access token", "openid email only", "empty scope"],
+)
+def test_a_token_without_the_api_scope_is_403_and_no_handler_runs(client, env, monkeypatch, token):
+    creates, lists = spy_on(monkeypatch, "create_agent"), spy_on(monkeypatch, "get_agents")
+
+    created = client.post("/api/agents", json=CREATE_BODY, headers={"Authorization": f"Bearer {token}"})
+    listed = client.get("/api/agents", headers={"Authorization": f"Bearer {token}"})
+
+    for refused in (created, listed):
+        assert refused.status_code == 403
+        assert refused.json() == {"message": "Forbidden"}
+    assert creates == lists == []
+    assert env.twilio.owned == {}
+
+
+def test_an_access_token_with_the_api_scope_reaches_the_handler_with_its_scopes(client, monkeypatch):
+    events = spy_on(monkeypatch, "get_agents")
+    # Cognito's code flow grants what the client asked for: the OIDC scopes and the API's, as a
+    # space-separated `scope` claim (and as a list: the `scp` form other issuers use)
+    for scoped in (
+        local_token(OWNER, scope="openid email voice-agents/agents"),
+        local_token(OWNER, scope=None, scp=["voice-agents/agents"]),
+    ):
+        response = client.get("/api/agents", headers={"Authorization": f"Bearer {scoped}"})
+        assert response.status_code == 200, response.text
+
+    assert [event["requestContext"]["authorizer"]["jwt"]["scopes"] for event in events] == [
+        ["openid", "email", "voice-agents/agents"],
+        ["voice-agents/agents"],
+    ]
 
 
 # ---------------------------------------------------------------- the flow

@@ -1,16 +1,18 @@
-"""scripts/cognito_token.py against the server side of SRP: a stand-in for Cognito's two calls that
-holds only the password's verifier (v = g^x) and checks the client's proof as Cognito does, so a
-wrong constant, padding, hash or key derivation in the client fails here."""
+"""scripts/cognito_token.py against a stand-in for Cognito's hosted sign-in and token endpoint that
+checks what Cognito checks: the app client, a registered callback URL, the PKCE proof (S256) and the
+scopes the client may be granted. The access token it issues carries the scopes the sign-in asked for,
+as Cognito's does."""
 
 from __future__ import annotations
 
+import argparse
 import base64
-import datetime
 import hashlib
-import hmac
 import importlib.util
+import json
 import secrets
 import sys
+import urllib.parse
 from typing import Any
 
 import pytest
@@ -23,104 +25,132 @@ cognito_token = importlib.util.module_from_spec(_spec)
 sys.modules["cognito_token"] = cognito_token
 _spec.loader.exec_module(cognito_token)
 
-POOL_ID = "ap-southeast-2_AbCdEf123"
-USER_ID = "3c1e7a52-0000-4000-8000-000000000001"  # Cognito signs in by the user's sub
+DOMAIN = "https://voice-agents-dev-123456789012.auth.ap-southeast-2.amazoncognito.com"
+CLIENT_ID = "1example23456789"
+DASHBOARD = "https://dashboard.example.com/"
+HOSTED = cognito_token.HostedSignIn(DOMAIN, CLIENT_ID, DASHBOARD, ("voice-agents/agents",))
 
 
-def _pi_bits(bits: int) -> int:
-    """floor(2**bits * pi), by Machin's formula in integers."""
+def unsigned_jwt(claims: dict[str, Any]) -> str:
+    def part(value: dict[str, Any]) -> str:
+        return base64.urlsafe_b64encode(json.dumps(value).encode()).rstrip(b"=").decode()
 
-    def arctan_inverse(x: int, one: int) -> int:
-        total = term = one // x
-        n, sign = 1, -1
-        while term:
-            term //= x * x
-            total += sign * (term // (2 * n + 1))
-            sign, n = -sign, n + 1
-        return total
-
-    extra = 64
-    one = 1 << (bits + extra)
-    return (4 * (4 * arctan_inverse(5, one) - arctan_inverse(239, one))) >> extra
+    return f"{part({'alg': 'none'})}.{part(claims)}."
 
 
-def test_the_modulus_is_rfc_3526s_3072_bit_prime() -> None:
-    # RFC 3526, section 4: p = 2^3072 - 2^3008 - 1 + 2^64 * { [2^2942 pi] + 1690314 }
-    rfc_3526_prime = 2**3072 - 2**3008 - 1 + 2**64 * (_pi_bits(2942) + 1690314)
-    assert rfc_3526_prime == cognito_token.N
+class FakeCognito:
+    """The hosted sign-in page (a user who signs in at once) and the token endpoint of one app client."""
+
+    def __init__(self, allowed_scopes: set[str]) -> None:
+        self.allowed_scopes = allowed_scopes
+        self.issued: dict[str, dict[str, str]] = {}  # code -> the authorize request it answers
+
+    def sign_in(self, authorize_url: str) -> str:
+        """The address the browser lands on after the user signs in at ``authorize_url``."""
+        parts = urllib.parse.urlsplit(authorize_url)
+        request = dict(urllib.parse.parse_qsl(parts.query))
+        assert f"{parts.scheme}://{parts.netloc}{parts.path}" == f"{DOMAIN}/oauth2/authorize"
+        assert request["response_type"] == "code" and request["client_id"] == CLIENT_ID
+        assert request["redirect_uri"] == DASHBOARD, "not a callback URL of the client"
+        assert request["code_challenge_method"] == "S256"
+        if not set(request["scope"].split()) <= self.allowed_scopes:
+            return f"{DASHBOARD}?error=invalid_scope&state={request['state']}"
+        code = secrets.token_urlsafe(8)
+        self.issued[code] = request
+        return f"{DASHBOARD}?code={code}&state={request['state']}"
+
+    def post(self, url: str, form: dict[str, str]) -> dict[str, Any]:
+        assert url == f"{DOMAIN}/oauth2/token"
+        request = self.issued.pop(form["code"])  # a code is redeemed once
+        assert form["grant_type"] == "authorization_code" and form["client_id"] == CLIENT_ID
+        assert form["redirect_uri"] == request["redirect_uri"]
+        proof = base64.urlsafe_b64encode(hashlib.sha256(form["code_verifier"].encode()).digest())
+        if proof.rstrip(b"=").decode() != request["code_challenge"]:
+            raise SystemExit("invalid_grant")
+        access = unsigned_jwt({"sub": "someone", "token_use": "access", "scope": request["scope"]})
+        return {"access_token": access, "id_token": unsigned_jwt({"aud": CLIENT_ID}), "expires_in": 3600}
 
 
-class CognitoServer:
-    """The server half of USER_SRP_AUTH for one user and password."""
+def test_the_challenge_is_rfc_7636s_s256():
+    # RFC 7636, appendix B
+    verifier = "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk"
 
-    def __init__(self, password: str) -> None:
-        self.salt = secrets.token_hex(16)
-        identity = hashlib.sha256(f"{POOL_ID.split('_')[1]}{USER_ID}:{password}".encode()).hexdigest()
-        x = int(cognito_token.hex_hash(cognito_token.pad_hex(self.salt) + identity), 16)
-        self.verifier = pow(cognito_token.G, x, cognito_token.N)
-        self.secret_block = base64.standard_b64encode(secrets.token_bytes(64)).decode()
-        self.calls: list[str] = []
-
-    def initiate_auth(self, **request: Any) -> dict[str, Any]:
-        self.calls.append("initiate_auth")
-        assert request["AuthFlow"] == "USER_SRP_AUTH"
-        self.A = int(request["AuthParameters"]["SRP_A"], 16)
-        self.b = secrets.randbits(1024)
-        N, g, k = cognito_token.N, cognito_token.G, cognito_token.K
-        self.B = (k * self.verifier + pow(g, self.b, N)) % N
-        parameters = {"SALT": self.salt, "SRP_B": f"{self.B:x}", "SECRET_BLOCK": self.secret_block,
-                      "USER_ID_FOR_SRP": USER_ID, "USERNAME": USER_ID}  # fmt: skip
-        return {"ChallengeName": "PASSWORD_VERIFIER", "ChallengeParameters": parameters}
-
-    def respond_to_auth_challenge(self, **request: Any) -> dict[str, Any]:
-        self.calls.append("respond_to_auth_challenge")
-        responses = request["ChallengeResponses"]
-        N, pad = cognito_token.N, cognito_token.pad_hex
-        u = int(cognito_token.hex_hash(pad(self.A) + pad(self.B)), 16)
-        S = pow(self.A * pow(self.verifier, u, N), self.b, N)  # the server's side of the same secret
-        prk = hmac.new(bytes.fromhex(pad(u)), bytes.fromhex(pad(S)), hashlib.sha256).digest()
-        key = hmac.new(prk, b"Caldera Derived Key\x01", hashlib.sha256).digest()[:16]
-        message = (
-            (POOL_ID.split("_")[1] + USER_ID).encode()
-            + base64.standard_b64decode(responses["PASSWORD_CLAIM_SECRET_BLOCK"])
-            + responses["TIMESTAMP"].encode()
-        )
-        expected = base64.standard_b64encode(hmac.new(key, message, hashlib.sha256).digest()).decode()
-        if not hmac.compare_digest(expected, responses["PASSWORD_CLAIM_SIGNATURE"]):
-            raise PermissionError("NotAuthorizedException: Incorrect username or password.")
-        return {"AuthenticationResult": {"AccessToken": "access", "IdToken": "id", "ExpiresIn": 3600}}
+    assert cognito_token.code_challenge(verifier) == "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM"
 
 
-def test_the_right_password_signs_in() -> None:
-    server = CognitoServer("correct horse battery staple")
+def test_a_sign_in_gets_an_access_token_with_the_api_scope():
+    cognito = FakeCognito({"openid", "email", "voice-agents/agents"})
 
-    result = cognito_token.sign_in(
-        server, POOL_ID, "client", "someone@example.com", "correct horse battery staple"
-    )
+    tokens = cognito_token.sign_in(HOSTED, cognito.sign_in, cognito.post)
 
-    assert result["AccessToken"] == "access"
-    assert server.calls == ["initiate_auth", "respond_to_auth_challenge"]
-
-
-def test_a_wrong_password_is_refused_by_the_server() -> None:
-    server = CognitoServer("correct horse battery staple")
-
-    with pytest.raises(PermissionError):
-        cognito_token.sign_in(server, POOL_ID, "client", "someone@example.com", "Tr0ub4dor&3")
+    scopes = cognito_token.token_claims(tokens["access_token"])["scope"].split()
+    assert "voice-agents/agents" in scopes
+    assert cognito.issued == {}
 
 
-def test_the_timestamp_is_cognitos_format_without_a_padded_day() -> None:
-    client = cognito_token.SrpClient(POOL_ID, "someone", "pw", a=12345)
-    server = CognitoServer("pw")
-    parameters = server.initiate_auth(AuthFlow="USER_SRP_AUTH", AuthParameters={"SRP_A": client.srp_a})
+def test_a_token_without_the_api_scope_is_not_printed():
+    # Given a client Cognito would not grant the API's scope to (a stack from before it)
+    cognito = FakeCognito({"openid", "email"})
 
-    moment = datetime.datetime(2026, 11, 4, 9, 5, 1, tzinfo=datetime.UTC)
-    response = client.verifier_response(parameters["ChallengeParameters"], moment)
-
-    assert response["TIMESTAMP"] == "Wed Nov 4 09:05:01 UTC 2026"
-    assert response["USERNAME"] == USER_ID
+    with pytest.raises(SystemExit, match="invalid_scope"):
+        cognito_token.sign_in(HOSTED, cognito.sign_in, cognito.post)
 
 
-@pytest.mark.parametrize(("value", "padded"), [(0xABC, "0abc"), (0x7F, "7f"), (0x80, "0080"), ("ff", "00ff")])
-def test_hex_is_padded_as_cognito_hashes_it(value: int | str, padded: str) -> None:
-    assert cognito_token.pad_hex(value) == padded
+def test_a_granted_token_without_the_api_scope_is_not_printed_either():
+    cognito = FakeCognito({"openid", "voice-agents/agents"})
+
+    def narrowed(url: str, form: dict[str, str]) -> dict[str, Any]:
+        return {**cognito.post(url, form), "access_token": unsigned_jwt({"scope": "openid"})}
+
+    with pytest.raises(SystemExit, match="did not grant voice-agents/agents"):
+        cognito_token.sign_in(HOSTED, cognito.sign_in, narrowed)
+
+
+def test_an_address_from_another_sign_in_is_refused():
+    cognito = FakeCognito({"openid", "voice-agents/agents"})
+
+    def another_sign_ins_answer(url: str) -> str:
+        landed = cognito.sign_in(url)
+        return landed.replace("state=", "state=forged")
+
+    with pytest.raises(SystemExit, match="state differs"):
+        cognito_token.sign_in(HOSTED, another_sign_ins_answer, cognito.post)
+    assert len(cognito.issued) == 1  # the code was never redeemed
+
+
+def test_the_token_endpoint_refuses_a_code_without_its_verifier():
+    cognito = FakeCognito({"openid", "voice-agents/agents"})
+
+    def stolen_code(url: str, form: dict[str, str]) -> dict[str, Any]:
+        return cognito.post(url, {**form, "code_verifier": secrets.token_urlsafe(64)})
+
+    with pytest.raises(SystemExit, match="invalid_grant"):
+        cognito_token.sign_in(HOSTED, cognito.sign_in, stolen_code)
+
+
+@pytest.mark.parametrize(
+    ("landed", "problem"),
+    [
+        (f"{DASHBOARD}?error=access_denied&error_description=User+cancelled&state=s", "User cancelled"),
+        (f"{DASHBOARD}?state=s", "no \\?code="),
+    ],
+)
+def test_an_address_without_a_code_says_why(landed, problem):
+    with pytest.raises(SystemExit, match=problem):
+        cognito_token.code_from(landed, "s")
+
+
+def test_the_sign_in_is_read_from_the_stacks_outputs_unless_given():
+    outputs = {
+        "UserPoolDomainUrl": DOMAIN,
+        "UserPoolClientId": CLIENT_ID,
+        "DashboardUrl": DASHBOARD,
+        "ApiScopes": "voice-agents/agents",
+    }
+    flags = argparse.Namespace(domain=None, client_id=None, redirect_uri=None, scope=None)
+
+    assert cognito_token.hosted_sign_in(flags, outputs) == HOSTED
+    local = argparse.Namespace(domain=None, client_id=None, redirect_uri="http://localhost:5173/", scope=None)
+    assert cognito_token.hosted_sign_in(local, outputs).redirect_uri == "http://localhost:5173/"
+    with pytest.raises(SystemExit, match="ApiScopes"):
+        cognito_token.hosted_sign_in(flags, {**outputs, "ApiScopes": ""})

@@ -63,6 +63,14 @@ def test_config_signs_the_page_in_as_the_local_user_or_the_owner_asked_for(api):
     assert header(other, "Cache-Control") == "no-store"
 
 
+def test_configs_token_is_an_access_token_with_the_scopes_the_api_requires(api):
+    claims = unverified_claims(json.loads(get(api, "/config.json").body)["auth"]["token"]) or {}
+
+    assert claims["token_use"] == "access"
+    assert api.table.scopes == ("voice-agents/agents",)
+    assert claims["scope"].split() == list(api.table.scopes)
+
+
 @pytest.mark.parametrize("user", ["", "a%20b", "%3Cscript%3E", "x" * 129, "%C3%BCn"])
 def test_config_refuses_a_user_that_is_not_a_plain_name(api, user):
     assert get(api, f"/config.json?user={user}").status == 400

@@ -57,7 +57,7 @@ HTTP_METHODS = {"get", "put", "post", "delete", "options", "head", "patch", "tra
 # (method, path) -> the statuses it documents, and the schema of each.
 AGENT, PAGE, OUTCOME, ERROR, GATEWAY = "Agent", "AgentPage", "DeleteOutcome", "Error", "GatewayError"
 CALLS = "CallPage"
-COMMON_ERRORS = {401: GATEWAY, 500: ERROR, 503: ERROR}
+COMMON_ERRORS = {401: GATEWAY, 403: GATEWAY, 500: ERROR, 503: ERROR}
 # The one answer that is not JSON: a voicemail's audio.
 RECORDING = "/api/agents/{agentId}/calls/{callSid}/recording"
 MEDIA_TYPES = {("get", RECORDING, "200"): {"audio/mpeg"}}

@@ -19,7 +19,7 @@ from typing import Any
 
 import pytest
 
-from local.template import function_properties, load_template
+from local.template import function_properties, http_routes, load_template
 from voice_agents.core.settings import load_settings
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -241,9 +241,14 @@ def test_dashboard_signs_in_with_the_authorization_code_flow_as_a_public_client(
     assert client["AllowedOAuthFlows"] == ["code"]
     assert "openid" in client["AllowedOAuthScopes"]
     assert client["SupportedIdentityProviders"] == ["COGNITO"]
-    # And Cognito returns only to the dashboard's own URL, after sign-in and after sign-out
-    assert client["CallbackURLs"] == [{"Ref": "DashboardUrl"}]
-    assert client["LogoutURLs"] == [{"Ref": "DashboardUrl"}]
+    # And Cognito returns only to the dashboard's own URLs, after sign-in and after sign-out: the
+    # deployed one and, when given, a developer's local one
+    dashboards = [
+        {"Fn::If": ["HasDashboardUrl", {"Ref": "DashboardUrl"}, NO_VALUE]},
+        {"Fn::If": ["HasLocalDashboardUrl", {"Ref": "LocalDashboardUrl"}, NO_VALUE]},
+    ]
+    assert client["CallbackURLs"] == dashboards
+    assert client["LogoutURLs"] == dashboards
     # And the pool has a sign-in domain, named by AuthDomainPrefix or else unique per stack and account
     domain = template["Resources"]["UserPoolDomain"]
     assert domain["Type"] == "AWS::Cognito::UserPoolDomain"
@@ -255,6 +260,108 @@ def test_dashboard_signs_in_with_the_authorization_code_flow_as_a_public_client(
             {"Fn::Sub": "${AWS::StackName}-${AWS::AccountId}"},
         ]
     }
+
+
+def deploy_overrides(environment: str) -> dict[str, str]:
+    """The parameter overrides samconfig.toml deploys ``environment`` with, by name."""
+    config = tomllib.loads((ROOT / "samconfig.toml").read_text())
+    overrides = config[environment]["deploy"]["parameters"]["parameter_overrides"]
+    return dict(override.split("=", 1) for override in overrides)
+
+
+def sign_in_urls(template: dict[str, Any], overrides: dict[str, str]) -> list[str]:
+    """The URLs Cognito may return a sign-in to, for a deploy with ``overrides``, each value checked
+    against its parameter's AllowedPattern as CloudFormation checks it."""
+    parameters = template["Parameters"]
+    urls = []
+    for name in ("DashboardUrl", "LocalDashboardUrl"):
+        value = overrides.get(name, parameters[name]["Default"])
+        assert re.fullmatch(parameters[name]["AllowedPattern"], value), (
+            f"CloudFormation refuses {name}={value}"
+        )
+        urls += [value] if value else []
+    return urls
+
+
+def test_production_returns_sign_ins_to_its_https_dashboard_only(template):
+    # Given the URLs Cognito may send a sign-in's code to, in each environment samconfig.toml deploys
+    production = sign_in_urls(template, deploy_overrides("prod"))
+    development = sign_in_urls(template, deploy_overrides("default"))
+
+    # Then production names https URLs only, none of them on this machine
+    assert production
+    for url in production:
+        assert url.startswith("https://") and "localhost" not in url and "127.0.0.1" not in url, url
+    # And development may add the dashboard of `npm run dev`
+    assert "http://localhost:5173/" in development
+    # And a deploy whose overrides were replaced (a --parameter-overrides flag) gets no localhost either
+    assert sign_in_urls(template, {"DashboardUrl": "https://dashboard.example.com/"}) == [
+        "https://dashboard.example.com/"
+    ]
+
+
+@pytest.mark.parametrize(
+    ("parameter", "value"),
+    [
+        ("DashboardUrl", "http://localhost:5173/"),
+        ("DashboardUrl", "https://localhost:5173/"),
+        ("DashboardUrl", "http://dashboard.example.com/"),
+        ("DashboardUrl", "https://dashboard.example.com"),  # the page returns to origin + path, "/" at least
+        ("LocalDashboardUrl", "https://dashboard.example.com/"),
+        ("LocalDashboardUrl", "http://dashboard.example.com/"),
+        ("LocalDashboardUrl", "http://localhost.example.com:5173/"),
+    ],
+)
+def test_a_dashboard_url_of_the_wrong_kind_is_refused_by_its_pattern(template, parameter, value):
+    assert not re.fullmatch(template["Parameters"][parameter]["AllowedPattern"], value)
+
+
+def test_sign_in_must_return_somewhere(template):
+    # Cognito's code flow needs a URL to return to: a deploy with neither fails before any change.
+    [assertion] = template["Rules"]["SignInReturnsSomewhere"]["Assertions"]
+    assert assertion["Assert"] == {
+        "Fn::Or": [
+            {"Fn::Not": [{"Fn::Equals": [{"Ref": "DashboardUrl"}, ""]}]},
+            {"Fn::Not": [{"Fn::Equals": [{"Ref": "LocalDashboardUrl"}, ""]}]},
+        ]
+    }
+
+
+def test_the_user_pool_offers_authenticator_app_mfa_and_production_requires_it(template):
+    pool = template["Resources"]["UserPool"]["Properties"]
+    mfa = template["Parameters"]["UserPoolMfa"]
+
+    assert pool["EnabledMfas"] == ["SOFTWARE_TOKEN_MFA"]
+    assert pool["MfaConfiguration"] == {"Ref": "UserPoolMfa"}
+    # OFF is not offered: a user who registered an authenticator always has to use it
+    assert mfa["AllowedValues"] == ["OPTIONAL", "ON"]
+    assert mfa["Default"] == "OPTIONAL"
+    assert deploy_overrides("prod")["UserPoolMfa"] == "ON"
+
+
+def test_every_jwt_route_requires_the_api_scope_which_the_dashboard_client_is_granted(template):
+    resources = template["Resources"]
+    # Given the resource server's scopes, as Cognito names them in an access token
+    server = resources["ApiResourceServer"]["Properties"]
+    assert resources["ApiResourceServer"]["Type"] == "AWS::Cognito::UserPoolResourceServer"
+    assert server["UserPoolId"] == {"Ref": "UserPool"}
+    server_scopes = {f"{server['Identifier']}/{scope['ScopeName']}" for scope in server["Scopes"]}
+
+    # Then every route the JWT authorizer guards requires one of them (an ID token has no scope)
+    routes = http_routes(template)
+    guarded = [route for route in routes if route.authorizer is not None]
+    assert {(route.method, route.path) for route in guarded} == set(ROUTES) - SIGNED_ROUTES
+    for route in guarded:
+        assert route.authorization_scopes, route.route_key
+        assert set(route.authorization_scopes) <= server_scopes, route.route_key
+    required = {scope for route in guarded for scope in route.authorization_scopes}
+    # And the dashboard's app client may be granted them, by the code flow, once the server exists
+    client = resources["UserPoolClient"]
+    assert required <= set(client["Properties"]["AllowedOAuthScopes"])
+    assert client["Properties"]["AllowedOAuthFlows"] == ["code"]
+    assert client["DependsOn"] == "ApiResourceServer"
+    # And the stack tells the dashboard which scopes to ask for
+    assert set(template["Outputs"]["ApiScopes"]["Value"].split()) == required
 
 
 def test_only_the_provider_webhooks_opt_out_of_the_jwt_authorizer(template):
@@ -428,7 +535,10 @@ def test_outputs_name_what_clients_need(template):
     assert outputs["UserPoolId"]["Value"] == {"Ref": "UserPool"}
     assert outputs["UserPoolClientId"]["Value"] == {"Ref": "UserPoolClient"}
     # What the dashboard's config.json is made of (web/scripts/stack-config.mjs)
-    assert {"UserPoolDomainUrl", "DashboardUrl"} <= set(outputs)
+    assert {"UserPoolDomainUrl", "DashboardUrl", "ApiScopes"} <= set(outputs)
+    assert outputs["DashboardUrl"]["Value"] == {
+        "Fn::If": ["HasDashboardUrl", {"Ref": "DashboardUrl"}, {"Ref": "LocalDashboardUrl"}]
+    }
     assert outputs["UserPoolDomainUrl"]["Value"] == {
         "Fn::Sub": "https://${UserPoolDomain}.auth.${AWS::Region}.amazoncognito.com"
     }

@@ -8,7 +8,7 @@
 import { readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 
-const REQUIRED = ["ApiUrl", "UserPoolId", "UserPoolClientId", "UserPoolDomainUrl"];
+const REQUIRED = ["ApiUrl", "UserPoolId", "UserPoolClientId", "UserPoolDomainUrl", "ApiScopes"];
 
 /** @param {unknown} described `describe-stacks` output, or the Outputs array of one stack */
 export function stackConfig(described) {
@@ -26,6 +26,7 @@ export function stackConfig(described) {
       authority: `https://cognito-idp.${region}.amazonaws.com/${values.UserPoolId}`,
       clientId: values.UserPoolClientId,
       domain: values.UserPoolDomainUrl,
+      apiScopes: values.ApiScopes,
     },
   };
 }

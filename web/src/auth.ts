@@ -3,7 +3,7 @@ import type { CognitoAuth, DashboardConfig } from "./config";
 
 export interface Session {
   user: string;
-  /** A current access token for the API's JWT authorizer. */
+  /** A current access token for the API's JWT authorizer (never the ID token: it has no scope). */
   token(): Promise<string>;
   signOut(): Promise<void>;
 }
@@ -26,7 +26,8 @@ async function cognitoSignIn(auth: CognitoAuth): Promise<Session | null> {
     client_id: auth.clientId,
     redirect_uri: home,
     response_type: "code", // authorization code; oidc-client-ts always adds PKCE (S256)
-    scope: "openid email",
+    // The API refuses a token without its scope: Cognito puts it in the access token it grants.
+    scope: `openid email ${auth.apiScopes}`,
     // Tokens live as long as the tab: nothing persists in localStorage.
     userStore: new WebStorageStateStore({ store: window.sessionStorage }),
     automaticSilentRenew: false,

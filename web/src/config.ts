@@ -17,6 +17,8 @@ export interface CognitoAuth {
   clientId: string;
   /** The pool's hosted sign-in domain, https://{prefix}.auth.{region}.amazoncognito.com */
   domain: string;
+  /** The scopes the API's routes require, space-separated (the stack's ApiScopes output). */
+  apiScopes: string;
 }
 
 export interface DashboardConfig {
@@ -38,7 +40,9 @@ export function parseConfig(value: unknown): DashboardConfig {
   }
   if (
     auth.mode === "cognito" &&
-    [auth.authority, auth.clientId, auth.domain].every((text) => typeof text === "string" && text)
+    [auth.authority, auth.clientId, auth.domain, auth.apiScopes].every(
+      (text) => typeof text === "string" && text,
+    )
   ) {
     return { apiUrl: config.apiUrl.replace(/\/+$/, ""), auth };
   }

@@ -9,6 +9,7 @@ const OUTPUTS = [
   { OutputKey: "UserPoolClientId", OutputValue: "1example23456789" },
   { OutputKey: "UserPoolDomainUrl", OutputValue: "https://voice-agents-dev-123456789012.auth.ap-southeast-2.amazoncognito.com" },
   { OutputKey: "WebhookBaseUrl", OutputValue: "https://abc123.execute-api.ap-southeast-2.amazonaws.com" },
+  { OutputKey: "ApiScopes", OutputValue: "voice-agents/agents" },
 ];
 
 describe("stack-config.mjs: config.json from the stack's outputs", () => {
@@ -20,6 +21,7 @@ describe("stack-config.mjs: config.json from the stack's outputs", () => {
         authority: "https://cognito-idp.ap-southeast-2.amazonaws.com/ap-southeast-2_AbCdEf123",
         clientId: "1example23456789",
         domain: "https://voice-agents-dev-123456789012.auth.ap-southeast-2.amazoncognito.com",
+        apiScopes: "voice-agents/agents",
       },
     };
     expect(stackConfig({ Stacks: [{ Outputs: OUTPUTS }] })).toEqual(expected);
@@ -27,9 +29,12 @@ describe("stack-config.mjs: config.json from the stack's outputs", () => {
     expect(parseConfig(stackConfig(OUTPUTS))).toEqual(expected);
   });
 
-  it("names the outputs a stack deployed from an older template lacks", () => {
-    const old = OUTPUTS.filter((output) => output.OutputKey !== "UserPoolDomainUrl");
-    expect(() => stackConfig(old)).toThrow(/UserPoolDomainUrl/);
+  it.each(["UserPoolDomainUrl", "ApiScopes"])("names an output a stack from an older template lacks: %s", (key) => {
+    const old = OUTPUTS.filter((output) => output.OutputKey !== key);
+    expect(() => stackConfig(old)).toThrow(new RegExp(key));
+  });
+
+  it("refuses describe-stacks output without a stack", () => {
     expect(() => stackConfig({ Stacks: [] })).toThrow(/Outputs/);
   });
 });
@@ -45,7 +50,8 @@ describe("parseConfig", () => {
     {},
     { apiUrl: "" },
     { apiUrl: "", auth: { mode: "local" } },
-    { apiUrl: "", auth: { mode: "cognito", authority: "https://x", clientId: "" , domain: "https://y" } },
+    { apiUrl: "", auth: { mode: "cognito", authority: "https://x", clientId: "" , domain: "https://y", apiScopes: "a/b" } },
+    { apiUrl: "", auth: { mode: "cognito", authority: "https://x", clientId: "c", domain: "https://y" } },
     { apiUrl: "", auth: { mode: "saml" } },
   ])("refuses %j", (config) => {
     expect(() => parseConfig(config)).toThrow();
