@@ -76,7 +76,6 @@ class HttpRoute:
     api_id: str  # logical id of the AWS::Serverless::HttpApi or AWS::Serverless::Api
     payload_version: str = HTTP_API_PAYLOAD
     stage: str = "$default"
-    api_id: str  # logical id of the AWS::Serverless::HttpApi
     # A token must carry at least one of these (its `scope` or `scp` claim); () = any token.
     authorization_scopes: tuple[str, ...] = ()
 
