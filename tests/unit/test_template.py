@@ -60,6 +60,7 @@ CODE_DIRS = {
     "RetellWebhookFunction": "functions/retell_webhook/",
     "TwilioFallbackFunction": "functions/twilio_fallback/",
     "ReconcileFunction": "functions/reconcile/",
+    "PauseCreationFunction": "functions/pause_creation/",
 }
 API_FUNCTIONS = {
     "CreateAgentFunction",
@@ -348,11 +349,30 @@ def test_only_the_reconciler_names_the_http_api(template):
 # ---------------------------------------------------------------- least privilege
 
 
+# The kill switch's parameter, and what may be done with it: create reads it, the alarm's function
+# writes it, nothing else touches SSM.
+SWITCH_ARN = {
+    "Fn::Sub": (
+        "arn:${AWS::Partition}:ssm:${AWS::Region}:${AWS::AccountId}:parameter${CreationPausedParameter}"
+    )
+}
+
+
+def switch_policy(action: str) -> dict[str, Any]:
+    return {"Statement": [{"Effect": "Allow", "Action": action, "Resource": SWITCH_ARN}]}
+
+
 def test_each_function_may_only_read_the_configured_secret(template):
+    expected = {
+        "CreateAgentFunction": [SECRETS_POLICY, switch_policy("ssm:GetParameter")],
+        # It reads no secret: its environment empties SECRETS_ARN.
+        "PauseCreationFunction": [switch_policy("ssm:PutParameter")],
+    }
     for logical_id, properties in functions(template).items():
         # Only SAM's generated role, so nothing broader can be attached by name.
         assert "Role" not in properties, logical_id
-        assert properties["Policies"] == [SECRETS_POLICY], logical_id
+        assert properties["Policies"] == expected.get(logical_id, [SECRETS_POLICY]), logical_id
+    assert functions(template)["PauseCreationFunction"]["Environment"]["Variables"]["SECRETS_ARN"] == ""
 
 
 def test_no_policy_grants_everything(template):
@@ -594,6 +614,41 @@ def test_database_pool_size_is_a_parameter_that_defaults_to_the_codes_default(te
     )
 
 
+def test_the_spending_alarm_pauses_creates_through_the_kill_switch(template):
+    resources = template["Resources"]
+    parameter = resources["CreationPausedParameter"]
+    create = functions(template)["CreateAgentFunction"]
+    pause = functions(template)["PauseCreationFunction"]
+
+    # Given the switch: an SSM parameter of this stack, off when deployed
+    assert parameter["Type"] == "AWS::SSM::Parameter"
+    assert parameter["Properties"]["Type"] == "String"
+    assert parameter["Properties"]["Value"] == "false"
+    assert parameter["Properties"]["Name"] == {"Fn::Sub": "/${AWS::StackName}/creation-paused"}
+    # Then create reads it, and the function that flips it is told its name
+    for function in (create, pause):
+        assert function["Environment"]["Variables"]["CREATION_PAUSED_PARAMETER"] == {
+            "Ref": "CreationPausedParameter"
+        }
+    # And the flip runs when AgentsCreatedAlarm (the spending alarm) enters ALARM, and only then
+    [event] = pause["Events"].values()
+    assert event["Type"] == "EventBridgeRule"
+    assert event["Properties"]["Pattern"] == {
+        "source": ["aws.cloudwatch"],
+        "detail-type": ["CloudWatch Alarm State Change"],
+        "resources": [{"Fn::GetAtt": ["AgentsCreatedAlarm", "Arn"]}],
+        "detail": {"state": {"value": ["ALARM"]}},
+    }
+    # And an operator finds the parameter's name among the outputs, to turn creates back on
+    assert template["Outputs"]["CreationPausedParameter"]["Value"] == {"Ref": "CreationPausedParameter"}
+
+
+def test_a_purchase_limit_answer_shows_its_retry_after_to_the_dashboard(template):
+    cors = template["Resources"]["HttpApi"]["Properties"]["CorsConfiguration"]
+
+    assert "Retry-After" in cors["ExposeHeaders"]
+
+
 def test_spending_alarm_threshold_is_a_parameter(template):
     parameter = template["Parameters"]["AgentsCreatedAlarmThreshold"]
 
@@ -700,6 +755,13 @@ AWS_METRIC_ALARMS = {
         "notBreaching",
     ),
     "Api5xxAlarm": ("AWS/ApiGateway", "5xx", "ApiId", {"Ref": "HttpApi"}, "notBreaching"),
+    "PauseCreationErrorsAlarm": (
+        "AWS/Lambda",
+        "Errors",
+        "FunctionName",
+        {"Ref": "PauseCreationFunction"},
+        "notBreaching",
+    ),
 }
 
 
@@ -829,6 +891,7 @@ CHECKOV_SKIPS = {
     ("GetAgentsFunction", "CKV_AWS_115"),
     ("DeleteAgentFunction", "CKV_AWS_115"),
     ("UpdateAgentFunction", "CKV_AWS_115"),
+    ("PauseCreationFunction", "CKV_AWS_115"),
     ("TwilioWebhookFunction", "CKV_AWS_115"),
     ("TwilioFallbackFunction", "CKV_AWS_115"),
     ("RetellWebhookFunction", "CKV_AWS_115"),
@@ -928,6 +991,9 @@ def test_layer_check_rejects_what_would_not_load_on_graviton(tmp_path, files, pr
     ("function", "variable", "parameter"),
     [
         ("CreateAgentFunction", "AGENT_LIMIT_PER_OWNER", "AgentLimitPerOwner"),
+        ("CreateAgentFunction", "PURCHASE_BUDGET_PER_DAY", "PurchaseBudgetPerDay"),
+        ("CreateAgentFunction", "ALLOWED_VOICE_IDS", "AllowedVoiceIds"),
+        ("UpdateAgentFunction", "ALLOWED_VOICE_IDS", "AllowedVoiceIds"),
         ("ReconcileFunction", "RECONCILER_MAX_REMOVALS", "ReconcilerMaxRemovals"),
         ("TwilioWebhookFunction", "CALL_RECORD_RETENTION_DAYS", "CallRecordRetentionDays"),
         (None, "SECRETS_MAX_AGE_SECONDS", "SecretsMaxAgeSeconds"),
