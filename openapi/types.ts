@@ -339,9 +339,10 @@ export interface components {
             /**
              * @description Machine-readable code: `validation_error` (400), `not_found` (404), `request_in_progress` or
              *     `agent_not_active` (409), `precondition_failed` (412), `agent_deleted` (410),
-             *     `unsupported_media_type` (415), `idempotency_key_reused` (422), `quota_exceeded` (429),
-             *     `configuration_error` or `internal_error` (500), `provisioning_failed`, `billing_error`,
-             *     `upstream_error` or `update_failed` (502), `database_unavailable` (503), `deadline_exceeded` (504).
+             *     `unsupported_media_type` (415), `idempotency_key_reused` (422), `quota_exceeded` or `purchase_limit`
+             *     (429), `configuration_error` or `internal_error` (500), `provisioning_failed`, `billing_error`,
+             *     `upstream_error` or `update_failed` (502), `database_unavailable` or `creation_paused` (503),
+             *     `deadline_exceeded` (504).
              */
             error: string;
             /** @description A sentence for a human; never a stack trace. */
@@ -368,8 +369,13 @@ export interface components {
             cleanupPending?: string[];
             /** @description `upstream_error`: the provider that failed (`retell` or `twilio`). */
             provider?: string;
-            /** @description `quota_exceeded`: how many agents one caller may have at once. */
+            /** @description `quota_exceeded`: how many agents one caller may have at once; `purchase_limit`: how many numbers one caller's creates may buy in 24 hours. */
             limit?: number;
+            /**
+             * Format: date-time
+             * @description `purchase_limit`: when the oldest purchase leaves the 24 hours and a create may buy again (`Retry-After` gives the seconds until then).
+             */
+            retryAt?: string;
         };
         /**
          * Fallback
@@ -562,7 +568,7 @@ export interface operations {
                     "application/json": components["schemas"]["Agent"];
                 };
             };
-            /** @description `validation_error`: a bad body (not JSON, not UTF-8, nested too deeply; a missing, too long or unknown field; control or bidirectional-override characters in a text field) or a bad `Idempotency-Key`; `fields` names each. */
+            /** @description `validation_error`: a bad body (not JSON, not UTF-8, nested too deeply; a missing, too long or unknown field; control or bidirectional-override characters in a text field; a `voiceId` outside the deployment's allowed voices) or a bad `Idempotency-Key`; `fields` names each. */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -625,7 +631,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description `quota_exceeded`: the caller already has `limit` agents (provisioning, active or deleting); delete one first. Nothing was bought. */
+            /** @description `quota_exceeded`: the caller already has `limit` agents (provisioning, active or deleting); delete one first. `purchase_limit`: the caller's creates bought `limit` numbers in the last 24 hours, deleted and rolled-back agents included; `retryAt` and `Retry-After` say when one more may be bought. Nothing was bought. */
             429: {
                 headers: {
                     [name: string]: unknown;
@@ -652,7 +658,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description `database_unavailable`: MongoDB failed; retry. At `step` `activate` whether the agent became active is not known: a retry with the same `Idempotency-Key` answers the agent, 409 while it is being settled, or the failure; it never buys a second number. */
+            /** @description `database_unavailable`: MongoDB failed; retry. At `step` `activate` whether the agent became active is not known: a retry with the same `Idempotency-Key` answers the agent, 409 while it is being settled, or the failure; it never buys a second number. `creation_paused`: the operator (or the spending alarm) paused creating agents; nothing was bought. */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -862,7 +868,7 @@ export interface operations {
                     "application/json": components["schemas"]["Agent"];
                 };
             };
-            /** @description `validation_error`: an empty body, a field that is unknown or cannot be changed (`phoneNumber`, `status`...), a value create would refuse, or a bad `Idempotency-Key`; `fields` names each. */
+            /** @description `validation_error`: an empty body, a field that is unknown or cannot be changed (`phoneNumber`, `status`...), a value create would refuse (a `voiceId` outside the deployment's allowed voices too), or a bad `Idempotency-Key`; `fields` names each. */
             400: {
                 headers: {
                     [name: string]: unknown;

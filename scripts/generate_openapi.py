@@ -146,7 +146,18 @@ ERROR_SCHEMA: dict[str, Any] = {
         },
         "limit": {
             "type": "integer",
-            "description": "`quota_exceeded`: how many agents one caller may have at once.",
+            "description": (
+                "`quota_exceeded`: how many agents one caller may have at once; `purchase_limit`: how "
+                "many numbers one caller's creates may buy in 24 hours."
+            ),
+        },
+        "retryAt": {
+            "type": "string",
+            "format": "date-time",
+            "description": (
+                "`purchase_limit`: when the oldest purchase leaves the 24 hours and a create may buy "
+                "again (`Retry-After` gives the seconds until then)."
+            ),
         },
     },
     "required": ["error", "message", "requestId"],

@@ -32,7 +32,8 @@ app = build_resolver()
             400: (
                 "`validation_error`: a bad body (not JSON, not UTF-8, nested too deeply; a missing, "
                 "too long or unknown field; control or bidirectional-override characters in a text "
-                "field) or a bad `Idempotency-Key`; `fields` names each."
+                "field; a `voiceId` outside the deployment's allowed voices) or a bad "
+                "`Idempotency-Key`; `fields` names each."
             ),
             409: (
                 "`request_in_progress`: a request with this `Idempotency-Key` is still running, or the "
@@ -46,7 +47,9 @@ app = build_resolver()
             422: "`idempotency_key_reused`: this `Idempotency-Key` was used before with another body.",
             429: (
                 "`quota_exceeded`: the caller already has `limit` agents (provisioning, active or "
-                "deleting); delete one first. Nothing was bought."
+                "deleting); delete one first. `purchase_limit`: the caller's creates bought `limit` "
+                "numbers in the last 24 hours, deleted and rolled-back agents included; `retryAt` and "
+                "`Retry-After` say when one more may be bought. Nothing was bought."
             ),
             500: (
                 "`configuration_error` (with `setting`; e.g. Twilio 21649/21631: set `TWILIO_BUNDLE_SID` "
@@ -60,7 +63,9 @@ app = build_resolver()
             503: (
                 "`database_unavailable`: MongoDB failed; retry. At `step` `activate` whether the agent "
                 "became active is not known: a retry with the same `Idempotency-Key` answers the agent, "
-                "409 while it is being settled, or the failure; it never buys a second number."
+                "409 while it is being settled, or the failure; it never buys a second number. "
+                "`creation_paused`: the operator (or the spending alarm) paused creating agents; "
+                "nothing was bought."
             ),
             504: "`deadline_exceeded`: too little Lambda time was left to go on at `step`; rolled back.",
         },

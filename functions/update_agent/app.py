@@ -33,8 +33,8 @@ app = build_resolver()
         {
             400: (
                 "`validation_error`: an empty body, a field that is unknown or cannot be changed "
-                "(`phoneNumber`, `status`...), a value create would refuse, or a bad "
-                "`Idempotency-Key`; `fields` names each."
+                "(`phoneNumber`, `status`...), a value create would refuse (a `voiceId` outside the "
+                "deployment's allowed voices too), or a bad `Idempotency-Key`; `fields` names each."
             ),
             404: NOT_FOUND_ANSWER,
             409: (

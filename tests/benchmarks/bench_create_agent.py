@@ -97,6 +97,8 @@ def main(argv: list[str] | None = None) -> int:
         for key in ("SECRETS_ARN", "TWILIO_BUNDLE_SID", "TWILIO_ADDRESS_SID"):
             os.environ.pop(key, None)
         os.environ.setdefault("POWERTOOLS_LOG_LEVEL", "INFO")  # the template's default LogLevel
+        # One owner creates every run: time the create (its purchase reserved), not the budget.
+        os.environ["PURCHASE_BUDGET_PER_DAY"] = str(10**6)
 
         from local.invoke import handler_module, invoke, json_body
         from local.sample_events import load_event
@@ -133,7 +135,7 @@ def main(argv: list[str] | None = None) -> int:
 
         def fresh_state(*, latency: bool) -> None:
             if not args.keep_db:
-                for collection in ("agents", "idempotency"):
+                for collection in ("agents", "idempotency", "purchases"):
                     database[collection].delete_many({})
             stack.reset()
             if latency:

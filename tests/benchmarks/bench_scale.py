@@ -453,10 +453,12 @@ def measure_creates(
     # An empty collection, as for a create on a quiet system: FerretDB v1 scans a collection for
     # the per-owner count, and with the seeded records every create timed out on it (503).
     db.agents.delete_many({})
+    db.purchases.delete_many({})
     stack.twilio.reset()  # the inventory again (the seeded numbers are not offered, but they crowd the list)
     stack.retell.reset()
     stack.twilio.limit_rate(per_second=per_second, burst=burst)
-    env = dict(os.environ)
+    # One owner makes every create: the figure is Twilio's rate limit, not the purchase budget.
+    env = dict(os.environ) | {"PURCHASE_BUDGET_PER_DAY": str(max(creates, 1))}
     workers = [
         subprocess.Popen(
             [sys.executable, "-c", CREATE_WORKER, str(ROOT), str(timeout_ms)],

@@ -84,7 +84,7 @@ def main(argv: list[str] | None = None) -> int:
         database = admin[stack.database]
 
         def fresh_state() -> None:
-            for collection in ("agents", "idempotency", "leases"):
+            for collection in ("agents", "idempotency", "leases", "purchases"):
                 database[collection].delete_many({})
             stack.reset()
             runtime.reset()

@@ -18,7 +18,10 @@ def create(key: str, owner: str | None = None) -> dict:
     )
 
 
-def test_a_stream_of_creates_stops_at_the_default_limit_and_replays_still_answer(env, db):
+def test_a_stream_of_creates_stops_at_the_default_limit_and_replays_still_answer(env, db, monkeypatch):
+    # The agent quota alone: the purchase budget is another bound (test_purchase_budget.py)
+    monkeypatch.setenv("PURCHASE_BUDGET_PER_DAY", str(DEFAULT_LIMIT + 2))
+    runtime.reset()
     # Given an owner who creates agents one after another
     answers = [create(f"stream-{n}") for n in range(DEFAULT_LIMIT + 1)]
 

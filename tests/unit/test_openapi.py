@@ -15,6 +15,7 @@ import re
 import sys
 import tomllib
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from functools import cache
 from pathlib import Path
 from types import ModuleType
@@ -32,11 +33,13 @@ from voice_agents.core.errors import (
     AgentNotFound,
     BillingError,
     ConfigurationError,
+    CreationPaused,
     DeadlineExceeded,
     IdempotencyKeyReused,
     InvalidRequest,
     PreconditionFailed,
     ProvisioningFailed,
+    PurchaseLimitReached,
     QuotaExceeded,
     RequestInProgress,
     StoreError,
@@ -432,6 +435,7 @@ def test_error_schema_has_the_documented_details():
         "message",
         "requestId",
         "limit",
+        "retryAt",
         "fields",
         "step",
         "agentId",
@@ -456,6 +460,8 @@ ERROR_CASES = [
     (IdempotencyKeyReused("this Idempotency-Key was already used with a different request body"), 422),
     (AgentDeleted(f"the agent {AGENT_ID} this Idempotency-Key created has since been deleted"), 410),
     (QuotaExceeded(25), 429),
+    (PurchaseLimitReached(10, datetime(2030, 1, 2, 3, 4, 5, tzinfo=UTC)), 429),
+    (CreationPaused("creating agents is paused by the operator"), 503),
     (ConfigurationError("Twilio 21649: a bundle is required", setting="TWILIO_BUNDLE_SID"), 500),
     (RuntimeError("a bug"), 500),
     (

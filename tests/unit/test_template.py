@@ -60,6 +60,7 @@ CODE_DIRS = {
     "RetellWebhookFunction": "functions/retell_webhook/",
     "TwilioFallbackFunction": "functions/twilio_fallback/",
     "ReconcileFunction": "functions/reconcile/",
+    "PauseCreationFunction": "functions/pause_creation/",
 }
 API_FUNCTIONS = {
     "CreateAgentFunction",
@@ -448,19 +449,14 @@ def test_secret_values_are_never_in_the_template(template):
 
 
 def test_no_function_names_its_own_api_and_the_builders_of_webhook_urls_name_the_webhook_api(template):
-    # An API depends on its functions, so a function naming its own API would be a cycle.
-    webhook_functions = {logical_id for logical_id, _ in http_api_events(template).values()} - {
-        logical_id
-        for route, (logical_id, _) in http_api_events(template).items()
-        if route not in SIGNED_ROUTES
-    }
+    # An API depends on its functions, so a function naming its own API would be a cycle; only the
+    # functions that point numbers and agents at the webhooks name the webhook API.
+    url_builders = {"CreateAgentFunction", "UpdateAgentFunction", "ReconcileFunction"}
     for logical_id, properties in functions(template).items():
         without_events = {key: value for key, value in properties.items() if key != "Events"}
         named = references(without_events)
         assert "HttpApi" not in named, logical_id
-        assert ("WebhookApi" in named) == (
-            logical_id not in webhook_functions | {"GetAgentsFunction", "DeleteAgentFunction"}
-        ), logical_id
+        assert ("WebhookApi" in named) == (logical_id in url_builders), logical_id
     # Numbers, agents and the sweep point at the webhook API's stage unless a base is configured.
     for logical_id in ("CreateAgentFunction", "UpdateAgentFunction", "ReconcileFunction"):
         webhook_base = functions(template)[logical_id]["Environment"]["Variables"]["WEBHOOK_BASE_URL"]
@@ -474,11 +470,30 @@ def test_no_function_names_its_own_api_and_the_builders_of_webhook_urls_name_the
 # ---------------------------------------------------------------- least privilege
 
 
+# The kill switch's parameter, and what may be done with it: create reads it, the alarm's function
+# writes it, nothing else touches SSM.
+SWITCH_ARN = {
+    "Fn::Sub": (
+        "arn:${AWS::Partition}:ssm:${AWS::Region}:${AWS::AccountId}:parameter${CreationPausedParameter}"
+    )
+}
+
+
+def switch_policy(action: str) -> dict[str, Any]:
+    return {"Statement": [{"Effect": "Allow", "Action": action, "Resource": SWITCH_ARN}]}
+
+
 def test_each_function_may_only_read_the_configured_secret(template):
+    expected = {
+        "CreateAgentFunction": [SECRETS_POLICY, switch_policy("ssm:GetParameter")],
+        # It reads no secret: its environment empties SECRETS_ARN.
+        "PauseCreationFunction": [switch_policy("ssm:PutParameter")],
+    }
     for logical_id, properties in functions(template).items():
         # Only SAM's generated role, so nothing broader can be attached by name.
         assert "Role" not in properties, logical_id
-        assert properties["Policies"] == [SECRETS_POLICY], logical_id
+        assert properties["Policies"] == expected.get(logical_id, [SECRETS_POLICY]), logical_id
+    assert functions(template)["PauseCreationFunction"]["Environment"]["Variables"]["SECRETS_ARN"] == ""
 
 
 def test_no_policy_grants_everything(template):
@@ -723,6 +738,41 @@ def test_database_pool_size_is_a_parameter_that_defaults_to_the_codes_default(te
     )
 
 
+def test_the_spending_alarm_pauses_creates_through_the_kill_switch(template):
+    resources = template["Resources"]
+    parameter = resources["CreationPausedParameter"]
+    create = functions(template)["CreateAgentFunction"]
+    pause = functions(template)["PauseCreationFunction"]
+
+    # Given the switch: an SSM parameter of this stack, off when deployed
+    assert parameter["Type"] == "AWS::SSM::Parameter"
+    assert parameter["Properties"]["Type"] == "String"
+    assert parameter["Properties"]["Value"] == "false"
+    assert parameter["Properties"]["Name"] == {"Fn::Sub": "/${AWS::StackName}/creation-paused"}
+    # Then create reads it, and the function that flips it is told its name
+    for function in (create, pause):
+        assert function["Environment"]["Variables"]["CREATION_PAUSED_PARAMETER"] == {
+            "Ref": "CreationPausedParameter"
+        }
+    # And the flip runs when AgentsCreatedAlarm (the spending alarm) enters ALARM, and only then
+    [event] = pause["Events"].values()
+    assert event["Type"] == "EventBridgeRule"
+    assert event["Properties"]["Pattern"] == {
+        "source": ["aws.cloudwatch"],
+        "detail-type": ["CloudWatch Alarm State Change"],
+        "resources": [{"Fn::GetAtt": ["AgentsCreatedAlarm", "Arn"]}],
+        "detail": {"state": {"value": ["ALARM"]}},
+    }
+    # And an operator finds the parameter's name among the outputs, to turn creates back on
+    assert template["Outputs"]["CreationPausedParameter"]["Value"] == {"Ref": "CreationPausedParameter"}
+
+
+def test_a_purchase_limit_answer_shows_its_retry_after_to_the_dashboard(template):
+    cors = template["Resources"]["HttpApi"]["Properties"]["CorsConfiguration"]
+
+    assert "Retry-After" in cors["ExposeHeaders"]
+
+
 def test_spending_alarm_threshold_is_a_parameter(template):
     parameter = template["Parameters"]["AgentsCreatedAlarmThreshold"]
 
@@ -829,6 +879,13 @@ AWS_METRIC_ALARMS = {
         "notBreaching",
     ),
     "Api5xxAlarm": ("AWS/ApiGateway", "5xx", "ApiId", {"Ref": "HttpApi"}, "notBreaching"),
+    "PauseCreationErrorsAlarm": (
+        "AWS/Lambda",
+        "Errors",
+        "FunctionName",
+        {"Ref": "PauseCreationFunction"},
+        "notBreaching",
+    ),
 }
 
 
@@ -962,6 +1019,7 @@ CHECKOV_SKIPS = {
     ("GetAgentsFunction", "CKV_AWS_115"),
     ("DeleteAgentFunction", "CKV_AWS_115"),
     ("UpdateAgentFunction", "CKV_AWS_115"),
+    ("PauseCreationFunction", "CKV_AWS_115"),
     ("TwilioWebhookFunction", "CKV_AWS_115"),
     ("TwilioFallbackFunction", "CKV_AWS_115"),
     ("RetellWebhookFunction", "CKV_AWS_115"),
@@ -1062,6 +1120,9 @@ def test_layer_check_rejects_what_would_not_load_on_graviton(tmp_path, files, pr
     ("function", "variable", "parameter"),
     [
         ("CreateAgentFunction", "AGENT_LIMIT_PER_OWNER", "AgentLimitPerOwner"),
+        ("CreateAgentFunction", "PURCHASE_BUDGET_PER_DAY", "PurchaseBudgetPerDay"),
+        ("CreateAgentFunction", "ALLOWED_VOICE_IDS", "AllowedVoiceIds"),
+        ("UpdateAgentFunction", "ALLOWED_VOICE_IDS", "AllowedVoiceIds"),
         ("ReconcileFunction", "RECONCILER_MAX_REMOVALS", "ReconcilerMaxRemovals"),
         ("TwilioWebhookFunction", "CALL_RECORD_RETENTION_DAYS", "CallRecordRetentionDays"),
         (None, "SECRETS_MAX_AGE_SECONDS", "SecretsMaxAgeSeconds"),

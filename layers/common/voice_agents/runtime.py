@@ -28,6 +28,7 @@ from voice_agents.core.settings import SECRET_VARIABLES, Settings, forget_secret
 
 if TYPE_CHECKING:
     from voice_agents.data.agents import AgentStore
+    from voice_agents.providers.creation_switch import CreationSwitch
     from voice_agents.providers.retell import RetellClient
     from voice_agents.providers.twilio import TwilioNumbers
 
@@ -46,6 +47,8 @@ class Services:
     store: AgentStore
     retell: RetellClient
     twilio: TwilioNumbers
+    # The operator's kill switch for creates; None when CREATION_PAUSED_PARAMETER is unset.
+    creation_switch: CreationSwitch | None = None
 
 
 @dataclass
@@ -175,9 +178,21 @@ class Runtime:
             lambda _: None,  # the SDK's session closes with the object
         )
 
+    def creation_switch(self) -> CreationSwitch | None:
+        from voice_agents.providers.creation_switch import CreationSwitch  # boto3 on its first read
+
+        name = self.settings().creation_paused_parameter
+        if name is None:
+            return None
+        return self._client("creation_switch", name, lambda: CreationSwitch(name), lambda _: None)
+
     def services(self) -> Services:
         return Services(
-            settings=self.settings(), store=self.store(), retell=self.retell(), twilio=self.twilio()
+            settings=self.settings(),
+            store=self.store(),
+            retell=self.retell(),
+            twilio=self.twilio(),
+            creation_switch=self.creation_switch(),
         )
 
     def reset(self) -> None:
@@ -235,6 +250,10 @@ def twilio() -> TwilioNumbers:
 
 def services() -> Services:
     return _runtime.services()
+
+
+def creation_switch() -> CreationSwitch | None:
+    return _runtime.creation_switch()
 
 
 def refresh_secrets(reason: str) -> bool:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 
 class DomainError(Exception):
     """Base of every error this package raises on purpose."""
@@ -138,6 +140,20 @@ class QuotaExceeded(DomainError):
     def __init__(self, limit: int) -> None:
         super().__init__(f"the limit of {limit} agents per owner is reached")
         self.limit = limit
+
+
+class PurchaseLimitReached(DomainError):
+    """The owner's creates bought ``limit`` numbers in the last 24 hours; the oldest of those
+    purchases leaves the window at ``frees_at``."""
+
+    def __init__(self, limit: int, frees_at: datetime) -> None:
+        super().__init__(f"the limit of {limit} number purchases per owner in 24 hours is reached")
+        self.limit = limit
+        self.frees_at = frees_at
+
+
+class CreationPaused(DomainError):
+    """The operator's kill switch (CREATION_PAUSED_PARAMETER) is on: no agent is created."""
 
 
 class AgentDeleted(DomainError):

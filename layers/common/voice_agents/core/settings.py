@@ -83,6 +83,16 @@ class Settings:
     secrets_arn: str | None = setting(None, alias="SECRETS_ARN")
     # Agents one owner may have at once (provisioning, active or deleting): each holds a number.
     agent_limit_per_owner: int = setting(25, alias="AGENT_LIMIT_PER_OWNER", ge=1)
+    # Numbers one owner's creates may buy in any 24 hours, whatever became of the agents since
+    # (deleted, rolled back): a loop of creates and deletes stays under the quota above, not this.
+    purchase_budget_per_day: int = setting(10, alias="PURCHASE_BUDGET_PER_DAY", ge=1)
+    # The kill switch: the SSM parameter whose value "true" pauses every create (the spending alarm
+    # sets it, an operator clears it). Unset: creates are never paused.
+    creation_paused_parameter: str | None = setting(
+        None, alias="CREATION_PAUSED_PARAMETER", pattern=r"^[A-Za-z0-9_./-]{1,1011}$"
+    )
+    # The voices an agent may be given, comma separated; empty: any voice Retell knows.
+    allowed_voice_ids: str = setting("", alias="ALLOWED_VOICE_IDS", pattern=r"^[A-Za-z0-9._, -]*$")
     # Rotation: the secret is re-read after this age, and at once (at most once per refresh interval)
     # when a Twilio signature or a provider's 401 says the values in hand may be stale.
     secrets_max_age_seconds: float = setting(300.0, alias="SECRETS_MAX_AGE_SECONDS", ge=0, le=86_400)
@@ -116,6 +126,12 @@ class Settings:
             for name, info in self.declared.items()
         )
         return f"Settings({shown})"
+
+    @property
+    def voice_allow_list(self) -> tuple[str, ...]:
+        """ALLOWED_VOICE_IDS as a list, in the order given; empty when any voice is allowed."""
+        listed = (part.strip() for part in self.allowed_voice_ids.split(","))
+        return tuple(dict.fromkeys(voice for voice in listed if voice))
 
     def value(self, variable: str) -> Any:
         """The value of ``variable`` (an env var name); KeyError when no setting has that name."""

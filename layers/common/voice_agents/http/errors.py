@@ -10,6 +10,7 @@ id, the logs' correlation id), never into an answer; nothing leaks a stack trace
 from __future__ import annotations
 
 import json
+import math
 import re
 from collections.abc import Callable
 from http import HTTPStatus
@@ -19,6 +20,7 @@ from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
 from pymongo.errors import PyMongoError
 
+from voice_agents.core.clock import now
 from voice_agents.core.errors import (
     AgentDeleted,
     AgentNotActive,
@@ -26,11 +28,13 @@ from voice_agents.core.errors import (
     BillingError,
     CallNotFound,
     ConfigurationError,
+    CreationPaused,
     DeadlineExceeded,
     IdempotencyKeyReused,
     InvalidRequest,
     PreconditionFailed,
     ProvisioningFailed,
+    PurchaseLimitReached,
     QuotaExceeded,
     RequestInProgress,
     StoreError,
@@ -54,6 +58,7 @@ ERROR_STATUS: dict[str, HTTPStatus] = {
     "unsupported_media_type": HTTPStatus.UNSUPPORTED_MEDIA_TYPE,
     "idempotency_key_reused": HTTPStatus.UNPROCESSABLE_ENTITY,
     "quota_exceeded": HTTPStatus.TOO_MANY_REQUESTS,
+    "purchase_limit": HTTPStatus.TOO_MANY_REQUESTS,
     "configuration_error": HTTPStatus.INTERNAL_SERVER_ERROR,
     "internal_error": HTTPStatus.INTERNAL_SERVER_ERROR,
     "provisioning_failed": HTTPStatus.BAD_GATEWAY,
@@ -61,6 +66,7 @@ ERROR_STATUS: dict[str, HTTPStatus] = {
     "upstream_error": HTTPStatus.BAD_GATEWAY,
     "update_failed": HTTPStatus.BAD_GATEWAY,
     "database_unavailable": HTTPStatus.SERVICE_UNAVAILABLE,
+    "creation_paused": HTTPStatus.SERVICE_UNAVAILABLE,
     "deadline_exceeded": HTTPStatus.GATEWAY_TIMEOUT,
 }
 
@@ -68,7 +74,9 @@ DATABASE_UNAVAILABLE = "the database is unavailable; retry shortly"
 MISCONFIGURED = "the service is misconfigured"
 
 
-def error_response(error: str, message: str, request_id: str | None, **details: Any) -> Response[str]:
+def error_response(
+    error: str, message: str, request_id: str | None, *, headers: dict[str, str] | None = None, **details: Any
+) -> Response[str]:
     """The answer for ``error`` (a code of ``ERROR_STATUS``), with its status from the table."""
     status = ERROR_STATUS[error]
     body = {
@@ -77,7 +85,18 @@ def error_response(error: str, message: str, request_id: str | None, **details: 
         "requestId": request_id,
         **{key: value for key, value in details.items() if value is not None},
     }
-    return Response(status_code=status.value, content_type="application/json", body=json.dumps(body))
+    return Response(
+        status_code=status.value, content_type="application/json", body=json.dumps(body), headers=headers
+    )
+
+
+def answer_headers(exc: Exception) -> dict[str, str] | None:
+    """Headers an error answer carries besides its body: ``Retry-After`` (whole seconds, at least 1)
+    when the caller is told when to come back."""
+    if isinstance(exc, PurchaseLimitReached):
+        wait = (exc.frees_at - now()).total_seconds()
+        return {"Retry-After": str(max(1, math.ceil(wait)))}
+    return None
 
 
 # What an error answer says: its code (a key of ERROR_STATUS), its message, and its details.
@@ -130,6 +149,20 @@ def _not_active(exc: AgentNotActive) -> Translation:
 def _quota_exceeded(exc: QuotaExceeded) -> Translation:
     message = f"you already have the most agents allowed ({exc.limit}); delete one to create another"
     return "quota_exceeded", message, {"limit": exc.limit}
+
+
+def _purchase_limit(exc: PurchaseLimitReached) -> Translation:
+    retry_at = exc.frees_at.isoformat(timespec="seconds").replace("+00:00", "Z")
+    message = (
+        f"your agents bought the most phone numbers allowed in 24 hours ({exc.limit}), deleted ones "
+        f"included; you can create another from {retry_at}"
+    )
+    return "purchase_limit", message, {"limit": exc.limit, "retryAt": retry_at}
+
+
+def _creation_paused(exc: CreationPaused) -> Translation:
+    message = "creating agents is paused by the operator (spending alarm); nothing was bought, retry later"
+    return "creation_paused", message, {}
 
 
 # Server errors: fixed sentences; the cause goes to the log only.
@@ -232,6 +265,8 @@ TRANSLATIONS: dict[type[Exception], Callable[[Any], Translation]] = {
     PreconditionFailed: _precondition_failed,
     AgentNotActive: _not_active,
     QuotaExceeded: _quota_exceeded,
+    PurchaseLimitReached: _purchase_limit,
+    CreationPaused: _creation_paused,
     ProvisioningFailed: _provisioning_failed,
     UpdateFailed: _update_failed,
     ConfigurationError: _misconfigured,

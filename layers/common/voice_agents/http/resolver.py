@@ -16,7 +16,7 @@ from pydantic import BaseModel
 
 from voice_agents.core.observability import logger
 from voice_agents.http.bodies import RefusedBody, check_body
-from voice_agents.http.errors import TRANSLATIONS, Translation, error_response
+from voice_agents.http.errors import TRANSLATIONS, Translation, answer_headers, error_response
 from voice_agents.http.requests import request_id
 
 # What the OpenAPI document says of the answers most routes share (each route declares its own).
@@ -58,7 +58,7 @@ def build_resolver() -> APIGatewayHttpResolver:
         @app.exception_handler(kind)
         def respond(exc: Exception) -> Response[str]:
             error, message, details = translate(exc)
-            return error_response(error, message, request_id(app), **details)
+            return error_response(error, message, request_id(app), headers=answer_headers(exc), **details)
 
     for kind, translate in TRANSLATIONS.items():
         register(kind, translate)

@@ -5,6 +5,9 @@
         older than --older-than are released, and only in a database marked as this deployment's.
     python -m voice_agents.repair.operate mark [--confirm] [--replace]
         Mark this database as the one serving RESOURCE_TAG (the reconciler sweeps only then).
+    python -m voice_agents.repair.operate creation [status|pause|resume]
+        The kill switch of creates (CREATION_PAUSED_PARAMETER): show it, or turn creates off or back
+        on. The spending alarm turns it on; only an operator turns it back.
 
 Exit status: 0 done (or a dry run), 1 something could not be removed, 2 refused.
 """
@@ -34,6 +37,7 @@ from voice_agents.repair.listings import Tagged, tagged_resources
 from voice_agents.repair.sweep import remove_tagged
 
 if TYPE_CHECKING:
+    from voice_agents.providers.creation_switch import CreationSwitch
     from voice_agents.runtime import Services
 
 REFUSED = 2
@@ -116,6 +120,17 @@ def _mark_command(services: Services, confirm: bool, replace: bool) -> int:
     return 0
 
 
+def _creation_command(switch: CreationSwitch | None, action: str) -> int:
+    if switch is None:
+        print("Refused: CREATION_PAUSED_PARAMETER is not set, so creates cannot be paused.", file=sys.stderr)
+        return REFUSED
+    if action != "status":
+        switch.set(paused=action == "pause")
+    state = "paused" if switch.paused() else "allowed"
+    print(f"creating agents is {state} (SSM parameter {switch.name}; every create sees it within a minute)")
+    return 0
+
+
 def _age(text: str) -> timedelta:
     match = re.fullmatch(r"(\d+)([smhd])", text.strip())
     if match is None:
@@ -138,9 +153,16 @@ def main(argv: list[str] | None = None, services: Services | None = None) -> int
     marking = commands.add_parser("mark", help="mark this database as serving RESOURCE_TAG")
     marking.add_argument("--confirm", action="store_true", help="write the marker (default: a dry run)")
     marking.add_argument("--replace", action="store_true", help="replace another deployment's marker")
+    creating = commands.add_parser("creation", help="show, pause or resume creating agents (the kill switch)")
+    creating.add_argument("action", nargs="?", choices=("status", "pause", "resume"), default="status")
     args = parser.parse_args(argv)
 
     try:
+        if args.command == "creation":  # needs neither the database nor the providers
+            from voice_agents import runtime
+
+            switch = services.creation_switch if services is not None else runtime.creation_switch()
+            return _creation_command(switch, args.action)
         if services is None:
             from voice_agents import runtime
 

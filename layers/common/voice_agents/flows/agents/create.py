@@ -1,7 +1,8 @@
-"""Creating an agent (``POST /api/agents``): the routing settings' cross-field check, the owner's
-quota, then the saga
-(``provisioning.provision_agent``), idempotent with an ``Idempotency-Key``: a replay answers from the
-agent the first request made and never provisions twice. Imported only by the create function."""
+"""Creating an agent (``POST /api/agents``): the routing settings' cross-field check and the voice
+allow-list, the operator's kill switch, the owner's quota, then the saga
+(``provisioning.provision_agent``, which counts the purchase against the owner's budget first),
+idempotent with an ``Idempotency-Key``: a replay answers from the agent the first request made and
+never provisions twice. Imported only by the create function."""
 
 from __future__ import annotations
 
@@ -32,6 +33,8 @@ from voice_agents.flows.agents.idempotent import (
 from voice_agents.flows.agents.provisioning import provision_agent
 from voice_agents.flows.agents.reads import owned_record
 from voice_agents.flows.agents.routing import refuse_unusable
+from voice_agents.flows.agents.spending import refuse_while_paused
+from voice_agents.flows.agents.voices import refuse_unlisted_voice
 from voice_agents.models.agents import Agent, CreateAgentRequest
 from voice_agents.runtime import Services
 
@@ -97,6 +100,7 @@ def _provision(
     context: LambdaContextLike,
     services: Services,
 ) -> Agent:
+    refuse_while_paused(services)
     limit = services.settings.agent_limit_per_owner
     # Check-then-create: concurrent creates of one owner can each pass (see the decision log).
     if services.store.count_holding(owner_id, up_to=limit) >= limit:
@@ -129,9 +133,10 @@ def create_agent(
 ) -> Agent:
     """Provision an agent. With an Idempotency-Key, a replay answers from the agent the first
     request made and never provisions twice; WEBHOOK_BASE_URL wins over the request's base URL.
-    Routing settings that cannot work together are refused first (InvalidRequest, a 400 naming the
-    field): nothing is counted, bought or keyed."""
+    Routing settings that cannot work together, and a voice outside ALLOWED_VOICE_IDS, are refused
+    first (InvalidRequest, a 400 naming the field): nothing is counted, bought or keyed."""
     refuse_unusable(request.model_dump())
+    refuse_unlisted_voice(request.voiceId, services.settings)
     webhook_base_url = services.settings.webhook_base_url or request_base_url
     if idempotency_key is None:
         return _provision(request, owner_id, webhook_base_url, context, services)

@@ -1,11 +1,15 @@
-"""The create-agent saga: journal first, two concurrent chains, compensation on any failure.
+"""The create-agent saga: the purchase counted, journal first, two concurrent chains, compensation on
+any failure.
 
-    journal ──┬── Retell: create LLM (+ tool) → check LLM → create agent ──┬── activate (one update)
-              └── Twilio: search numbers → buy (webhook, fallback preset) ──┘
+    reserve purchase → journal ─┬─ Retell: create LLM (+ tool) → check LLM → create agent ─┬─ activate
+                                └─ Twilio: search numbers → buy (webhook, fallback preset) ─┘
     any failure → the other chain stops at its next step boundary → remove what exists → failed
 
 Every created id is written to the record the moment it exists, and the record carries a deadline
 and a lease until then: if this process dies, the reconciler finishes the job from the record.
+The purchase is reserved against the owner's budget before anything is written or bought
+(``spending.reserve_purchase``: over the budget, a 429 and nothing else happens); it is given back only
+by a create that failed before its first buy request, so a number bought and rolled back still counts.
 
 The function's time is split when it starts (``TimeBudget``): the steps run until the work window
 closes, every provider call's timeout cut to it; the rollback has the window after it, its removals
@@ -44,6 +48,7 @@ from voice_agents.data.deployment import ensure_marker
 from voice_agents.flows.agents.cleanup import AgentResources, remove_resources
 from voice_agents.flows.agents.retell_fields import llm_tools
 from voice_agents.flows.agents.routing import number_fallback_url
+from voice_agents.flows.agents.spending import release_purchase, reserve_purchase
 from voice_agents.flows.agents.steps import (
     LEASE_GRACE,
     PROVIDER_STEP_MS,
@@ -106,12 +111,24 @@ class _Saga:
         )
         self.resources = AgentResources(tag=self.tag)
         self.number: OwnedNumber | None = None
+        self.purchase_started = False  # a number may have been bought from the first buy request on
         self.cancelled = threading.Event()
         self.failure: StepFailed | None = None
         self._lock = threading.Lock()
 
     def run(self) -> Agent:
         logger.append_keys(agent_id=str(self.agent_id))
+        # Counted before anything is written or bought: a refusal leaves nothing behind, and a crash
+        # from here on leaves the purchase counted.
+        reserve_purchase(self.services, self.owner_id, self.agent_id)
+        try:
+            return self._provision()
+        except ProvisioningFailed:
+            if not self.purchase_started:
+                release_purchase(self.services, self.agent_id)
+            raise
+
+    def _provision(self) -> Agent:
         self._journal()
         with ThreadPoolExecutor(max_workers=2, thread_name_prefix="saga") as chains:
             # Twilio first: the purchase makes it the longer chain, so it sets the critical path.
@@ -225,6 +242,7 @@ class _Saga:
 
     def _buy(self, phone_number: str) -> OwnedNumber:
         twilio = self.services.twilio
+        self.purchase_started = True
         try:
             return twilio.buy(
                 phone_number, voice_url=self.webhook_url, tag=self.tag, fallback_url=self.fallback_url

@@ -76,6 +76,7 @@ from voice_agents.flows.agents.steps import (
     outcome_unknown,
     run_step,
 )
+from voice_agents.flows.agents.voices import refuse_unlisted_voice
 from voice_agents.models.agents import UpdateAgentRequest, VersionedAgent
 
 if TYPE_CHECKING:
@@ -122,7 +123,9 @@ def update_agent(
     services: Services,
 ) -> VersionedAgent:
     """Apply ``request`` to the agent; with an Idempotency-Key a replay answers the agent as it is
-    now and changes nothing."""
+    now and changes nothing. A voice outside ALLOWED_VOICE_IDS is refused first (a 400), as create
+    refuses it."""
+    refuse_unlisted_voice(request.voiceId, services.settings)
     if idempotency_key is None:
         return _update(
             agent_id, request, owner_id=owner_id, if_match=if_match, context=context, services=services
