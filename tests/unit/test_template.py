@@ -41,6 +41,7 @@ ROUTES = {
     ("POST", "/api/webhooks/twilio/{agentId}/fallback"): "TwilioFallbackFunction",
     ("POST", "/api/tools/transfer"): "RetellWebhookFunction",
     ("GET", "/api/agents/{agentId}/calls/{callSid}/recording"): "GetAgentsFunction",
+    ("GET", "/api/webhooks/health"): "TwilioWebhookFunction",
 }
 # Twilio and Retell send no JWT: these routes check their signatures instead.
 SIGNED_ROUTES = {
@@ -51,6 +52,8 @@ SIGNED_ROUTES = {
     ("POST", "/api/webhooks/twilio/{agentId}/fallback"),
     ("POST", "/api/tools/transfer"),
 }
+# Unsigned and unauthenticated: which deployment serves the base URL, nothing secret.
+OPEN_ROUTES = {("GET", "/api/webhooks/health")}
 CODE_DIRS = {
     "CreateAgentFunction": "functions/create_agent/",
     "GetAgentsFunction": "functions/get_agents/",
@@ -251,9 +254,9 @@ def test_dashboard_signs_in_with_the_authorization_code_flow_as_a_public_client(
     }
 
 
-def test_only_the_provider_webhooks_opt_out_of_the_jwt_authorizer(template):
+def test_only_the_provider_webhooks_and_the_health_route_opt_out_of_the_jwt_authorizer(template):
     for route, (_, event) in http_api_events(template).items():
-        if route in SIGNED_ROUTES:
+        if route in SIGNED_ROUTES | OPEN_ROUTES:
             assert event["Auth"] == {"Authorizer": "NONE"}
         else:
             assert "Auth" not in event, f"{route} must use the default JWT authorizer"
@@ -343,6 +346,48 @@ def test_only_the_reconciler_names_the_http_api(template):
     webhook_base = functions(template)["ReconcileFunction"]["Environment"]["Variables"]["WEBHOOK_BASE_URL"]
     assert webhook_base["Fn::If"][0] == "HasWebhookBase"
     assert webhook_base["Fn::If"][1] == {"Ref": "WebhookBaseUrl"}
+
+
+WEBHOOK_BASES = {
+    # value: (the template accepts it, the settings accept it)
+    "": (True, True),  # the template's default (the execute-api URL); unset for the settings
+    "https://voice.example.com": (True, True),
+    "https://voice.example.com:8443/prod/v1": (True, True),
+    "https://abc123.execute-api.ap-southeast-2.amazonaws.com": (True, True),
+    "http://127.0.0.1:3000": (False, True),  # the local stack: loopback only, and never deployed
+    "http://localhost:3000": (False, True),
+    "http://voice.example.com": (False, False),
+    "https://voice.example.com/": (False, True),  # the settings strip a trailing slash
+    "https://voice.example.com?stage=prod": (False, False),
+    "https://voice.example.com#calls": (False, False),
+    "https://user:secret@voice.example.com": (False, False),
+    "https://voice.example.com//prod": (False, False),
+    "https://voice..example.com": (False, False),
+    "https://voice.example.com/pr od": (False, False),
+    "ftp://voice.example.com": (False, False),
+    "voice.example.com": (False, False),
+}
+
+
+def settings_accept(variable: str, value: str) -> bool:
+    from voice_agents.core.errors import ConfigurationError
+
+    try:
+        load_settings(environ={variable: value})
+    except ConfigurationError:
+        return False
+    return True
+
+
+@pytest.mark.parametrize("value", sorted(WEBHOOK_BASES))
+def test_the_webhook_base_url_is_an_https_origin_and_path_in_the_template_and_the_settings(template, value):
+    in_template, in_settings = WEBHOOK_BASES[value]
+    parameter = template["Parameters"]["WebhookBaseUrl"]
+
+    # CloudFormation matches AllowedPattern against the whole value (the pattern is anchored too)
+    assert (re.fullmatch(parameter["AllowedPattern"], value) is not None) == in_template
+    assert parameter["Default"] == ""
+    assert settings_accept("WEBHOOK_BASE_URL", value) == in_settings
 
 
 # ---------------------------------------------------------------- least privilege
@@ -645,6 +690,20 @@ CUSTOM_METRIC_ALARMS = {
         1,
         "notBreaching",
     ),
+    "MassRepointBlockedAlarm": (
+        "MassRepointBlocked",
+        "Sum",
+        "GreaterThanOrEqualToThreshold",
+        1,
+        "notBreaching",
+    ),
+    "WebhookBaseUnverifiedAlarm": (
+        "WebhookBaseUnverified",
+        "Sum",
+        "GreaterThanOrEqualToThreshold",
+        1,
+        "notBreaching",
+    ),
     "SweepSkippedAlarm": ("SweepSkipped", "Sum", "GreaterThanOrEqualToThreshold", 1, "notBreaching"),
     "RecordRepairFailedAlarm": (
         "RecordRepairFailed",
@@ -929,6 +988,7 @@ def test_layer_check_rejects_what_would_not_load_on_graviton(tmp_path, files, pr
     [
         ("CreateAgentFunction", "AGENT_LIMIT_PER_OWNER", "AgentLimitPerOwner"),
         ("ReconcileFunction", "RECONCILER_MAX_REMOVALS", "ReconcilerMaxRemovals"),
+        ("ReconcileFunction", "RECONCILER_MAX_REPOINTS", "ReconcilerMaxRepoints"),
         ("TwilioWebhookFunction", "CALL_RECORD_RETENTION_DAYS", "CallRecordRetentionDays"),
         (None, "SECRETS_MAX_AGE_SECONDS", "SecretsMaxAgeSeconds"),
     ],
