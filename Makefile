@@ -141,6 +141,10 @@ bench: $(VENV)/.installed ferretdb  ## create latency against the critical-path 
 unaccounted: $(VENV)/.installed  ## resources tagged for this deployment that no record names (ARGS="--older-than 7d --confirm" releases)
 	$(PY) -m voice_agents.repair.operate unaccounted $(ARGS)
 
+.PHONY: repoint
+repoint: $(VENV)/.installed  ## numbers and Retell agents to move onto WEBHOOK_BASE_URL (ARGS="--confirm" moves them)
+	$(PY) -m voice_agents.repair.operate repoint $(ARGS)
+
 ferretdb: $(VENV)/.installed  ## build the local MongoDB-compatible server once (cached per machine)
 	@$(STEP) "FerretDB (built once per machine, about a minute, then cached)" \
 		$(PY) -c "from local import ferretdb; print(ferretdb.build())"

@@ -22,12 +22,14 @@ from local.fakes.control import FakeControl
 from local.invoke import ROOT, handler_module
 from local.sample_events import load_event
 from local.stack import TWILIO_AUTH_TOKEN
+from voice_agents import runtime
 
 pytestmark = pytest.mark.integration
 
 OWNER = "user-1234-owner"
 CREATE_BODY = json.loads(load_event("create_agent.json")["body"])
-# The README's API table: seven API functions, thirteen routes; only the provider callbacks go without a JWT.
+# The README's API table: seven API functions, fourteen routes; only the provider callbacks and the
+# health route go without a JWT.
 DESIGNED_ROUTES = {
     ("POST", "/api/agents", "create_agent", "JwtAuthorizer"),
     ("GET", "/api/agents", "get_agents", "JwtAuthorizer"),
@@ -42,6 +44,7 @@ DESIGNED_ROUTES = {
     ("POST", "/api/webhooks/twilio/{agentId}/fallback", "twilio_fallback", None),
     ("POST", "/api/tools/transfer", "retell_webhook", None),
     ("GET", "/api/agents/{agentId}/calls/{callSid}/recording", "get_agents", "JwtAuthorizer"),
+    ("GET", "/api/webhooks/health", "twilio_webhook", None),
 }
 
 
@@ -146,6 +149,30 @@ def test_an_unknown_route_is_404_without_calling_a_handler(client, monkeypatch):
         assert response.status_code == 404, (method, path)
         assert response.json() == {"message": "Not Found"}
     assert calls == []
+
+
+def test_the_health_route_names_the_deployment_without_a_token_or_the_database(client, env, monkeypatch):
+    # Given a deployment whose database cannot be reached
+    monkeypatch.setenv("MONGODB_URI", "mongodb://127.0.0.1:1/?serverSelectionTimeoutMS=200")
+    monkeypatch.setenv("RESOURCE_TAG", "va-health")
+    runtime.reset()
+
+    # When its health route is asked, without a token or a signature
+    response = client.get("/api/webhooks/health")
+
+    # Then it answers which deployment it is, and nothing a cache may keep for another
+    assert response.status_code == 200
+    assert response.json() == {"status": "ok", "resourceTag": "va-health"}
+    assert response.headers["cache-control"] == "no-store"
+
+
+def test_the_health_route_of_a_deployment_whose_settings_are_broken_is_503(client, monkeypatch):
+    monkeypatch.setenv("RETELL_TIMEOUT_SECONDS", "soon")
+    runtime.reset()
+
+    response = client.get("/api/webhooks/health")
+
+    assert response.status_code == 503 and response.json() == {"status": "misconfigured"}
 
 
 # ---------------------------------------------------------------- auth

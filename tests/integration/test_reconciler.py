@@ -89,20 +89,21 @@ def test_a_second_run_changes_nothing(env, db, monkeypatch):
     assert {op: after[op] for op in mutations} == {op: calls.get(op, 0) for op in mutations}
 
 
-def test_webhook_drift_is_repaired_when_the_base_url_changes(env, db, monkeypatch):
+def test_webhook_drift_is_repaired_when_the_base_url_changes(env, db, monkeypatch, server):
     agent = create_active_agent()
-    monkeypatch.setenv("WEBHOOK_BASE_URL", "https://voice.example.com")
+    # A new base that answers its health route as this deployment (the local API: the template's)
+    monkeypatch.setenv("WEBHOOK_BASE_URL", server.base_url)
     runtime.reset()
 
     report = run_reconciler()
 
-    expected = f"https://voice.example.com/api/webhooks/twilio/{agent['id']}"
+    expected = f"{server.base_url}/api/webhooks/twilio/{agent['id']}"
     assert report["webhooksRepaired"] == 1
     assert env.twilio.owned[agent["twilioPhoneNumberSid"]]["voice_url"] == expected
     assert db.agents.find_one()["webhookUrl"] == expected
     assert report["eventsWebhooksRepaired"] == 1  # the Retell agent's call events follow the base URL
     agent_after = env.retell.state()["agents"][agent["retellAgentId"]]
-    assert agent_after["webhook_url"] == "https://voice.example.com/api/webhooks/retell"
+    assert agent_after["webhook_url"] == f"{server.base_url}/api/webhooks/retell"
     second = run_reconciler()
     assert second["webhooksRepaired"] == 0 and second["eventsWebhooksRepaired"] == 0
 

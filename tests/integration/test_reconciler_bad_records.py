@@ -141,13 +141,13 @@ def test_malformed_records_beside_a_crashed_create(env, db, capsys):
     assert emitted_metrics(capsys.readouterr().out)["StuckRecords"] == [2]
 
 
-def test_a_database_error_in_the_repair_pass_does_not_stop_the_sweep(env, db, monkeypatch):
+def test_a_database_error_in_the_repair_pass_does_not_stop_the_sweep(env, db, monkeypatch, server):
     # Given an agent whose record says it failed while its resources still exist, and an active
     # agent whose webhook has drifted
     failed = new_agent()
     active = new_agent()
     db.agents.update_one({"_id": ObjectId(failed["id"])}, {"$set": {"status": "failed"}})
-    configure(monkeypatch, WEBHOOK_BASE_URL="https://voice.example.com")
+    configure(monkeypatch, WEBHOOK_BASE_URL=server.base_url)  # a base answering as this deployment
     # And a database that fails every read of the repair queue
     claim = AgentStore.claim
 
@@ -168,7 +168,7 @@ def test_a_database_error_in_the_repair_pass_does_not_stop_the_sweep(env, db, mo
     assert dict(report.removed) == {"twilio_number": 1, "retell_agent": 1, "retell_llm": 1}
     assert failed["twilioPhoneNumberSid"] not in env.twilio.owned
     assert report.webhooks_repaired == 1
-    expected = f"https://voice.example.com/api/webhooks/twilio/{active['id']}"
+    expected = f"{server.base_url}/api/webhooks/twilio/{active['id']}"
     assert env.twilio.owned[active["twilioPhoneNumberSid"]]["voice_url"] == expected
 
 

@@ -306,14 +306,14 @@ def test_a_clean_run_emits_its_gauges_as_zero(env, db, capsys):
 # --- the brake -----------------------------------------------------------------------------------
 
 
-def test_a_sweep_planning_more_removals_than_the_limit_removes_none(env, db, monkeypatch, capsys):
+def test_a_sweep_planning_more_removals_than_the_limit_removes_none(env, db, monkeypatch, capsys, server):
     # Given three agents whose records say they failed while their resources (9) still exist, and
     # an active agent whose number's webhook has drifted, with a limit of 8 removals per sweep
     configure(monkeypatch, RECONCILER_MAX_REMOVALS="8")
     failed = [new_agent()["id"] for _ in range(3)]
     active = new_agent()
     db.agents.update_many({"_id": {"$in": [ObjectId(i) for i in failed]}}, {"$set": {"status": "failed"}})
-    configure(monkeypatch, WEBHOOK_BASE_URL="https://voice.example.com")
+    configure(monkeypatch, WEBHOOK_BASE_URL=server.base_url)  # a base answering as this deployment
     capsys.readouterr()
 
     # When the reconciler runs
@@ -323,7 +323,7 @@ def test_a_sweep_planning_more_removals_than_the_limit_removes_none(env, db, mon
     assert removals(env) == NO_REMOVALS and report["removed"] == {}
     assert report["removalsBlocked"] == 9
     assert emitted_metrics(capsys.readouterr().out)["MassRemovalBlocked"] == [1]
-    expected = f"https://voice.example.com/api/webhooks/twilio/{active['id']}"
+    expected = f"{server.base_url}/api/webhooks/twilio/{active['id']}"
     assert report["webhooksRepaired"] == 1
     assert env.twilio.owned[active["twilioPhoneNumberSid"]]["voice_url"] == expected
 

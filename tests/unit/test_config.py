@@ -61,6 +61,7 @@ def test_defaults_follow_the_design_table():
     assert settings.secrets_max_age_seconds == 300
     assert settings.secrets_refresh_interval_seconds == 30
     assert settings.call_record_retention_days == 90
+    assert settings.reconciler_max_removals == 10 and settings.reconciler_max_repoints == 10
 
 
 def test_values_from_the_environment_are_used():
@@ -152,6 +153,8 @@ def test_phone_number_type_is_case_insensitive():
         ("SECRETS_REFRESH_INTERVAL_SECONDS", "a minute"),
         ("CALL_RECORD_RETENTION_DAYS", "0"),
         ("CALL_RECORD_RETENTION_DAYS", "1.5"),
+        ("RECONCILER_MAX_REPOINTS", "-1"),
+        ("WEBHOOK_BASE_URL", "http://voice.example.com"),
     ],
 )
 def test_an_invalid_value_fails_naming_the_variable(variable, value):
@@ -163,6 +166,48 @@ def test_an_invalid_value_fails_naming_the_variable(variable, value):
     # Then the error names the variable, in its message and in .setting
     assert raised.value.setting == variable
     assert variable in str(raised.value)
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        "https://voice.example.com",
+        "https://voice.example.com:8443/prod",
+        "http://127.0.0.1:3000",  # the local API (make api, the tests' server)
+        "http://localhost:3000",
+        "http://[::1]:3000",
+    ],
+)
+def test_a_webhook_base_url_is_https_or_a_loopback_http_origin(value):
+    assert load_settings(environ={"WEBHOOK_BASE_URL": value}).webhook_base_url == value
+
+
+@pytest.mark.parametrize(
+    ("value", "why"),
+    [
+        ("http://voice.example.com", "must use https"),
+        ("http://10.0.0.1:3000", "must use https"),
+        ("https://voice.example.com?stage=prod", "no user info, query or fragment"),
+        ("https://voice.example.com#calls", "no user info, query or fragment"),
+        ("https://voice.example.com//prod", "path segments"),
+        ("https://voice.example.com:99999", "https://host[:port][/path]"),
+        ("voice.example.com", "https://host[:port][/path]"),
+    ],
+)
+def test_a_webhook_base_url_that_cannot_sign_calls_is_a_configuration_error(value, why):
+    with pytest.raises(ConfigurationError) as raised:
+        load_settings(environ={"WEBHOOK_BASE_URL": value})
+
+    assert raised.value.setting == "WEBHOOK_BASE_URL"
+    assert why in str(raised.value) and repr(value) in str(raised.value)
+
+
+def test_a_webhook_base_url_with_user_info_is_refused_without_echoing_it():
+    with pytest.raises(ConfigurationError) as raised:
+        load_settings(environ={"WEBHOOK_BASE_URL": "https://ops:hunter2@voice.example.com"})
+
+    assert raised.value.setting == "WEBHOOK_BASE_URL" and "user info" in str(raised.value)
+    assert "hunter2" not in str(raised.value)
 
 
 def test_require_on_a_missing_value_names_it():

@@ -61,3 +61,23 @@ def test_the_update_path_imports_the_idempotency_machinery_at_cold_start_but_not
         "voice_agents.flows.agents.create": False,
         "voice_agents.flows.agents.update": True,
     }
+
+
+def test_the_health_route_loads_no_database_driver_or_provider_client():
+    # It answers the reconciler's check within a short timeout, even in a cold start.
+    heavy = ("pymongo", "httpx", "twilio", "pydantic", "boto3")
+    completed = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            "import json, sys; import voice_agents.flows.calls.health; "
+            "print(json.dumps({name: name in sys.modules for name in sys.argv[1:]}))",
+            *heavy,
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+        cwd=ROOT,
+        env={"PYTHONPATH": f"{ROOT}:{ROOT / 'layers' / 'common'}"},
+    )
+    assert json.loads(completed.stdout.strip().splitlines()[-1]) == dict.fromkeys(heavy, False)

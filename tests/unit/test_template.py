@@ -41,6 +41,7 @@ ROUTES = {
     ("POST", "/api/webhooks/twilio/{agentId}/fallback"): "TwilioFallbackFunction",
     ("POST", "/api/tools/transfer"): "RetellWebhookFunction",
     ("GET", "/api/agents/{agentId}/calls/{callSid}/recording"): "GetAgentsFunction",
+    ("GET", "/api/webhooks/health"): "TwilioWebhookFunction",
 }
 # Twilio and Retell send no JWT: these routes check their signatures instead.
 SIGNED_ROUTES = {
@@ -51,6 +52,8 @@ SIGNED_ROUTES = {
     ("POST", "/api/webhooks/twilio/{agentId}/fallback"),
     ("POST", "/api/tools/transfer"),
 }
+# Unsigned and unauthenticated: which deployment serves the base URL, nothing secret.
+OPEN_ROUTES = {("GET", "/api/webhooks/health")}
 CODE_DIRS = {
     "CreateAgentFunction": "functions/create_agent/",
     "GetAgentsFunction": "functions/get_agents/",
@@ -184,7 +187,7 @@ def test_the_dashboards_routes_are_on_the_http_api_and_the_webhooks_on_their_own
     # The webhooks on a REST API: only its stage takes a WAF web ACL (per-source limits), and a flood
     # of the dashboard's routes cannot exhaust their throttle.
     for route, (_, event) in http_api_events(template).items():
-        if route in SIGNED_ROUTES:
+        if route in SIGNED_ROUTES | OPEN_ROUTES:
             assert event.get("RestApiId") == {"Ref": "WebhookApi"}, route
         else:
             assert event.get("ApiId") == {"Ref": "HttpApi"}, route
@@ -351,7 +354,7 @@ def test_every_jwt_route_requires_the_api_scope_which_the_dashboard_client_is_gr
     # Then every route the JWT authorizer guards requires one of them (an ID token has no scope)
     routes = http_routes(template)
     guarded = [route for route in routes if route.authorizer is not None]
-    assert {(route.method, route.path) for route in guarded} == set(ROUTES) - SIGNED_ROUTES
+    assert {(route.method, route.path) for route in guarded} == set(ROUTES) - SIGNED_ROUTES - OPEN_ROUTES
     for route in guarded:
         assert route.authorization_scopes, route.route_key
         assert set(route.authorization_scopes) <= server_scopes, route.route_key
@@ -465,6 +468,48 @@ def test_no_function_names_its_own_api_and_the_builders_of_webhook_urls_name_the
         assert webhook_base["Fn::If"][2] == {
             "Fn::Sub": "https://${WebhookApi}.execute-api.${AWS::Region}.${AWS::URLSuffix}/${WebhookApi.Stage}"
         }
+
+
+WEBHOOK_BASES = {
+    # value: (the template accepts it, the settings accept it)
+    "": (True, True),  # the template's default (the execute-api URL); unset for the settings
+    "https://voice.example.com": (True, True),
+    "https://voice.example.com:8443/prod/v1": (True, True),
+    "https://abc123.execute-api.ap-southeast-2.amazonaws.com": (True, True),
+    "http://127.0.0.1:3000": (False, True),  # the local stack: loopback only, and never deployed
+    "http://localhost:3000": (False, True),
+    "http://voice.example.com": (False, False),
+    "https://voice.example.com/": (False, True),  # the settings strip a trailing slash
+    "https://voice.example.com?stage=prod": (False, False),
+    "https://voice.example.com#calls": (False, False),
+    "https://user:secret@voice.example.com": (False, False),
+    "https://voice.example.com//prod": (False, False),
+    "https://voice..example.com": (False, False),
+    "https://voice.example.com/pr od": (False, False),
+    "ftp://voice.example.com": (False, False),
+    "voice.example.com": (False, False),
+}
+
+
+def settings_accept(variable: str, value: str) -> bool:
+    from voice_agents.core.errors import ConfigurationError
+
+    try:
+        load_settings(environ={variable: value})
+    except ConfigurationError:
+        return False
+    return True
+
+
+@pytest.mark.parametrize("value", sorted(WEBHOOK_BASES))
+def test_the_webhook_base_url_is_an_https_origin_and_path_in_the_template_and_the_settings(template, value):
+    in_template, in_settings = WEBHOOK_BASES[value]
+    parameter = template["Parameters"]["WebhookBaseUrl"]
+
+    # CloudFormation matches AllowedPattern against the whole value (the pattern is anchored too)
+    assert (re.fullmatch(parameter["AllowedPattern"], value) is not None) == in_template
+    assert parameter["Default"] == ""
+    assert settings_accept("WEBHOOK_BASE_URL", value) == in_settings
 
 
 # ---------------------------------------------------------------- least privilege
@@ -824,6 +869,20 @@ CUSTOM_METRIC_ALARMS = {
         1,
         "notBreaching",
     ),
+    "MassRepointBlockedAlarm": (
+        "MassRepointBlocked",
+        "Sum",
+        "GreaterThanOrEqualToThreshold",
+        1,
+        "notBreaching",
+    ),
+    "WebhookBaseUnverifiedAlarm": (
+        "WebhookBaseUnverified",
+        "Sum",
+        "GreaterThanOrEqualToThreshold",
+        1,
+        "notBreaching",
+    ),
     "SweepSkippedAlarm": ("SweepSkipped", "Sum", "GreaterThanOrEqualToThreshold", 1, "notBreaching"),
     "RecordRepairFailedAlarm": (
         "RecordRepairFailed",
@@ -1124,6 +1183,7 @@ def test_layer_check_rejects_what_would_not_load_on_graviton(tmp_path, files, pr
         ("CreateAgentFunction", "ALLOWED_VOICE_IDS", "AllowedVoiceIds"),
         ("UpdateAgentFunction", "ALLOWED_VOICE_IDS", "AllowedVoiceIds"),
         ("ReconcileFunction", "RECONCILER_MAX_REMOVALS", "ReconcilerMaxRemovals"),
+        ("ReconcileFunction", "RECONCILER_MAX_REPOINTS", "ReconcilerMaxRepoints"),
         ("TwilioWebhookFunction", "CALL_RECORD_RETENTION_DAYS", "CallRecordRetentionDays"),
         (None, "SECRETS_MAX_AGE_SECONDS", "SecretsMaxAgeSeconds"),
     ],

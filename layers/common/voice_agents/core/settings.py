@@ -9,6 +9,7 @@ most of its cold start above its library floor, for a dozen flat values.
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import re
 import typing
@@ -34,6 +35,7 @@ class Declared:
     min_length: int | None = None
     pattern: str | None = None
     before: Callable[[str], str] | None = None  # applied to the text before it is parsed
+    check: Callable[[Any], str | None] | None = None  # the parsed value's problem, or None
 
 
 def setting(default: Any, *, alias: str, **bounds: Any) -> Any:
@@ -44,6 +46,43 @@ def setting(default: Any, *, alias: str, **bounds: Any) -> Any:
 
 def _strip_trailing_slash(value: str) -> str:
     return value.rstrip("/")
+
+
+# https://host[:port][/path]: a host of dotted labels (or a bracketed IPv6 address), then path segments
+# of plain characters: no user info, query, fragment or empty segment (so no trailing slash either).
+# template.yaml's WebhookBaseUrl pattern is its https form.
+_BASE_URL = re.compile(
+    r"(?P<scheme>https?)://(?P<host>[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*|\[[0-9A-Fa-f:.]+\])"
+    r"(?::(?P<port>[0-9]{1,5}))?(?:/[A-Za-z0-9._~-]+)*"
+)
+_LOOPBACK_NAMES = {"localhost"}
+
+
+def _is_loopback(host: str) -> bool:
+    if host.lower() in _LOOPBACK_NAMES:
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
+def webhook_base_problem(value: str) -> str | None:
+    """Why ``value`` cannot be the base every number's and agent's webhook URL is built on, or None.
+    Every callback carries a signature over this URL, so it must be a plain https origin (and path);
+    http only for a loopback host, which is where the local stack serves the API."""
+    shape = (
+        "must be https://host[:port][/path]: path segments of letters, digits, '.', '_', '~' or '-', "
+        "no user info, query or fragment"
+    )
+    # Not echoed when it may hold user info: a password in a URL must not reach the logs.
+    got = "" if "@" in value else f", got {value!r}"
+    match = _BASE_URL.fullmatch(value)
+    if match is None or not 0 < int(match.group("port") or 443) <= 65_535:
+        return shape + got
+    if match.group("scheme") == "http" and not _is_loopback(match.group("host")):
+        return f"must use https (http only for a loopback host: 127.0.0.1, localhost, [::1]){got}"
+    return None
 
 
 class Settings:
@@ -73,13 +112,18 @@ class Settings:
     phone_number_type: Literal["mobile", "local", "tollfree"] = setting(
         "mobile", alias="PHONE_NUMBER_TYPE", before=str.lower
     )
-    webhook_base_url: str | None = setting(None, alias="WEBHOOK_BASE_URL", before=_strip_trailing_slash)
+    webhook_base_url: str | None = setting(
+        None, alias="WEBHOOK_BASE_URL", before=_strip_trailing_slash, check=webhook_base_problem
+    )
     # Prefix of the tag put on every paid resource, so that a sweep only ever touches this
     # deployment's resources even when several deployments share one Twilio or Retell account.
     # At most 39 characters: a tag is `{prefix}:{24-hex agent id}` and a Twilio FriendlyName holds 64.
     resource_tag: str = setting("va", alias="RESOURCE_TAG", pattern=r"^[A-Za-z0-9_-]{1,39}$")
     # The mass-removal brake: a sweep that would remove more provider resources than this removes none.
     reconciler_max_removals: int = setting(10, alias="RECONCILER_MAX_REMOVALS", ge=0, le=10_000)
+    # The mass-re-point brake: a sweep that would move more numbers and Retell agents onto another
+    # base URL than this moves none (the operator moves them: operate repoint --confirm).
+    reconciler_max_repoints: int = setting(10, alias="RECONCILER_MAX_REPOINTS", ge=0, le=10_000)
     secrets_arn: str | None = setting(None, alias="SECRETS_ARN")
     # Agents one owner may have at once (provisioning, active or deleting): each holds a number.
     agent_limit_per_owner: int = setting(25, alias="AGENT_LIMIT_PER_OWNER", ge=1)
@@ -206,6 +250,9 @@ def _parse(info: Declared, kind: Any, raw: Any) -> Any:
         raise _invalid(info, f"must have at least {info.min_length} character(s)")
     if info.pattern is not None and not re.search(info.pattern, value):
         raise _invalid(info, f"must match {info.pattern}, got {text!r}")
+    problem = info.check(value) if info.check else None
+    if problem:
+        raise _invalid(info, problem)
     return value
 
 

@@ -29,6 +29,8 @@ DIAL_STATUS, RECORDING, FALLBACK = "dial-status", "recording", "fallback"
 CALL_SID_METADATA = "twilio_call_sid"
 # Where the agent's transfer tool (a Retell custom function) posts: one URL, the call names the agent.
 TRANSFER_TOOL_PATH = "/api/tools/transfer"
+# What a base URL answers to say which deployment serves it (the sweep asks before moving anything).
+HEALTH_PATH = "/api/webhooks/health"
 
 
 def tag_prefix(prefix: str) -> str:
@@ -87,6 +89,17 @@ def base_url_of(number_webhook: str | None, agent_id: ObjectId | str) -> str | N
 def retell_webhook_url(base_url: str) -> str:
     """Where a Retell agent sends its call events (one URL for every agent: events name the call)."""
     return base_url.rstrip("/") + RETELL_WEBHOOK_PATH
+
+
+def base_url_of_events(events_url: str | None) -> str | None:
+    """The base URL a Retell agent's call-events URL was built on (``retell_webhook_url``), or None."""
+    if not events_url or not events_url.endswith(RETELL_WEBHOOK_PATH):
+        return None
+    return events_url[: -len(RETELL_WEBHOOK_PATH)] or None
+
+
+def health_url(base_url: str) -> str:
+    return base_url.rstrip("/") + HEALTH_PATH
 
 
 def call_step_url(base_url: str, agent_id: ObjectId | str, step: str, **query: str) -> str:

@@ -1,8 +1,15 @@
 """Operator commands, run with the deployment's environment (or SECRETS_ARN), or the local stack's.
 
-    python -m voice_agents.repair.operate unaccounted [--older-than 1d] [--confirm]
+    python -m voice_agents.repair.operate unaccounted [--older-than 1d] [--max N] [--expect-count N]
+                                                     [--confirm]
         Tagged provider resources whose tag names no record. A dry run unless --confirm; only those
         older than --older-than are released, and only in a database marked as this deployment's.
+        --max refuses when more than N would be released, --expect-count unless exactly N would.
+    python -m voice_agents.repair.operate repoint [--confirm]
+        The numbers and Retell agents whose URLs differ from those built on WEBHOOK_BASE_URL, marking
+        the moves onto another base URL (what the reconciler's re-point brake holds back). With
+        --confirm they are re-pointed, past the brake, once the base answers its health route with
+        this deployment's tag.
     python -m voice_agents.repair.operate mark [--confirm] [--replace]
         Mark this database as the one serving RESOURCE_TAG (the reconciler sweeps only then).
     python -m voice_agents.repair.operate creation [status|pause|resume]
@@ -18,12 +25,14 @@ import argparse
 import os
 import re
 import sys
+import time
 from datetime import timedelta
 from typing import TYPE_CHECKING
 
 from voice_agents.core.clock import now
 from voice_agents.core.errors import DomainError
 from voice_agents.core.observability import logger
+from voice_agents.core.retry import finish_by
 from voice_agents.core.tags import tag_prefix
 from voice_agents.data.deployment import (
     MarkerState,
@@ -34,7 +43,17 @@ from voice_agents.data.deployment import (
 )
 from voice_agents.flows.agents.cleanup import NUMBER, RETELL_AGENT, RETELL_LLM
 from voice_agents.repair.listings import Tagged, tagged_resources
-from voice_agents.repair.sweep import remove_tagged
+from voice_agents.repair.run import ReconcileReport
+from voice_agents.repair.sweep import (
+    REMOVE,
+    SWEEP_LEASE,
+    SWEEP_LOCK_TTL,
+    Plan,
+    carry_out,
+    plan_sweep,
+    remove_tagged,
+    unverified_base,
+)
 
 if TYPE_CHECKING:
     from voice_agents.providers.creation_switch import CreationSwitch
@@ -44,6 +63,8 @@ REFUSED = 2
 # The number first (it bills), then the Retell agent, then its LLM.
 _REMOVAL_ORDER = {NUMBER: 0, RETELL_AGENT: 1, RETELL_LLM: 2}
 _UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days"}
+# The re-points stop this long before the sweep lease the command holds expires (a run resumes).
+REPOINT_RESERVE_MS = 20_000
 
 
 def unaccounted(services: Services) -> list[Tagged]:
@@ -53,7 +74,9 @@ def unaccounted(services: Services) -> list[Tagged]:
     return [item for item in tagged if item.agent_id not in records]
 
 
-def _unaccounted_command(services: Services, older_than: timedelta, confirm: bool) -> int:
+def _unaccounted_command(
+    services: Services, older_than: timedelta, confirm: bool, *, most: int | None, expected: int | None
+) -> int:
     store, tag = services.store, services.settings.resource_tag
     moment = now()
     found = unaccounted(services)
@@ -67,17 +90,21 @@ def _unaccounted_command(services: Services, older_than: timedelta, confirm: boo
         age = timedelta(seconds=int(item.age(moment).total_seconds()))
         print(f" {mark} {item.resource:<13} {item.resource_id:<40} {item.tag}  age {age}")
     print(f"{len(due)} older than {older_than} (marked *).")
+    # What the operator looked at bounds what --confirm may release.
+    if most is not None and len(due) > most:
+        print(f"Refused: {len(due)} marked, more than --max {most}; nothing released.", file=sys.stderr)
+        return REFUSED
+    if expected is not None and len(due) != expected:
+        print(
+            f"Refused: {len(due)} marked, not --expect-count {expected}; nothing released.", file=sys.stderr
+        )
+        return REFUSED
     if not due:
         return 0
     if not confirm:
         print("Dry run: nothing released. Add --confirm to release the marked ones.")
         return 0
-    state = marker_state(read_marker(store), tag)
-    if state is not MarkerState.OURS:
-        print(
-            f"Refused: database '{store.database.name}' is not marked as serving '{tag}' ({state}).",
-            file=sys.stderr,
-        )
+    if not _marked_as_ours(services):
         return REFUSED
     # Look again just before acting: a record may have been written since the listing.
     records = store.find_many(sorted({item.agent_id for item in due}))
@@ -95,6 +122,86 @@ def _unaccounted_command(services: Services, older_than: timedelta, confirm: boo
                 f"   NOT released {item.resource} {item.resource_id} (already gone, or failed: see the log)"
             )
     return 1 if failed else 0
+
+
+def _repoint_command(services: Services, confirm: bool) -> int:
+    store, tag = services.store, services.settings.resource_tag
+    base = services.settings.require("WEBHOOK_BASE_URL")  # the reconciler's: what to re-point onto
+    moment = now()
+    found = tagged_resources(services)
+    records = store.find_many(sorted({item.agent_id for item in found})) if found else {}
+    plan = plan_sweep(found, records, services, moment)
+    repoints = plan.repoints()
+    print(f"{len(repoints)} re-point(s) onto {base} (tag '{tag}:', database '{store.database.name}'):")
+    for item, _ in repoints:
+        move = plan.move_of(item)
+        mark, where = ("*", f"{move.from_base or '(none of ours)'} -> {move.to_base}") if move else (" ", "")
+        print(f" {mark} {item.resource:<13} {item.resource_id:<40} agent {item.agent_id}  {where}")
+    print(f"{len(plan.moves)} move(s) onto another base URL (marked *).")
+    if not repoints:
+        return 0
+    unverified = unverified_base(plan, services)
+    if plan.moves and unverified is None:
+        print(f"{base} answers its health route as this deployment.")
+    if not confirm:
+        print("Dry run: nothing re-pointed. Add --confirm to re-point them.")
+        return 0
+    if unverified is not None:
+        print(f"Refused: {unverified[1]}; nothing re-pointed.", file=sys.stderr)
+        return REFUSED
+    if not _marked_as_ours(services):
+        return REFUSED
+    return _carry_out_repoints(plan, services, planned=len(repoints))
+
+
+def _carry_out_repoints(plan: Plan, services: Services, *, planned: int) -> int:
+    """The plan's re-points (never a removal), under the sweep's lease so no scheduled sweep plans
+    the same moves meanwhile, and within that lease's time."""
+    from voice_agents.runtime import WORKER_ID
+
+    worker = f"operator:{WORKER_ID}"
+    if not services.store.leases.acquire(SWEEP_LEASE, worker, SWEEP_LOCK_TTL):
+        print("Refused: a reconciler is sweeping now; try again in a few minutes.", file=sys.stderr)
+        return REFUSED
+    deadline = time.monotonic() + SWEEP_LOCK_TTL.total_seconds()
+    report = ReconcileReport()
+    try:
+        logger.warning("re-pointing on the operator's request", planned=planned, moves=len(plan.moves))
+        with finish_by(deadline):
+            carry_out(
+                plan,
+                services,
+                lambda: int((deadline - time.monotonic()) * 1000),
+                worker,
+                report,
+                reserve_ms=REPOINT_RESERVE_MS,
+                allowed=lambda _, action: action != REMOVE,
+            )
+    finally:
+        services.store.leases.release(SWEEP_LEASE, worker)
+    done = report.webhooks_repaired + report.events_webhooks_repaired
+    print(
+        f"re-pointed {report.webhooks_repaired} number(s), {report.events_webhooks_repaired} Retell agent(s)"
+    )
+    if done < planned:
+        print(
+            f"{planned - done} NOT re-pointed (changed since the listing, failed, or out of time: see the "
+            "log); run the command again"
+        )
+        return 1
+    return 0
+
+
+def _marked_as_ours(services: Services) -> bool:
+    """Whether the database is marked as this deployment's; says why not (the operator acts only then)."""
+    store, tag = services.store, services.settings.resource_tag
+    state = marker_state(read_marker(store), tag)
+    if state is not MarkerState.OURS:
+        print(
+            f"Refused: database '{store.database.name}' is not marked as serving '{tag}' ({state}).",
+            file=sys.stderr,
+        )
+    return state is MarkerState.OURS
 
 
 def _mark_command(services: Services, confirm: bool, replace: bool) -> int:
@@ -138,6 +245,12 @@ def _age(text: str) -> timedelta:
     return timedelta(**{_UNITS[match.group(2)]: int(match.group(1))})
 
 
+def _count(text: str) -> int:
+    if not text.isdigit():
+        raise argparse.ArgumentTypeError(f"{text!r}: use a whole number, 0 or more")
+    return int(text)
+
+
 def main(argv: list[str] | None = None, services: Services | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="python -m voice_agents.repair.operate", description=__doc__.split("\n\n")[0]
@@ -149,7 +262,17 @@ def main(argv: list[str] | None = None, services: Services | None = None) -> int
     listing.add_argument(
         "--older-than", type=_age, default=timedelta(days=1), help="age threshold (default 1d)"
     )
+    listing.add_argument("--max", type=_count, dest="most", help="refuse when more than N would be released")
+    listing.add_argument(
+        "--expect-count", type=_count, dest="expected", help="refuse unless exactly N would be released"
+    )
     listing.add_argument("--confirm", action="store_true", help="release them (default: a dry run)")
+    repointing = commands.add_parser(
+        "repoint", help="list (and on --confirm re-point) numbers and agents onto WEBHOOK_BASE_URL"
+    )
+    repointing.add_argument(
+        "--confirm", action="store_true", help="re-point them, past the brake (default: a dry run)"
+    )
     marking = commands.add_parser("mark", help="mark this database as serving RESOURCE_TAG")
     marking.add_argument("--confirm", action="store_true", help="write the marker (default: a dry run)")
     marking.add_argument("--replace", action="store_true", help="replace another deployment's marker")
@@ -169,7 +292,11 @@ def main(argv: list[str] | None = None, services: Services | None = None) -> int
             services = runtime.services()
         if args.command == "mark":
             return _mark_command(services, args.confirm, args.replace)
-        return _unaccounted_command(services, args.older_than, args.confirm)
+        if args.command == "repoint":
+            return _repoint_command(services, args.confirm)
+        return _unaccounted_command(
+            services, args.older_than, args.confirm, most=args.most, expected=args.expected
+        )
     except DomainError as exc:  # a setting, the database or a provider: say which, no traceback
         print(f"error: {exc}", file=sys.stderr)
         return REFUSED

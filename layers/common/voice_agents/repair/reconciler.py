@@ -17,7 +17,10 @@ webhook drift. It never removes a paid resource on its own judgement: a record m
    URL did (on a new published version, as an update does), leave the rest. A tag that names no
    record is reported (log, ``UnaccountedResources``, the report) and never removed here:
    ``python -m voice_agents.repair.operate unaccounted`` releases it when asked. A plan that would
-   remove more than ``RECONCILER_MAX_REMOVALS`` removes none of them. The listings are taken a page
+   remove more than ``RECONCILER_MAX_REMOVALS`` removes none of them. A re-point that moves a number
+   or a Retell agent onto a base URL it does not use yet waits until that base answers its health
+   route with this deployment's tag, and a plan moving more than ``RECONCILER_MAX_REPOINTS`` moves
+   none (``operate repoint --confirm`` does, on the operator's word). The listings are taken a page
    at a time while the run has time (``sweep``, ``listings``): a run plans and acts on the pages it
    listed, and the next run resumes the pass where this one stopped.
 3. Records stuck in flight for long, or failing repair again and again, are counted for an alarm.
@@ -124,6 +127,10 @@ def _emit(report: ReconcileReport) -> None:
         count("UnaccountedResources", len(report.unaccounted))
     if report.removals_blocked:
         count("MassRemovalBlocked")
+    if report.repoints_blocked:
+        count("MassRepointBlocked")
+    if report.unverified_base:
+        count("WebhookBaseUnverified")
     if report.stuck_records is not None:
         count("StuckRecords", report.stuck_records)
 

@@ -34,6 +34,10 @@ class ReconcileReport:
     # Tagged resources whose tag names no record (None: nothing was listed this run).
     unaccounted: list[dict[str, Any]] | None = None
     removals_blocked: int = 0
+    # Moves onto another base URL held back: more than the brake allows, or onto a base that does
+    # not answer its health route as this deployment's.
+    repoints_blocked: int = 0
+    unverified_base: str | None = None
     repair_failures: int = 0
     stuck_records: int | None = None
     # Listings whose pass the next run continues from the stored cursor, and listings listed again
@@ -54,6 +58,8 @@ class ReconcileReport:
             "unaccountedCount": None if self.unaccounted is None else len(self.unaccounted),
             "unaccounted": (self.unaccounted or [])[:REPORTED_UNACCOUNTED],
             "removalsBlocked": self.removals_blocked,
+            "repointsBlocked": self.repoints_blocked,
+            "unverifiedBase": self.unverified_base,
             "repairFailures": self.repair_failures,
             "stuckRecords": self.stuck_records,
             "sweepResumes": self.sweep_resumes,
