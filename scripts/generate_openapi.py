@@ -35,6 +35,7 @@ for _path in (ROOT, ROOT / "layers" / "common"):
 
 from local.invoke import handler_module  # noqa: E402
 from local.sample_events import load_event  # noqa: E402
+from voice_agents.core.settings import Settings  # noqa: E402
 from voice_agents.http.errors import ERROR_STATUS  # noqa: E402
 from voice_agents.http.requests import (  # noqa: E402
     IDEMPOTENCY_KEY_MAX_LENGTH,
@@ -59,11 +60,16 @@ Lambda functions' resolvers: do not edit by hand, run `make openapi`.
 
 Every operation needs a JWT (`Authorization: Bearer <token>`), checked by API Gateway's JWT
 authorizer (the stack's Cognito user pool by default); the caller is the token's `sub`, and another
-caller's agent is a 404. Bodies are JSON, camelCase.
+caller's agent is a 404. Bodies are JSON, camelCase. Each caller may send {reads} reads (GET) and
+{writes} writes a minute unless the deployment says otherwise; past either, any operation answers
+429 `rate_limited` with `Retry-After`, the seconds until the caller's minute ends.
 
-Errors are `Error` bodies, `{error, message, requestId, ...details}`, and never carry a stack trace,
+Errors are `Error` bodies, `{{error, message, requestId, ...details}}`, and never carry a stack trace,
 a host, a URL or a provider's own message; `requestId` leads an operator to the request's log lines.
-A 401 comes from API Gateway itself and carries only `message`."""
+A 401 comes from API Gateway itself and carries only `message`.""".format(
+    reads=Settings.declared["owner_reads_per_minute"].default,
+    writes=Settings.declared["owner_writes_per_minute"].default,
+)
 
 
 def error_codes() -> str:
@@ -139,7 +145,10 @@ ERROR_SCHEMA: dict[str, Any] = {
         },
         "limit": {
             "type": "integer",
-            "description": "`quota_exceeded`: how many agents one caller may have at once.",
+            "description": (
+                "`quota_exceeded`: how many agents one caller may have at once; `rate_limited`: how "
+                "many requests of this kind (reads or writes) one caller may send a minute."
+            ),
         },
     },
     "required": ["error", "message", "requestId"],

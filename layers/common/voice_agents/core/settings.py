@@ -83,6 +83,10 @@ class Settings:
     secrets_arn: str | None = setting(None, alias="SECRETS_ARN")
     # Agents one owner may have at once (provisioning, active or deleting): each holds a number.
     agent_limit_per_owner: int = setting(25, alias="AGENT_LIMIT_PER_OWNER", ge=1)
+    # Requests one owner may send the API a minute, reads (GET) and writes apart, counted in the
+    # database (http/rate_limit.py); past it a request is 429 before any other work. 0: no limit.
+    owner_reads_per_minute: int = setting(300, alias="OWNER_READS_PER_MINUTE", ge=0)
+    owner_writes_per_minute: int = setting(60, alias="OWNER_WRITES_PER_MINUTE", ge=0)
     # Rotation: the secret is re-read after this age, and at once (at most once per refresh interval)
     # when a Twilio signature or a provider's 401 says the values in hand may be stale.
     secrets_max_age_seconds: float = setting(300.0, alias="SECRETS_MAX_AGE_SECONDS", ge=0, le=86_400)

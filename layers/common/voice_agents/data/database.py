@@ -22,6 +22,7 @@ CALLS = "calls"  # inbound calls by Twilio CallSid: their registration and histo
 LEASES = "leases"
 SWEEP_STATE = "sweep_state"  # where each of the sweep's listings stopped (data/sweep_cursors.py)
 DEPLOYMENT = "deployment"  # the deployment marker (data/deployment.py)
+REQUEST_COUNTS = "request_counts"  # requests per owner and minute (data/request_counts.py)
 NOT_IMPLEMENTED = 238  # FerretDB's answer to TTL and partial indexes
 
 
