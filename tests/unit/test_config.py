@@ -61,6 +61,8 @@ def test_defaults_follow_the_design_table():
     assert settings.secrets_max_age_seconds == 300
     assert settings.secrets_refresh_interval_seconds == 30
     assert settings.call_record_retention_days == 90
+    assert settings.owner_reads_per_minute == 300
+    assert settings.owner_writes_per_minute == 60
 
 
 def test_values_from_the_environment_are_used():
@@ -152,6 +154,8 @@ def test_phone_number_type_is_case_insensitive():
         ("SECRETS_REFRESH_INTERVAL_SECONDS", "a minute"),
         ("CALL_RECORD_RETENTION_DAYS", "0"),
         ("CALL_RECORD_RETENTION_DAYS", "1.5"),
+        ("OWNER_READS_PER_MINUTE", "-1"),
+        ("OWNER_WRITES_PER_MINUTE", "lots"),
     ],
 )
 def test_an_invalid_value_fails_naming_the_variable(variable, value):
