@@ -8,10 +8,10 @@ The local stack is started and one agent created. Then `GET /api/agents/{id}` an
 go through the get_agents handler in this process, as Lambda calls it, against FerretDB: N requests
 of each, alternating request by request between the handler's own limiter (a budget too large to
 reach: every request counted, none refused) and none, so drift affects both series alike; the
-difference is the limiter's share, and the database commands each sends are counted. Last, what a
-refused request costs, with a budget of one read: for each of N owners, its first read (counted,
-answered), its second (counted, refused) and its third (refused from what the instance remembers,
-no round trip).
+difference is the limiter's share, and the database commands each sends are counted. Then the
+limiter's round trip alone (``RequestCounts.count``), N times. Last, what a refused request costs,
+with a budget of one read: for each of N owners, its first read (counted, answered), its second
+(counted, refused) and its third (refused from what the instance remembers, no round trip).
 """
 
 from __future__ import annotations
@@ -74,6 +74,8 @@ def main(argv: list[str] | None = None) -> None:
     from local.invoke import create_active_agent, handler_module, http_event
     from local.stack import local_stack
     from voice_agents import runtime
+    from voice_agents.core.clock import now
+    from voice_agents.http.rate_limit import CHECK_TIMEOUT_SECONDS, window_of
 
     print_header(MODULE, argv)
     with local_stack() as stack:
@@ -124,6 +126,19 @@ def main(argv: list[str] | None = None) -> None:
                 }
                 for kind, samples in series.items()
             } | {"added": added}
+
+        # The limiter's round trip alone, as it counts a request: how much of what it adds is the database's.
+        counts = runtime.store().request_counts
+        owner = routes["GET /api/agents"]["requestContext"]["authorizer"]["jwt"]["claims"]["sub"]
+        alone = [
+            timed(lambda: counts.count(owner, "reads", window_of(now()), within=CHECK_TIMEOUT_SECONDS))
+            for _ in range(args.runs)
+        ]
+        print(f"  the count alone, {args.runs} times: {summary(alone, tail=True)}")
+        result["count alone"] = {
+            "p50": round(percentile(alone, 0.5), 2),
+            "p99": round(percentile(alone, 0.99), 2),
+        }
 
         os.environ["OWNER_READS_PER_MINUTE"] = "1"
         runtime.reset()  # the budget is read from the settings, read once

@@ -58,7 +58,7 @@ class OwnerRateLimit:
         """None when ``owner`` may send this request (counted), else why not."""
         budget = "reads" if method.upper() in READ_METHODS else "writes"
         moment = now()
-        window = _window(moment)
+        window = window_of(moment)
         try:
             limit = self._limit(budget)
             if limit == 0:
@@ -94,7 +94,7 @@ class OwnerRateLimit:
         self._over[(owner, budget)] = until
 
 
-def _window(moment: datetime) -> tuple[datetime, datetime]:
+def window_of(moment: datetime) -> tuple[datetime, datetime]:
     """The fixed window holding ``moment``: its start and its end."""
     seconds = WINDOW.total_seconds()
     start = datetime.fromtimestamp(moment.timestamp() // seconds * seconds, UTC)
