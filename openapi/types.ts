@@ -339,10 +339,10 @@ export interface components {
             /**
              * @description Machine-readable code: `validation_error` (400), `not_found` (404), `request_in_progress` or
              *     `agent_not_active` (409), `precondition_failed` (412), `agent_deleted` (410),
-             *     `unsupported_media_type` (415), `idempotency_key_reused` (422), `quota_exceeded` or `purchase_limit`
-             *     (429), `configuration_error` or `internal_error` (500), `provisioning_failed`, `billing_error`,
-             *     `upstream_error` or `update_failed` (502), `database_unavailable` or `creation_paused` (503),
-             *     `deadline_exceeded` (504).
+             *     `unsupported_media_type` (415), `idempotency_key_reused` (422), `quota_exceeded`, `purchase_limit`
+             *     or `rate_limited` (429), `configuration_error` or `internal_error` (500), `provisioning_failed`,
+             *     `billing_error`, `upstream_error` or `update_failed` (502), `database_unavailable` or
+             *     `creation_paused` (503), `deadline_exceeded` (504).
              */
             error: string;
             /** @description A sentence for a human; never a stack trace. */
@@ -369,7 +369,7 @@ export interface components {
             cleanupPending?: string[];
             /** @description `upstream_error`: the provider that failed (`retell` or `twilio`). */
             provider?: string;
-            /** @description `quota_exceeded`: how many agents one caller may have at once; `purchase_limit`: how many numbers one caller's creates may buy in 24 hours. */
+            /** @description `quota_exceeded`: how many agents one caller may have at once; `purchase_limit`: how many numbers one caller's creates may buy in 24 hours; `rate_limited`: how many requests of this kind (reads or writes) one caller may send a minute. */
             limit?: number;
             /**
              * Format: date-time
@@ -513,6 +513,17 @@ export interface operations {
                     "application/json": components["schemas"]["GatewayError"];
                 };
             };
+            /** @description `rate_limited`: the caller sent more than its requests of this kind a minute (reads: GET; writes: the rest; `limit` says how many); retry after `Retry-After` seconds. */
+            429: {
+                headers: {
+                    /** @description `rate_limited`: seconds until the caller's minute ends. */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
             /** @description `configuration_error` (with `setting`) or `internal_error`. */
             500: {
                 headers: {
@@ -631,9 +642,11 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description `quota_exceeded`: the caller already has `limit` agents (provisioning, active or deleting); delete one first. `purchase_limit`: the caller's creates bought `limit` numbers in the last 24 hours, deleted and rolled-back agents included; `retryAt` and `Retry-After` say when one more may be bought. Nothing was bought. */
+            /** @description `quota_exceeded`: the caller already has `limit` agents (provisioning, active or deleting); delete one first. `purchase_limit`: the caller's creates bought `limit` numbers in the last 24 hours, deleted and rolled-back agents included; `retryAt` and `Retry-After` say when one more may be bought. Nothing was bought. Or `rate_limited`: the caller sent more than its requests of this kind a minute (reads: GET; writes: the rest; `limit` says how many); retry after `Retry-After` seconds. */
             429: {
                 headers: {
+                    /** @description `rate_limited`: seconds until the caller's minute ends. */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -726,6 +739,17 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
+            /** @description `rate_limited`: the caller sent more than its requests of this kind a minute (reads: GET; writes: the rest; `limit` says how many); retry after `Retry-After` seconds. */
+            429: {
+                headers: {
+                    /** @description `rate_limited`: seconds until the caller's minute ends. */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
             /** @description `configuration_error` (with `setting`) or `internal_error`. */
             500: {
                 headers: {
@@ -806,6 +830,17 @@ export interface operations {
             /** @description `request_in_progress`: the agent is still being created, or is being repaired right now; retry shortly. */
             409: {
                 headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description `rate_limited`: the caller sent more than its requests of this kind a minute (reads: GET; writes: the rest; `limit` says how many); retry after `Retry-After` seconds. */
+            429: {
+                headers: {
+                    /** @description `rate_limited`: seconds until the caller's minute ends. */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -940,6 +975,17 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
+            /** @description `rate_limited`: the caller sent more than its requests of this kind a minute (reads: GET; writes: the rest; `limit` says how many); retry after `Retry-After` seconds. */
+            429: {
+                headers: {
+                    /** @description `rate_limited`: seconds until the caller's minute ends. */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
             /** @description `configuration_error` (with `setting`) or `internal_error`. */
             500: {
                 headers: {
@@ -1040,6 +1086,17 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
+            /** @description `rate_limited`: the caller sent more than its requests of this kind a minute (reads: GET; writes: the rest; `limit` says how many); retry after `Retry-After` seconds. */
+            429: {
+                headers: {
+                    /** @description `rate_limited`: seconds until the caller's minute ends. */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
             /** @description `configuration_error` (with `setting`) or `internal_error`. */
             500: {
                 headers: {
@@ -1104,6 +1161,17 @@ export interface operations {
             /** @description `not_found`: no such agent for this caller (another caller's agent is a 404 too). Also: no such call of this agent, or it has no voicemail. */
             404: {
                 headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description `rate_limited`: the caller sent more than its requests of this kind a minute (reads: GET; writes: the rest; `limit` says how many); retry after `Retry-After` seconds. */
+            429: {
+                headers: {
+                    /** @description `rate_limited`: seconds until the caller's minute ends. */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {

@@ -36,6 +36,7 @@ for _path in (ROOT, ROOT / "layers" / "common"):
 from local.invoke import handler_module  # noqa: E402
 from local.sample_events import load_event  # noqa: E402
 from local.template import http_routes, load_template, required_scopes  # noqa: E402
+from voice_agents.core.settings import Settings  # noqa: E402
 from voice_agents.http.errors import ERROR_STATUS  # noqa: E402
 from voice_agents.http.requests import (  # noqa: E402
     IDEMPOTENCY_KEY_MAX_LENGTH,
@@ -60,12 +61,18 @@ Lambda functions' resolvers: do not edit by hand, run `make openapi`.
 
 Every operation needs an access token with the API's scope (`Authorization: Bearer <token>`),
 checked by API Gateway's JWT authorizer (the stack's Cognito user pool by default); the caller is the
-token's `sub`, and another caller's agent is a 404. Bodies are JSON, camelCase.
+token's `sub`, and another caller's agent is a 404. Bodies are JSON, camelCase. Each caller may send
+{reads} reads (GET) and {writes} writes a minute unless the deployment says otherwise; past either,
+any operation answers 429 `rate_limited` with `Retry-After`, the seconds until the caller's minute
+ends.
 
-Errors are `Error` bodies, `{error, message, requestId, ...details}`, and never carry a stack trace,
+Errors are `Error` bodies, `{{error, message, requestId, ...details}}`, and never carry a stack trace,
 a host, a URL or a provider's own message; `requestId` leads an operator to the request's log lines.
 A 401 (no valid token) or a 403 (a token without the scope) comes from API Gateway itself and
-carries only `message`."""
+carries only `message`.""".format(
+    reads=Settings.declared["owner_reads_per_minute"].default,
+    writes=Settings.declared["owner_writes_per_minute"].default,
+)
 
 
 def api_scopes() -> tuple[str, ...]:
@@ -148,7 +155,8 @@ ERROR_SCHEMA: dict[str, Any] = {
             "type": "integer",
             "description": (
                 "`quota_exceeded`: how many agents one caller may have at once; `purchase_limit`: how "
-                "many numbers one caller's creates may buy in 24 hours."
+                "many numbers one caller's creates may buy in 24 hours; `rate_limited`: how many "
+                "requests of this kind (reads or writes) one caller may send a minute."
             ),
         },
         "retryAt": {

@@ -13,7 +13,7 @@ from voice_agents.http.requests import idempotency_key, owner_id, request_base_u
 from voice_agents.http.resolver import answers, build_resolver
 from voice_agents.models.agents import Agent, CreateAgentRequest
 
-app = build_resolver()
+app = build_resolver(runtime.process())
 
 
 @app.post(

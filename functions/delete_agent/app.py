@@ -16,7 +16,7 @@ from voice_agents.http.requests import owner_id
 from voice_agents.http.resolver import NOT_FOUND_ANSWER, SERVER_ANSWERS, answers, build_resolver
 from voice_agents.models.agents import DeleteOutcome
 
-app = build_resolver()
+app = build_resolver(runtime.process())
 
 
 @app.delete(

@@ -21,7 +21,7 @@ from voice_agents.http.resolver import (
 from voice_agents.models.agents import Agent, AgentPage
 from voice_agents.models.calls import CallPage
 
-app = build_resolver()
+app = build_resolver(runtime.process())
 AUDIO = {"type": "string", "format": "binary"}
 NO_VOICEMAIL = "Also when the agent has no such call, or the call no voicemail."
 

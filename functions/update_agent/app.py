@@ -15,7 +15,7 @@ from voice_agents.http.requests import idempotency_key, if_match, owner_id
 from voice_agents.http.resolver import NOT_FOUND_ANSWER, agent_response, answers, build_resolver
 from voice_agents.models.agents import Agent, UpdateAgentRequest
 
-app = build_resolver()
+app = build_resolver(runtime.process())
 
 
 @app.patch(

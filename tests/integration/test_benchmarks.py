@@ -2,7 +2,8 @@
 
 The figures themselves are never asserted (they depend on the machine); what the benchmarks check
 along the way is: a rate-limited burst of creates leaves nothing paid for behind, a Twilio retry
-registers no second call, tracing off loads no X-Ray SDK.
+registers no second call, tracing off loads no X-Ray SDK, the per-owner rate limit adds one database
+round trip to a request and none to a refusal the instance remembers.
 """
 
 from __future__ import annotations
@@ -95,3 +96,19 @@ def test_webhook_flood_benchmark_runs_and_forged_requests_cost_no_database_comma
     during = figures["signed during the flood"]
     assert during["connected"] == during["calls"] == 5
     assert figures["handler alone, ms"]["oversized_status"] == 413
+
+
+def test_rate_limit_benchmark_runs_and_the_limiter_costs_one_round_trip_and_a_flood_none() -> None:
+    figures = run_benchmark("bench_rate_limit", "--runs", "5")
+
+    for route in figures["routes"].values():
+        without, counted = route["without limiter"], route["with limiter"]
+        assert without["answers"] == counted["answers"] == {"200": 5}
+        assert counted["commands"] == {**without["commands"], "findAndModify": 1.0}
+    refused = figures["refused"]
+    assert refused["refused, counted"]["commands"]["findAndModify"] == 1.0
+    assert refused["refused, counted"]["commands"].get("find", 0) <= 0.2
+    # What the instance remembers costs no round trip (unless a minute ended between two requests)
+    remembered = refused["refused, remembered"]
+    assert remembered["answers"].get("429", 0) >= 4
+    assert remembered["commands"].get("findAndModify", 0) <= 0.2

@@ -62,6 +62,8 @@ def test_defaults_follow_the_design_table():
     assert settings.secrets_refresh_interval_seconds == 30
     assert settings.call_record_retention_days == 90
     assert settings.reconciler_max_removals == 10 and settings.reconciler_max_repoints == 10
+    assert settings.owner_reads_per_minute == 300
+    assert settings.owner_writes_per_minute == 60
 
 
 def test_values_from_the_environment_are_used():
@@ -155,6 +157,8 @@ def test_phone_number_type_is_case_insensitive():
         ("CALL_RECORD_RETENTION_DAYS", "1.5"),
         ("RECONCILER_MAX_REPOINTS", "-1"),
         ("WEBHOOK_BASE_URL", "http://voice.example.com"),
+        ("OWNER_READS_PER_MINUTE", "-1"),
+        ("OWNER_WRITES_PER_MINUTE", "lots"),
     ],
 )
 def test_an_invalid_value_fails_naming_the_variable(variable, value):

@@ -27,6 +27,7 @@ import pytest
 
 from local.invoke import LambdaContext, handler_module, http_event
 from local.sample_events import load_event
+from voice_agents import runtime
 from voice_agents.core.errors import (
     AgentDeleted,
     AgentNotActive,
@@ -60,7 +61,9 @@ HTTP_METHODS = {"get", "put", "post", "delete", "options", "head", "patch", "tra
 # (method, path) -> the statuses it documents, and the schema of each.
 AGENT, PAGE, OUTCOME, ERROR, GATEWAY = "Agent", "AgentPage", "DeleteOutcome", "Error", "GatewayError"
 CALLS = "CallPage"
-COMMON_ERRORS = {401: GATEWAY, 403: GATEWAY, 500: ERROR, 503: ERROR}
+# Every operation: no valid token, a token without the scope, the caller past its rate limit, a
+# misconfiguration, the database down.
+COMMON_ERRORS = {401: GATEWAY, 403: GATEWAY, 429: ERROR, 500: ERROR, 503: ERROR}
 # The one answer that is not JSON: a voicemail's audio.
 RECORDING = "/api/agents/{agentId}/calls/{callSid}/recording"
 MEDIA_TYPES = {("get", RECORDING, "200"): {"audio/mpeg"}}
@@ -72,7 +75,6 @@ RESPONSES = {
         410: ERROR,
         415: ERROR,
         422: ERROR,
-        429: ERROR,
         502: ERROR,
         504: ERROR,
         **COMMON_ERRORS,
@@ -506,7 +508,7 @@ def case_id(case: object) -> str:
 
 @pytest.mark.parametrize(("exc", "status"), ERROR_CASES, ids=case_id)
 def test_every_error_body_matches_the_error_schema_and_a_documented_status(exc, status):
-    app = build_resolver()
+    app = build_resolver(runtime.process())
 
     @app.get("/probe")
     def probe() -> None:

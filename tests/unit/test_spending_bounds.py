@@ -84,8 +84,15 @@ def test_an_invalid_bound_fails_naming_its_variable(variable, value):
 # --- the 429's Retry-After ----------------------------------------------------------------------------
 
 
+class _Unlimited:
+    """A process whose settings turn the owner's rate limit off: this test is about another 429."""
+
+    def settings(self) -> Any:
+        return load_settings(environ={"OWNER_READS_PER_MINUTE": "0", "OWNER_WRITES_PER_MINUTE": "0"})
+
+
 def test_a_purchase_limit_answer_says_when_to_retry_in_its_body_and_in_retry_after():
-    app = build_resolver()
+    app = build_resolver(cast(Any, _Unlimited()))
     frees_at = now() + timedelta(minutes=90)
 
     @app.get("/probe")

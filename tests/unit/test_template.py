@@ -383,6 +383,7 @@ def test_cors_allows_the_frontend_origin_and_its_headers(template):
     assert {"Authorization", "Content-Type", "Idempotency-Key", "If-Match"} <= set(cors["AllowHeaders"])
     assert {"GET", "POST", "PATCH", "DELETE"} <= set(cors["AllowMethods"])
     assert "ETag" in cors["ExposeHeaders"]  # the dashboard reads it for If-Match
+    assert "Retry-After" in cors["ExposeHeaders"]  # a page's client can read when to retry a 429
 
 
 # ---------------------------------------------------------------- runtime and build
@@ -696,6 +697,18 @@ def test_cfn_lint_finds_nothing():
 # ---------------------------------------------------------------- spending bounds
 
 CREATE_ROUTE_KEY = "POST /api/agents"
+# The throttle parameters of each kind of route: (rate, burst).
+ROUTE_THROTTLES = {
+    "default": ("ApiThrottleRateLimit", "ApiThrottleBurstLimit"),  # a route without its own
+    "create": ("CreateAgentThrottleRateLimit", "CreateAgentThrottleBurstLimit"),
+    "reads": ("ReadRouteThrottleRateLimit", "ReadRouteThrottleBurstLimit"),
+    "writes": ("WriteRouteThrottleRateLimit", "WriteRouteThrottleBurstLimit"),
+}
+
+
+def _throttle(kind: str) -> dict[str, Any]:
+    rate, burst = ROUTE_THROTTLES[kind]
+    return {"ThrottlingRateLimit": {"Ref": rate}, "ThrottlingBurstLimit": {"Ref": burst}}
 
 
 def test_every_route_is_throttled_and_create_far_more_strictly(template):
@@ -703,35 +716,38 @@ def test_every_route_is_throttled_and_create_far_more_strictly(template):
     parameters = template["Parameters"]
 
     # Given the stage's default route settings, Then every route is throttled by parameters
-    assert api["DefaultRouteSettings"] == {
-        "ThrottlingRateLimit": {"Ref": "ApiThrottleRateLimit"},
-        "ThrottlingBurstLimit": {"Ref": "ApiThrottleBurstLimit"},
+    assert api["DefaultRouteSettings"] == _throttle("default")
+    # And each JWT route has a setting of its own: creating an agent (which buys a number), the reads
+    # and the other writes (the provider callbacks are on the webhook API, with their own throttle)
+    jwt_routes = {
+        f"{method} {path}" for method, path in ROUTES if (method, path) not in SIGNED_ROUTES | OPEN_ROUTES
     }
-    # And creating an agent (which buys a number) has a route setting of its own, on a route that exists
-    assert set(api["RouteSettings"]) == {CREATE_ROUTE_KEY}
-    assert tuple(CREATE_ROUTE_KEY.split(" ")) in ROUTES
-    assert api["RouteSettings"][CREATE_ROUTE_KEY] == {
-        "ThrottlingRateLimit": {"Ref": "CreateAgentThrottleRateLimit"},
-        "ThrottlingBurstLimit": {"Ref": "CreateAgentThrottleBurstLimit"},
-    }
-    # And by default it is stricter than every other route, in rate and in burst
-    assert (
-        parameters["CreateAgentThrottleRateLimit"]["Default"] < parameters["ApiThrottleRateLimit"]["Default"]
-    )
-    assert (
-        parameters["CreateAgentThrottleBurstLimit"]["Default"]
-        < parameters["ApiThrottleBurstLimit"]["Default"]
-    )
+    assert set(api["RouteSettings"]) == jwt_routes
+    for route in jwt_routes:
+        method = route.split(" ")[0]
+        kind = "create" if route == CREATE_ROUTE_KEY else "reads" if method == "GET" else "writes"
+        assert api["RouteSettings"][route] == _throttle(kind), route
+    # And by default create is stricter than every other route, in rate and in burst
+    for kind in ("default", "reads", "writes"):
+        for create_parameter, other in zip(ROUTE_THROTTLES["create"], ROUTE_THROTTLES[kind], strict=True):
+            assert parameters[create_parameter]["Default"] < parameters[other]["Default"], other
     # And no parameter can switch throttling off (API Gateway reads 0 as "reject everything", a
     # negative value as invalid; neither is a limit)
-    for name in (
-        "ApiThrottleRateLimit",
-        "ApiThrottleBurstLimit",
-        "CreateAgentThrottleRateLimit",
-        "CreateAgentThrottleBurstLimit",
-    ):
+    for name in (name for pair in ROUTE_THROTTLES.values() for name in pair):
         assert parameters[name]["Type"] == "Number", name
         assert float(parameters[name]["MinValue"]) > 0, name
+
+
+@pytest.mark.parametrize(
+    ("kind", "owner_budget"), [("reads", "OwnerReadsPerMinute"), ("writes", "OwnerWritesPerMinute")]
+)
+def test_a_routes_bucket_holds_many_owners_at_their_whole_budget(template, kind, owner_budget):
+    parameters = template["Parameters"]
+    route_per_minute = parameters[ROUTE_THROTTLES[kind][0]]["Default"] * 60
+
+    # The route's bucket is the outer bound, the per-owner budget the share: by default ten owners
+    # spending all of theirs at once still fit
+    assert route_per_minute >= 10 * parameters[owner_budget]["Default"]
 
 
 def test_create_and_reconciler_have_reserved_concurrency_and_nothing_else_does(template):
@@ -1182,6 +1198,10 @@ def test_layer_check_rejects_what_would_not_load_on_graviton(tmp_path, files, pr
         ("CreateAgentFunction", "PURCHASE_BUDGET_PER_DAY", "PurchaseBudgetPerDay"),
         ("CreateAgentFunction", "ALLOWED_VOICE_IDS", "AllowedVoiceIds"),
         ("UpdateAgentFunction", "ALLOWED_VOICE_IDS", "AllowedVoiceIds"),
+        ("GetAgentsFunction", "OWNER_READS_PER_MINUTE", "OwnerReadsPerMinute"),
+        ("CreateAgentFunction", "OWNER_WRITES_PER_MINUTE", "OwnerWritesPerMinute"),
+        ("UpdateAgentFunction", "OWNER_WRITES_PER_MINUTE", "OwnerWritesPerMinute"),
+        ("DeleteAgentFunction", "OWNER_WRITES_PER_MINUTE", "OwnerWritesPerMinute"),
         ("ReconcileFunction", "RECONCILER_MAX_REMOVALS", "ReconcilerMaxRemovals"),
         ("ReconcileFunction", "RECONCILER_MAX_REPOINTS", "ReconcilerMaxRepoints"),
         ("TwilioWebhookFunction", "CALL_RECORD_RETENTION_DAYS", "CallRecordRetentionDays"),

@@ -137,6 +137,10 @@ class Settings:
     )
     # The voices an agent may be given, comma separated; empty: any voice Retell knows.
     allowed_voice_ids: str = setting("", alias="ALLOWED_VOICE_IDS", pattern=r"^[A-Za-z0-9._, -]*$")
+    # Requests one owner may send the API a minute, reads (GET) and writes apart, counted in the
+    # database (http/rate_limit.py); past it a request is 429 before any other work. 0: no limit.
+    owner_reads_per_minute: int = setting(300, alias="OWNER_READS_PER_MINUTE", ge=0)
+    owner_writes_per_minute: int = setting(60, alias="OWNER_WRITES_PER_MINUTE", ge=0)
     # Rotation: the secret is re-read after this age, and at once (at most once per refresh interval)
     # when a Twilio signature or a provider's 401 says the values in hand may be stale.
     secrets_max_age_seconds: float = setting(300.0, alias="SECRETS_MAX_AGE_SECONDS", ge=0, le=86_400)

@@ -34,10 +34,12 @@ from voice_agents.data.database import (
     LEASES,
     NOT_IMPLEMENTED,
     PURCHASES,
+    REQUEST_COUNTS,
     translate_errors,
 )
 from voice_agents.data.leases import Leases
 from voice_agents.data.purchases import Purchases
+from voice_agents.data.request_counts import RequestCounts
 
 CLAIM_CANDIDATES = 5  # records tried per claim when others hold the first ones
 
@@ -49,6 +51,7 @@ class AgentStore:
         self.leases = Leases(database[LEASES])
         self.calls = CallStore(database[CALLS])
         self.purchases = Purchases(database[PURCHASES])
+        self.request_counts = RequestCounts(database[REQUEST_COUNTS])
 
     @translate_errors
     def ensure_indexes(self) -> None:
@@ -62,9 +65,10 @@ class AgentStore:
         )
         self.calls.ensure_indexes()
         self.purchases.ensure_indexes()
-        # Records that carry their own expiry (checked in code): a TTL index only cleans them up.
+        # Documents that carry their own expiry (checked in code; a rate window is never read once it
+        # has ended): a TTL index only cleans them up.
         try:
-            for name in (IDEMPOTENCY, CALLS, PURCHASES):
+            for name in (IDEMPOTENCY, CALLS, PURCHASES, REQUEST_COUNTS):
                 self.database[name].create_index("expiresAt", expireAfterSeconds=0, name="expiry_ttl")
         except OperationFailure as exc:
             if exc.code != NOT_IMPLEMENTED:

@@ -23,6 +23,7 @@ LEASES = "leases"
 SWEEP_STATE = "sweep_state"  # where each of the sweep's listings stopped (data/sweep_cursors.py)
 DEPLOYMENT = "deployment"  # the deployment marker (data/deployment.py)
 PURCHASES = "purchases"  # every create that may have bought a number, by agent id (data/purchases.py)
+REQUEST_COUNTS = "request_counts"  # requests per owner and minute (data/request_counts.py)
 NOT_IMPLEMENTED = 238  # FerretDB's answer to TTL and partial indexes
 
 

@@ -14,7 +14,7 @@ import math
 import re
 from collections.abc import Callable
 from http import HTTPStatus
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
@@ -43,6 +43,9 @@ from voice_agents.core.errors import (
 )
 from voice_agents.core.observability import logger
 
+if TYPE_CHECKING:
+    from voice_agents.http.rate_limit import RateLimited
+
 _STEP = re.compile(r"[a-z][a-z_]{0,39}")
 _SETTING = re.compile(r"[A-Z][A-Z0-9_]{1,63}")
 
@@ -59,6 +62,7 @@ ERROR_STATUS: dict[str, HTTPStatus] = {
     "idempotency_key_reused": HTTPStatus.UNPROCESSABLE_ENTITY,
     "quota_exceeded": HTTPStatus.TOO_MANY_REQUESTS,
     "purchase_limit": HTTPStatus.TOO_MANY_REQUESTS,
+    "rate_limited": HTTPStatus.TOO_MANY_REQUESTS,
     "configuration_error": HTTPStatus.INTERNAL_SERVER_ERROR,
     "internal_error": HTTPStatus.INTERNAL_SERVER_ERROR,
     "provisioning_failed": HTTPStatus.BAD_GATEWAY,
@@ -97,6 +101,17 @@ def answer_headers(exc: Exception) -> dict[str, str] | None:
         wait = (exc.frees_at - now()).total_seconds()
         return {"Retry-After": str(max(1, math.ceil(wait)))}
     return None
+
+
+def rate_limited_response(limited: RateLimited, request_id: str | None) -> Response[str]:
+    """The 429 of an owner past a budget: ``Retry-After`` is when its minute ends."""
+    message = (
+        f"too many requests: at most {limited.limit} {limited.budget} a minute per user; "
+        f"retry in {limited.retry_after} s"
+    )
+    response = error_response("rate_limited", message, request_id, limit=limited.limit)
+    response.headers["Retry-After"] = str(limited.retry_after)
+    return response
 
 
 # What an error answer says: its code (a key of ERROR_STATUS), its message, and its details.

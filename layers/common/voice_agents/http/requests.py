@@ -4,6 +4,8 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
+from typing import Any
 
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver
 
@@ -37,13 +39,19 @@ def request_id(app: APIGatewayHttpResolver) -> str | None:
 
 def owner_id(app: APIGatewayHttpResolver) -> str:
     """The caller, from the JWT authorizer's ``sub`` claim (API Gateway verified the token)."""
-    authorizer = app.current_event.request_context.authorizer
-    claims = authorizer.jwt_claim if authorizer else None
-    subject = (claims or {}).get("sub")
-    if not subject:
+    subject = event_owner(app.current_event.raw_event)
+    if subject is None:
         # Only reachable if the route lost its authorizer: refuse rather than guess an owner.
         raise ConfigurationError("the request carries no JWT 'sub' claim: is the route's authorizer set?")
-    return str(subject)
+    return subject
+
+
+def event_owner(event: Mapping[str, Any]) -> str | None:
+    """The JWT's ``sub`` claim of a payload v2 event, read before any route runs; None without one."""
+    context = event.get("requestContext") or {}
+    claims = ((context.get("authorizer") or {}).get("jwt") or {}).get("claims") or {}
+    subject = claims.get("sub")
+    return str(subject) if subject else None
 
 
 def idempotency_key(app: APIGatewayHttpResolver) -> str | None:
