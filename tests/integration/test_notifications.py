@@ -249,7 +249,7 @@ def test_a_rotated_secret_and_its_predecessor_both_verify_for_a_day(
 # ---------------------------------------------------------------- the email
 
 
-def test_the_email_tells_the_summary_the_callers_number_and_the_answers(env, db, client, agent, call, consumer):
+def test_the_email_tells_the_summary_caller_and_answers(env, db, client, agent, call, consumer):
     save_settings(client, email=OWNER_EMAIL)
     # The answers to the owner's post-call fields, as the call record keeps Retell's custom_analysis_data.
     db.calls.update_one(

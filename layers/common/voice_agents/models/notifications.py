@@ -9,6 +9,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from voice_agents.data.notifications import NotificationSettingsRecord
+from voice_agents.models.calls import Call
 from voice_agents.providers.webhooks import MAX_URL_LENGTH
 
 # Enough to catch a typing mistake; SES refuses what is not an address.
@@ -24,12 +25,22 @@ class NotificationSettings(BaseModel):
 
     model_config = ConfigDict(frozen=True, json_schema_serialization_defaults_required=True)
 
-    webhookUrl: str | None = None
-    email: str | None = None
-    signingSecretCreatedAt: datetime | None = None
-    previousSecretValidUntil: datetime | None = None
+    webhookUrl: str | None = Field(None, description="Where each `call.analyzed` event is POSTed; null: off.")
+    email: str | None = Field(None, description="Where each call's summary is emailed; null: off.")
+    signingSecretCreatedAt: datetime | None = Field(
+        None, description="When the signing secret in use was made (null: none yet)."
+    )
+    previousSecretValidUntil: datetime | None = Field(
+        None, description="After a rotation: until when deliveries are also signed with the old secret."
+    )
     updatedAt: datetime | None = None
-    signingSecret: str | None = None
+    signingSecret: str | None = Field(
+        None,
+        description=(
+            "The signing secret, only in the answer that made it (`whsec_` and base64); null otherwise. "
+            "Verify each delivery with a Standard Webhooks library and this secret."
+        ),
+    )
 
     @classmethod
     def from_record(
@@ -90,13 +101,21 @@ class TestDelivery(BaseModel):
     email: ChannelResult | None = None
 
 
-class CallAnalyzedEvent(BaseModel):
-    """The body of a webhook delivery (Standard Webhooks' shape: ``type``, ``timestamp``, ``data``);
-    ``data`` is the call as ``GET /api/agents/{agentId}/calls`` shows it, with the agent's name and
-    the answers to the owner's post-call fields."""
+class AnalysedCallData(Call):
+    """The call as ``GET /api/agents/{agentId}/calls`` shows it, with its agent's name and the answers
+    to the owner's post-call fields (Retell's ``custom_analysis_data``; empty when none)."""
 
-    model_config = ConfigDict(frozen=True)
+    agentName: str | None = None
+    customAnalysisData: dict[str, Any] = Field(default_factory=dict)
+
+
+class CallAnalyzedEvent(BaseModel):
+    """The body of a webhook delivery, in Standard Webhooks' shape: ``type``, ``timestamp`` (when the
+    analysis arrived, the same on every try), ``data``. Its ``webhook-id`` header is the same on every
+    try of one call's event: a receiver that has seen it can answer 2xx and do nothing."""
+
+    model_config = ConfigDict(frozen=True, json_schema_serialization_defaults_required=True)
 
     type: Literal["call.analyzed"] = EVENT_TYPE
     timestamp: datetime
-    data: dict[str, Any]
+    data: AnalysedCallData

@@ -168,23 +168,25 @@ def resolve(host: str, port: int) -> list[IPAddress]:
 
 
 def refusal(address: IPAddress, targets: Targets) -> str | None:
-    """Why ``address`` may not be sent to, or None. Loopback is allowed only with Targets.LOOPBACK, and
-    then nothing else is."""
-    candidates = [address, *_embedded_ipv4(address)]
+    """Why ``address`` may not be sent to (naming the address at fault), or None. Loopback is allowed
+    only with Targets.LOOPBACK, and then nothing else is. An IPv6 address carrying an IPv4 one is
+    judged by both, the IPv4 first (so the reason names 169.254.169.254, not ::ffff:a9fe:a9fe)."""
+    embedded = _embedded_ipv4(address)
     if targets is Targets.LOOPBACK:
-        return None if all(each.is_loopback for each in candidates) else "not this machine"
-    for each in candidates:
+        loopback = (address.ipv4_mapped if isinstance(address, ipaddress.IPv6Address) else None) or address
+        return None if loopback.is_loopback else f"not this machine ({address})"
+    for each in [*embedded, address]:
         for reason, applies in (
             ("unspecified", each.is_unspecified),
             ("loopback", each.is_loopback),
             ("link-local", each.is_link_local),
             ("private", each.is_private),
             ("multicast", each.is_multicast),
-            ("reserved", each.is_reserved),
+            ("reserved", each.is_reserved),  # NAT64's prefix among them, whatever it carries
             ("not public", not each.is_global),  # shared (100.64/10), benchmarking, documentation...
         ):
             if applies:
-                return reason
+                return f"{reason} ({each})"
     return None
 
 
@@ -235,7 +237,7 @@ def post(
 def _require_allowed(address: IPAddress, targets: Targets) -> None:
     reason = refusal(address, targets)
     if reason is not None:
-        raise TargetRefused(f"the URL's host is or resolves to an address that is {reason} ({address})")
+        raise TargetRefused(f"the URL's host is or resolves to an address that is {reason}")
 
 
 def _ip_literal(host: str) -> IPAddress | None:

@@ -12,7 +12,7 @@ from typing import Any
 from voice_agents.core.statuses import CallStatus
 from voice_agents.data.calls import CallRecord
 from voice_agents.models.calls import Call
-from voice_agents.models.notifications import CallAnalyzedEvent
+from voice_agents.models.notifications import AnalysedCallData, CallAnalyzedEvent
 
 # The stored field Retell's custom_analysis_data is kept in (read through CallRecord).
 FIELD_ANSWERS = "customAnalysisData"
@@ -35,12 +35,10 @@ class AnalysedCall:
 
 
 def webhook_body(analysed: AnalysedCall, occurred_at: datetime) -> str:
-    data = {
-        **analysed.call.model_dump(mode="json", by_alias=True),
-        "agentName": analysed.agent_name,
-        FIELD_ANSWERS: analysed.answers,
-    }
-    return CallAnalyzedEvent(timestamp=occurred_at, data=data).model_dump_json()
+    data = AnalysedCallData(
+        **analysed.call.model_dump(), agentName=analysed.agent_name, customAnalysisData=analysed.answers
+    )
+    return CallAnalyzedEvent(timestamp=occurred_at, data=data).model_dump_json(by_alias=True)
 
 
 def email_subject(analysed: AnalysedCall) -> str:
