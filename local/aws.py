@@ -14,6 +14,7 @@ The functions reach it through boto3's own service endpoints (``AWS_ENDPOINT_URL
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import threading
@@ -93,11 +94,17 @@ class LocalAws:
         return sum(int(value) for value in attributes.values())
 
     def reset(self) -> None:
-        """Empty queues (made anew: SQS allows one purge a minute) and no email sent."""
+        """Empty queues (made anew: SQS allows one purge a minute), a verified sender, no email sent.
+        Made anew whatever is left: moto's ``mock_aws`` (the Secrets Manager tests) resets the same
+        in-process state this server keeps, queues and identities included."""
+        from botocore.exceptions import ClientError
+
         sqs = self.sqs()
         for url in (self.queue_url, self.dead_letter_queue_url):
-            sqs.delete_queue(QueueUrl=url)
+            with contextlib.suppress(ClientError):  # already gone
+                sqs.delete_queue(QueueUrl=url)
         _create_queues(sqs)
+        _client("ses", self.endpoint).verify_email_identity(EmailAddress=SENDER)
         _ses_backend().sent_messages.clear()
 
     def stop(self) -> None:
