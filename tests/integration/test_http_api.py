@@ -27,7 +27,7 @@ pytestmark = pytest.mark.integration
 
 OWNER = "user-1234-owner"
 CREATE_BODY = json.loads(load_event("create_agent.json")["body"])
-# The README's API table: seven API functions, thirteen routes; only the provider callbacks go without a JWT.
+# The README's API table: eight API functions, seventeen routes; only the provider callbacks go without a JWT.
 DESIGNED_ROUTES = {
     ("POST", "/api/agents", "create_agent", "JwtAuthorizer"),
     ("GET", "/api/agents", "get_agents", "JwtAuthorizer"),
@@ -42,6 +42,10 @@ DESIGNED_ROUTES = {
     ("POST", "/api/webhooks/twilio/{agentId}/fallback", "twilio_fallback", None),
     ("POST", "/api/tools/transfer", "retell_webhook", None),
     ("GET", "/api/agents/{agentId}/calls/{callSid}/recording", "get_agents", "JwtAuthorizer"),
+    ("GET", "/api/notifications", "notifications", "JwtAuthorizer"),
+    ("PUT", "/api/notifications", "notifications", "JwtAuthorizer"),
+    ("POST", "/api/notifications/secret", "notifications", "JwtAuthorizer"),
+    ("POST", "/api/notifications/test", "notifications", "JwtAuthorizer"),
 }
 
 
@@ -91,6 +95,7 @@ def test_routes_are_read_from_the_template(server):
         "TwilioWebhookFunction": 10,
         "TwilioFallbackFunction": 5,
         "RetellWebhookFunction": 8,
+        "NotificationsFunction": 15,
     }
 
 
@@ -209,7 +214,9 @@ def test_a_call_from_ring_to_hang_up_shows_ended_with_its_duration(client, env):
     deadline = time.monotonic() + 15
     while True:
         [call] = client.get(calls_path, headers=bearer()).json()["items"]
-        if call["summary"] is not None or time.monotonic() > deadline:
+        # Retell records a delivery once it has the answer, which comes after the record's write.
+        answered = len(env.retell.event_deliveries) == 3
+        if (call["summary"] is not None and answered) or time.monotonic() > deadline:
             break
         time.sleep(0.1)
 
