@@ -155,6 +155,7 @@ class SqsEventSource:
         self.handler = handler
         self.function_name = function_name
         self.on_batch = on_batch  # (messages, failed): the benchmark counts with it
+        self.handler_errors = 0  # batches whose handler raised (Lambda counts them as Errors)
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
 
@@ -195,6 +196,7 @@ class SqsEventSource:
             answer = self.handler(event, context)
         except Exception:
             # Lambda deletes nothing of a batch whose function failed: all of it comes back.
+            self.handler_errors += 1
             traceback.print_exc()
             failed = {message["MessageId"] for message in messages}
         else:

@@ -12,7 +12,9 @@ from voice_agents import runtime
 from voice_agents.core.observability import logger, tracer
 from voice_agents.flows.notifications.delivery import deliver_queued
 
-processor = BatchProcessor(event_type=EventType.SQS)
+# A batch whose every message failed is still a partial answer, never a function error: failed
+# deliveries are the owners' endpoints' doing, and DeliverNotificationsErrorsAlarm is for our bugs.
+processor = BatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failure=False)
 
 
 def deliver(record: SQSRecord) -> None:

@@ -83,3 +83,10 @@ def test_scale_benchmark_runs_and_rate_limited_creates_leave_nothing_behind() ->
 def test_update_benchmark_runs() -> None:
     figures = run_benchmark("bench_update_agent", "--runs", "2")
     assert figures["bound_ms"] == 900 and len(figures["warm_ms"]) == 4
+
+
+def test_notifications_benchmark_runs_and_delivers_each_once_verified() -> None:
+    figures = run_benchmark("bench_notifications", "--calls", "3", "--retried", "1", "--dead", "1")
+
+    assert (figures["first_try"], figures["retried"], figures["dead_letters"]) == (3, 1, 1)
+    assert figures["posts"] == figures["expected_posts"] == figures["verified"]

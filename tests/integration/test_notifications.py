@@ -16,7 +16,7 @@ import pytest
 from standardwebhooks import Webhook
 
 from local.api.tokens import local_token
-from local.aws import MAX_ATTEMPTS, consumer_event_source
+from local.aws import MAX_ATTEMPTS, SqsEventSource, consumer_event_source
 from local.fakes.owner_endpoint import OwnerEndpoint, Received
 from local.stack import LocalStack
 from tests.integration import test_call_history as call_history
@@ -45,10 +45,12 @@ def owner_endpoint() -> Iterator[OwnerEndpoint]:
 
 
 @pytest.fixture
-def consumer(env: LocalStack) -> Iterator[None]:
-    """DeliverNotificationsFunction, fed by the local SQS event source while the test runs."""
-    with consumer_event_source(env.aws):
-        yield
+def consumer(env: LocalStack) -> Iterator[SqsEventSource]:
+    """DeliverNotificationsFunction, fed by the local SQS event source while the test runs; a failed
+    delivery is reported per message, never as a function error (which would alarm)."""
+    with consumer_event_source(env.aws) as source:
+        yield source
+    assert source.handler_errors == 0
 
 
 def as_owner(owner: str = OWNER) -> dict[str, str]:
