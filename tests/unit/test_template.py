@@ -280,6 +280,14 @@ def test_every_function_is_arm64_python312_traced_with_the_common_layer(template
         assert properties["LoggingConfig"]["LogFormat"] == "JSON", logical_id
 
 
+def test_traces_capture_no_answers_and_no_errors_in_any_function(template):
+    # Powertools' decorators record a handler's answer and exception as trace metadata by default
+    for logical_id, properties in functions(template).items():
+        variables = properties["Environment"]["Variables"]
+        assert variables["POWERTOOLS_TRACER_CAPTURE_RESPONSE"] == "false", logical_id
+        assert variables["POWERTOOLS_TRACER_CAPTURE_ERROR"] == "false", logical_id
+
+
 def test_common_layer_is_built_for_arm64_python312_without_docker(template):
     layer = template["Resources"]["CommonLayer"]
     properties = layer["Properties"]
