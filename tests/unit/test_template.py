@@ -82,7 +82,9 @@ COMMON_ENVIRONMENT = {
     "MONGODB_DATABASE",
     "MONGODB_MAX_POOL_SIZE",
     "SECRETS_MAX_AGE_SECONDS",
-    "SECRETS_ARN",
+    "DATABASE_SECRET_ARN",
+    "RETELL_SECRET_ARN",
+    "TWILIO_SECRET_ARN",
     "RETELL_BASE_URL",
     "RETELL_SIP_DOMAIN",
     "TWILIO_BASE_URL",
@@ -94,13 +96,54 @@ COMMON_ENVIRONMENT = {
     "RESOURCE_TAG",
 }
 NO_VALUE = {"Ref": "AWS::NoValue"}
-SECRETS_POLICY = {
-    "Fn::If": [
-        "HasSecrets",
-        {"AWSSecretsManagerGetSecretValuePolicy": {"SecretArn": {"Ref": "SecretsArn"}}},
-        NO_VALUE,
-    ]
+# The secret each function's settings read, by the variable naming it; a variable left out is empty
+# and its secret not granted. The read routes read the database as a user that may only read.
+EVERY_PURPOSE = {
+    "DATABASE_SECRET_ARN": "database",
+    "RETELL_SECRET_ARN": "retell",
+    "TWILIO_SECRET_ARN": "twilio",
 }
+SECRETS_READ = {
+    "CreateAgentFunction": EVERY_PURPOSE,
+    "GetAgentsFunction": {"DATABASE_SECRET_ARN": "read-only database", "TWILIO_SECRET_ARN": "twilio"},
+    "DeleteAgentFunction": EVERY_PURPOSE,
+    "UpdateAgentFunction": EVERY_PURPOSE,
+    "TwilioWebhookFunction": EVERY_PURPOSE,  # the signature, the agent, Retell's registration
+    "TwilioFallbackFunction": {"TWILIO_SECRET_ARN": "twilio"},  # the signature only
+    "RetellWebhookFunction": EVERY_PURPOSE,  # the signature, the call, the transfer (Twilio)
+    "ReconcileFunction": EVERY_PURPOSE,
+}
+SHARED, DATABASE, READER, RETELL, TWILIO = (
+    f"arn:aws:secretsmanager:ap-southeast-2:123456789012:secret:voice-agents/{name}"
+    for name in ("shared", "database", "reader", "retell", "twilio")
+)
+# Deployments by their secret parameters (the others empty).
+SECRET_PARAMETERS = {
+    "no secret": {},
+    "one secret": {"SecretsArn": SHARED},
+    "a secret per purpose": {
+        "DatabaseSecretArn": DATABASE,
+        "RetellSecretArn": RETELL,
+        "TwilioSecretArn": TWILIO,
+    },
+    "a secret per purpose, a read-only user": {
+        "DatabaseSecretArn": DATABASE,
+        "DatabaseReadOnlySecretArn": READER,
+        "RetellSecretArn": RETELL,
+        "TwilioSecretArn": TWILIO,
+    },
+    "one secret, a read-only user": {"SecretsArn": SHARED, "DatabaseReadOnlySecretArn": READER},
+    "one secret, Twilio's apart": {"SecretsArn": SHARED, "TwilioSecretArn": TWILIO},
+}
+
+
+def secret_of(purpose: str, parameters: dict[str, str]) -> str:
+    """The design: a purpose's own secret, else the shared one; the read routes' database secret is
+    the read-only user's, else the database's ("": none)."""
+    if purpose == "read-only database":
+        return parameters.get("DatabaseReadOnlySecretArn") or secret_of("database", parameters)
+    own = {"database": "DatabaseSecretArn", "retell": "RetellSecretArn", "twilio": "TwilioSecretArn"}[purpose]
+    return parameters.get(own) or parameters.get("SecretsArn", "")
 
 
 # ---------------------------------------------------------------- loading
@@ -327,7 +370,8 @@ def test_common_environment_is_set_for_every_function(template):
     assert variables["POWERTOOLS_METRICS_NAMESPACE"] == "VoiceAgents"
     # Two deployments on one Twilio account must never sweep each other's numbers.
     assert variables["RESOURCE_TAG"]["Fn::If"][:2] == ["HasResourceTag", {"Ref": "ResourceTag"}]
-    assert variables["SECRETS_ARN"] == {"Fn::If": ["HasSecrets", {"Ref": "SecretsArn"}, NO_VALUE]}
+    # Each function names its purposes' secrets (the least-privilege tests below), none the shared one
+    assert "SECRETS_ARN" not in variables
 
 
 def test_secret_values_are_never_in_the_template(template):
@@ -356,11 +400,69 @@ def test_only_the_reconciler_names_the_http_api(template):
 # ---------------------------------------------------------------- least privilege
 
 
-def test_each_function_may_only_read_the_configured_secret(template):
+def deployed(template: dict[str, Any], node: Any, parameters: dict[str, str]) -> Any:
+    """``node`` as CloudFormation would deploy it with these parameters (the others empty): Ref to a
+    parameter, Fn::If and the conditions evaluated, AWS::NoValue dropped; a Ref to a resource is kept."""
+
+    def holds(name: str) -> bool:
+        return bool(deployed(template, template["Conditions"][name], parameters))
+
+    if isinstance(node, list):
+        values = [deployed(template, item, parameters) for item in node]
+        return [value for value in values if value != NO_VALUE]
+    if not isinstance(node, dict) or len(node) != 1:
+        return node
+    [(key, value)] = node.items()
+    if key == "Ref" and value in template["Parameters"]:
+        return parameters.get(value, template["Parameters"][value].get("Default", ""))
+    if key == "Fn::If":
+        return deployed(template, value[1] if holds(value[0]) else value[2], parameters)
+    if key == "Condition":
+        return holds(value)
+    if key == "Fn::Equals":
+        return deployed(template, value[0], parameters) == deployed(template, value[1], parameters)
+    if key == "Fn::Not":
+        return not deployed(template, value[0], parameters)
+    if key == "Fn::And":
+        return all(deployed(template, item, parameters) for item in value)
+    if key == "Fn::Or":
+        return any(deployed(template, item, parameters) for item in value)
+    return node
+
+
+def granted_secrets(
+    template: dict[str, Any], properties: dict[str, Any], parameters: dict[str, str]
+) -> set[str]:
+    """The secrets a function's policies let it read, as deployed with these parameters."""
+    granted: set[str] = set()
+    for policy in deployed(template, properties.get("Policies", []), parameters):
+        # Only policies of this template, each reading secrets and nothing else
+        resource = template["Resources"][policy["Ref"]]
+        assert resource["Type"] == "AWS::IAM::ManagedPolicy", policy
+        assert deployed(template, {"Condition": resource["Condition"]}, parameters), policy
+        for statement in resource["Properties"]["PolicyDocument"]["Statement"]:
+            assert (statement["Effect"], statement["Action"]) == ("Allow", "secretsmanager:GetSecretValue")
+            granted.update(deployed(template, statement["Resource"], parameters))
+    return granted
+
+
+@pytest.mark.parametrize("deployment", SECRET_PARAMETERS)
+def test_each_function_may_read_only_its_purposes_secrets_and_names_exactly_those(template, deployment):
+    parameters = SECRET_PARAMETERS[deployment]
     for logical_id, properties in functions(template).items():
         # Only SAM's generated role, so nothing broader can be attached by name.
         assert "Role" not in properties, logical_id
-        assert properties["Policies"] == [SECRETS_POLICY], logical_id
+        variables = properties["Environment"]["Variables"]
+        # Given what the function uses, in this deployment
+        expected = {
+            variable: secret_of(purpose, parameters) for variable, purpose in SECRETS_READ[logical_id].items()
+        }
+
+        # Then its settings read each purpose's secret from the variable naming it, no other secret
+        named = {variable: deployed(template, variables[variable], parameters) for variable in EVERY_PURPOSE}
+        assert named == {variable: expected.get(variable, "") for variable in EVERY_PURPOSE}, logical_id
+        # And its policies grant exactly those secrets
+        assert granted_secrets(template, properties, parameters) == set(expected.values()) - {""}, logical_id
 
 
 def test_no_policy_grants_everything(template):
@@ -475,8 +577,8 @@ def test_every_parameter_and_condition_is_used(template):
     used_names = references(body) | references(conditions)
 
     assert set(template["Parameters"]) - used_names == set()
-    # A condition is used by name: the first item of Fn::If or a resource's Condition.
-    assert set(conditions) - set(strings(body)) == set()
+    # A condition is used by name: the first item of Fn::If, a resource's Condition, or another's.
+    assert set(conditions) - set(strings(body)) - set(strings(list(conditions.values()))) == set()
 
 
 def test_env_json_sets_only_variables_the_template_declares(template):
@@ -629,7 +731,8 @@ def test_a_failed_reconciler_run_lands_in_an_encrypted_queue(template):
     # Kept as long as SQS allows, so the error can still be read after a weekend
     assert queue["Properties"]["MessageRetentionPeriod"] == 14 * 24 * 3600
     # And the permission to send there is SAM's (sqs:SendMessage on this queue): nothing is granted by hand
-    assert functions(template)["ReconcileFunction"]["Policies"] == [SECRETS_POLICY]
+    granted = {policy["Fn::If"][1]["Ref"] for policy in functions(template)["ReconcileFunction"]["Policies"]}
+    assert granted == {"DatabaseSecretReadPolicy", "RetellSecretReadPolicy", "TwilioSecretReadPolicy"}
 
 
 # ---------------------------------------------------------------- alarms
