@@ -11,11 +11,12 @@ from typing import Any
 
 import pytest
 
-from local.invoke import http_event, invoke, json_body
+from local.invoke import invoke
 from local.stack import LocalStack
 from local.template import function_properties, load_template
 from tests.aws import Secret, secrets_manager
 from tests.integration import test_twilio_webhook as twilio_webhook
+from tests.integration.test_call_path import bearer, create, play
 from tests.integration.test_twilio_webhook import CALL_SID, sign, twilio_params, webhook_event
 from voice_agents import runtime
 from voice_agents.core.settings import SECRET_ARN_VARIABLES, SECRET_VARIABLES, SECRETS_BY_PURPOSE
@@ -53,24 +54,27 @@ def given_only_its_secrets(function: str, arns: dict[str, str], monkeypatch: pyt
 
 
 def test_the_read_routes_work_with_the_database_and_twilio_secrets_and_only_read(
-    env, agent, purpose_secrets, database_commands, monkeypatch
+    client, env, purpose_secrets, database_commands, monkeypatch
 ):
-    # Given the read routes' function, deployed with its secrets only (no Retell key anywhere)
+    # Given an agent whose caller left a voicemail (Retell down)
+    agent = create(client)
+    env.retell.inject("register_call", 503)
+    assert play(env, agent)["reached"] == "voicemail"
+    # And the read routes' function deployed with its secrets only (no Retell key anywhere)
     given_only_its_secrets("GetAgentsFunction", purpose_secrets, monkeypatch)
     database_commands.names.clear()
 
-    # When the caller lists their agents, reads one and its calls
-    answers = [
-        invoke("get_agents", http_event("get_agents.json")),
-        invoke("get_agents", http_event("get_agent.json", agent_id=agent["id"])),
-        invoke("get_agents", http_event("list_calls.json", agent_id=agent["id"])),
-    ]
+    # When the owner lists their agents, reads this one, its calls, and plays the voicemail
+    listed = client.get("/api/agents", headers=bearer())
+    read = client.get(f"/api/agents/{agent['id']}", headers=bearer())
+    calls = client.get(f"/api/agents/{agent['id']}/calls", headers=bearer())
+    audio = client.get(calls.json()["items"][0]["voicemail"]["recordingUrl"], headers=bearer())
 
-    # Then each is answered
-    assert [answer["statusCode"] for answer in answers] == [200, 200, 200], [a["body"] for a in answers]
-    assert json_body(answers[1])["id"] == agent["id"]
+    # Then each is answered (the voicemail with the Twilio account's credentials)
+    assert [response.status_code for response in (listed, read, calls, audio)] == [200] * 4
+    assert audio.headers["content-type"].startswith("audio/")
     assert runtime.settings().retell_api_key is None
-    # And the database was only read: a user with the read role may do all of it
+    # And the database was only read: a user with MongoDB's read role may do all of it
     assert "find" in database_commands.names
     assert set(database_commands.names) <= READ_ROLE_COMMANDS
 
