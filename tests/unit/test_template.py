@@ -974,6 +974,76 @@ def test_make_test_runs_the_security_scan_offline():
     assert "checkov==" in (ROOT / "requirements-scan.txt").read_text()
 
 
+# ---------------------------------------------------------------- locked dependencies
+
+# Each lock and the requirements it is made from (make lock).
+LOCKS = {
+    "layers/common/requirements.lock": "layers/common/requirements.txt",
+    "requirements-dev.lock": "requirements-dev.txt",
+    "requirements-tools.lock": "requirements-tools.txt",
+    "requirements-scan.lock": "requirements-scan.txt",
+    "requirements-lock.lock": "requirements-lock.txt",
+    "requirements-pip.lock": "requirements-pip.txt",
+}
+# Layer packages no code imports by name, and why the layer holds them.
+NOT_IMPORTED = {"tzdata": "zoneinfo reads it when the Lambda image has no /usr/share/zoneinfo"}
+
+
+def canonical(name: str) -> str:
+    return re.sub(r"[-_.]+", "-", name).lower()
+
+
+def pinned(requirements: str) -> dict[str, str]:
+    """name -> version of each ``name[extras]==version`` line."""
+    found = re.findall(r"^([A-Za-z0-9][A-Za-z0-9._-]*)(?:\[[^]]*\])?==([^\s;]+)", requirements, re.MULTILINE)
+    return {canonical(name): version for name, version in found}
+
+
+def test_every_pip_install_checks_a_lock_s_hashes():
+    recipes = [(ROOT / "Makefile").read_text(), (ROOT / "layers/common/Makefile").read_text()]
+    lines = [line for text in recipes for line in text.replace("\\\n", " ").splitlines()]
+    installs = [line for line in lines if re.search(r"\bpip install ", line) and not line.startswith("#")]
+
+    # pip itself (every virtualenv), development, aws-sam-cli, checkov, uv, the layer
+    assert len(installs) == 6, installs
+    for line in installs:
+        assert "--require-hashes" in line, line
+        assert re.search(r"-r \S+\.lock\b", line), line
+
+
+@pytest.mark.parametrize("lock", LOCKS)
+def test_each_lock_pins_every_package_with_its_hashes_and_holds_its_requirements(lock):
+    text = (ROOT / lock).read_text()
+    entries = re.split(r"\n(?=[A-Za-z0-9])", text.strip())
+
+    for entry in entries:
+        assert "==" in entry.splitlines()[0] and "--hash=sha256:" in entry, entry.splitlines()[0]
+    # At the versions its requirements pin
+    source = pinned((ROOT / LOCKS[lock]).read_text())
+    assert source.items() <= pinned(text).items(), lock
+
+
+def top_level_modules(distribution: str) -> set[str]:
+    """What an installed distribution puts on sys.path (phonenumberslite: phonenumbers)."""
+    from importlib.metadata import distribution as installed
+
+    roots = {path.parts[0] for path in installed(distribution).files or []}
+    return {root.removesuffix(".py") for root in roots if not root.endswith((".dist-info", ".data", ".."))}
+
+
+def test_every_package_the_layer_requires_is_imported_by_its_code():
+    sources = [*(ROOT / "layers/common/voice_agents").rglob("*.py"), *(ROOT / "functions").rglob("*.py")]
+    imported = {
+        module
+        for path in sources
+        for module in re.findall(r"^\s*(?:from|import) (\w+)", path.read_text(), re.MULTILINE)
+    }
+    required = pinned((ROOT / "layers/common/requirements.txt").read_text())
+
+    unused = {name for name in required if not top_level_modules(name) & imported}
+    assert unused == set(NOT_IMPORTED)
+
+
 # ---------------------------------------------------------------- layer architecture check
 
 AARCH64 = 0xB7
