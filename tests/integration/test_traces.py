@@ -157,7 +157,7 @@ def test_traces_carry_no_answer_prompt_number_or_error_message(env, xray_daemon)
     env.twilio.inject("release_number", 400, code=21_000, message=RELEASE_REFUSED)
 
     # When it is read, called and deleted with tracing on
-    answers, segments = traced_run(env, xray_daemon, calls_to(agent, CALL_SID), "ours")
+    answers, segments = traced_run(env, xray_daemon, calls_to(agent, CALL_SID), "as-deployed")
 
     # Then they answered as usual: the agent, TwiML ringing the person, the release left pending
     assert [answer["statusCode"] for answer in answers] == [200, 200, 202]
