@@ -76,6 +76,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/agents/{agentId}/calls/{callSid}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Get one call in full
+         * @description One call of the agent as the call history lists it, with its transcript (turns of `agent`, `caller` or `person`, timed in seconds from the call's start; at most 1,000 turns and 100,000 characters, the beginning kept and `transcriptTruncated` true past that), the answers to the agent's `postCallFields`, Retell's cost, and its recording: `pending` while it is copied, `available` with `url` (`getConversationRecording`), or `unavailable`.
+         */
+        get: operations["getCall"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/agents/{agentId}/calls/{callSid}/recording": {
         parameters: {
             query?: never;
@@ -148,6 +168,11 @@ export interface components {
             ringSeconds: number;
             businessHours: components["schemas"]["BusinessHoursSetting"] | null;
             /**
+             * Postcallfields
+             * @default []
+             */
+            postCallFields: components["schemas"]["PostCallField"][];
+            /**
              * Createdat
              * Format: date-time
              */
@@ -205,6 +230,8 @@ export interface components {
         /**
          * Call
          * @description One inbound call of an agent, as the call history keeps it (times in UTC, durations in ms).
+         *     ``postCallAnswers`` holds Retell's answers to the agent's postCallFields, by field name (empty
+         *     until the call is analysed, or when the agent asks none); ``cost`` is null until Retell reports it.
          */
         Call: {
             /** Callsid */
@@ -242,6 +269,97 @@ export interface components {
             transfer: components["schemas"]["CallLeg"] | null;
             forward: components["schemas"]["CallLeg"] | null;
             voicemail: components["schemas"]["Voicemail"] | null;
+            cost: components["schemas"]["CallCost"] | null;
+            /**
+             * Postcallanswers
+             * @default {}
+             */
+            postCallAnswers: {
+                [key: string]: string | boolean | number;
+            };
+        };
+        /**
+         * CallCost
+         * @description What Retell charged for the call, in whole cents of ``currency`` (each amount rounded on its
+         *     own from Retell's, so the products may not add up to the total exactly); ``billedSeconds`` is the
+         *     duration Retell billed.
+         */
+        CallCost: {
+            /**
+             * Currency
+             * @constant
+             */
+            currency: "USD";
+            /** Totalcents */
+            totalCents: number;
+            /** Billedseconds */
+            billedSeconds: number | null;
+            /**
+             * Products
+             * @default []
+             */
+            products: components["schemas"]["ProductCost"][];
+        };
+        /**
+         * CallDetail
+         * @description One call in full: the call as the history lists it, with its transcript (capped: see
+         *     ``transcriptTruncated``) and its recording (null when Retell made none).
+         */
+        CallDetail: {
+            /** Callsid */
+            callSid: string;
+            /** Retellcallid */
+            retellCallId: string;
+            /** Agentid */
+            agentId: string;
+            /** From */
+            from: string | null;
+            /** To */
+            to: string | null;
+            status: components["schemas"]["CallStatus"];
+            /**
+             * Registeredat
+             * Format: date-time
+             */
+            registeredAt: string;
+            /** Startedat */
+            startedAt: string | null;
+            /** Endedat */
+            endedAt: string | null;
+            /** Durationms */
+            durationMs: number | null;
+            /** Disconnectionreason */
+            disconnectionReason: string | null;
+            /** Summary */
+            summary: string | null;
+            /** Sentiment */
+            sentiment: string | null;
+            /** Outcome */
+            outcome: ("agent" | "person" | "voicemail" | "message" | "missed") | null;
+            /** Businessopen */
+            businessOpen: boolean | null;
+            transfer: components["schemas"]["CallLeg"] | null;
+            forward: components["schemas"]["CallLeg"] | null;
+            voicemail: components["schemas"]["Voicemail"] | null;
+            cost: components["schemas"]["CallCost"] | null;
+            /**
+             * Postcallanswers
+             * @default {}
+             */
+            postCallAnswers: {
+                [key: string]: string | boolean | number;
+            };
+            /**
+             * Transcript
+             * @default []
+             */
+            transcript: components["schemas"]["TranscriptTurn"][];
+            /**
+             * Transcripttruncated
+             * @default false
+             */
+            transcriptTruncated: boolean;
+            recording: components["schemas"]["CallRecording"] | null;
         };
         /**
          * CallLeg
@@ -265,6 +383,21 @@ export interface components {
             items: components["schemas"]["Call"][];
             /** Nextcursor */
             nextCursor: string | null;
+        };
+        /**
+         * CallRecording
+         * @description The recording of the caller's conversation with the agent: ``pending`` while it is copied from
+         *     Retell (minutes after the call), ``available`` (``url``, this API's, answers a link to play it), or
+         *     ``unavailable`` (it could not be copied in time).
+         */
+        CallRecording: {
+            /**
+             * Status
+             * @enum {string}
+             */
+            status: "pending" | "available" | "unavailable";
+            /** Url */
+            url: string | null;
         };
         /**
          * CallStatus
@@ -312,6 +445,11 @@ export interface components {
              */
             ringSeconds?: number;
             businessHours?: components["schemas"]["BusinessHoursSetting"] | null;
+            /**
+             * Postcallfields
+             * @default []
+             */
+            postCallFields?: components["schemas"]["PostCallField"][];
         };
         /**
          * DeleteOutcome
@@ -403,6 +541,54 @@ export interface components {
             message: string;
         };
         /**
+         * PostCallField
+         * @description One question Retell answers about every call after it ends: ``name`` (the answer's key in a
+         *     call's ``postCallAnswers``), ``type`` (``string``: text; ``enum``: one of ``choices``; ``boolean``;
+         *     ``number``) and ``description`` (what to extract, as the model reads it). ``choices`` is required
+         *     for an enum and refused for the other types.
+         */
+        PostCallField: {
+            /** Name */
+            name: string;
+            /**
+             * Type
+             * @enum {string}
+             */
+            type: "string" | "enum" | "boolean" | "number";
+            /** Description */
+            description: string;
+            /** Choices */
+            choices?: string[] | null;
+        };
+        /**
+         * ProductCost
+         * @description One of Retell's products in the call's cost (e.g. the voice, the model, the telephony).
+         */
+        ProductCost: {
+            /** Product */
+            product: string;
+            /** Cents */
+            cents: number;
+        };
+        /**
+         * TranscriptTurn
+         * @description One turn of the conversation: ``agent``, ``caller``, or ``person`` (someone Retell's own
+         *     transfer reached), with when it was said, in seconds from the call's start (null when unknown).
+         */
+        TranscriptTurn: {
+            /**
+             * Speaker
+             * @enum {string}
+             */
+            speaker: "agent" | "caller" | "person";
+            /** Text */
+            text: string;
+            /** Startseconds */
+            startSeconds: number | null;
+            /** Endseconds */
+            endSeconds: number | null;
+        };
+        /**
          * UpdateAgentRequest
          * @description Body of ``PATCH /api/agents/{agentId}``: any of the create's editable fields, validated the
          *     same way; ``description`` and ``beginMessage`` may be null to clear them. Any other field (the
@@ -435,6 +621,8 @@ export interface components {
             /** Ringseconds */
             ringSeconds?: number;
             businessHours?: components["schemas"]["BusinessHoursSetting"] | null;
+            /** Postcallfields */
+            postCallFields?: components["schemas"]["PostCallField"][];
         };
         /**
          * Voicemail
@@ -1000,6 +1188,67 @@ export interface operations {
             };
         };
     };
+    getCall: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The agent's id, as `id` of the agent. */
+                agentId: string;
+                /** @description The call's CallSid, as the call history gives it. */
+                callSid: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The call. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CallDetail"];
+                };
+            };
+            /** @description No valid JWT: API Gateway's authorizer answers `{"message": "Unauthorized"}`. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["GatewayError"];
+                };
+            };
+            /** @description `not_found`: no such agent for this caller (another caller's agent is a 404 too). Also: no such call of this agent (or its record has expired). */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description `configuration_error` (with `setting`) or `internal_error`. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description `database_unavailable`: MongoDB failed; retry. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
     getCallRecording: {
         parameters: {
             query?: never;
@@ -1032,7 +1281,7 @@ export interface operations {
                     "application/json": components["schemas"]["GatewayError"];
                 };
             };
-            /** @description `not_found`: no such agent for this caller (another caller's agent is a 404 too). Also: no such call of this agent, or it has no voicemail. */
+            /** @description `not_found`: no such agent for this caller (another caller's agent is a 404 too). Also: no such call of this agent (or its record has expired). Or the call has no voicemail. */
             404: {
                 headers: {
                     [name: string]: unknown;

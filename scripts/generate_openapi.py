@@ -171,6 +171,7 @@ class Operation:
 
 
 AGENT_ID = {"agentId": "The agent's id, as `id` of the agent."}
+CALL = {**AGENT_ID, "callSid": "The call's CallSid, as the call history gives it."}
 IDEMPOTENCY_KEY_HEADER: dict[str, Any] = {
     "name": "Idempotency-Key",
     "in": "header",
@@ -219,9 +220,8 @@ OPERATIONS: dict[tuple[str, str], Operation] = {
             "cursor": "`nextCursor` of the previous page.",
         },
     ),
-    ("get", "/api/agents/{agentId}/calls/{callSid}/recording"): Operation(
-        parameter_descriptions={**AGENT_ID, "callSid": "The call's CallSid, as the call history gives it."},
-    ),
+    ("get", "/api/agents/{agentId}/calls/{callSid}"): Operation(parameter_descriptions=CALL),
+    ("get", "/api/agents/{agentId}/calls/{callSid}/recording"): Operation(parameter_descriptions=CALL),
 }
 
 

@@ -1,4 +1,5 @@
-"""GET /api/agents (the caller's agents, paginated), GET /api/agents/{agentId} and its calls."""
+"""GET /api/agents (the caller's agents, paginated), GET /api/agents/{agentId}, its calls, one call in
+full, and a call's recordings."""
 
 from typing import Annotated, Any
 
@@ -19,11 +20,10 @@ from voice_agents.http.resolver import (
     build_resolver,
 )
 from voice_agents.models.agents import Agent, AgentPage
-from voice_agents.models.calls import CallPage
+from voice_agents.models.calls import CallDetail, CallPage
 
 app = build_resolver()
-AUDIO = {"type": "string", "format": "binary"}
-NO_VOICEMAIL = "Also when the agent has no such call, or the call no voicemail."
+NO_SUCH_CALL = f"{NOT_FOUND_ANSWER} Also: no such call of this agent (or its record has expired)."
 
 
 @app.get(
@@ -99,6 +99,23 @@ def list_calls(
 
 
 @app.get(
+    "/api/agents/<agentId>/calls/<callSid>",
+    operation_id="getCall",
+    summary="Get one call in full",
+    description=(
+        "One call of the agent as the call history lists it, with its transcript (turns of `agent`, "
+        "`caller` or `person`, timed in seconds from the call's start; at most 1,000 turns and "
+        "100,000 characters, the beginning kept and `transcriptTruncated` true past that), the answers "
+        "to the agent's `postCallFields`, Retell's cost, and its recording: `pending` while it is "
+        "copied, `available` with `url` (`getConversationRecording`), or `unavailable`."
+    ),
+    responses=answers({200: "The call."}, {404: NO_SUCH_CALL, **SERVER_ANSWERS}),
+)
+def get_call(agentId: str, callSid: str) -> CallDetail:
+    return reads.get_call(agentId, callSid, owner_id=owner_id(app), store=runtime.store())
+
+
+@app.get(
     "/api/agents/<agentId>/calls/<callSid>/recording",
     operation_id="getCallRecording",
     summary="Play a call's voicemail",
@@ -115,7 +132,7 @@ def list_calls(
         **answers(
             {},
             {
-                404: f"{NOT_FOUND_ANSWER} Also: no such call of this agent, or it has no voicemail.",
+                404: f"{NO_SUCH_CALL} Or the call has no voicemail.",
                 **SERVER_ANSWERS,
             },
         ),

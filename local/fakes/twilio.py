@@ -56,9 +56,7 @@ from __future__ import annotations
 import base64
 import binascii
 import copy
-import io
 import re
-import wave
 from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
@@ -78,6 +76,7 @@ from local.fakes.server import (
     json_response,
     no_content,
     route,
+    silent_wav,
 )
 from local.fakes.twiml import DOCUMENT_PARSE_FAILURE, TwimlError, parse
 from local.fakes.voice import (
@@ -696,7 +695,7 @@ class FakeTwilio(FakeServer):
         """The audio: WAV at the bare URL and `.wav`. `.mp3` answers the same WAV bytes as audio/mpeg:
         the fake has no MP3 encoder, and a test reads the type and the length, not the codec."""
         recording = self._find_recording(request)
-        audio = _silent_wav(int(recording["duration"]))
+        audio = silent_wav(int(recording["duration"]))
         mp3 = request.path_params.get("extension") == ".mp3"
         return Response(200, audio, "audio/mpeg" if mp3 else "audio/x-wav")
 
@@ -973,20 +972,6 @@ def _page_body(
         "start": start,
         "end": start + len(records) - 1 if records else start,
     }
-
-
-_WAV_RATE = 8000  # telephone audio: 8 kHz, 16-bit, mono
-
-
-def _silent_wav(seconds: int) -> bytes:
-    """A valid WAV of `seconds` of silence, the length the recording claims."""
-    buffer = io.BytesIO()
-    with wave.open(buffer, "wb") as audio:
-        audio.setnchannels(1)
-        audio.setsampwidth(2)
-        audio.setframerate(_WAV_RATE)
-        audio.writeframes(b"\x00\x00" * (_WAV_RATE * seconds))
-    return buffer.getvalue()
 
 
 def _call_update(form: Mapping[str, str]) -> Update:

@@ -57,6 +57,7 @@ HTTP_METHODS = {"get", "put", "post", "delete", "options", "head", "patch", "tra
 # (method, path) -> the statuses it documents, and the schema of each.
 AGENT, PAGE, OUTCOME, ERROR, GATEWAY = "Agent", "AgentPage", "DeleteOutcome", "Error", "GatewayError"
 CALLS = "CallPage"
+CALL = "/api/agents/{agentId}/calls/{callSid}"
 COMMON_ERRORS = {401: GATEWAY, 500: ERROR, 503: ERROR}
 # The one answer that is not JSON: a voicemail's audio.
 RECORDING = "/api/agents/{agentId}/calls/{callSid}/recording"
@@ -77,6 +78,7 @@ RESPONSES = {
     ("get", "/api/agents"): {200: PAGE, 400: ERROR, **COMMON_ERRORS},
     ("get", "/api/agents/{agentId}"): {200: AGENT, 404: ERROR, **COMMON_ERRORS},
     ("get", "/api/agents/{agentId}/calls"): {200: CALLS, 400: ERROR, 404: ERROR, **COMMON_ERRORS},
+    ("get", CALL): {200: "CallDetail", 404: ERROR, **COMMON_ERRORS},
     ("get", RECORDING): {200: "audio/mpeg", 404: ERROR, **COMMON_ERRORS},
     ("patch", "/api/agents/{agentId}"): {
         200: AGENT,
@@ -285,6 +287,7 @@ def test_operation_ids_are_unique_and_readable():
         "createAgent",
         "deleteAgent",
         "getAgent",
+        "getCall",
         "getCallRecording",
         "listAgents",
         "listCalls",
@@ -311,6 +314,7 @@ def test_routes_are_exactly_the_frontend_api():
         ("patch", "/api/agents/{agentId}"),
         ("delete", "/api/agents/{agentId}"),
         ("get", "/api/agents/{agentId}/calls"),
+        ("get", CALL),
         ("get", RECORDING),
     }
 
@@ -381,7 +385,14 @@ def test_create_agent_request_forbids_unknown_fields_and_has_the_field_limits():
         "answerMode",
         "ringSeconds",
         "businessHours",
+        # the owner's questions about each call (tests/integration/test_post_call_fields.py)
+        "postCallFields",
     }
+    assert properties["postCallFields"]["maxItems"] == 10
+    field = schema("PostCallField")
+    assert field["required"] == ["name", "type", "description"]
+    assert field["properties"]["type"]["enum"] == ["string", "enum", "boolean", "number"]
+    assert field["properties"]["name"]["pattern"] == "^[a-z][a-z0-9_]{0,39}$"
     assert (properties["name"]["minLength"], properties["name"]["maxLength"]) == (1, 100)
     assert (properties["prompt"]["minLength"], properties["prompt"]["maxLength"]) == (1, 20_000)
     for optional, max_length in (("description", 1000), ("beginMessage", 1000)):

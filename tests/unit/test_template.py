@@ -41,6 +41,7 @@ ROUTES = {
     ("POST", "/api/webhooks/twilio/{agentId}/fallback"): "TwilioFallbackFunction",
     ("POST", "/api/tools/transfer"): "RetellWebhookFunction",
     ("GET", "/api/agents/{agentId}/calls/{callSid}/recording"): "GetAgentsFunction",
+    ("GET", "/api/agents/{agentId}/calls/{callSid}"): "GetAgentsFunction",
 }
 # Twilio and Retell send no JWT: these routes check their signatures instead.
 SIGNED_ROUTES = {

@@ -27,8 +27,17 @@ from voice_agents.core.observability import logger
 from voice_agents.core.statuses import AgentStatus
 from voice_agents.data.agent_record import DELETED, RESOURCE_FIELDS, AgentRecord, stored_fields
 from voice_agents.data.calls import CallStore
-from voice_agents.data.database import AGENTS, CALLS, IDEMPOTENCY, LEASES, NOT_IMPLEMENTED, translate_errors
+from voice_agents.data.database import (
+    AGENTS,
+    CALLS,
+    IDEMPOTENCY,
+    LEASES,
+    NOT_IMPLEMENTED,
+    RECORDINGS,
+    translate_errors,
+)
 from voice_agents.data.leases import Leases
+from voice_agents.data.recordings import RecordingStore
 
 CLAIM_CANDIDATES = 5  # records tried per claim when others hold the first ones
 
@@ -39,6 +48,7 @@ class AgentStore:
         self.agents: Collection[dict[str, Any]] = database[AGENTS]
         self.leases = Leases(database[LEASES])
         self.calls = CallStore(database[CALLS])
+        self.recordings = RecordingStore(database[RECORDINGS])
 
     @translate_errors
     def ensure_indexes(self) -> None:
@@ -51,9 +61,10 @@ class AgentStore:
             [("key", ASCENDING), ("generation", DESCENDING)], name="latest_lease"
         )
         self.calls.ensure_indexes()
+        self.recordings.ensure_indexes()
         # Records that carry their own expiry (checked in code): a TTL index only cleans them up.
         try:
-            for name in (IDEMPOTENCY, CALLS):
+            for name in (IDEMPOTENCY, CALLS, RECORDINGS):
                 self.database[name].create_index("expiresAt", expireAfterSeconds=0, name="expiry_ttl")
         except OperationFailure as exc:
             if exc.code != NOT_IMPLEMENTED:

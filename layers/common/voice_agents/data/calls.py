@@ -5,24 +5,45 @@ sends the caller elsewhere (``open_call``), and completed by Retell's call event
 (``flows/calls/events.py``). Fields: ``_id`` (CallSid), ``retellCallId``, ``agentId`` (ObjectId),
 ``ownerId``, ``from``, ``to``, ``businessOpen``, ``progress`` (see below), ``createdAt`` (its first
 webhook), ``orderId`` (an ObjectId drawn then: the calls route's sort key and cursor), ``expiresAt``,
-and from the events ``startedAt``, ``endedAt``, ``durationMs``, ``disconnectionReason``, ``summary``,
-``sentiment``. What the call path learns (``outcome``, ``transfer``, ``forward``, ``voicemail``,
-``messageReason``) is in a document of its own beside it, ``{CallSid}#route`` (``CallStore.note``).
+and from Retell's events (``CallFacts``):
+
+    startedAt, endedAt, durationMs, disconnectionReason, summary, sentiment
+    transcript            [{speaker: agent | caller | person, text, start?, end?}]: the turns, start
+                          and end in seconds from the call's start (Retell's first and last word);
+                          capped (TRANSCRIPT_MAX_TURNS, TRANSCRIPT_MAX_CHARACTERS), beginning kept
+    transcriptTruncated   whether the cap cut it
+    transcriptTurns       how many turns Retell sent (what was kept is ``transcript``'s length)
+    cost                  {currency: "USD", totalCents, billedSeconds?, products: [{product, cents}]}:
+                          Retell's call_cost, each amount rounded to a whole cent
+    postCallAnswers       {name: text | true/false | number}: the answers to the agent's postCallFields
+                          (Retell's custom_analysis_data)
+
+Every list here is a list of documents: FerretDB refuses an array directly inside an array (the
+decision log). The transcript is left out of list reads (``list_for_agent``); one call's read has it.
+A recording's copy is the ``recordings`` collection's (``data/recordings.py``).
+
+What the call path learns (``outcome``, ``transfer``, ``forward``, ``voicemail``, ``messageReason``)
+is in a document of its own beside it, ``{CallSid}#route`` (``CallStore.note``).
 
 The status is kept as ``progress``, a number that only grows (``$max``): events arrive in any order
-and more than once, and a status that never goes backwards is then one atomic update per event.
+and more than once, and a status that never goes backwards is then one atomic update per event. The
+other facts are ``$set`` as each event carries them: Retell sends the same transcript, cost and
+answers in every event that has them, so a replay writes the same values and erases nothing.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, Literal, get_args
 
 from bson import ObjectId
 from pymongo import ASCENDING, DESCENDING
 from pymongo.collection import Collection
 from pymongo.errors import DuplicateKeyError
 
+from voice_agents.core.post_call_fields import Answer
 from voice_agents.core.statuses import CallStatus
 from voice_agents.data.database import translate_errors
 
@@ -39,6 +60,115 @@ OUTCOMES = ("agent", "person", "voicemail", "message", "missed")
 ROUTE_SUFFIX = "#route"
 # A route is only read with its call; its own expiry (the longest retention) only cleans it up.
 ROUTE_RETENTION = timedelta(days=365)
+
+# What one call may keep of its transcript. A one-hour call (Retell's default longest) is about 700
+# turns and 55,000 characters; a 10-minute one weighs about 19 kB of BSON (tests/benchmarks/
+# bench_call_record.py). Past either cap the beginning is kept and ``transcriptTruncated`` says so: at
+# most about 450 kB (100,000 characters of up to 4 bytes each, and the turns' keys), far from
+# MongoDB's 16 MB per document.
+TRANSCRIPT_MAX_TURNS = 1_000
+TRANSCRIPT_MAX_CHARACTERS = 100_000
+Speaker = Literal["agent", "caller", "person"]
+SPEAKERS: tuple[Speaker, ...] = get_args(Speaker)
+# Retell's call_cost is in US cents (specs/retell-openapi.yaml, V2CallBase.call_cost); its currency is
+# not in the call object, so it is written beside every amount.
+COST_CURRENCY = "USD"
+MAX_COST_PRODUCTS = 20
+# The transcript stays out of a page of calls: 20 of them could be megabytes.
+_WITHOUT_TRANSCRIPT = {"transcript": 0}
+
+
+@dataclass(frozen=True)
+class Turn:
+    """One turn of the conversation: who spoke, what, and when (seconds from the call's start)."""
+
+    speaker: Speaker
+    text: str
+    start: float | None = None
+    end: float | None = None
+
+
+@dataclass(frozen=True)
+class CallCost:
+    """What Retell charged for the call, in whole US cents (each amount rounded on its own)."""
+
+    total_cents: int
+    billed_seconds: float | None = None
+    products: tuple[tuple[str, int], ...] = ()  # (Retell's product name, cents)
+
+
+@dataclass(frozen=True)
+class CallFacts:
+    """What one of Retell's events tells of its call. None is "the event did not say": only what an
+    event carries is written, so a sparser event (call_started, or call_ended without the analysis)
+    erases nothing another one wrote."""
+
+    started_at: datetime | None = None
+    ended_at: datetime | None = None
+    duration_ms: int | None = None
+    disconnection_reason: str | None = None
+    summary: str | None = None
+    sentiment: str | None = None
+    transcript: Sequence[Turn] | None = None
+    cost: CallCost | None = None
+    post_call_answers: Mapping[str, Answer] | None = None
+
+    def stored(self) -> dict[str, Any]:
+        """The record's fields for these facts (this module's docstring)."""
+        fields: dict[str, Any] = {
+            "startedAt": self.started_at,
+            "endedAt": self.ended_at,
+            "durationMs": self.duration_ms,
+            "disconnectionReason": self.disconnection_reason,
+            "summary": self.summary,
+            "sentiment": self.sentiment,
+            "cost": _stored_cost(self.cost) if self.cost is not None else None,
+            "postCallAnswers": dict(self.post_call_answers) if self.post_call_answers is not None else None,
+        }
+        if self.transcript is not None:
+            fields |= stored_transcript(self.transcript)
+        return {name: value for name, value in fields.items() if value is not None}
+
+
+def stored_transcript(turns: Sequence[Turn]) -> dict[str, Any]:
+    """``transcript``, ``transcriptTruncated`` and ``transcriptTurns`` for ``turns``, capped: the
+    turns are kept in order until TRANSCRIPT_MAX_TURNS, or until TRANSCRIPT_MAX_CHARACTERS, the turn
+    that reaches it cut there. The same turns always give the same fields, so a repeated event
+    changes nothing."""
+    kept: list[dict[str, Any]] = []
+    room = TRANSCRIPT_MAX_CHARACTERS
+    for turn in turns[:TRANSCRIPT_MAX_TURNS]:
+        if room <= 0:
+            break
+        stored: dict[str, Any] = {"speaker": turn.speaker, "text": turn.text[:room]}
+        if turn.start is not None:
+            stored["start"] = turn.start
+        if turn.end is not None:
+            stored["end"] = turn.end
+        kept.append(stored)
+        room -= len(turn.text)
+    truncated = len(kept) < len(turns) or room < 0
+    return {"transcript": kept, "transcriptTruncated": truncated, "transcriptTurns": len(turns)}
+
+
+def _stored_cost(cost: CallCost) -> dict[str, Any]:
+    stored: dict[str, Any] = {
+        "currency": COST_CURRENCY,
+        "totalCents": cost.total_cents,
+        "products": [{"product": name, "cents": cents} for name, cents in cost.products[:MAX_COST_PRODUCTS]],
+    }
+    if cost.billed_seconds is not None:
+        stored["billedSeconds"] = cost.billed_seconds
+    return stored
+
+
+@dataclass(frozen=True)
+class CallIdentity:
+    """A call's id, agent and expiry: what its recording's copy is filed under."""
+
+    call_sid: str
+    agent_id: ObjectId | None
+    expires_at: datetime
 
 
 def _unexpired(document: dict[str, Any], moment: datetime) -> bool:
@@ -120,8 +250,83 @@ class CallRecord:
 
     @property
     def duration_ms(self) -> int | None:
-        duration = self.document.get("durationMs")
-        return duration if isinstance(duration, int) and not isinstance(duration, bool) else None
+        return _integer(self.document.get("durationMs"))
+
+    @property
+    def expires_at(self) -> datetime | None:
+        expires = self.document.get("expiresAt")
+        return expires if isinstance(expires, datetime) else None
+
+    @property
+    def transcript(self) -> list[Turn]:
+        """The stored turns (none when the read left the transcript out, or Retell sent none); a
+        turn of another shape is skipped."""
+        stored = self.document.get("transcript")
+        turns = []
+        for turn in stored if isinstance(stored, list) else []:
+            if not isinstance(turn, dict) or turn.get("speaker") not in SPEAKERS:
+                continue
+            text = turn.get("text")
+            turns.append(
+                Turn(
+                    speaker=turn["speaker"],
+                    text=text if isinstance(text, str) else "",
+                    start=_seconds(turn.get("start")),
+                    end=_seconds(turn.get("end")),
+                )
+            )
+        return turns
+
+    @property
+    def transcript_truncated(self) -> bool:
+        return self.document.get("transcriptTruncated") is True
+
+    @property
+    def cost(self) -> CallCost | None:
+        stored = self.document.get("cost")
+        if not isinstance(stored, dict) or stored.get("currency") != COST_CURRENCY:
+            return None
+        total = _integer(stored.get("totalCents"))
+        if total is None:
+            return None
+        products = stored.get("products")
+        return CallCost(
+            total_cents=total,
+            billed_seconds=_seconds(stored.get("billedSeconds")),
+            products=tuple(
+                (product["product"], cents)
+                for product in (products if isinstance(products, list) else [])
+                if isinstance(product, dict)
+                and isinstance(product.get("product"), str)
+                and (cents := _integer(product.get("cents"))) is not None
+            ),
+        )
+
+    @property
+    def post_call_answers(self) -> dict[str, Answer]:
+        stored = self.document.get("postCallAnswers")
+        if not isinstance(stored, dict):
+            return {}
+        return {
+            name: value
+            for name, value in stored.items()
+            if isinstance(name, str) and isinstance(value, str | bool | int | float)
+        }
+
+
+def _event_query(retell_call_id: str, call_sid: str | None, moment: datetime) -> dict[str, Any]:
+    query: dict[str, Any] = {"retellCallId": retell_call_id, "expiresAt": {"$gt": moment}}
+    if call_sid is not None:
+        query["_id"] = call_sid
+    return query
+
+
+def _integer(value: Any) -> int | None:
+    return value if isinstance(value, int) and not isinstance(value, bool) else None
+
+
+def _seconds(value: Any) -> float | None:
+    return float(value) if isinstance(value, int | float) and not isinstance(value, bool) else None
 
 
 class CallStore:
@@ -248,7 +453,7 @@ class CallStore:
         *,
         call_sid: str | None,
         progress: int,
-        facts: dict[str, Any],
+        facts: CallFacts,
         moment: datetime,
     ) -> bool:
         """Raise the call's progress to at least ``progress`` and set ``facts``, in one update: a
@@ -258,13 +463,27 @@ class CallStore:
         other filter), and it must still carry this Retell call id.
         """
         change: dict[str, Any] = {"$max": {"progress": progress}}
-        if facts:
-            change["$set"] = facts
-        query: dict[str, Any] = {"retellCallId": retell_call_id, "expiresAt": {"$gt": moment}}
-        if call_sid is not None:
-            query["_id"] = call_sid
-        result = self.collection.update_one(query, change)
+        if stored := facts.stored():
+            change["$set"] = stored
+        result = self.collection.update_one(_event_query(retell_call_id, call_sid, moment), change)
         return result.matched_count > 0
+
+    @translate_errors
+    def identify(self, retell_call_id: str, *, call_sid: str | None, moment: datetime) -> CallIdentity | None:
+        """The call's id, agent and expiry (what its recording is filed under), found as
+        ``apply_event`` finds it. A read of its own: FerretDB's findAndModify takes no projection, and
+        only the events that name a recording need it."""
+        found = self.collection.find_one(
+            _event_query(retell_call_id, call_sid, moment), {"agentId": 1, "expiresAt": 1}
+        )
+        if found is None:
+            return None
+        agent = found.get("agentId")
+        return CallIdentity(
+            call_sid=str(found["_id"]),
+            agent_id=agent if isinstance(agent, ObjectId) else None,
+            expires_at=found["expiresAt"],
+        )
 
     @translate_errors
     def list_for_agent(
@@ -274,7 +493,9 @@ class CallStore:
         query: dict[str, Any] = {"ownerId": owner_id, "agentId": agent_id, "expiresAt": {"$gt": moment}}
         if after is not None:
             query["orderId"] = {"$lt": after}
-        calls = list(self.collection.find(query).sort("orderId", DESCENDING).limit(limit))
+        calls = list(
+            self.collection.find(query, _WITHOUT_TRANSCRIPT).sort("orderId", DESCENDING).limit(limit)
+        )
         wanted = [str(each["_id"]) + ROUTE_SUFFIX for each in calls]
         routes = (
             {each["_id"]: each for each in self.collection.find({"_id": {"$in": wanted}})} if calls else {}

@@ -1,5 +1,6 @@
 """Reading agents for their owner: one agent (with its ETag), a page of agents, a page of an agent's
-calls; and ``owned_record``, the one rule every flow uses for "the caller's agent, or 404"."""
+calls, one call in full, a voicemail's audio; ``owned_record``, the one rule every flow uses for
+"the caller's agent, or 404", and ``owned_call``, the same for one of its calls."""
 
 from __future__ import annotations
 
@@ -11,8 +12,9 @@ from voice_agents.core.clock import now, object_id
 from voice_agents.core.errors import AgentNotFound, CallNotFound, InvalidRequest, UpstreamNotFound
 from voice_agents.data.agent_record import AgentRecord
 from voice_agents.data.agents import AgentStore
+from voice_agents.data.calls import CallRecord
 from voice_agents.models.agents import Agent, AgentPage, VersionedAgent
-from voice_agents.models.calls import Call, CallPage
+from voice_agents.models.calls import Call, CallDetail, CallPage
 
 if TYPE_CHECKING:
     from voice_agents.providers.twilio import TwilioNumbers
@@ -59,15 +61,29 @@ def list_calls(
     return CallPage(items=[Call.from_record(call) for call in calls[:limit]], nextCursor=next_cursor)
 
 
+def owned_call(store: AgentStore, agent_id: str, call_sid: str, owner_id: str) -> CallRecord:
+    """One unexpired call of the caller's agent; another owner's agent or call, a deleted agent, or
+    another agent's call is not found, as an unknown one is."""
+    record = owned_record(store, agent_id, owner_id)
+    call = store.calls.find(call_sid, now()) if CALL_SID.fullmatch(call_sid) else None
+    if call is None or call.agent_object_id != record.id:
+        raise CallNotFound(f"no call {call_sid} of agent {agent_id}")
+    return call
+
+
+def get_call(agent_id: str, call_sid: str, *, owner_id: str, store: AgentStore) -> CallDetail:
+    """One call in full: its transcript, answers, cost and whether its recording can be played."""
+    call = owned_call(store, agent_id, call_sid, owner_id)
+    return CallDetail.from_records(call, store.recordings.find(call.call_sid, now()))
+
+
 def voicemail_audio(
     agent_id: str, call_sid: str, *, owner_id: str, store: AgentStore, twilio: Callable[[], TwilioNumbers]
 ) -> tuple[bytes, str]:
     """A voicemail's audio and its media type, fetched from Twilio with the account's credentials
     (its media URL never reaches the browser); another owner's agent or call, or a call without a
     voicemail, is not found."""
-    record = owned_record(store, agent_id, owner_id)
-    call = store.calls.find(call_sid, now()) if CALL_SID.fullmatch(call_sid) else None
-    voicemail = call.leg("voicemail") if call is not None and call.agent_object_id == record.id else None
+    voicemail = owned_call(store, agent_id, call_sid, owner_id).leg("voicemail")
     recording_sid = (voicemail or {}).get("recordingSid")
     if not isinstance(recording_sid, str):
         raise CallNotFound(f"no voicemail for call {call_sid}")
