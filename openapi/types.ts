@@ -64,8 +64,8 @@ export interface paths {
             cookie?: never;
         };
         /**
-         * List an agent's calls
-         * @description The agent's inbound calls, newest first, one page at a time, kept `CALL_RECORD_RETENTION_DAYS` (90 days by default). `status` is `registered` (the call was handed to the Retell agent), `ongoing` (the agent answered), `ended`, or `not_connected` (Retell could not take it); times, duration, disconnection reason, summary and sentiment appear as Retell reports them. Pass `nextCursor` back as `cursor` for the next page; it is null on the last.
+         * List and export an agent's calls
+         * @description The agent's inbound calls. Newest first, one page at a time: pass `nextCursor` back as `cursor` (with the same filters) for the next page; it is null on the last. Calls are kept `CALL_RECORD_RETENTION_DAYS` (90 days by default). `status` is `registered` (the call was handed to the Retell agent), `ongoing` (the agent answered), `ended`, or `not_connected` (Retell could not take it). Filters, all optional and combined with AND: `status`; `from` and `to`, dates (both included) in `timezone`, an IANA name (UTC by default), of when the call came in; `caller`, the caller's number in international format (send `+` as `%2B`); `field=name:value`, the calls whose post-call answer `name` is `value` (`true`/`false`, a number, one of an enum's choices, or the text exactly). `Accept: text/csv` or `format=csv` answers CSV instead: at most 1,000 calls and 5 MB (an API answer is at most 6 MB and is not streamed); when more match, `X-Next-Cursor` holds the cursor to send for the rest. Times in the CSV are in `timezone`; a cell starting with `=`, `+`, `-` or `@` starts with `'`.
          */
         get: operations["listCalls"];
         put?: never;
@@ -108,6 +108,26 @@ export interface paths {
          * @description The voicemail a caller left, as audio (`audio/mpeg`), fetched from Twilio with the account's credentials: Twilio's own URL never reaches the browser. Twilio keeps the recording until it is deleted there; this route answers as long as the call's record is kept.
          */
         get: operations["getCallRecording"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/calls": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List and export the calls of all your agents
+         * @description The calls of every agent of yours that is not deleted (as each agent's own list shows them), in one list. Newest first, one page at a time: pass `nextCursor` back as `cursor` (with the same filters) for the next page; it is null on the last. Calls are kept `CALL_RECORD_RETENTION_DAYS` (90 days by default). `status` is `registered` (the call was handed to the Retell agent), `ongoing` (the agent answered), `ended`, or `not_connected` (Retell could not take it). Filters, all optional and combined with AND: `status`; `from` and `to`, dates (both included) in `timezone`, an IANA name (UTC by default), of when the call came in; `caller`, the caller's number in international format (send `+` as `%2B`); `field=name:value`, the calls whose post-call answer `name` is `value` (`true`/`false`, a number, one of an enum's choices, or the text exactly). `Accept: text/csv` or `format=csv` answers CSV instead: at most 1,000 calls and 5 MB (an API answer is at most 6 MB and is not streamed); when more match, `X-Next-Cursor` holds the cursor to send for the rest. Times in the CSV are in `timezone`; a cell starting with `=`, `+`, `-` or `@` starts with `'`.
+         */
+        get: operations["listAllCalls"];
         put?: never;
         post?: never;
         delete?: never;
@@ -231,7 +251,8 @@ export interface components {
          * Call
          * @description One inbound call of an agent, as the call history keeps it (times in UTC, durations in ms).
          *     ``postCallAnswers`` holds Retell's answers to the agent's postCallFields, by field name (empty
-         *     until the call is analysed, or when the agent asks none); ``cost`` is null until Retell reports it.
+         *     until the call is analysed, or when the agent asks none); ``cost`` is null until Retell reports it,
+         *     ``twilioCost`` until the reconciler has read Twilio's price.
          */
         Call: {
             /** Callsid */
@@ -270,6 +291,7 @@ export interface components {
             forward: components["schemas"]["CallLeg"] | null;
             voicemail: components["schemas"]["Voicemail"] | null;
             cost: components["schemas"]["CallCost"] | null;
+            twilioCost: components["schemas"]["TelephonyCost"] | null;
             /**
              * Postcallanswers
              * @default {}
@@ -342,6 +364,7 @@ export interface components {
             forward: components["schemas"]["CallLeg"] | null;
             voicemail: components["schemas"]["Voicemail"] | null;
             cost: components["schemas"]["CallCost"] | null;
+            twilioCost: components["schemas"]["TelephonyCost"] | null;
             /**
              * Postcallanswers
              * @default {}
@@ -569,6 +592,21 @@ export interface components {
             product: string;
             /** Cents */
             cents: number;
+        };
+        /**
+         * TelephonyCost
+         * @description What Twilio charged for the call's minutes (the call and its ``<Dial>`` legs: to the agent over
+         *     SIP, to a person), in whole cents of ``currency`` (Twilio's price unit for the account), rounded
+         *     once from Twilio's exact prices; ``durationSeconds`` is the call's length as Twilio billed it.
+         *     Twilio prices a call some minutes after it ends: the reconciler reads it then (null until).
+         */
+        TelephonyCost: {
+            /** Currency */
+            currency: string;
+            /** Cents */
+            cents: number;
+            /** Durationseconds */
+            durationSeconds: number | null;
         };
         /**
          * TranscriptTurn
@@ -1118,10 +1156,24 @@ export interface operations {
     listCalls: {
         parameters: {
             query?: {
-                /** @description How many calls per page. */
+                /** @description How many calls per page (JSON; a CSV holds up to 1,000). */
                 limit?: number;
-                /** @description `nextCursor` of the previous page. */
+                /** @description `nextCursor` of the previous page (or `X-Next-Cursor` of the previous CSV). */
                 cursor?: string;
+                /** @description Only the calls of this status. */
+                status?: components["schemas"]["CallStatus"];
+                /** @description Only the calls that came in on this day (YYYY-MM-DD, in `timezone`) or after. */
+                from?: string;
+                /** @description Only the calls that came in on this day (YYYY-MM-DD, in `timezone`) or before. */
+                to?: string;
+                /** @description The IANA time zone of `from`, `to` and the CSV's times (default UTC). */
+                timezone?: string;
+                /** @description Only the calls from this number, in international format (`%2B61412345678`). */
+                caller?: string;
+                /** @description `name:value`: only the calls whose answer to the post-call field `name` is `value`. */
+                field?: string;
+                /** @description `csv` answers CSV (as `Accept: text/csv` does); `json` answers JSON whatever `Accept` says. */
+                format?: "json" | "csv";
             };
             header?: never;
             path: {
@@ -1132,16 +1184,17 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description One page of calls. */
+            /** @description One page of calls (or CSV). */
             200: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["CallPage"];
+                    "text/csv": string;
                 };
             };
-            /** @description `validation_error`: `limit` outside 1-100, or a `cursor` this API did not return. */
+            /** @description `validation_error`: `limit` outside 1-100, a `cursor` this API did not return, or a filter that cannot be read (the message names it): an unknown `status`, a date that is not YYYY-MM-DD or `from` after `to`, a `timezone` that is not an IANA name, a `caller` that is not a phone number, a `field` that no agent searched asks or a value its type cannot have. */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -1288,6 +1341,82 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description `configuration_error` (with `setting`) or `internal_error`. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description `database_unavailable`: MongoDB failed; retry. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    listAllCalls: {
+        parameters: {
+            query?: {
+                /** @description How many calls per page (JSON; a CSV holds up to 1,000). */
+                limit?: number;
+                /** @description `nextCursor` of the previous page (or `X-Next-Cursor` of the previous CSV). */
+                cursor?: string;
+                /** @description Only the calls of this status. */
+                status?: components["schemas"]["CallStatus"];
+                /** @description Only the calls that came in on this day (YYYY-MM-DD, in `timezone`) or after. */
+                from?: string;
+                /** @description Only the calls that came in on this day (YYYY-MM-DD, in `timezone`) or before. */
+                to?: string;
+                /** @description The IANA time zone of `from`, `to` and the CSV's times (default UTC). */
+                timezone?: string;
+                /** @description Only the calls from this number, in international format (`%2B61412345678`). */
+                caller?: string;
+                /** @description `name:value`: only the calls whose answer to the post-call field `name` is `value`. */
+                field?: string;
+                /** @description `csv` answers CSV (as `Accept: text/csv` does); `json` answers JSON whatever `Accept` says. */
+                format?: "json" | "csv";
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description One page of calls (or CSV). */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CallPage"];
+                    "text/csv": string;
+                };
+            };
+            /** @description `validation_error`: `limit` outside 1-100, a `cursor` this API did not return, or a filter that cannot be read (the message names it): an unknown `status`, a date that is not YYYY-MM-DD or `from` after `to`, a `timezone` that is not an IANA name, a `caller` that is not a phone number, a `field` that no agent searched asks or a value its type cannot have. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description No valid JWT: API Gateway's authorizer answers `{"message": "Unauthorized"}`. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["GatewayError"];
                 };
             };
             /** @description `configuration_error` (with `setting`) or `internal_error`. */

@@ -171,6 +171,17 @@ class Operation:
 
 
 AGENT_ID = {"agentId": "The agent's id, as `id` of the agent."}
+CALL_FILTERS = {
+    "limit": "How many calls per page (JSON; a CSV holds up to 1,000).",
+    "cursor": "`nextCursor` of the previous page (or `X-Next-Cursor` of the previous CSV).",
+    "status": "Only the calls of this status.",
+    "from": "Only the calls that came in on this day (YYYY-MM-DD, in `timezone`) or after.",
+    "to": "Only the calls that came in on this day (YYYY-MM-DD, in `timezone`) or before.",
+    "timezone": "The IANA time zone of `from`, `to` and the CSV's times (default UTC).",
+    "caller": "Only the calls from this number, in international format (`%2B61412345678`).",
+    "field": "`name:value`: only the calls whose answer to the post-call field `name` is `value`.",
+    "format": "`csv` answers CSV (as `Accept: text/csv` does); `json` answers JSON whatever `Accept` says.",
+}
 CALL = {**AGENT_ID, "callSid": "The call's CallSid, as the call history gives it."}
 IDEMPOTENCY_KEY_HEADER: dict[str, Any] = {
     "name": "Idempotency-Key",
@@ -213,13 +224,8 @@ OPERATIONS: dict[tuple[str, str], Operation] = {
         request_example_event="update_agent.json",
     ),
     ("delete", "/api/agents/{agentId}"): Operation(parameter_descriptions=AGENT_ID),
-    ("get", "/api/agents/{agentId}/calls"): Operation(
-        parameter_descriptions={
-            **AGENT_ID,
-            "limit": "How many calls per page.",
-            "cursor": "`nextCursor` of the previous page.",
-        },
-    ),
+    ("get", "/api/agents/{agentId}/calls"): Operation(parameter_descriptions={**AGENT_ID, **CALL_FILTERS}),
+    ("get", "/api/calls"): Operation(parameter_descriptions=CALL_FILTERS),
     ("get", "/api/agents/{agentId}/calls/{callSid}"): Operation(parameter_descriptions=CALL),
     ("get", "/api/agents/{agentId}/calls/{callSid}/recording"): Operation(parameter_descriptions=CALL),
 }

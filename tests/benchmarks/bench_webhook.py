@@ -53,8 +53,8 @@ def measure_warm(stack: LocalStack, runs: int, *, keep_db: bool, log_sink: Any) 
     from pymongo import MongoClient
 
     from local.demo import signed_call_event
-    from local.signing import set_header
     from local.invoke import create_active_agent, handler_module, invoke
+    from local.signing import set_header
     from voice_agents import runtime
     from voice_agents.core import observability
 

@@ -61,7 +61,12 @@ CALL = "/api/agents/{agentId}/calls/{callSid}"
 COMMON_ERRORS = {401: GATEWAY, 500: ERROR, 503: ERROR}
 # The one answer that is not JSON: a voicemail's audio.
 RECORDING = "/api/agents/{agentId}/calls/{callSid}/recording"
-MEDIA_TYPES = {("get", RECORDING, "200"): {"audio/mpeg"}}
+MEDIA_TYPES = {
+    ("get", RECORDING, "200"): {"audio/mpeg"},
+    # The calls routes answer CSV when asked (Accept: text/csv or format=csv).
+    ("get", "/api/agents/{agentId}/calls", "200"): {"application/json", "text/csv"},
+    ("get", "/api/calls", "200"): {"application/json", "text/csv"},
+}
 RESPONSES = {
     ("post", "/api/agents"): {
         201: AGENT,
@@ -78,6 +83,7 @@ RESPONSES = {
     ("get", "/api/agents"): {200: PAGE, 400: ERROR, **COMMON_ERRORS},
     ("get", "/api/agents/{agentId}"): {200: AGENT, 404: ERROR, **COMMON_ERRORS},
     ("get", "/api/agents/{agentId}/calls"): {200: CALLS, 400: ERROR, 404: ERROR, **COMMON_ERRORS},
+    ("get", "/api/calls"): {200: CALLS, 400: ERROR, **COMMON_ERRORS},
     ("get", CALL): {200: "CallDetail", 404: ERROR, **COMMON_ERRORS},
     ("get", RECORDING): {200: "audio/mpeg", 404: ERROR, **COMMON_ERRORS},
     ("patch", "/api/agents/{agentId}"): {
@@ -290,6 +296,7 @@ def test_operation_ids_are_unique_and_readable():
         "getCall",
         "getCallRecording",
         "listAgents",
+        "listAllCalls",
         "listCalls",
         "updateAgent",
     ]
@@ -314,6 +321,7 @@ def test_routes_are_exactly_the_frontend_api():
         ("patch", "/api/agents/{agentId}"),
         ("delete", "/api/agents/{agentId}"),
         ("get", "/api/agents/{agentId}/calls"),
+        ("get", "/api/calls"),
         ("get", CALL),
         ("get", RECORDING),
     }

@@ -42,6 +42,8 @@ ROUTES = {
     ("POST", "/api/tools/transfer"): "RetellWebhookFunction",
     ("GET", "/api/agents/{agentId}/calls/{callSid}/recording"): "GetAgentsFunction",
     ("GET", "/api/agents/{agentId}/calls/{callSid}"): "GetAgentsFunction",
+    ("GET", "/api/agents/{agentId}/usage"): "GetAgentsFunction",
+    ("GET", "/api/calls"): "GetAgentsFunction",
 }
 # Twilio and Retell send no JWT: these routes check their signatures instead.
 SIGNED_ROUTES = {
@@ -273,6 +275,7 @@ def test_cors_allows_the_frontend_origin_and_its_headers(template):
     assert {"Authorization", "Content-Type", "Idempotency-Key", "If-Match"} <= set(cors["AllowHeaders"])
     assert {"GET", "POST", "PATCH", "DELETE"} <= set(cors["AllowMethods"])
     assert "ETag" in cors["ExposeHeaders"]  # the dashboard reads it for If-Match
+    assert "X-Next-Cursor" in cors["ExposeHeaders"]  # and this for the next part of a CSV of calls
 
 
 # ---------------------------------------------------------------- runtime and build

@@ -27,3 +27,19 @@ ANSWER_TEXT_MAX_LENGTH = 1_000
 
 # A stored answer: text (string and enum fields), true/false, or a number.
 Answer = str | bool | int | float
+
+
+def answer_text(answer: Answer) -> str:
+    """An answer written one way whatever its type: ``true``/``false``, a number without a needless
+    fraction (2 and 2.0 are both ``2``), text as it is."""
+    if isinstance(answer, bool):
+        return "true" if answer else "false"
+    if isinstance(answer, float):
+        return str(int(answer)) if answer.is_integer() else repr(answer)
+    return str(answer)
+
+
+def answer_term(name: str, answer: Answer) -> str:
+    """``name=answer`` (``answer_text``): what a call is found by when the owner asks for the calls
+    with a given answer, an equality that one index serves whatever the field."""
+    return f"{name}={answer_text(answer)}"

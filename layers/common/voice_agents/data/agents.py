@@ -40,6 +40,8 @@ from voice_agents.data.leases import Leases
 from voice_agents.data.recordings import RecordingStore
 
 CLAIM_CANDIDATES = 5  # records tried per claim when others hold the first ones
+# The records that hold or will hold paid resources (a number, so calls): not failed, not deleted.
+HOLDING = (AgentStatus.PROVISIONING.value, AgentStatus.ACTIVE.value, AgentStatus.DELETING.value)
 
 
 class AgentStore:
@@ -131,8 +133,16 @@ class AgentStore:
     @translate_errors
     def count_holding(self, owner_id: str, *, up_to: int) -> int:
         """The owner's agents that hold or will hold paid resources, counted up to ``up_to``."""
-        holding = [AgentStatus.PROVISIONING.value, AgentStatus.ACTIVE.value, AgentStatus.DELETING.value]
-        return self.agents.count_documents({"ownerId": owner_id, "status": {"$in": holding}}, limit=up_to)
+        return self.agents.count_documents({"ownerId": owner_id, "status": {"$in": HOLDING}}, limit=up_to)
+
+    @translate_errors
+    def holding_for_owner(self, owner_id: str, *, limit: int) -> list[AgentRecord]:
+        """The owner's agents that hold or will hold a number (so may have calls), newest first, at
+        most ``limit`` (the per-owner quota keeps them far fewer)."""
+        query = {"ownerId": owner_id, "status": {"$in": list(HOLDING)}}
+        return [
+            AgentRecord(document) for document in self.agents.find(query).sort("_id", DESCENDING).limit(limit)
+        ]
 
     @translate_errors
     def find_many(self, agent_ids: list[ObjectId]) -> dict[ObjectId, AgentRecord]:

@@ -17,9 +17,22 @@ and from Retell's events (``CallFacts``):
                           Retell's call_cost, each amount rounded to a whole cent
     postCallAnswers       {name: text | true/false | number}: the answers to the agent's postCallFields
                           (Retell's custom_analysis_data)
+    answerTerms           ["name=answer"]: the same answers written one way whatever their type
+                          (``core.post_call_fields.answer_term``), what a filter on an answer matches:
+                          one multikey index serves every field, where ``postCallAnswers.<name>``
+                          would need an index per name (or a wildcard one, which FerretDB refuses)
 
-Every list here is a list of documents: FerretDB refuses an array directly inside an array (the
-decision log). The transcript is left out of list reads (``list_for_agent``); one call's read has it.
+and, read from Twilio by the reconciler after the call (``repair/prices.py``):
+
+    twilioCost            {currency, micros, seconds, legs}: what Twilio charged for the call and its
+                          child legs (the <Dial>s: to Retell's SIP, to a person), exactly, in millionths
+                          of ``currency`` (Twilio's price_unit); ``seconds`` is the call's duration
+    twilioPriceDueAt      when the reconciler next asks Twilio for the price; absent once it is read
+                          or given up (``TWILIO_PRICE_GIVE_UP_AFTER``)
+
+No list here holds a list (the transcript and the products are lists of documents): FerretDB refuses
+an array directly inside an array (the decision log). The transcript is left out of list reads
+(``list_calls``); one call's read has it.
 A recording's copy is the ``recordings`` collection's (``data/recordings.py``).
 
 What the call path learns (``outcome``, ``transfer``, ``forward``, ``voicemail``, ``messageReason``)
@@ -43,7 +56,8 @@ from pymongo import ASCENDING, DESCENDING
 from pymongo.collection import Collection
 from pymongo.errors import DuplicateKeyError
 
-from voice_agents.core.post_call_fields import Answer
+from voice_agents.core.clock import first_id_at, ordered_id
+from voice_agents.core.post_call_fields import Answer, answer_term
 from voice_agents.core.statuses import CallStatus
 from voice_agents.data.database import translate_errors
 
@@ -75,7 +89,15 @@ SPEAKERS: tuple[Speaker, ...] = get_args(Speaker)
 COST_CURRENCY = "USD"
 MAX_COST_PRODUCTS = 20
 # The transcript stays out of a page of calls: 20 of them could be megabytes.
-_WITHOUT_TRANSCRIPT = {"transcript": 0}
+_WITHOUT_TRANSCRIPT = {"transcript": 0, "answerTerms": 0}
+# What a day's usage needs of each call (``usage_for_agent``).
+_USAGE_FIELDS = {"createdAt": 1, "durationMs": 1, "cost": 1, "twilioCost": 1}
+# Twilio sets a call's price some time after it ends: the first read waits this long after the call
+# came in, a call whose price is not there yet is asked again after TWILIO_PRICE_RETRY, and one still
+# without a price TWILIO_PRICE_GIVE_UP_AFTER after it came in is left unpriced.
+TWILIO_PRICE_FIRST_READ = timedelta(minutes=10)
+TWILIO_PRICE_RETRY = timedelta(minutes=10)
+TWILIO_PRICE_GIVE_UP_AFTER = timedelta(hours=48)
 
 
 @dataclass(frozen=True)
@@ -95,6 +117,30 @@ class CallCost:
     total_cents: int
     billed_seconds: float | None = None
     products: tuple[tuple[str, int], ...] = ()  # (Retell's product name, cents)
+
+
+@dataclass(frozen=True)
+class TwilioCost:
+    """What Twilio charged for a call and its child legs, exactly: ``micros`` millionths of
+    ``currency`` (Twilio's prices have at most 5 decimals); ``seconds`` is the call's duration."""
+
+    currency: str
+    micros: int
+    seconds: int | None = None
+    legs: int = 0
+
+
+@dataclass(frozen=True)
+class CallFilter:
+    """Which of the owner's calls a list reads; a field left None (or empty) is "any". ``since`` and
+    ``until`` are whole seconds (local midnights): the call came in at or after ``since`` and before
+    ``until``."""
+
+    status: CallStatus | None = None
+    since: datetime | None = None
+    until: datetime | None = None
+    caller: str | None = None
+    answer_terms: tuple[str, ...] = ()  # any of these (``answer_term``)
 
 
 @dataclass(frozen=True)
@@ -124,10 +170,17 @@ class CallFacts:
             "sentiment": self.sentiment,
             "cost": _stored_cost(self.cost) if self.cost is not None else None,
             "postCallAnswers": dict(self.post_call_answers) if self.post_call_answers is not None else None,
+            "answerTerms": _answer_terms(self.post_call_answers),
         }
         if self.transcript is not None:
             fields |= stored_transcript(self.transcript)
         return {name: value for name, value in fields.items() if value is not None}
+
+
+def _answer_terms(answers: Mapping[str, Answer] | None) -> list[str] | None:
+    if answers is None:
+        return None
+    return sorted(answer_term(name, answer) for name, answer in answers.items())
 
 
 def stored_transcript(turns: Sequence[Turn]) -> dict[str, Any]:
@@ -313,6 +366,21 @@ class CallRecord:
             if isinstance(name, str) and isinstance(value, str | bool | int | float)
         }
 
+    @property
+    def twilio_cost(self) -> TwilioCost | None:
+        stored = self.document.get("twilioCost")
+        if not isinstance(stored, dict) or not isinstance(stored.get("currency"), str):
+            return None
+        micros = _integer(stored.get("micros"))
+        if micros is None:
+            return None
+        return TwilioCost(
+            currency=stored["currency"],
+            micros=micros,
+            seconds=_integer(stored.get("seconds")),
+            legs=_integer(stored.get("legs")) or 0,
+        )
+
 
 def _event_query(retell_call_id: str, call_sid: str | None, moment: datetime) -> dict[str, Any]:
     query: dict[str, Any] = {"retellCallId": retell_call_id, "expiresAt": {"$gt": moment}}
@@ -341,10 +409,16 @@ class CallStore:
         self.collection = collection
 
     def ensure_indexes(self) -> None:
-        # The calls route: one owner's calls of one agent, newest first.
-        self.collection.create_index(
-            [("ownerId", ASCENDING), ("agentId", ASCENDING), ("orderId", DESCENDING)], name="agent_calls"
-        )
+        # The calls routes: one owner's calls of an agent (of each agent, for the owner's list: the
+        # planner merges one scan per agent), newest first. The date range is a range of orderId, so
+        # this one index serves no filter, a date range and the cursor; each other filter has an index
+        # with its field between the agent and the sort key (docs/architecture.md, "Finding calls").
+        for name, field in _FILTER_INDEXES.items():
+            keys = [("ownerId", ASCENDING), ("agentId", ASCENDING)]
+            keys += [(field, ASCENDING)] if field else []
+            self.collection.create_index([*keys, ("orderId", DESCENDING)], name=name)
+        # The reconciler's queue of calls whose Twilio price is still to be read.
+        self.collection.create_index([("twilioPriceDueAt", ASCENDING)], name="twilio_price_queue")
         # Retell's events name the call by its Retell id.
         self.collection.create_index([("retellCallId", ASCENDING)], name="retell_call")
 
@@ -378,9 +452,11 @@ class CallStore:
             "from": from_number,
             "to": to_number,
             "progress": 0,
-            "orderId": ObjectId(),
+            # Its time is the call's: a range of days is a range of orderId (``CallFilter``).
+            "orderId": ordered_id(moment),
             "createdAt": moment,
             "expiresAt": moment + retention,
+            "twilioPriceDueAt": moment + TWILIO_PRICE_FIRST_READ,
         }
         change: dict[str, Any] = {"$setOnInsert": base}
         if facts:
@@ -486,13 +562,21 @@ class CallStore:
         )
 
     @translate_errors
-    def list_for_agent(
-        self, owner_id: str, agent_id: ObjectId, *, limit: int, after: ObjectId | None, moment: datetime
+    def list_calls(
+        self,
+        owner_id: str,
+        agent_ids: Sequence[ObjectId],
+        call_filter: CallFilter,
+        *,
+        limit: int,
+        after: ObjectId | None,
+        moment: datetime,
     ) -> list[CallRecord]:
-        """The owner's unexpired calls of the agent, newest first, after the cursor ``after``."""
-        query: dict[str, Any] = {"ownerId": owner_id, "agentId": agent_id, "expiresAt": {"$gt": moment}}
-        if after is not None:
-            query["orderId"] = {"$lt": after}
+        """The owner's unexpired calls of these agents that pass ``call_filter``, newest first, after
+        the cursor ``after``, with their routes: two queries (the calls, then their routes by _id)."""
+        if not agent_ids:
+            return []
+        query = _list_query(owner_id, agent_ids, call_filter, after, moment)
         calls = list(
             self.collection.find(query, _WITHOUT_TRANSCRIPT).sort("orderId", DESCENDING).limit(limit)
         )
@@ -501,3 +585,85 @@ class CallStore:
             {each["_id"]: each for each in self.collection.find({"_id": {"$in": wanted}})} if calls else {}
         )
         return [CallRecord(each, routes.get(str(each["_id"]) + ROUTE_SUFFIX)) for each in calls]
+
+    @translate_errors
+    def usage_for_agent(
+        self, owner_id: str, agent_id: ObjectId, *, since: datetime, until: datetime, moment: datetime
+    ) -> list[CallRecord]:
+        """What a usage report needs of each unexpired call of the agent that came in in [since,
+        until): one query on the ``agent_calls`` index, each call projected to its time, durations
+        and costs."""
+        query = _list_query(owner_id, [agent_id], CallFilter(since=since, until=until), None, moment)
+        return [CallRecord(each) for each in self.collection.find(query, _USAGE_FIELDS)]
+
+    # --- Twilio's price, read after the call (repair/prices.py) ----------------------------------
+
+    @translate_errors
+    def due_for_price(self, moment: datetime, *, limit: int) -> list[tuple[str, datetime]]:
+        """(CallSid, when it came in) of the calls whose Twilio price is due, the longest due first."""
+        found = (
+            self.collection.find({"twilioPriceDueAt": {"$lte": moment}}, {"createdAt": 1})
+            .sort("twilioPriceDueAt", ASCENDING)
+            .limit(limit)
+        )
+        return [(str(each["_id"]), each["createdAt"]) for each in found]
+
+    @translate_errors
+    def record_twilio_cost(self, call_sid: str, cost: TwilioCost) -> None:
+        stored = {"currency": cost.currency, "micros": cost.micros, "legs": cost.legs}
+        if cost.seconds is not None:
+            stored["seconds"] = cost.seconds
+        self.collection.update_one(
+            {"_id": call_sid}, {"$set": {"twilioCost": stored}, "$unset": {"twilioPriceDueAt": ""}}
+        )
+
+    @translate_errors
+    def defer_price(self, call_sid: str, due: datetime) -> None:
+        self.collection.update_one({"_id": call_sid}, {"$set": {"twilioPriceDueAt": due}})
+
+    @translate_errors
+    def give_up_price(self, call_sid: str) -> None:
+        """The call stays without a Twilio price (usage counts it as unpriced)."""
+        self.collection.update_one({"_id": call_sid}, {"$unset": {"twilioPriceDueAt": ""}})
+
+
+# Each filter's index (ownerId, agentId, <field>, orderId desc); None: the filter needs no field of
+# its own (no filter, a date range, the cursor, a usage report).
+_FILTER_INDEXES: dict[str, str | None] = {
+    "agent_calls": None,
+    "agent_calls_by_status": "progress",
+    "agent_calls_by_caller": "from",
+    "agent_calls_by_answer": "answerTerms",
+}
+
+
+def _list_query(
+    owner_id: str,
+    agent_ids: Sequence[ObjectId],
+    call_filter: CallFilter,
+    after: ObjectId | None,
+    moment: datetime,
+) -> dict[str, Any]:
+    query: dict[str, Any] = {
+        "ownerId": owner_id,
+        "agentId": agent_ids[0] if len(agent_ids) == 1 else {"$in": list(agent_ids)},
+        "expiresAt": {"$gt": moment},
+    }
+    order: dict[str, ObjectId] = {}
+    if call_filter.since is not None:
+        order["$gte"] = first_id_at(call_filter.since)
+    upper = [first_id_at(call_filter.until)] if call_filter.until is not None else []
+    if after is not None:
+        upper.append(after)
+    if upper:
+        order["$lt"] = min(upper)
+    if order:
+        query["orderId"] = order
+    if call_filter.status is not None:
+        query["progress"] = PROGRESS[call_filter.status]
+    if call_filter.caller is not None:
+        query["from"] = call_filter.caller
+    terms = call_filter.answer_terms
+    if terms:
+        query["answerTerms"] = terms[0] if len(terms) == 1 else {"$in": list(terms)}
+    return query

@@ -26,6 +26,7 @@ SERVER_ANSWERS = {
     503: "`database_unavailable`: MongoDB failed; retry.",
 }
 _ERROR_SCHEMA_REF = "#/components/schemas/Error"
+NEXT_CURSOR_HEADER = "X-Next-Cursor"
 
 
 class ApiResolver(APIGatewayHttpResolver):
@@ -66,21 +67,37 @@ def build_resolver() -> APIGatewayHttpResolver:
 
 
 def answers(
-    success: dict[int, str], errors: dict[int, str], *, body: type[BaseModel] | None = None
+    success: dict[int, str],
+    errors: dict[int, str],
+    *,
+    body: type[BaseModel] | None = None,
+    csv: str | None = None,
 ) -> dict[int, OpenAPIResponse]:
     """A route's answers for its OpenAPI document: each success (its body the route's return type,
-    or ``body``) and each error (an ``Error`` body) with what it means."""
+    or ``body``; with ``csv``, also CSV, described so) and each error (an ``Error`` body) with what it
+    means."""
     documented: dict[int, OpenAPIResponse] = {}
     for status, description in success.items():
         documented[status] = {"description": description}
         if body is not None:
             documented[status]["content"] = {"application/json": {"model": body}}
+        if csv is not None:
+            content = documented[status].setdefault("content", {})
+            content["text/csv"] = {"schema": {"type": "string", "description": csv}}
     for status, description in errors.items():
         documented[status] = {
             "description": description,
             "content": {"application/json": {"schema": {"$ref": _ERROR_SCHEMA_REF}}},
         }
     return documented
+
+
+def csv_response(body: str, *, filename: str, next_cursor: str | None) -> Response[str]:
+    """A CSV download; ``X-Next-Cursor`` names where the next part starts when more rows match."""
+    headers = {"Content-Disposition": f'attachment; filename="{filename}"'}
+    if next_cursor is not None:
+        headers[NEXT_CURSOR_HEADER] = next_cursor
+    return Response(status_code=200, content_type="text/csv; charset=utf-8", body=body, headers=headers)
 
 
 def agent_response(agent: BaseModel, etag: str, status: int = 200) -> Response[str]:

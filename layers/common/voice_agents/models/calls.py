@@ -8,6 +8,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from voice_agents.core.money import micros_as_cents, round_half_up
 from voice_agents.core.statuses import CallStatus
 from voice_agents.data.calls import COST_CURRENCY, CallRecord, Speaker
 from voice_agents.data.recordings import COPIED, LOST, Recording
@@ -60,10 +61,24 @@ class CallCost(BaseModel):
     products: list[ProductCost] = []
 
 
+class TelephonyCost(BaseModel):
+    """What Twilio charged for the call's minutes (the call and its ``<Dial>`` legs: to the agent over
+    SIP, to a person), in whole cents of ``currency`` (Twilio's price unit for the account), rounded
+    once from Twilio's exact prices; ``durationSeconds`` is the call's length as Twilio billed it.
+    Twilio prices a call some minutes after it ends: the reconciler reads it then (null until)."""
+
+    model_config = ConfigDict(frozen=True, json_schema_serialization_defaults_required=True)
+
+    currency: str
+    cents: int
+    durationSeconds: int | None = None
+
+
 class Call(BaseModel):
     """One inbound call of an agent, as the call history keeps it (times in UTC, durations in ms).
     ``postCallAnswers`` holds Retell's answers to the agent's postCallFields, by field name (empty
-    until the call is analysed, or when the agent asks none); ``cost`` is null until Retell reports it."""
+    until the call is analysed, or when the agent asks none); ``cost`` is null until Retell reports it,
+    ``twilioCost`` until the reconciler has read Twilio's price."""
 
     model_config = ConfigDict(
         frozen=True, populate_by_name=True, json_schema_serialization_defaults_required=True
@@ -89,6 +104,7 @@ class Call(BaseModel):
     forward: CallLeg | None = None
     voicemail: Voicemail | None = None
     cost: CallCost | None = None
+    twilioCost: TelephonyCost | None = None
     postCallAnswers: dict[str, PostCallAnswer] = {}
 
     @classmethod
@@ -173,8 +189,17 @@ def _call_fields(record: CallRecord) -> dict[str, Any]:
         )
         if cost is not None
         else None,
+        "twilioCost": _telephony_cost(record),
         "postCallAnswers": record.post_call_answers,
     }
+
+
+def _telephony_cost(record: CallRecord) -> TelephonyCost | None:
+    cost = record.twilio_cost
+    if cost is None:
+        return None
+    cents = round_half_up(micros_as_cents(cost.micros))
+    return TelephonyCost(currency=cost.currency, cents=cents, durationSeconds=cost.seconds)
 
 
 def _recording(record: CallRecord, recording: Recording | None) -> CallRecording | None:

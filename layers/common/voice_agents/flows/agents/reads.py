@@ -1,6 +1,6 @@
-"""Reading agents for their owner: one agent (with its ETag), a page of agents, a page of an agent's
-calls, one call in full, a voicemail's audio; ``owned_record``, the one rule every flow uses for
-"the caller's agent, or 404", and ``owned_call``, the same for one of its calls."""
+"""Reading agents for their owner: one agent (with its ETag), a page of agents, one call in full, a
+voicemail's audio; ``owned_record``, the one rule every flow uses for "the caller's agent, or 404",
+and ``owned_call``, the same for one of its calls. Pages of calls are ``flows/history/search.py``'s."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ from voice_agents.data.agent_record import AgentRecord
 from voice_agents.data.agents import AgentStore
 from voice_agents.data.calls import CallRecord
 from voice_agents.models.agents import Agent, AgentPage, VersionedAgent
-from voice_agents.models.calls import Call, CallDetail, CallPage
+from voice_agents.models.calls import CallDetail
 
 if TYPE_CHECKING:
     from voice_agents.providers.twilio import TwilioNumbers
@@ -40,25 +40,11 @@ def get_agent(agent_id: str, *, owner_id: str, store: AgentStore) -> VersionedAg
 
 
 def list_agents(*, owner_id: str, limit: int, cursor: str | None, store: AgentStore) -> AgentPage:
-    after = _decode_cursor(cursor) if cursor else None
+    after = decode_cursor(cursor) if cursor else None
     records = store.list_for_owner(owner_id, limit=limit + 1, after=after)
     items = [Agent.from_record(record) for record in records[:limit]]
     next_cursor = _encode_cursor(items[-1].id) if len(records) > limit else None
     return AgentPage(items=items, nextCursor=next_cursor)
-
-
-def list_calls(
-    agent_id: str, *, owner_id: str, limit: int, cursor: str | None, store: AgentStore
-) -> CallPage:
-    """The agent's calls, newest first; another owner's agent, or a deleted one, is not found."""
-    after = _decode_cursor(cursor) if cursor else None
-    record = owned_record(store, agent_id, owner_id)
-    calls = store.calls.list_for_agent(
-        owner_id, record.id, limit=limit + 1, after=object_id(after) if after else None, moment=now()
-    )
-    last = calls[limit - 1].order_id if len(calls) > limit else None
-    next_cursor = _encode_cursor(str(last)) if last is not None else None
-    return CallPage(items=[Call.from_record(call) for call in calls[:limit]], nextCursor=next_cursor)
 
 
 def owned_call(store: AgentStore, agent_id: str, call_sid: str, owner_id: str) -> CallRecord:
@@ -97,7 +83,8 @@ def _encode_cursor(last_id: str) -> str:
     return last_id
 
 
-def _decode_cursor(cursor: str) -> str:
+def decode_cursor(cursor: str) -> str:
+    """The id a cursor names (a 400 for a cursor this API did not return)."""
     if not re.fullmatch(CURSOR_PATTERN, cursor) or object_id(cursor) is None:
         raise InvalidRequest("cursor", "cursor is not one this API returned")
     return cursor
