@@ -116,6 +116,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/agents/{agentId}/usage": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * An agent's usage and costs per day
+         * @description Every day from `from` to `to` (dates in `timezone`, an IANA name, UTC by default; both included, at most 92 days; by default the last 30 days up to today): the calls that came in that day, their seconds and started minutes, and their cost in whole US cents: Retell's, Twilio's price of the minutes (read from Twilio minutes after each call; `unpricedCalls` counts the calls still without it) and the number's monthly rental (`TWILIO_NUMBER_MONTHLY_CENTS`) spread over each month's days. Each amount is rounded once, from exact sums.
+         */
+        get: operations["getUsage"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/calls": {
         parameters: {
             query?: never;
@@ -661,6 +681,93 @@ export interface components {
             businessHours?: components["schemas"]["BusinessHoursSetting"] | null;
             /** Postcallfields */
             postCallFields?: components["schemas"]["PostCallField"][];
+        };
+        /**
+         * Usage
+         * @description An agent's usage from ``from`` to ``to`` (local days, both included, in ``timezone``): every
+         *     day of the range, and the whole range in ``total``.
+         */
+        Usage: {
+            /** Agentid */
+            agentId: string;
+            /** Timezone */
+            timezone: string;
+            /**
+             * From
+             * Format: date
+             */
+            from: string;
+            /**
+             * To
+             * Format: date
+             */
+            to: string;
+            /**
+             * Currency
+             * @constant
+             */
+            currency: "USD";
+            /** Days */
+            days: components["schemas"]["UsageDay"][];
+            total: components["schemas"]["UsageAmounts"];
+        };
+        /**
+         * UsageAmounts
+         * @description Calls, minutes and costs over a span of days. Every amount is whole cents of the answer's
+         *     ``currency``, rounded once from its exact value (so the parts may differ from ``totalCents`` by a
+         *     cent): ``retellCents`` (Retell's cost of the calls, as Retell reported it per call, in whole
+         *     cents), ``twilioCents`` (Twilio's price of the calls' minutes, legs included), ``numberCents``
+         *     (the number's monthly rental, spread over the days of each month the agent held it) and
+         *     ``totalCents`` (their sum). ``seconds`` is the calls' length (as Twilio billed it, or Retell
+         *     reported it before Twilio's price is read), ``minutes`` their started minutes (each call rounded
+         *     up, as telephony bills them). ``unpricedCalls`` have no Twilio price yet (Twilio sets it minutes
+         *     after the call; the reconciler reads it) or never got one: their Twilio cost is not in
+         *     ``twilioCents``.
+         */
+        UsageAmounts: {
+            /** Calls */
+            calls: number;
+            /** Seconds */
+            seconds: number;
+            /** Minutes */
+            minutes: number;
+            /** Retellcents */
+            retellCents: number;
+            /** Twiliocents */
+            twilioCents: number;
+            /** Numbercents */
+            numberCents: number;
+            /** Totalcents */
+            totalCents: number;
+            /** Unpricedcalls */
+            unpricedCalls: number;
+        };
+        /**
+         * UsageDay
+         * @description One local day (``date``, in the answer's ``timezone``).
+         */
+        UsageDay: {
+            /** Calls */
+            calls: number;
+            /** Seconds */
+            seconds: number;
+            /** Minutes */
+            minutes: number;
+            /** Retellcents */
+            retellCents: number;
+            /** Twiliocents */
+            twilioCents: number;
+            /** Numbercents */
+            numberCents: number;
+            /** Totalcents */
+            totalCents: number;
+            /** Unpricedcalls */
+            unpricedCalls: number;
+            /**
+             * Date
+             * Format: date
+             */
+            date: string;
         };
         /**
          * Voicemail
@@ -1335,6 +1442,81 @@ export interface operations {
                 };
             };
             /** @description `not_found`: no such agent for this caller (another caller's agent is a 404 too). Also: no such call of this agent (or its record has expired). Or the call has no voicemail. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description `configuration_error` (with `setting`) or `internal_error`. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description `database_unavailable`: MongoDB failed; retry. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    getUsage: {
+        parameters: {
+            query?: {
+                /** @description The first day (YYYY-MM-DD, in `timezone`); by default 29 days before `to`. */
+                from?: string;
+                /** @description The last day (YYYY-MM-DD, in `timezone`); by default today. */
+                to?: string;
+                /** @description The IANA time zone the days are in (default UTC). */
+                timezone?: string;
+            };
+            header?: never;
+            path: {
+                /** @description The agent's id, as `id` of the agent. */
+                agentId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The usage per day, and over the range. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Usage"];
+                };
+            };
+            /** @description `validation_error`: a date that is not YYYY-MM-DD, `from` after `to`, more than 92 days, or a `timezone` that is not an IANA name. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description No valid JWT: API Gateway's authorizer answers `{"message": "Unauthorized"}`. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["GatewayError"];
+                };
+            };
+            /** @description `not_found`: no such agent for this caller (another caller's agent is a 404 too). */
             404: {
                 headers: {
                     [name: string]: unknown;

@@ -226,6 +226,14 @@ OPERATIONS: dict[tuple[str, str], Operation] = {
     ("delete", "/api/agents/{agentId}"): Operation(parameter_descriptions=AGENT_ID),
     ("get", "/api/agents/{agentId}/calls"): Operation(parameter_descriptions={**AGENT_ID, **CALL_FILTERS}),
     ("get", "/api/calls"): Operation(parameter_descriptions=CALL_FILTERS),
+    ("get", "/api/agents/{agentId}/usage"): Operation(
+        parameter_descriptions={
+            **AGENT_ID,
+            "from": "The first day (YYYY-MM-DD, in `timezone`); by default 29 days before `to`.",
+            "to": "The last day (YYYY-MM-DD, in `timezone`); by default today.",
+            "timezone": "The IANA time zone the days are in (default UTC).",
+        }
+    ),
     ("get", "/api/agents/{agentId}/calls/{callSid}"): Operation(parameter_descriptions=CALL),
     ("get", "/api/agents/{agentId}/calls/{callSid}/recording"): Operation(parameter_descriptions=CALL),
 }

@@ -14,7 +14,7 @@ from voice_agents.core.observability import logger, tracer
 from voice_agents.core.statuses import CallStatus
 from voice_agents.data.agent_record import AgentRecord
 from voice_agents.flows.agents import reads
-from voice_agents.flows.history import export, search
+from voice_agents.flows.history import export, search, usage
 from voice_agents.flows.history.filters import FIELD_PATTERN, CallQuery
 from voice_agents.http.requests import owner_id, wants_csv
 from voice_agents.http.resolver import (
@@ -28,6 +28,7 @@ from voice_agents.http.resolver import (
 )
 from voice_agents.models.agents import Agent, AgentPage
 from voice_agents.models.calls import CallDetail, CallPage
+from voice_agents.models.usage import Usage
 
 app = build_resolver()
 NO_SUCH_CALL = f"{NOT_FOUND_ANSWER} Also: no such call of this agent (or its record has expired)."
@@ -232,6 +233,41 @@ def get_call_recording(agentId: str, callSid: str):
         agentId, callSid, owner_id=owner_id(app), store=runtime.store(), twilio=runtime.twilio
     )
     return Response(status_code=200, content_type=media_type, body=audio)
+
+
+@app.get(
+    "/api/agents/<agentId>/usage",
+    operation_id="getUsage",
+    summary="An agent's usage and costs per day",
+    description=(
+        "Every day from `from` to `to` (dates in `timezone`, an IANA name, UTC by default; both "
+        f"included, at most {usage.MAX_DAYS} days; by default the last {usage.DEFAULT_DAYS} days up to "
+        "today): the calls that came in that day, their seconds and started minutes, and their cost "
+        "in whole US cents: Retell's, Twilio's price of the minutes (read from Twilio minutes after "
+        "each call; `unpricedCalls` counts the calls still without it) and the number's monthly "
+        "rental (`TWILIO_NUMBER_MONTHLY_CENTS`) spread over each month's days. Each amount is rounded "
+        "once, from exact sums."
+    ),
+    responses=answers(
+        {200: "The usage per day, and over the range."},
+        {
+            400: "`validation_error`: a date that is not YYYY-MM-DD, `from` after `to`, more than "
+            f"{usage.MAX_DAYS} days, or a `timezone` that is not an IANA name.",
+            404: NOT_FOUND_ANSWER,
+            **SERVER_ANSWERS,
+        },
+    ),
+)
+def get_usage(agentId: str, from_: FromDate = None, to: ToDate = None, timezone: TimeZone = None) -> Usage:
+    return usage.agent_usage(
+        agentId,
+        owner_id=owner_id(app),
+        from_date=from_,
+        to_date=to,
+        timezone=timezone,
+        number_monthly_cents=runtime.settings().twilio_number_monthly_cents,
+        store=runtime.store(),
+    )
 
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP, clear_state=True)

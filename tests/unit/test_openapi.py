@@ -84,6 +84,7 @@ RESPONSES = {
     ("get", "/api/agents/{agentId}"): {200: AGENT, 404: ERROR, **COMMON_ERRORS},
     ("get", "/api/agents/{agentId}/calls"): {200: CALLS, 400: ERROR, 404: ERROR, **COMMON_ERRORS},
     ("get", "/api/calls"): {200: CALLS, 400: ERROR, **COMMON_ERRORS},
+    ("get", "/api/agents/{agentId}/usage"): {200: "Usage", 400: ERROR, 404: ERROR, **COMMON_ERRORS},
     ("get", CALL): {200: "CallDetail", 404: ERROR, **COMMON_ERRORS},
     ("get", RECORDING): {200: "audio/mpeg", 404: ERROR, **COMMON_ERRORS},
     ("patch", "/api/agents/{agentId}"): {
@@ -295,6 +296,7 @@ def test_operation_ids_are_unique_and_readable():
         "getAgent",
         "getCall",
         "getCallRecording",
+        "getUsage",
         "listAgents",
         "listAllCalls",
         "listCalls",
@@ -322,6 +324,7 @@ def test_routes_are_exactly_the_frontend_api():
         ("delete", "/api/agents/{agentId}"),
         ("get", "/api/agents/{agentId}/calls"),
         ("get", "/api/calls"),
+        ("get", "/api/agents/{agentId}/usage"),
         ("get", CALL),
         ("get", RECORDING),
     }

@@ -958,6 +958,7 @@ def test_layer_check_rejects_what_would_not_load_on_graviton(tmp_path, files, pr
         ("CreateAgentFunction", "AGENT_LIMIT_PER_OWNER", "AgentLimitPerOwner"),
         ("ReconcileFunction", "RECONCILER_MAX_REMOVALS", "ReconcilerMaxRemovals"),
         ("TwilioWebhookFunction", "CALL_RECORD_RETENTION_DAYS", "CallRecordRetentionDays"),
+        ("GetAgentsFunction", "TWILIO_NUMBER_MONTHLY_CENTS", "TwilioNumberMonthlyCents"),
         (None, "SECRETS_MAX_AGE_SECONDS", "SecretsMaxAgeSeconds"),
     ],
 )

@@ -92,6 +92,11 @@ class Settings:
     # How long a call's record is kept: the call history's period, and a replayed signed webhook
     # within it registers nothing.
     call_record_retention_days: int = setting(90, alias="CALL_RECORD_RETENTION_DAYS", ge=1, le=365)
+    # What one number costs a month, in US cents: Twilio lists it per country and type on its
+    # pricing pages (not in the 2010 API). The default is an assumed price of an AU mobile number
+    # (PHONE_NUMBER_COUNTRY and PHONE_NUMBER_TYPE's defaults): set your account's. Usage spreads it
+    # over the days of each month the agent holds its number.
+    twilio_number_monthly_cents: int = setting(650, alias="TWILIO_NUMBER_MONTHLY_CENTS", ge=0, le=1_000_000)
 
     def __init__(self, **values: Any) -> None:
         """``values`` by environment variable name (text, as the environment holds it); a missing
