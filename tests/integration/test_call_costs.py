@@ -72,7 +72,8 @@ def test_the_reconciler_reads_the_price_of_the_call_and_its_legs(client, env, db
     [sip_leg] = legs["calls"]
     assert (sip_leg["parent_call_sid"], sip_leg["direction"]) == (sid, "outbound-dial")
     expected = sum(
-        -Decimal(each["price"]) * 1_000_000 for each in (call, sip_leg) if each["price_unit"] == "USD"
+        (-Decimal(each["price"]) * 1_000_000 for each in (call, sip_leg) if each["price_unit"] == "USD"),
+        Decimal(0),
     )
     assert Decimal(call["price"]) == -Decimal("0.0085") * math.ceil(int(call["duration"]) / 60)
     # The record keeps the exact sum, the API shows it in whole cents

@@ -42,6 +42,9 @@ DESIGNED_ROUTES = {
     ("POST", "/api/webhooks/twilio/{agentId}/fallback", "twilio_fallback", None),
     ("POST", "/api/tools/transfer", "retell_webhook", None),
     ("GET", "/api/agents/{agentId}/calls/{callSid}/recording", "get_agents", "JwtAuthorizer"),
+    ("GET", "/api/agents/{agentId}/calls/{callSid}", "get_agents", "JwtAuthorizer"),
+    ("GET", "/api/agents/{agentId}/usage", "get_agents", "JwtAuthorizer"),
+    ("GET", "/api/calls", "get_agents", "JwtAuthorizer"),
 }
 
 
@@ -244,7 +247,7 @@ def test_an_update_from_the_dashboard_reads_and_sends_the_etag(client, env):
     assert "PATCH" in preflight.headers["access-control-allow-methods"]
     assert "if-match" in preflight.headers["access-control-allow-headers"]
     read = client.get(f"/api/agents/{agent['id']}", headers={**bearer(), "Origin": origin})
-    assert read.headers["access-control-expose-headers"] == "ETag"  # a browser may read it
+    assert read.headers["access-control-expose-headers"] == "ETag,X-Next-Cursor"  # a browser may read them
 
     response = client.patch(
         f"/api/agents/{agent['id']}",
