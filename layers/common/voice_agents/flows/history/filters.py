@@ -14,11 +14,11 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 from decimal import Decimal, InvalidOperation
 from zoneinfo import ZoneInfo
 
-from voice_agents.core.days import days_span, parse_date, time_zone
+from voice_agents.core.days import day_start, parse_date, time_zone
 from voice_agents.core.errors import InvalidRequest
 from voice_agents.core.phones import normalize_e164
 from voice_agents.core.post_call_fields import ANSWER_TEXT_MAX_LENGTH, NAME, NAME_PATTERN, Answer, answer_term
@@ -85,8 +85,8 @@ def call_filter(query: CallQuery, agents: Sequence[AgentRecord]) -> CallFilter:
     """The data layer's filter for ``query``; ``agents`` are those searched (their post-call fields
     say what a ``field`` filter's value means)."""
     days = day_range(query.from_date, query.to_date, query.timezone)
-    since = days_span(days.first, days.first, days.zone)[0] if days.first else None
-    until = days_span(days.last, days.last, days.zone)[1] if days.last else None
+    since = day_start(days.first, days.zone) if days.first else None
+    until = day_start(days.last + timedelta(days=1), days.zone) if days.last else None
     return CallFilter(
         status=query.status,
         since=since,
