@@ -32,6 +32,9 @@ function call(n: number, overrides: Partial<Call> = {}): Call {
     transfer: null,
     forward: null,
     voicemail: null,
+    cost: null,
+    twilioCost: null,
+    postCallAnswers: {},
     ...overrides,
   };
 }
