@@ -281,7 +281,7 @@ class CallRecord:
         return value if isinstance(value, str) and value else None
 
     def mapping(self, name: str) -> dict[str, Any] | None:
-        """``customAnalysisData`` (the answers to the owner's post-call fields, once stored): None when
+        """``postCallAnswers`` (the answers to the owner's post-call fields, once stored): None when
         absent or not a map."""
         value = self.document.get(name)
         return value if isinstance(value, dict) and value else None
