@@ -222,6 +222,9 @@ OPERATIONS: dict[tuple[str, str], Operation] = {
     ),
     ("get", "/api/agents/{agentId}/calls/{callSid}"): Operation(parameter_descriptions=CALL),
     ("get", "/api/agents/{agentId}/calls/{callSid}/recording"): Operation(parameter_descriptions=CALL),
+    ("get", "/api/agents/{agentId}/calls/{callSid}/conversation-recording"): Operation(
+        parameter_descriptions=CALL
+    ),
 }
 
 

@@ -58,6 +58,7 @@ HTTP_METHODS = {"get", "put", "post", "delete", "options", "head", "patch", "tra
 AGENT, PAGE, OUTCOME, ERROR, GATEWAY = "Agent", "AgentPage", "DeleteOutcome", "Error", "GatewayError"
 CALLS = "CallPage"
 CALL = "/api/agents/{agentId}/calls/{callSid}"
+CONVERSATION_RECORDING = "/api/agents/{agentId}/calls/{callSid}/conversation-recording"
 COMMON_ERRORS = {401: GATEWAY, 500: ERROR, 503: ERROR}
 # The one answer that is not JSON: a voicemail's audio.
 RECORDING = "/api/agents/{agentId}/calls/{callSid}/recording"
@@ -80,6 +81,7 @@ RESPONSES = {
     ("get", "/api/agents/{agentId}/calls"): {200: CALLS, 400: ERROR, 404: ERROR, **COMMON_ERRORS},
     ("get", CALL): {200: "CallDetail", 404: ERROR, **COMMON_ERRORS},
     ("get", RECORDING): {200: "audio/mpeg", 404: ERROR, **COMMON_ERRORS},
+    ("get", CONVERSATION_RECORDING): {200: "RecordingLink", 404: ERROR, **COMMON_ERRORS},
     ("patch", "/api/agents/{agentId}"): {
         200: AGENT,
         400: ERROR,
@@ -289,6 +291,7 @@ def test_operation_ids_are_unique_and_readable():
         "getAgent",
         "getCall",
         "getCallRecording",
+        "getConversationRecordingLink",
         "listAgents",
         "listCalls",
         "updateAgent",
@@ -316,6 +319,7 @@ def test_routes_are_exactly_the_frontend_api():
         ("get", "/api/agents/{agentId}/calls"),
         ("get", CALL),
         ("get", RECORDING),
+        ("get", CONVERSATION_RECORDING),
     }
 
 

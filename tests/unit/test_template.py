@@ -42,6 +42,7 @@ ROUTES = {
     ("POST", "/api/tools/transfer"): "RetellWebhookFunction",
     ("GET", "/api/agents/{agentId}/calls/{callSid}/recording"): "GetAgentsFunction",
     ("GET", "/api/agents/{agentId}/calls/{callSid}"): "GetAgentsFunction",
+    ("GET", "/api/agents/{agentId}/calls/{callSid}/conversation-recording"): "GetAgentsFunction",
 }
 # Twilio and Retell send no JWT: these routes check their signatures instead.
 SIGNED_ROUTES = {
@@ -368,11 +369,81 @@ def test_no_function_names_its_own_api_and_the_builders_of_webhook_urls_name_the
 # ---------------------------------------------------------------- least privilege
 
 
-def test_each_function_may_only_read_the_configured_secret(template):
+RECORDING_OBJECTS = {"Fn::Sub": "${RecordingsBucket.Arn}/*"}
+RECORDINGS_KEY = {"Fn::GetAtt": ["RecordingsKey", "Arn"]}
+# What each function may do besides reading the secret: the recordings' copy writes them, and the
+# read routes sign links that read them. Nothing lists, deletes or reads the bucket otherwise.
+RECORDINGS_POLICIES = {
+    "ReconcileFunction": {
+        "Statement": [
+            {
+                "Sid": "WriteRecordingCopies",
+                "Effect": "Allow",
+                "Action": ["s3:PutObject", "s3:AbortMultipartUpload"],
+                "Resource": RECORDING_OBJECTS,
+            },
+            {
+                "Sid": "EncryptRecordingCopies",
+                "Effect": "Allow",
+                "Action": ["kms:GenerateDataKey", "kms:Decrypt"],
+                "Resource": RECORDINGS_KEY,
+            },
+        ]
+    },
+    "GetAgentsFunction": {
+        "Statement": [
+            {
+                "Sid": "ReadRecordingCopies",
+                "Effect": "Allow",
+                "Action": "s3:GetObject",
+                "Resource": RECORDING_OBJECTS,
+            },
+            {
+                "Sid": "DecryptRecordingCopies",
+                "Effect": "Allow",
+                "Action": "kms:Decrypt",
+                "Resource": RECORDINGS_KEY,
+            },
+        ]
+    },
+}
+
+
+def test_each_function_may_only_read_the_configured_secret_and_use_the_recordings_it_needs(template):
     for logical_id, properties in functions(template).items():
         # Only SAM's generated role, so nothing broader can be attached by name.
         assert "Role" not in properties, logical_id
-        assert properties["Policies"] == [SECRETS_POLICY], logical_id
+        extra = [RECORDINGS_POLICIES[logical_id]] if logical_id in RECORDINGS_POLICIES else []
+        assert properties["Policies"] == [SECRETS_POLICY, *extra], logical_id
+        bucket = properties.get("Environment", {}).get("Variables", {}).get("RECORDINGS_BUCKET")
+        assert bucket == ({"Ref": "RecordingsBucket"} if extra else None), logical_id
+
+
+def test_recordings_are_private_encrypted_tls_only_and_kept_as_long_as_call_records(template):
+    resources = template["Resources"]
+    bucket = resources["RecordingsBucket"]["Properties"]
+    [encryption] = bucket["BucketEncryption"]["ServerSideEncryptionConfiguration"]
+    assert encryption["ServerSideEncryptionByDefault"] == {
+        "SSEAlgorithm": "aws:kms",
+        "KMSMasterKeyID": RECORDINGS_KEY,
+    }
+    assert encryption["BucketKeyEnabled"] is True
+    assert set(bucket["PublicAccessBlockConfiguration"].values()) == {True}
+    assert len(bucket["PublicAccessBlockConfiguration"]) == 4
+    assert bucket["OwnershipControls"] == {"Rules": [{"ObjectOwnership": "BucketOwnerEnforced"}]}
+    [rule] = bucket["LifecycleConfiguration"]["Rules"]
+    assert (rule["Status"], rule["ExpirationInDays"]) == ("Enabled", {"Ref": "CallRecordRetentionDays"})
+    assert rule["AbortIncompleteMultipartUpload"] == {"DaysAfterInitiation": 1}
+    [tls] = resources["RecordingsBucketPolicy"]["Properties"]["PolicyDocument"]["Statement"]
+    assert (tls["Effect"], tls["Action"], tls["Condition"]) == (
+        "Deny",
+        "s3:*",
+        {"Bool": {"aws:SecureTransport": "false"}},
+    )
+    key = resources["RecordingsKey"]["Properties"]
+    assert key["EnableKeyRotation"] is True
+    [admin] = key["KeyPolicy"]["Statement"]
+    assert admin["Principal"] == {"AWS": {"Fn::Sub": "arn:${AWS::Partition}:iam::${AWS::AccountId}:root"}}
 
 
 def test_no_policy_grants_everything(template):
@@ -641,7 +712,7 @@ def test_a_failed_reconciler_run_lands_in_an_encrypted_queue(template):
     # Kept as long as SQS allows, so the error can still be read after a weekend
     assert queue["Properties"]["MessageRetentionPeriod"] == 14 * 24 * 3600
     # And the permission to send there is SAM's (sqs:SendMessage on this queue): nothing is granted by hand
-    assert functions(template)["ReconcileFunction"]["Policies"] == [SECRETS_POLICY]
+    assert "sqs" not in json.dumps(functions(template)["ReconcileFunction"]["Policies"])
 
 
 # ---------------------------------------------------------------- alarms
@@ -857,6 +928,8 @@ CHECKOV_SKIPS = {
     ("TwilioFallbackFunction", "CKV_AWS_115"),
     ("RetellWebhookFunction", "CKV_AWS_115"),
     ("WebhookApi", "CKV_AWS_120"),  # no cache: every request is a POST answered once
+    ("RecordingsBucket", "CKV_AWS_18"),  # no access log bucket
+    ("RecordingsBucket", "CKV_AWS_21"),  # no versions: a copy must go at the end of the retention
 }
 
 

@@ -29,6 +29,7 @@ from voice_agents.core.settings import SECRET_VARIABLES, Settings, forget_secret
 if TYPE_CHECKING:
     from voice_agents.data.agents import AgentStore
     from voice_agents.providers.retell import RetellClient
+    from voice_agents.providers.s3 import RecordingBucket
     from voice_agents.providers.twilio import TwilioNumbers
 
 C = TypeVar("C")
@@ -46,6 +47,8 @@ class Services:
     store: AgentStore
     retell: RetellClient
     twilio: TwilioNumbers
+    # The recordings bucket; None when RECORDINGS_BUCKET is unset (nothing is copied).
+    recordings: RecordingBucket | None = None
 
 
 @dataclass
@@ -175,9 +178,22 @@ class Runtime:
             lambda _: None,  # the SDK's session closes with the object
         )
 
+    def recordings(self) -> RecordingBucket | None:
+        """The recordings bucket, or None without RECORDINGS_BUCKET (boto3 is imported at its first use)."""
+        from voice_agents.providers.s3 import RecordingBucket
+
+        bucket = self.settings().recordings_bucket
+        if not bucket:
+            return None
+        return self._client("recordings", bucket, lambda: RecordingBucket(bucket), lambda _: None)
+
     def services(self) -> Services:
         return Services(
-            settings=self.settings(), store=self.store(), retell=self.retell(), twilio=self.twilio()
+            settings=self.settings(),
+            store=self.store(),
+            retell=self.retell(),
+            twilio=self.twilio(),
+            recordings=self.recordings(),
         )
 
     def reset(self) -> None:
@@ -231,6 +247,10 @@ def retell() -> RetellClient:
 
 def twilio() -> TwilioNumbers:
     return _runtime.twilio()
+
+
+def recordings() -> RecordingBucket | None:
+    return _runtime.recordings()
 
 
 def services() -> Services:

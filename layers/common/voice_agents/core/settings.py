@@ -92,6 +92,9 @@ class Settings:
     # How long a call's record is kept: the call history's period, and a replayed signed webhook
     # within it registers nothing.
     call_record_retention_days: int = setting(90, alias="CALL_RECORD_RETENTION_DAYS", ge=1, le=365)
+    # The stack's bucket of calls' recordings (copied from Retell by the reconciler); unset: none are
+    # copied and no recording can be played.
+    recordings_bucket: str | None = setting(None, alias="RECORDINGS_BUCKET")
 
     def __init__(self, **values: Any) -> None:
         """``values`` by environment variable name (text, as the environment holds it); a missing

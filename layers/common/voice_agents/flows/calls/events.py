@@ -8,10 +8,11 @@ CallSid, from the metadata it was registered with, when the event carries it), i
 whose outcome does not depend on order or repetition (``data/calls.py``): Retell retries an event up to
 three times and may deliver them out of order. What the record keeps of Retell's call object (the
 status and times, the transcript, the cost, the answers to the agent's postCallFields) is read by
-``retell_call``. An event naming a recording queues its copy into the stack's bucket
-(``data/recordings.py``; the reconciler copies it, never this 10 s answer). Other event types, and
-events for calls we never registered, are acknowledged (204) and change nothing. A signed body that
-is not an event is a 400. The database down is a 503 (Retell retries); no answer carries internals.
+``retell_call``. An event naming a recording files it (``data/recordings.py``) for the copy into the
+stack's bucket, which the reconciler makes (``recording_copy``), never this answer within Retell's
+10 s. Other event types, and events for calls we never registered, are acknowledged (204) and change
+nothing. A signed body that is not an event is a 400. The database down is a 503 (Retell retries);
+no answer carries internals.
 """
 
 from __future__ import annotations
