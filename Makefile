@@ -128,12 +128,13 @@ screenshots: $(VENV)/.installed ferretdb web $(CHROMIUM)  ## docs/dashboard.png,
 $(CHROMIUM):
 	$(if $(filter 0,$(shell id -u)),,sudo) sh -c 'apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium'
 
-bench: $(VENV)/.installed ferretdb  ## create latency against the critical-path bound; cold starts against their floors; webhook overhead; the cost of scale; slow providers against the timeout
+bench: $(VENV)/.installed ferretdb  ## create latency against the critical-path bound; cold starts against their floors; webhook overhead; a call record's weight; the cost of scale; slow providers against the timeout
 	$(PY) -m tests.benchmarks.bench_create_agent
 	$(PY) -m tests.benchmarks.bench_update_agent
 	$(PY) -m tests.benchmarks.bench_cold_start
 	$(PY) -m tests.benchmarks.bench_webhook
 	$(PY) -m tests.benchmarks.bench_call_history
+	$(PY) -m tests.benchmarks.bench_call_record
 	$(PY) -m tests.benchmarks.bench_scale
 	$(PY) -m tests.benchmarks.bench_slow_providers
 

@@ -61,11 +61,10 @@ ROUTE_SUFFIX = "#route"
 # A route is only read with its call; its own expiry (the longest retention) only cleans it up.
 ROUTE_RETENTION = timedelta(days=365)
 
-# What one call may keep of its transcript. A one-hour call (Retell's default longest) is about 700
-# turns and 55,000 characters; a 10-minute one weighs about 19 kB of BSON (tests/benchmarks/
+# What one call may keep of its transcript. A one-hour call (Retell's default longest) is about 570
+# turns and 50,000 characters, 89 kB of BSON; a 10-minute one about 15 kB (tests/benchmarks/
 # bench_call_record.py). Past either cap the beginning is kept and ``transcriptTruncated`` says so: at
-# most about 450 kB (100,000 characters of up to 4 bytes each, and the turns' keys), far from
-# MongoDB's 16 MB per document.
+# most 468 kB (100,000 characters of 4 bytes each, and the turns' keys), far from MongoDB's 16 MB.
 TRANSCRIPT_MAX_TURNS = 1_000
 TRANSCRIPT_MAX_CHARACTERS = 100_000
 Speaker = Literal["agent", "caller", "person"]
