@@ -121,7 +121,8 @@ def main(argv: list[str] | None = None) -> None:
     with local_stack() as stack:
         os.environ.update(stack.environment())
         agent = json_body(invoke("create_agent", http_event("create_agent.json")))
-        database = MongoClient(stack.mongodb_uri, tz_aware=True)[stack.database]
+        client: MongoClient[dict[str, Any]] = MongoClient(stack.mongodb_uri, tz_aware=True)
+        database = client[stack.database]
         for label, minutes, sid in (("10 minutes", 10, "CA" + "a" * 32), ("60 minutes", 60, "CA" + "b" * 32)):
             invoke("twilio_webhook", signed_event(agent, call_sid=sid))
             call_id = next(
@@ -140,6 +141,7 @@ def main(argv: list[str] | None = None) -> None:
             samples = [timed(deliver) for _ in range(args.runs)]  # the first one writes, the rest replay
             assert set(answered) == {204}, answered
             record = database.calls.find_one({"_id": sid})
+            assert record is not None
             read = http_event("get_call.json", agent_id=agent["id"], call_sid=sid)
             reads = [timed(functools.partial(invoke, "get_agents", read)) for _ in range(args.runs)]
             figures = {

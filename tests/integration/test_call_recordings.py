@@ -134,6 +134,31 @@ def test_a_recording_over_the_size_cap_is_given_up_and_nothing_is_left_in_the_bu
     assert s3.list_objects_v2(Bucket=RECORDINGS_BUCKET)["KeyCount"] == 0
 
 
+def test_a_recording_whose_copy_fails_unexpectedly_holds_up_no_other(client, env, db, s3, monkeypatch):
+    agent, sid = ended_call(client, env)
+    # Filed before it (so first in line), a recording whose copy meets a bug
+    first = {
+        **db.recordings.find_one({"_id": sid}),
+        "_id": "CA" + "e" * 32,
+        "sourceUrl": "https://x.test/a.wav",
+    }
+    first["due"] -= timedelta(minutes=1)
+    db.recordings.insert_one(first)
+    real = recording_copy.download_recording
+
+    def download(url: str, **options: Any) -> Any:
+        if url == "https://x.test/a.wav":
+            raise RuntimeError("a bug")
+        return real(url, **options)
+
+    monkeypatch.setattr(recording_copy, "download_recording", download)
+
+    assert run_reconciler()["recordings"] == {"copied": 1, "retried": 1, "lost": 0}
+
+    assert db.recordings.find_one({"_id": first["_id"]})["state"] == "pending"
+    assert shown(client, agent, sid).json()["recording"]["status"] == "available"
+
+
 def test_a_link_that_is_not_https_is_never_fetched(client, env, db, s3):
     agent, sid = ended_call(client, env)
     db.recordings.update_one({"_id": sid}, {"$set": {"sourceUrl": "http://169.254.169.254/latest/meta-data"}})

@@ -18,8 +18,8 @@ from pymongo.database import Database
 from pymongo.errors import DuplicateKeyError, OperationFailure
 
 from voice_agents.core.clock import now
-from voice_agents.data.calls import CallCost, CallFacts, Turn
 from voice_agents.data.agents import AgentStore
+from voice_agents.data.calls import CallCost, CallFacts, Turn
 from voice_agents.data.database import IDEMPOTENCY
 from voice_agents.data.idempotency import MongoPersistenceLayer
 

@@ -41,7 +41,9 @@ DESIGNED_ROUTES = {
     ("POST", "/api/webhooks/twilio/{agentId}/recording", "twilio_webhook", None),
     ("POST", "/api/webhooks/twilio/{agentId}/fallback", "twilio_fallback", None),
     ("POST", "/api/tools/transfer", "retell_webhook", None),
+    ("GET", "/api/agents/{agentId}/calls/{callSid}", "get_agents", "JwtAuthorizer"),
     ("GET", "/api/agents/{agentId}/calls/{callSid}/recording", "get_agents", "JwtAuthorizer"),
+    ("GET", "/api/agents/{agentId}/calls/{callSid}/conversation-recording", "get_agents", "JwtAuthorizer"),
 }
 
 
@@ -209,7 +211,9 @@ def test_a_call_from_ring_to_hang_up_shows_ended_with_its_duration(client, env):
     deadline = time.monotonic() + 15
     while True:
         [call] = client.get(calls_path, headers=bearer()).json()["items"]
-        if call["summary"] is not None or time.monotonic() > deadline:
+        # The fake notes a delivery once its answer came back, which is after the record changed
+        answered = len(env.retell.event_deliveries) == 3
+        if (call["summary"] is not None and answered) or time.monotonic() > deadline:
             break
         time.sleep(0.1)
 

@@ -252,11 +252,6 @@ class CallRecord:
         return _integer(self.document.get("durationMs"))
 
     @property
-    def expires_at(self) -> datetime | None:
-        expires = self.document.get("expiresAt")
-        return expires if isinstance(expires, datetime) else None
-
-    @property
     def transcript(self) -> list[Turn]:
         """The stored turns (none when the read left the transcript out, or Retell sent none); a
         turn of another shape is skipped."""

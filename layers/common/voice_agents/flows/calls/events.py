@@ -43,6 +43,9 @@ EVENT_STATUS = {
     "call_ended": CallStatus.ENDED,
     "call_analyzed": CallStatus.ENDED,
 }
+# The events that carry the whole call (transcript, cost, recording, analysis): a late call_started
+# must not write what the call had at its start over what it had at its end.
+ENDING_EVENTS = frozenset({"call_ended", "call_analyzed"})
 # Retell's call_status values; "error" is a call that ended in an error (disconnectionReason says why).
 RETELL_STATUS = {
     "registered": CallStatus.REGISTERED,
@@ -106,14 +109,14 @@ def _answer(
         call.call_id,
         call_sid=call.call_sid(),
         progress=PROGRESS[_status(event, call)],
-        facts=call.facts(),
+        facts=call.facts(whole_call=event in ENDING_EVENTS),
         moment=moment,
     )
     if not applied:
         logger.warning("call event for a call we did not register (or whose record expired); ignored")
         count("CallEventsUnknown")
         return EventAnswer(204)
-    if call.recording_url is not None:
+    if call.recording_url is not None and event in ENDING_EVENTS:
         _queue_recording_copy(store, call, call.recording_url, moment)
     count("CallEventsApplied")
     return EventAnswer(204)

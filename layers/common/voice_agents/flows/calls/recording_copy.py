@@ -9,7 +9,9 @@ the events filed (``data/recordings.py``, ``pending`` and due) is downloaded fro
 bucket, where the bucket's lifecycle removes it after CALL_RECORD_RETENTION_DAYS, as the call's
 record goes. A failure is tried again 1, 2, 4... minutes later (at most an hour apart) until 24 hours
 after the events named it, then given up (``lost``); a recording over MAX_RECORDING_BYTES is given up
-at once. A copy made twice (two runs, or an answer lost) writes the same bytes to the same key.
+at once. Whatever fails for one recording (a bug included: logged with its traceback) is that
+recording's, tried again later; only the database failing stops the copy. A copy made twice (two
+runs, or an answer lost) writes the same bytes to the same key.
 """
 
 from __future__ import annotations
@@ -98,7 +100,9 @@ def _copy(
     except RecordingTooLarge as exc:
         _give_up(store, recording, report, f"too large to keep: {exc}")
         return
-    except DomainError as exc:
+    except Exception as exc:  # one recording's failure, even a bug, never holds up the others
+        if not isinstance(exc, DomainError):
+            logger.exception("recording copy failed unexpectedly")
         give_up_at = recording.give_up_at
         if give_up_at is None or moment >= give_up_at:
             _give_up(store, recording, report, f"Retell's link failed for a day: {exc}")
