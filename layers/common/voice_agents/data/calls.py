@@ -27,8 +27,9 @@ is in a document of its own beside it, ``{CallSid}#route`` (``CallStore.note``).
 
 The status is kept as ``progress``, a number that only grows (``$max``): events arrive in any order
 and more than once, and a status that never goes backwards is then one atomic update per event. The
-other facts are ``$set`` as each event carries them: Retell sends the same transcript, cost and
-answers in every event that has them, so a replay writes the same values and erases nothing.
+other facts are ``$set`` as each event carries them (the whole call only from call_ended and
+call_analyzed): Retell sends the same transcript, cost and answers in every event that has them, so a
+replay writes the same values and erases nothing.
 """
 
 from __future__ import annotations
