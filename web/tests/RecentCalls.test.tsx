@@ -32,6 +32,8 @@ function call(n: number, overrides: Partial<Call> = {}): Call {
     transfer: null,
     forward: null,
     voicemail: null,
+    cost: null,
+    postCallAnswers: {},
     ...overrides,
   };
 }

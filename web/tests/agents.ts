@@ -22,6 +22,7 @@ export function agent(overrides: Partial<Agent> = {}): Agent {
     answerMode: "agent",
     ringSeconds: 20,
     businessHours: null,
+    postCallFields: [],
     createdAt: "2026-11-27T01:00:00Z",
     updatedAt: "2026-11-27T01:00:02Z",
     ...overrides,

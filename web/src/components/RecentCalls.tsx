@@ -1,6 +1,7 @@
 import { useState } from "react";
 import { type Agent, type ApiClient, type Call, errorMessage } from "../api";
 import { CALL_STATUS_LABELS, callRoute, formatClock, formatDuration, formatWhen } from "../calls";
+import { callHref } from "../pages";
 import { formatPhoneNumber } from "../phone";
 import { KeepNumbers } from "./KeepNumbers";
 import { VoicemailPlayer } from "./VoicemailPlayer";
@@ -83,6 +84,12 @@ function CallItem({ call, client }: { call: Call; client: ApiClient }) {
       {call.businessOpen === false ? <span className="call-after-hours">After hours</span> : null}
       {duration ? <span className="call-duration">{duration}</span> : null}
       <time dateTime={call.registeredAt}>{formatWhen(call.registeredAt)}</time>
+      <a className="call-link" href={callHref(call.agentId, call.callSid)}>
+        Details{" "}
+        <span className="visually-hidden">
+          of the call from {caller}, {formatWhen(call.registeredAt)}
+        </span>
+      </a>
       {route.length ? (
         <p className="call-route">
           <KeepNumbers text={route.map((step) => `${step}.`).join(" ")} />
