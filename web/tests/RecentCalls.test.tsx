@@ -33,6 +33,7 @@ function call(n: number, overrides: Partial<Call> = {}): Call {
     forward: null,
     voicemail: null,
     cost: null,
+    twilioCost: null,
     postCallAnswers: {},
     ...overrides,
   };

@@ -22,6 +22,7 @@ export function call(n: number, overrides: Partial<Call> = {}): Call {
     forward: null,
     voicemail: null,
     cost: null,
+    twilioCost: null,
     postCallAnswers: {},
     ...overrides,
   };
