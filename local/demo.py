@@ -2,12 +2,14 @@
 
     python -m local.demo      (or: make demo)
 
-Creates an agent through the create_agent handler with events/create_agent.json, changes its prompt,
-places a signed inbound call through the Twilio webhook, lets the fake Retell end it (its signed call
-events reach the Retell webhook over the local HTTP API), reads it back from the call history; then
-gives the agent a person to transfer to, has the fake Twilio play a call in which the agent's tool
-puts the caller through, and one while the fake Retell is down (the caller is forwarded), shows
-where each call went, deletes the agent, and runs the reconciler.
+Asks to be told of each call (a webhook on 127.0.0.1 and an email), creates an agent through the
+create_agent handler with events/create_agent.json, changes its prompt, places a signed inbound call
+through the Twilio webhook, lets the fake Retell end it (its signed call events reach the Retell
+webhook over the local HTTP API), reads it back from the call history, shows the signed webhook and
+the email the business got (through SQS and SES on the local stack, the consumer run by the local
+SQS event source); then gives the agent a person to transfer to, has the fake Twilio play a call in
+which the agent's tool puts the caller through, and one while the fake Retell is down (the caller is
+forwarded), shows where each call went, deletes the agent, and runs the reconciler.
 """
 
 from __future__ import annotations
@@ -21,6 +23,8 @@ from contextlib import ExitStack, contextmanager
 from typing import Any
 
 from local.api.server import LocalHttpApi
+from local.aws import consumer_event_source
+from local.fakes.owner_endpoint import OwnerEndpoint
 from local.invoke import LambdaContext, http_event, invoke
 from local.sample_events import load_event
 from local.signing import call_event, set_header, signature
@@ -53,7 +57,7 @@ def main() -> None:
     os.environ.setdefault("POWERTOOLS_LOG_LEVEL", "WARNING")
     os.environ.setdefault("POWERTOOLS_METRICS_DISABLED", "true")
     with ExitStack() as resources:
-        with step("Starting the local stack (FerretDB, fake Retell, fake Twilio) on 127.0.0.1"):
+        with step("Starting the local stack (FerretDB, fake Retell, fake Twilio, SQS and SES) on 127.0.0.1"):
             stack = resources.enter_context(local_stack())
             # Retell delivers call events over HTTP: the template's routes served on loopback receive
             # them, and the numbers' and agents' webhooks point there.
@@ -63,7 +67,12 @@ def main() -> None:
             show("Retell", stack.retell.base_url)
             show("Twilio", stack.twilio.base_url)
             show("API (the webhooks)", api.base_url)
-        run(stack)
+            show("SQS and SES (moto)", stack.aws.endpoint)
+            # What Lambda's SQS event source does for DeliverNotificationsFunction, as a thread.
+            resources.enter_context(consumer_event_source(stack.aws))
+            endpoint = resources.enter_context(OwnerEndpoint())
+            show("the business's own webhook endpoint", endpoint.url)
+        run(stack, endpoint, ask_to_be_told(endpoint))
 
 
 CALLER = "+61298765432"
@@ -92,7 +101,7 @@ def call(function: str, event: dict[str, Any]) -> dict[str, Any]:
     return invoke(function, event, LambdaContext())
 
 
-def run(stack: LocalStack) -> None:
+def run(stack: LocalStack, endpoint: OwnerEndpoint, secret: str) -> None:
     with step("POST /api/agents (events/create_agent.json): Retell LLM + agent, an AU mobile number"):
         response = call("create_agent", load_event("create_agent.json"))
         agent = json.loads(response["body"])
@@ -146,6 +155,8 @@ def run(stack: LocalStack) -> None:
         show("status", response["statusCode"])
         show("call", {k: answered[k] for k in ("callSid", "from", "status", "durationMs", "summary")})
 
+    told(stack, endpoint, secret)
+
     call_path(stack, agent)
 
     with step("DELETE /api/agents/{id}: release the number first, then the Retell agent and LLM"):
@@ -157,6 +168,37 @@ def run(stack: LocalStack) -> None:
 
     with step("The scheduled reconciler: nothing left behind, so nothing to do"):
         show("report", call("reconcile", load_event("reconcile.json")))
+
+
+def ask_to_be_told(endpoint: OwnerEndpoint) -> str:
+    """The owner's notification settings; the signing secret, shown this once."""
+    with step("PUT /api/notifications (events/put_notifications.json): be told of each call"):
+        settings = {"webhookUrl": endpoint.url, "email": "frontdesk@example.com"}
+        response = call("notifications", http_event("put_notifications.json", body=settings))
+        saved = json.loads(response["body"])
+        show("status", response["statusCode"])
+        show("settings", {k: saved[k] for k in ("webhookUrl", "email")})
+        show("signing secret (shown this once)", saved["signingSecret"][:12] + "...")
+    return str(saved["signingSecret"])
+
+
+def told(stack: LocalStack, endpoint: OwnerEndpoint, secret: str) -> None:
+    """What the business got after call_analyzed: a signed webhook and an email, each sent once."""
+    from standardwebhooks import Webhook
+
+    with step("The business is told: call_analyzed queued its notifications; the consumer sent them"):
+        [received] = endpoint.wait_for(1, timeout=20)
+        event = Webhook(secret).verify(received.body, received.headers)
+        show("webhook", f"{received.headers['webhook-id']} -> {received.status}")
+        show(
+            "verified with the Standard Webhooks library", {k: event["data"][k] for k in ("from", "summary")}
+        )
+        deadline = time.monotonic() + 20
+        while not stack.aws.sent_emails() and time.monotonic() < deadline:
+            time.sleep(0.1)
+        [email] = stack.aws.sent_emails()
+        show("email (SES)", f"to {email['to'][0]}: {email['subject']}")
+        show("its text", email["body"].strip())
 
 
 def call_path(stack: LocalStack, agent: dict[str, Any]) -> None:

@@ -1,17 +1,20 @@
 """The local stack: what `sam local` would give, without Docker or a cloud account.
 
-FerretDB (or the MONGODB_URI you give), the fake Retell and Twilio servers on loopback, and the
-environment the Lambda handlers read. Used by the tests' fixtures and by the demo.
+FerretDB (or the MONGODB_URI you give), the fake Retell and Twilio servers, SQS and SES (moto's server,
+local/aws.py) on loopback, and the environment the Lambda handlers read. Used by the tests' fixtures
+and by the demo.
 """
 
 from __future__ import annotations
 
 import os
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
 
 from local import ferretdb
+from local.aws import LocalAws, start_local_aws
 from local.fakes import FakeRetell, FakeTwilio
 
 RETELL_API_KEY = "key_local_retell"
@@ -30,10 +33,11 @@ class StackPorts:
     mongodb: int = 0
     retell: int = 0
     twilio: int = 0
+    aws: int = 0  # SQS and SES
 
 
 # make stack's ports: env.json names them, so `sam local` containers reach the stack there.
-FIXED_PORTS = StackPorts(api=3000, mongodb=27017, retell=8081, twilio=8082)
+FIXED_PORTS = StackPorts(api=3000, mongodb=27017, retell=8081, twilio=8082, aws=8083)
 
 
 @dataclass
@@ -41,15 +45,20 @@ class LocalStack:
     mongodb_uri: str
     retell: FakeRetell
     twilio: FakeTwilio
+    aws: LocalAws
     database: str = "voice_agents"
 
     def environment(self) -> dict[str, str]:
         """The variables of the README's configuration table, pointing at this stack."""
-        return stack_environment(self.mongodb_uri, self.retell.base_url, self.twilio.base_url, self.database)
+        providers = stack_environment(
+            self.mongodb_uri, self.retell.base_url, self.twilio.base_url, self.database
+        )
+        return providers | self.aws.environment()
 
     def reset(self) -> None:
         self.retell.reset()
         self.twilio.reset()
+        self.aws.reset()
 
 
 def stack_environment(
@@ -79,6 +88,10 @@ def local_stack(ports: StackPorts | None = None) -> Iterator[LocalStack]:
     """Start everything on 127.0.0.1; a MONGODB_URI in the environment (a real mongod, Atlas) wins."""
     ports = ports or StackPorts()
     given_uri = os.environ.get("MONGODB_URI")
+    # moto takes seconds to import: it starts while FerretDB does.
+    starting_aws = ThreadPoolExecutor(max_workers=1, thread_name_prefix="local-aws")
+    aws_started = starting_aws.submit(start_local_aws, port=ports.aws)
+    starting_aws.shutdown(wait=False)
     server = None if given_uri else ferretdb.start(port=ports.mongodb)
     # On a server you gave, use a database of our own so nothing of yours is touched.
     database = f"voice_agents_local_{os.getpid()}" if given_uri else "voice_agents"
@@ -87,10 +100,12 @@ def local_stack(ports: StackPorts | None = None) -> Iterator[LocalStack]:
         account_sid=TWILIO_ACCOUNT_SID, auth_token=TWILIO_AUTH_TOKEN, port=ports.twilio
     ).start()
     twilio.connect_sip_peer(retell)  # a played call's <Sip> to Retell reaches this fake Retell
+    aws = aws_started.result()
     try:
         uri = given_uri or (server.uri if server else "")
-        yield LocalStack(mongodb_uri=uri, retell=retell, twilio=twilio, database=database)
+        yield LocalStack(mongodb_uri=uri, retell=retell, twilio=twilio, aws=aws, database=database)
     finally:
+        aws.stop()
         retell.stop()
         twilio.stop()
         if server is not None:

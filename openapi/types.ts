@@ -96,8 +96,121 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/notifications": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Your notification settings
+         * @description Where you are told of each analysed call: `webhookUrl` (a signed POST) and `email` (plain text), each null when off. The signing secret itself is never shown here; `signingSecretCreatedAt` says which one is in use.
+         */
+        get: operations["getNotifications"];
+        /**
+         * Set your notification settings
+         * @description Replaces both settings: a field left out or null turns that channel off. After each analysed call, `webhookUrl` gets a `call.analyzed` event (JSON, signed per Standard Webhooks, retried with back-off for about an hour) and `email` a plain-text summary with the caller's number and the answers to your post-call fields. The first `webhookUrl` saved makes the signing secret: `signingSecret` (`whsec_…`, Standard Webhooks' format) is in this answer only: keep it to verify the `webhook-signature` header of each delivery.
+         */
+        put: operations["putNotifications"];
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/notifications/secret": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Rotate the signing secret
+         * @description Makes a new signing secret. `signingSecret` (`whsec_…`, Standard Webhooks' format) is in this answer only: keep it to verify the `webhook-signature` header of each delivery. Deliveries are signed with the new one and, for 24 hours (`previousSecretValidUntil`), the old one too: the header then carries two `v1,` signatures, and a receiver holding either verifies.
+         */
+        post: operations["rotateNotificationSecret"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/notifications/test": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Send a test notification
+         * @description Sends a sample `call.analyzed` event now to the webhook and the email that are set, once (no retries), and answers what each did: the endpoint's status, or why it was not delivered. The event's `webhook-id` starts with `evt_test_`.
+         */
+        post: operations["testNotifications"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
 }
-export type webhooks = Record<string, never>;
+export interface webhooks {
+    callAnalyzed: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * A call was analysed
+         * @description Sent to the owner's `webhookUrl` after each call Retell has analysed, signed per Standard Webhooks with the owner's signing secret. Any 2xx within 5 s is a delivery; anything else is tried again with back-off for about an hour, then dropped (and an operator alarmed). Verify with a Standard Webhooks library before trusting the body.
+         */
+        post: {
+            parameters: {
+                query?: never;
+                header: {
+                    /** @description The event's id: the same on every try of one call's event (deduplicate on it). */
+                    "webhook-id": string;
+                    /** @description When this try was signed, in seconds since the epoch; refuse one older than 5 minutes. */
+                    "webhook-timestamp": string;
+                    /** @description `v1,<base64 HMAC-SHA256>` over `{webhook-id}.{webhook-timestamp}.{body}` with the signing secret; two, space-separated, for a day after a rotation. */
+                    "webhook-signature": string;
+                };
+                path?: never;
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": components["schemas"]["CallAnalyzedEvent"];
+                };
+            };
+            responses: {
+                /** @description Any 2xx: received. */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content?: never;
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+}
 export interface components {
     schemas: {
         /**
@@ -174,6 +287,54 @@ export interface components {
          */
         AgentStatus: "provisioning" | "active" | "deleting" | "failed";
         /**
+         * AnalysedCallData
+         * @description The call as ``GET /api/agents/{agentId}/calls`` shows it, with its agent's name and the answers
+         *     to the owner's post-call fields (Retell's ``custom_analysis_data``; empty when none).
+         */
+        AnalysedCallData: {
+            /** Callsid */
+            callSid: string;
+            /** Retellcallid */
+            retellCallId: string;
+            /** Agentid */
+            agentId: string;
+            /** From */
+            from: string | null;
+            /** To */
+            to: string | null;
+            status: components["schemas"]["CallStatus"];
+            /**
+             * Registeredat
+             * Format: date-time
+             */
+            registeredAt: string;
+            /** Startedat */
+            startedAt: string | null;
+            /** Endedat */
+            endedAt: string | null;
+            /** Durationms */
+            durationMs: number | null;
+            /** Disconnectionreason */
+            disconnectionReason: string | null;
+            /** Summary */
+            summary: string | null;
+            /** Sentiment */
+            sentiment: string | null;
+            /** Outcome */
+            outcome: ("agent" | "person" | "voicemail" | "message" | "missed") | null;
+            /** Businessopen */
+            businessOpen: boolean | null;
+            transfer: components["schemas"]["CallLeg"] | null;
+            forward: components["schemas"]["CallLeg"] | null;
+            voicemail: components["schemas"]["Voicemail"] | null;
+            /** Agentname */
+            agentName: string | null;
+            /** Customanalysisdata */
+            customAnalysisData: {
+                [key: string]: unknown;
+            };
+        };
+        /**
          * BusinessHoursSetting
          * @description Opening hours in the business's IANA time zone (daylight saving included): per day a list of
          *     ["HH:MM", "HH:MM"] intervals (a day left out is closed; "24:00" ends a day), dates closed all day,
@@ -244,6 +405,25 @@ export interface components {
             voicemail: components["schemas"]["Voicemail"] | null;
         };
         /**
+         * CallAnalyzedEvent
+         * @description The body of a webhook delivery, in Standard Webhooks' shape: ``type``, ``timestamp`` (when the
+         *     analysis arrived, the same on every try), ``data``. Its ``webhook-id`` header is the same on every
+         *     try of one call's event: a receiver that has seen it can answer 2xx and do nothing.
+         */
+        CallAnalyzedEvent: {
+            /**
+             * Type
+             * @constant
+             */
+            type: "call.analyzed";
+            /**
+             * Timestamp
+             * Format: date-time
+             */
+            timestamp: string;
+            data: components["schemas"]["AnalysedCallData"];
+        };
+        /**
          * CallLeg
          * @description A number the caller was put through to: by the agent's transfer, or forwarded when the agent
          *     could not take the call (``reason`` says why). ``answered`` is null while it rings.
@@ -273,6 +453,26 @@ export interface components {
          * @enum {string}
          */
         CallStatus: "registered" | "ongoing" | "ended" | "not_connected";
+        /**
+         * ChannelResult
+         * @description What one channel of a test delivery did.
+         */
+        ChannelResult: {
+            /** Delivered */
+            delivered: boolean;
+            /**
+             * Status
+             * @description The webhook's HTTP status (null: no answer).
+             */
+            status: number | null;
+            /**
+             * Error
+             * @description Why it was not delivered.
+             */
+            error: string | null;
+            /** Durationms */
+            durationMs: number | null;
+        };
         /**
          * CreateAgentRequest
          * @description Body of ``POST /api/agents``. Unknown fields are rejected so a typo is not silently ignored.
@@ -337,12 +537,12 @@ export interface components {
          */
         Error: {
             /**
-             * @description Machine-readable code: `validation_error` (400), `not_found` (404), `request_in_progress` or
-             *     `agent_not_active` (409), `precondition_failed` (412), `agent_deleted` (410),
-             *     `unsupported_media_type` (415), `idempotency_key_reused` (422), `quota_exceeded`, `purchase_limit`
-             *     or `rate_limited` (429), `configuration_error` or `internal_error` (500), `provisioning_failed`,
-             *     `billing_error`, `upstream_error` or `update_failed` (502), `database_unavailable` or
-             *     `creation_paused` (503), `deadline_exceeded` (504).
+             * @description Machine-readable code: `validation_error` (400), `not_found` (404), `request_in_progress`,
+             *     `agent_not_active` or `notifications_not_set` (409), `precondition_failed` (412), `agent_deleted`
+             *     (410), `unsupported_media_type` (415), `idempotency_key_reused` (422), `quota_exceeded`,
+             *     `purchase_limit` or `rate_limited` (429), `configuration_error` or `internal_error` (500),
+             *     `provisioning_failed`, `billing_error`, `upstream_error` or `update_failed` (502),
+             *     `database_unavailable` or `creation_paused` (503), `deadline_exceeded` (504).
              */
             error: string;
             /** @description A sentence for a human; never a stack trace. */
@@ -409,6 +609,50 @@ export interface components {
             message: string;
         };
         /**
+         * NotificationSettings
+         * @description Where the owner is told of each analysed call. ``signingSecret`` is only in the answer that
+         *     made it (the first webhook URL saved, or a rotation): keep it then, it is never shown again.
+         */
+        NotificationSettings: {
+            /**
+             * Webhookurl
+             * @description Where each `call.analyzed` event is POSTed; null: off.
+             */
+            webhookUrl: string | null;
+            /**
+             * Email
+             * @description Where each call's summary is emailed; null: off.
+             */
+            email: string | null;
+            /**
+             * Signingsecretcreatedat
+             * @description When the signing secret in use was made (null: none yet).
+             */
+            signingSecretCreatedAt: string | null;
+            /**
+             * Previoussecretvaliduntil
+             * @description After a rotation: until when deliveries are also signed with the old secret.
+             */
+            previousSecretValidUntil: string | null;
+            /** Updatedat */
+            updatedAt: string | null;
+            /**
+             * Signingsecret
+             * @description The signing secret, only in the answer that made it (`whsec_` and base64); null otherwise. Verify each delivery with a Standard Webhooks library and this secret.
+             */
+            signingSecret: string | null;
+        };
+        /**
+         * TestDelivery
+         * @description A sample ``call.analyzed`` event sent now, once, to every channel that is set (no retries).
+         */
+        TestDelivery: {
+            /** Eventid */
+            eventId: string;
+            webhook: components["schemas"]["ChannelResult"] | null;
+            email: components["schemas"]["ChannelResult"] | null;
+        };
+        /**
          * UpdateAgentRequest
          * @description Body of ``PATCH /api/agents/{agentId}``: any of the create's editable fields, validated the
          *     same way; ``description`` and ``beginMessage`` may be null to clear them. Any other field (the
@@ -441,6 +685,22 @@ export interface components {
             /** Ringseconds */
             ringSeconds?: number;
             businessHours?: components["schemas"]["BusinessHoursSetting"] | null;
+        };
+        /**
+         * UpdateNotificationsRequest
+         * @description Both settings, as they are to be: a field left out or null turns that channel off.
+         */
+        UpdateNotificationsRequest: {
+            /**
+             * Webhookurl
+             * @description Where each analysed call is POSTed, signed per Standard Webhooks: https, a public host (not an IP address that is private, loopback or link-local, nor `localhost`).
+             */
+            webhookUrl?: string | null;
+            /**
+             * Email
+             * @description Where a plain-text summary of each analysed call is emailed.
+             */
+            email?: string | null;
         };
         /**
          * Voicemail
@@ -1160,6 +1420,320 @@ export interface operations {
             };
             /** @description `not_found`: no such agent for this caller (another caller's agent is a 404 too). Also: no such call of this agent, or it has no voicemail. */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description `rate_limited`: the caller sent more than its requests of this kind a minute (reads: GET; writes: the rest; `limit` says how many); retry after `Retry-After` seconds. */
+            429: {
+                headers: {
+                    /** @description `rate_limited`: seconds until the caller's minute ends. */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description `configuration_error` (with `setting`) or `internal_error`. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description `database_unavailable`: MongoDB failed; retry. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    getNotifications: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The settings (all null when never set). */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["NotificationSettings"];
+                };
+            };
+            /** @description No valid JWT: API Gateway's authorizer answers `{"message": "Unauthorized"}`. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["GatewayError"];
+                };
+            };
+            /** @description A valid JWT without the scope the route requires (an ID token has no scope): API Gateway's authorizer answers `{"message": "Forbidden"}`. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["GatewayError"];
+                };
+            };
+            /** @description `rate_limited`: the caller sent more than its requests of this kind a minute (reads: GET; writes: the rest; `limit` says how many); retry after `Retry-After` seconds. */
+            429: {
+                headers: {
+                    /** @description `rate_limited`: seconds until the caller's minute ends. */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description `configuration_error` (with `setting`) or `internal_error`. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description `database_unavailable`: MongoDB failed; retry. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    putNotifications: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "webhookUrl": "https://hooks.example.com/voice-agents/calls",
+                 *       "email": "frontdesk@example.com"
+                 *     }
+                 */
+                "application/json": components["schemas"]["UpdateNotificationsRequest"];
+            };
+        };
+        responses: {
+            /** @description The settings as saved. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["NotificationSettings"];
+                };
+            };
+            /** @description `validation_error`: `webhookUrl` is not https, carries a user name or password, or its host is `localhost` or a private, loopback or link-local address; or `email` is not an address. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description No valid JWT: API Gateway's authorizer answers `{"message": "Unauthorized"}`. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["GatewayError"];
+                };
+            };
+            /** @description A valid JWT without the scope the route requires (an ID token has no scope): API Gateway's authorizer answers `{"message": "Forbidden"}`. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["GatewayError"];
+                };
+            };
+            /** @description `unsupported_media_type`: the body is not sent as `application/json`. */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description `rate_limited`: the caller sent more than its requests of this kind a minute (reads: GET; writes: the rest; `limit` says how many); retry after `Retry-After` seconds. */
+            429: {
+                headers: {
+                    /** @description `rate_limited`: seconds until the caller's minute ends. */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description `configuration_error` (with `setting`) or `internal_error`. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description `database_unavailable`: MongoDB failed; retry. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    rotateNotificationSecret: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The settings with the new `signingSecret`. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["NotificationSettings"];
+                };
+            };
+            /** @description No valid JWT: API Gateway's authorizer answers `{"message": "Unauthorized"}`. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["GatewayError"];
+                };
+            };
+            /** @description A valid JWT without the scope the route requires (an ID token has no scope): API Gateway's authorizer answers `{"message": "Forbidden"}`. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["GatewayError"];
+                };
+            };
+            /** @description `request_in_progress`: another rotation happened at the same moment; retry. */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description `rate_limited`: the caller sent more than its requests of this kind a minute (reads: GET; writes: the rest; `limit` says how many); retry after `Retry-After` seconds. */
+            429: {
+                headers: {
+                    /** @description `rate_limited`: seconds until the caller's minute ends. */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description `configuration_error` (with `setting`) or `internal_error`. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description `database_unavailable`: MongoDB failed; retry. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    testNotifications: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description What each channel did. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TestDelivery"];
+                };
+            };
+            /** @description No valid JWT: API Gateway's authorizer answers `{"message": "Unauthorized"}`. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["GatewayError"];
+                };
+            };
+            /** @description A valid JWT without the scope the route requires (an ID token has no scope): API Gateway's authorizer answers `{"message": "Forbidden"}`. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["GatewayError"];
+                };
+            };
+            /** @description `notifications_not_set`: neither a webhook URL nor an email is set. */
+            409: {
                 headers: {
                     [name: string]: unknown;
                 };

@@ -2,7 +2,7 @@
 
 Usage: python scripts/generate_openapi.py [--check]
 
-Each API function (create_agent, get_agents, update_agent, delete_agent) has its own Powertools
+Each API function (create_agent, get_agents, update_agent, delete_agent, notifications) has its own Powertools
 resolver; their OpenAPI documents are merged into one. Powertools knows the routes, parameters and
 models; it does not know what ``voice_agents.http.resolver`` turns exceptions into, that a create answers 201,
 that a delete answers 200 or 202 with a ``DeleteOutcome``, that POST and PATCH read headers
@@ -46,7 +46,7 @@ from voice_agents.http.requests import (  # noqa: E402
 
 OUTPUT = ROOT / "openapi" / "openapi.json"
 TITLE = "Voice agents API"
-FUNCTIONS = ("create_agent", "get_agents", "update_agent", "delete_agent")
+FUNCTIONS = ("create_agent", "get_agents", "update_agent", "delete_agent", "notifications")
 METHODS = ("get", "put", "post", "delete", "options", "head", "patch", "trace")
 REF = "#/components/schemas/{model}"
 SECURITY_SCHEME = "JwtAuthorizer"  # the HttpApi authorizer's name in template.yaml
@@ -252,6 +252,10 @@ OPERATIONS: dict[tuple[str, str], Operation] = {
     ("get", "/api/agents/{agentId}/calls/{callSid}/recording"): Operation(
         parameter_descriptions={**AGENT_ID, "callSid": "The call's CallSid, as the call history gives it."},
     ),
+    ("get", "/api/notifications"): Operation(),
+    ("put", "/api/notifications"): Operation(request_example_event="put_notifications.json"),
+    ("post", "/api/notifications/secret"): Operation(),
+    ("post", "/api/notifications/test"): Operation(),
 }
 
 
@@ -300,13 +304,17 @@ def build_document() -> dict[str, Any]:
         path: {method: paths[path][method] for method in METHODS if method in paths[path]}
         for path in sorted(paths)
     }
+    webhooks = notification_webhooks(schemas)
     return {
         "openapi": _single(document["openapi"] for document in documents),
         "info": {"title": TITLE, "version": version, "description": DESCRIPTION},
         "servers": _single(document.get("servers") for document in documents),
         "paths": ordered_paths,
+        "webhooks": webhooks,
         "components": {
-            "schemas": {name: schemas[name] for name in sorted(_reachable(ordered_paths, schemas))},
+            "schemas": {
+                name: schemas[name] for name in sorted(_reachable({**ordered_paths, **webhooks}, schemas))
+            },
             "securitySchemes": {
                 SECURITY_SCHEME: {
                     "type": "http",
@@ -320,6 +328,53 @@ def build_document() -> dict[str, Any]:
                 }
             },
         },
+    }
+
+
+WEBHOOK_HEADERS = (
+    ("webhook-id", "The event's id: the same on every try of one call's event (deduplicate on it)."),
+    (
+        "webhook-timestamp",
+        "When this try was signed, in seconds since the epoch; refuse one older than 5 minutes.",
+    ),
+    (
+        "webhook-signature",
+        "`v1,<base64 HMAC-SHA256>` over `{webhook-id}.{webhook-timestamp}.{body}` with the signing secret; "
+        "two, space-separated, for a day after a rotation.",
+    ),
+)
+
+
+def notification_webhooks(schemas: dict[str, Any]) -> dict[str, Any]:
+    """What this API POSTs to an owner's ``webhookUrl`` (OpenAPI 3.1 ``webhooks``), from the event's model."""
+    from voice_agents.models.notifications import CallAnalyzedEvent
+
+    # As Powertools documents answers: serialization schemas, without pydantic's "default" keys.
+    generated = _without_defaults(CallAnalyzedEvent.model_json_schema(ref_template=REF, mode="serialization"))
+    _merge_schemas(schemas, generated.pop("$defs", {}))
+    _merge_schemas(schemas, {"CallAnalyzedEvent": generated})
+    parameters = [
+        {"name": name, "in": "header", "required": True, "description": text, "schema": {"type": "string"}}
+        for name, text in WEBHOOK_HEADERS
+    ]
+    return {
+        "callAnalyzed": {
+            "post": {
+                "summary": "A call was analysed",
+                "description": (
+                    "Sent to the owner's `webhookUrl` after each call Retell has analysed, signed per "
+                    "Standard Webhooks with the owner's signing secret. Any 2xx within 5 s is a delivery; "
+                    "anything else is tried again with back-off for about an hour, then dropped (and an "
+                    "operator alarmed). Verify with a Standard Webhooks library before trusting the body."
+                ),
+                "parameters": parameters,
+                "requestBody": {
+                    "required": True,
+                    "content": _json_content({"$ref": REF.format(model="CallAnalyzedEvent")}),
+                },
+                "responses": {"200": {"description": "Any 2xx: received."}},
+            }
+        }
     }
 
 
@@ -405,6 +460,14 @@ def _reachable(paths: dict[str, Any], schemas: dict[str, Any]) -> set[str]:
         elif isinstance(node, list):
             todo.extend(node)
     return found
+
+
+def _without_defaults(node: Any) -> Any:
+    if isinstance(node, dict):
+        return {key: _without_defaults(value) for key, value in node.items() if key != "default"}
+    if isinstance(node, list):
+        return [_without_defaults(item) for item in node]
+    return node
 
 
 def _merge_schemas(schemas: dict[str, Any], more: dict[str, Any]) -> None:

@@ -112,3 +112,10 @@ def test_rate_limit_benchmark_runs_and_the_limiter_costs_one_round_trip_and_a_fl
     remembered = refused["refused, remembered"]
     assert remembered["answers"].get("429", 0) >= 4
     assert remembered["commands"].get("findAndModify", 0) <= 0.2
+
+
+def test_notifications_benchmark_runs_and_delivers_each_once_verified() -> None:
+    figures = run_benchmark("bench_notifications", "--calls", "3", "--retried", "1", "--dead", "1")
+
+    assert (figures["first_try"], figures["retried"], figures["dead_letters"]) == (3, 1, 1)
+    assert figures["posts"] == figures["expected_posts"] == figures["verified"]

@@ -28,7 +28,7 @@ pytestmark = pytest.mark.integration
 
 OWNER = "user-1234-owner"
 CREATE_BODY = json.loads(load_event("create_agent.json")["body"])
-# The README's API table: seven API functions, fourteen routes; only the provider callbacks and the
+# The README's API table: eight API functions, eighteen routes; only the provider callbacks and the
 # health route go without a JWT.
 DESIGNED_ROUTES = {
     ("POST", "/api/agents", "create_agent", "JwtAuthorizer"),
@@ -45,6 +45,10 @@ DESIGNED_ROUTES = {
     ("POST", "/api/tools/transfer", "retell_webhook", None),
     ("GET", "/api/agents/{agentId}/calls/{callSid}/recording", "get_agents", "JwtAuthorizer"),
     ("GET", "/api/webhooks/health", "twilio_webhook", None),
+    ("GET", "/api/notifications", "notifications", "JwtAuthorizer"),
+    ("PUT", "/api/notifications", "notifications", "JwtAuthorizer"),
+    ("POST", "/api/notifications/secret", "notifications", "JwtAuthorizer"),
+    ("POST", "/api/notifications/test", "notifications", "JwtAuthorizer"),
 }
 
 
@@ -94,6 +98,7 @@ def test_routes_are_read_from_the_template(server):
         "TwilioWebhookFunction": 10,
         "TwilioFallbackFunction": 5,
         "RetellWebhookFunction": 8,
+        "NotificationsFunction": 15,
     }
 
 
@@ -295,7 +300,9 @@ def test_a_call_from_ring_to_hang_up_shows_ended_with_its_duration(client, env):
     deadline = time.monotonic() + 15
     while True:
         [call] = client.get(calls_path, headers=bearer()).json()["items"]
-        if call["summary"] is not None or time.monotonic() > deadline:
+        # Retell records a delivery once it has the answer, which comes after the record's write.
+        answered = len(env.retell.event_deliveries) == 3
+        if (call["summary"] is not None and answered) or time.monotonic() > deadline:
             break
         time.sleep(0.1)
 

@@ -61,6 +61,7 @@ HTTP_METHODS = {"get", "put", "post", "delete", "options", "head", "patch", "tra
 # (method, path) -> the statuses it documents, and the schema of each.
 AGENT, PAGE, OUTCOME, ERROR, GATEWAY = "Agent", "AgentPage", "DeleteOutcome", "Error", "GatewayError"
 CALLS = "CallPage"
+SETTINGS, TEST_DELIVERY = "NotificationSettings", "TestDelivery"
 # Every operation: no valid token, a token without the scope, the caller past its rate limit, a
 # misconfiguration, the database down.
 COMMON_ERRORS = {401: GATEWAY, 403: GATEWAY, 429: ERROR, 500: ERROR, 503: ERROR}
@@ -102,6 +103,10 @@ RESPONSES = {
         409: ERROR,
         **COMMON_ERRORS,
     },
+    ("get", "/api/notifications"): {200: SETTINGS, **COMMON_ERRORS},
+    ("put", "/api/notifications"): {200: SETTINGS, 400: ERROR, 415: ERROR, **COMMON_ERRORS},
+    ("post", "/api/notifications/secret"): {200: SETTINGS, 409: ERROR, **COMMON_ERRORS},
+    ("post", "/api/notifications/test"): {200: TEST_DELIVERY, 409: ERROR, **COMMON_ERRORS},
 }
 
 
@@ -218,7 +223,16 @@ def test_openapi_spec_validator_accepts_it():
 def test_it_is_openapi_3_with_paths_and_components():
     document = committed()
     assert re.fullmatch(r"3\.\d+\.\d+", document["openapi"])
-    assert set(document) <= {"openapi", "info", "servers", "paths", "components", "tags", "security"}
+    assert set(document) <= {
+        "openapi",
+        "info",
+        "servers",
+        "paths",
+        "webhooks",
+        "components",
+        "tags",
+        "security",
+    }
     assert all(path.startswith("/") for path in document["paths"])
 
 
@@ -250,7 +264,9 @@ def test_every_reference_resolves():
 
 def test_every_component_schema_is_used_and_is_valid_json_schema():
     document = committed()
-    text = json.dumps(document["paths"]) + json.dumps(document["components"])
+    text = (
+        json.dumps(document["paths"]) + json.dumps(document["webhooks"]) + json.dumps(document["components"])
+    )
     for name, component in document["components"]["schemas"].items():
         assert f'"{SCHEMA_REF}{name}"' in text, f"{name} is not used"
         jsonschema.Draft202012Validator.check_schema(component)
@@ -291,8 +307,12 @@ def test_operation_ids_are_unique_and_readable():
         "deleteAgent",
         "getAgent",
         "getCallRecording",
+        "getNotifications",
         "listAgents",
         "listCalls",
+        "putNotifications",
+        "rotateNotificationSecret",
+        "testNotifications",
         "updateAgent",
     ]
 
@@ -317,6 +337,10 @@ def test_routes_are_exactly_the_frontend_api():
         ("delete", "/api/agents/{agentId}"),
         ("get", "/api/agents/{agentId}/calls"),
         ("get", RECORDING),
+        ("get", "/api/notifications"),
+        ("put", "/api/notifications"),
+        ("post", "/api/notifications/secret"),
+        ("post", "/api/notifications/test"),
     }
 
 
@@ -563,3 +587,17 @@ def test_refused_bodies_are_documented_error_bodies(monkeypatch):
         jsonschema.validate(body, error_schema())
         assert body["error"] == error
         assert f"`{error}`" in documented[str(status)]["description"]
+
+
+def test_the_webhook_an_owner_receives_is_documented_with_its_signature_headers():
+    webhook = committed()["webhooks"]["callAnalyzed"]["post"]
+    headers = {parameter["name"] for parameter in webhook["parameters"] if parameter["in"] == "header"}
+    body = webhook["requestBody"]["content"]["application/json"]["schema"]
+
+    assert headers == {"webhook-id", "webhook-timestamp", "webhook-signature"}
+    assert body == {"$ref": f"{SCHEMA_REF}CallAnalyzedEvent"}
+    event = schema("CallAnalyzedEvent")
+    assert set(event["required"]) == {"type", "timestamp", "data"}
+    assert {"agentName", "customAnalysisData", "callSid", "summary", "from"} <= set(
+        schema("AnalysedCallData")["properties"]
+    )

@@ -42,6 +42,10 @@ ROUTES = {
     ("POST", "/api/tools/transfer"): "RetellWebhookFunction",
     ("GET", "/api/agents/{agentId}/calls/{callSid}/recording"): "GetAgentsFunction",
     ("GET", "/api/webhooks/health"): "TwilioWebhookFunction",
+    ("GET", "/api/notifications"): "NotificationsFunction",
+    ("PUT", "/api/notifications"): "NotificationsFunction",
+    ("POST", "/api/notifications/secret"): "NotificationsFunction",
+    ("POST", "/api/notifications/test"): "NotificationsFunction",
 }
 # Twilio and Retell send no JWT: these routes check their signatures instead.
 SIGNED_ROUTES = {
@@ -64,6 +68,8 @@ CODE_DIRS = {
     "TwilioFallbackFunction": "functions/twilio_fallback/",
     "ReconcileFunction": "functions/reconcile/",
     "PauseCreationFunction": "functions/pause_creation/",
+    "NotificationsFunction": "functions/notifications/",
+    "DeliverNotificationsFunction": "functions/deliver_notifications/",
 }
 API_FUNCTIONS = {
     "CreateAgentFunction",
@@ -73,6 +79,7 @@ API_FUNCTIONS = {
     "TwilioWebhookFunction",
     "TwilioFallbackFunction",
     "RetellWebhookFunction",
+    "NotificationsFunction",
 }
 # API Gateway HTTP APIs give an integration 30 s; Twilio gives a webhook 15 s in all.
 HTTP_API_LIMIT_SECONDS = 30
@@ -529,16 +536,70 @@ def switch_policy(action: str) -> dict[str, Any]:
     return {"Statement": [{"Effect": "Allow", "Action": action, "Resource": SWITCH_ARN}]}
 
 
-def test_each_function_may_only_read_the_configured_secret(template):
+SES_SEND = {
+    "Fn::If": [
+        "SendsNotificationEmail",
+        {
+            "Statement": [
+                {
+                    "Effect": "Allow",
+                    "Action": "ses:SendEmail",
+                    "Resource": {
+                        "Fn::Sub": [
+                            "arn:${AWS::Partition}:ses:${AWS::Region}:${AWS::AccountId}:identity/${Identity}",
+                            {
+                                "Identity": {
+                                    "Fn::If": [
+                                        "HasNotificationEmailIdentity",
+                                        {"Ref": "NotificationEmailIdentity"},
+                                        {"Ref": "NotificationEmailSender"},
+                                    ]
+                                }
+                            },
+                        ]
+                    },
+                }
+            ]
+        },
+        NO_VALUE,
+    ]
+}
+# What a function may do besides reading the secret: only what its job needs.
+EXTRA_POLICIES: dict[str, list[Any]] = {
+    # Read the kill switch.
+    "CreateAgentFunction": [switch_policy("ssm:GetParameter")],
+    # Queue an analysed call's notifications.
+    "RetellWebhookFunction": [
+        {"SQSSendMessagePolicy": {"QueueName": {"Fn::GetAtt": ["NotificationsQueue", "QueueName"]}}}
+    ],
+    # Send the test email as the configured identity, when there is one.
+    "NotificationsFunction": [SES_SEND],
+    # Back a failed message off (its SQS event source grants receive and delete), and send the emails.
+    "DeliverNotificationsFunction": [
+        {
+            "Statement": [
+                {
+                    "Effect": "Allow",
+                    "Action": "sqs:ChangeMessageVisibility",
+                    "Resource": {"Fn::GetAtt": ["NotificationsQueue", "Arn"]},
+                }
+            ]
+        },
+        SES_SEND,
+    ],
+}
+
+
+def test_each_function_may_read_the_configured_secret_and_only_what_its_job_needs(template):
     expected = {
-        "CreateAgentFunction": [SECRETS_POLICY, switch_policy("ssm:GetParameter")],
         # It reads no secret: its environment empties SECRETS_ARN.
         "PauseCreationFunction": [switch_policy("ssm:PutParameter")],
     }
     for logical_id, properties in functions(template).items():
         # Only SAM's generated role, so nothing broader can be attached by name.
         assert "Role" not in properties, logical_id
-        assert properties["Policies"] == expected.get(logical_id, [SECRETS_POLICY]), logical_id
+        own = expected.get(logical_id, [SECRETS_POLICY, *EXTRA_POLICIES.get(logical_id, [])])
+        assert properties["Policies"] == own, logical_id
     assert functions(template)["PauseCreationFunction"]["Environment"]["Variables"]["SECRETS_ARN"] == ""
 
 
@@ -922,6 +983,13 @@ CUSTOM_METRIC_ALARMS = {
         {"Ref": "AgentsCreatedAlarmThreshold"},
         "notBreaching",
     ),
+    "NotificationsNotQueuedAlarm": (
+        "NotificationsNotQueued",
+        "Sum",
+        "GreaterThanOrEqualToThreshold",
+        1,
+        "notBreaching",
+    ),
 }
 # AWS metrics: alarm -> (namespace, metric, dimension name, dimension value, missing data)
 AWS_METRIC_ALARMS = {
@@ -959,6 +1027,20 @@ AWS_METRIC_ALARMS = {
         "Errors",
         "FunctionName",
         {"Ref": "PauseCreationFunction"},
+        "notBreaching",
+    ),
+    "NotificationsDeadLetterAlarm": (
+        "AWS/SQS",
+        "ApproximateNumberOfMessagesVisible",
+        "QueueName",
+        {"Fn::GetAtt": ["NotificationsDeadLetterQueue", "QueueName"]},
+        "notBreaching",
+    ),
+    "DeliverNotificationsErrorsAlarm": (
+        "AWS/Lambda",
+        "Errors",
+        "FunctionName",
+        {"Ref": "DeliverNotificationsFunction"},
         "notBreaching",
     ),
 }
@@ -1056,6 +1138,52 @@ def test_any_reconciler_error_alarms_at_once(template):
     assert (failures["ComparisonOperator"], failures["Threshold"]) == ("GreaterThanThreshold", 0)
 
 
+# ---------------------------------------------------------------- notifications
+
+
+def test_notifications_are_queued_by_the_retell_webhook_and_consumed_with_partial_batch_failures(template):
+    properties = functions(template)
+    queue = template["Resources"]["NotificationsQueue"]["Properties"]
+    dead = template["Resources"]["NotificationsDeadLetterQueue"]["Properties"]
+    consumer = properties["DeliverNotificationsFunction"]
+    [source] = consumer["Events"].values()
+
+    queue_url = {"Ref": "NotificationsQueue"}
+    assert (
+        properties["RetellWebhookFunction"]["Environment"]["Variables"]["NOTIFICATIONS_QUEUE_URL"]
+        == queue_url
+    )
+    assert consumer["Environment"]["Variables"]["NOTIFICATIONS_QUEUE_URL"] == queue_url
+    # A failed message alone comes back (its batch's others are deleted)
+    assert source["Type"] == "SQS"
+    assert source["Properties"]["Queue"] == {"Fn::GetAtt": ["NotificationsQueue", "Arn"]}
+    assert source["Properties"]["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
+    assert source["Properties"]["ScalingConfig"]["MaximumConcurrency"] >= 2
+    # After the last try SQS moves it to the dead-letter queue; the consumer counts the same tries
+    assert queue["RedrivePolicy"] == {
+        "deadLetterTargetArn": {"Fn::GetAtt": ["NotificationsDeadLetterQueue", "Arn"]},
+        "maxReceiveCount": {"Ref": "NotificationMaxAttempts"},
+    }
+    assert consumer["Environment"]["Variables"]["NOTIFICATION_MAX_ATTEMPTS"] == {
+        "Ref": "NotificationMaxAttempts"
+    }
+    # A try in flight is never handed out again: the visibility outlasts the function six times over
+    assert queue["VisibilityTimeout"] >= 6 * consumer["Timeout"]
+    # Both queues encrypted, kept as long as SQS allows
+    for each in (queue, dead):
+        assert each["KmsMasterKeyId"] == "alias/aws/sqs"
+        assert each["MessageRetentionPeriod"] == 14 * 24 * 3600
+    assert alarms(template)["NotificationsDeadLetterAlarm"]["Threshold"] == 0
+
+
+def test_the_template_never_lets_a_webhook_reach_this_machine_or_a_private_network(template):
+    # NOTIFICATION_TARGETS=loopback is the local stack's; deployed, the code's default (public) holds.
+    from voice_agents.core.settings import Settings
+
+    assert Settings.declared["notification_targets"].default == "public"
+    assert "NOTIFICATION_TARGETS" not in strings(template)
+
+
 # ---------------------------------------------------------------- security scan
 
 
@@ -1098,6 +1226,8 @@ CHECKOV_SKIPS = {
     ("TwilioWebhookFunction", "CKV_AWS_115"),
     ("TwilioFallbackFunction", "CKV_AWS_115"),
     ("RetellWebhookFunction", "CKV_AWS_115"),
+    ("NotificationsFunction", "CKV_AWS_115"),
+    ("DeliverNotificationsFunction", "CKV_AWS_115"),  # bounded by its event source's MaximumConcurrency
     ("WebhookApi", "CKV_AWS_120"),  # no cache: every request is a POST answered once
 }
 

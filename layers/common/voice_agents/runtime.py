@@ -29,6 +29,8 @@ from voice_agents.core.settings import SECRET_VARIABLES, Settings, forget_secret
 if TYPE_CHECKING:
     from voice_agents.data.agents import AgentStore
     from voice_agents.providers.creation_switch import CreationSwitch
+    from voice_agents.providers.email import EmailSender
+    from voice_agents.providers.notifications_queue import NotificationsQueue
     from voice_agents.providers.retell import RetellClient
     from voice_agents.providers.twilio import TwilioNumbers
 
@@ -185,6 +187,24 @@ class Runtime:
         if name is None:
             return None
         return self._client("creation_switch", name, lambda: CreationSwitch(name), lambda _: None)
+
+    def notifications_queue(self) -> NotificationsQueue | None:
+        """The queue deliveries go on; None when NOTIFICATIONS_QUEUE_URL is unset (nothing is queued)."""
+        url = self.settings().notifications_queue_url
+        if not url:
+            return None
+        from voice_agents.providers.notifications_queue import NotificationsQueue  # boto3
+
+        return self._client("notifications_queue", url, lambda: NotificationsQueue(url), lambda _: None)
+
+    def email_sender(self) -> EmailSender | None:
+        """SES from NOTIFICATION_EMAIL_SENDER; None when it is unset (no email is sent)."""
+        sender = self.settings().notification_email_sender
+        if not sender:
+            return None
+        from voice_agents.providers.email import EmailSender  # boto3
+
+        return self._client("email", sender, lambda: EmailSender(sender), lambda _: None)
 
     def services(self) -> Services:
         return Services(

@@ -186,3 +186,12 @@ class UpdateFailed(DomainError):
         self.step = step
         self.cause = cause
         self.pending = pending
+
+
+class TargetRefused(DomainError):
+    """An owner's webhook URL may not be sent to: not https, or a host that is (or resolves to) a
+    private, loopback, link-local or otherwise non-public address. The message says which."""
+
+
+class NotificationsNotSet(DomainError):
+    """The owner has no webhook URL and no email to send a notification to."""

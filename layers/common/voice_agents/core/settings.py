@@ -150,6 +150,20 @@ class Settings:
     # How long a call's record is kept: the call history's period, and a replayed signed webhook
     # within it registers nothing.
     call_record_retention_days: int = setting(90, alias="CALL_RECORD_RETENTION_DAYS", ge=1, le=365)
+    # The business is told of each analysed call: the queue the Retell webhook puts the deliveries on
+    # (unset: nothing is queued), the SES sender of the emails (unset: no email is sent).
+    notifications_queue_url: str | None = setting(None, alias="NOTIFICATIONS_QUEUE_URL")
+    notification_email_sender: str | None = setting(None, alias="NOTIFICATION_EMAIL_SENDER")
+    # Where an owner's webhook may point: "public" (https, every resolved address public) in AWS;
+    # "loopback" (this machine only, http allowed) is what the local stack sets, never the template.
+    notification_targets: Literal["public", "loopback"] = setting(
+        "public", alias="NOTIFICATION_TARGETS", before=str.lower
+    )
+    notification_timeout_seconds: float = setting(5.0, alias="NOTIFICATION_TIMEOUT_SECONDS", gt=0, le=30)
+    # Tries per delivery (the queue's maxReceiveCount says the same to SQS) and the first pause after
+    # a failed one, doubled after each (at most an hour).
+    notification_max_attempts: int = setting(8, alias="NOTIFICATION_MAX_ATTEMPTS", ge=1, le=100)
+    notification_retry_base_seconds: int = setting(30, alias="NOTIFICATION_RETRY_BASE_SECONDS", ge=0, le=3600)
 
     def __init__(self, **values: Any) -> None:
         """``values`` by environment variable name (text, as the environment holds it); a missing

@@ -33,11 +33,13 @@ from voice_agents.data.database import (
     IDEMPOTENCY,
     LEASES,
     NOT_IMPLEMENTED,
+    NOTIFICATION_DELIVERIES,
     PURCHASES,
     REQUEST_COUNTS,
     translate_errors,
 )
 from voice_agents.data.leases import Leases
+from voice_agents.data.notifications import NotificationStore
 from voice_agents.data.purchases import Purchases
 from voice_agents.data.request_counts import RequestCounts
 
@@ -52,6 +54,7 @@ class AgentStore:
         self.calls = CallStore(database[CALLS])
         self.purchases = Purchases(database[PURCHASES])
         self.request_counts = RequestCounts(database[REQUEST_COUNTS])
+        self.notifications = NotificationStore(database)
 
     @translate_errors
     def ensure_indexes(self) -> None:
@@ -68,7 +71,7 @@ class AgentStore:
         # Documents that carry their own expiry (checked in code; a rate window is never read once it
         # has ended): a TTL index only cleans them up.
         try:
-            for name in (IDEMPOTENCY, CALLS, PURCHASES, REQUEST_COUNTS):
+            for name in (IDEMPOTENCY, CALLS, PURCHASES, REQUEST_COUNTS, NOTIFICATION_DELIVERIES):
                 self.database[name].create_index("expiresAt", expireAfterSeconds=0, name="expiry_ttl")
         except OperationFailure as exc:
             if exc.code != NOT_IMPLEMENTED:

@@ -97,6 +97,12 @@ class CallRecord:
         value = self.document.get(name)
         return value if isinstance(value, str) and value else None
 
+    def mapping(self, name: str) -> dict[str, Any] | None:
+        """``customAnalysisData`` (the answers to the owner's post-call fields, once stored): None when
+        absent or not a map."""
+        value = self.document.get(name)
+        return value if isinstance(value, dict) and value else None
+
     def moment(self, name: str) -> datetime | None:
         """``startedAt``, ``endedAt``."""
         value = self.document.get(name)
@@ -265,6 +271,15 @@ class CallStore:
             query["_id"] = call_sid
         result = self.collection.update_one(query, change)
         return result.matched_count > 0
+
+    @translate_errors
+    def find_by_retell_call(self, retell_call_id: str, moment: datetime) -> CallRecord | None:
+        """The unexpired call Retell knows by ``retell_call_id``, with its route (for an event that
+        did not name the CallSid: a scan on FerretDB, the ``retell_call`` index on Atlas)."""
+        document = self.collection.find_one({"retellCallId": retell_call_id, "expiresAt": {"$gt": moment}})
+        if document is None:
+            return None
+        return self.find(str(document["_id"]), moment)
 
     @translate_errors
     def list_for_agent(

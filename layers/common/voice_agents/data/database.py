@@ -4,9 +4,11 @@ error leaves the data layer as a StoreError."""
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import Any, ParamSpec, TypeVar
 
+import pymongo
 from pymongo import MongoClient
 from pymongo.database import Database
 from pymongo.errors import AutoReconnect, InvalidURI, NetworkTimeout, PyMongoError, WTimeoutError
@@ -24,6 +26,8 @@ SWEEP_STATE = "sweep_state"  # where each of the sweep's listings stopped (data/
 DEPLOYMENT = "deployment"  # the deployment marker (data/deployment.py)
 PURCHASES = "purchases"  # every create that may have bought a number, by agent id (data/purchases.py)
 REQUEST_COUNTS = "request_counts"  # requests per owner and minute (data/request_counts.py)
+NOTIFICATION_SETTINGS = "notification_settings"  # each owner's webhook URL, email, secret
+NOTIFICATION_DELIVERIES = "notification_deliveries"  # one per notification and channel
 NOT_IMPLEMENTED = 238  # FerretDB's answer to TTL and partial indexes
 
 
@@ -50,6 +54,14 @@ def connect(uri: str, database: str, max_pool_size: int) -> Database[dict[str, A
     except PyMongoError as exc:
         raise StoreError(f"database connect failed: {exc}") from exc
     return client[database]
+
+
+@contextmanager
+def bounded(seconds: float) -> Iterator[None]:
+    """Every database operation inside takes at most ``seconds`` in all (pymongo's client-side
+    timeout), for work that must not hold up what it runs beside (a StoreError when it would)."""
+    with pymongo.timeout(seconds):
+        yield
 
 
 def translate_errors(method: Callable[P, T]) -> Callable[P, T]:

@@ -32,6 +32,7 @@ from voice_agents.core.errors import (
     DeadlineExceeded,
     IdempotencyKeyReused,
     InvalidRequest,
+    NotificationsNotSet,
     PreconditionFailed,
     ProvisioningFailed,
     PurchaseLimitReached,
@@ -56,6 +57,7 @@ ERROR_STATUS: dict[str, HTTPStatus] = {
     "not_found": HTTPStatus.NOT_FOUND,
     "request_in_progress": HTTPStatus.CONFLICT,
     "agent_not_active": HTTPStatus.CONFLICT,
+    "notifications_not_set": HTTPStatus.CONFLICT,
     "precondition_failed": HTTPStatus.PRECONDITION_FAILED,
     "agent_deleted": HTTPStatus.GONE,
     "unsupported_media_type": HTTPStatus.UNSUPPORTED_MEDIA_TYPE,
@@ -159,6 +161,10 @@ def _precondition_failed(exc: PreconditionFailed) -> Translation:
 
 def _not_active(exc: AgentNotActive) -> Translation:
     return "agent_not_active", str(exc), {"status": exc.status}
+
+
+def _notifications_not_set(exc: NotificationsNotSet) -> Translation:
+    return "notifications_not_set", "no webhook URL and no email are set: set one first", {}
 
 
 def _quota_exceeded(exc: QuotaExceeded) -> Translation:
@@ -279,6 +285,7 @@ TRANSLATIONS: dict[type[Exception], Callable[[Any], Translation]] = {
     RequestInProgress: _in_progress,
     PreconditionFailed: _precondition_failed,
     AgentNotActive: _not_active,
+    NotificationsNotSet: _notifications_not_set,
     QuotaExceeded: _quota_exceeded,
     PurchaseLimitReached: _purchase_limit,
     CreationPaused: _creation_paused,

@@ -8,6 +8,7 @@ CallSid, from the metadata it was registered with, when the event carries it), i
 whose outcome does not depend on order or repetition (``data/calls.py``): Retell retries an event up to
 three times and may deliver them out of order. Other event types, and events for calls we never
 registered, are acknowledged (204) and change nothing. A signed body that is not an event is a 400.
+An applied ``call_analyzed`` queues the owner's notifications (``flows/notifications/enqueue.py``).
 The database down is a 503 (Retell retries); no answer carries internals.
 """
 
@@ -27,6 +28,7 @@ from voice_agents.core.statuses import CallStatus
 from voice_agents.core.tags import CALL_SID_METADATA
 from voice_agents.data.calls import PROGRESS
 from voice_agents.flows.calls.retell_signature import signed_body
+from voice_agents.flows.notifications.enqueue import queue_call_analyzed
 
 if TYPE_CHECKING:
     from voice_agents.runtime import Runtime
@@ -180,6 +182,9 @@ def _answer(
         count("CallEventsUnknown")
         return EventAnswer(204)
     count("CallEventsApplied")
+    if event == "call_analyzed":
+        # The business is told (bounded; answered 204 whatever the queue does: enqueue's docstring).
+        queue_call_analyzed(process, call_sid=call.call_sid(), retell_call_id=call.call_id)
     return EventAnswer(204)
 
 
