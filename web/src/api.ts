@@ -14,6 +14,8 @@ export type TranscriptTurn = components["schemas"]["TranscriptTurn"];
 export type PostCallField = components["schemas"]["PostCallField"];
 export type NotificationSettings = components["schemas"]["NotificationSettings"];
 export type ChannelResult = components["schemas"]["ChannelResult"];
+export type Usage = components["schemas"]["Usage"];
+export type UsageDay = components["schemas"]["UsageDay"];
 
 /** The API client, typed by the generated OpenAPI types; every request carries the session's token. */
 export function apiClient(baseUrl: string, token: () => Promise<string>) {

@@ -91,6 +91,7 @@ describe("CallPage", () => {
     expect(document.querySelector(".call-cost")?.textContent).toBe(
       `${usd(42)} (elevenlabs_tts ${usd(8)}, gpt_4_1 ${usd(34)}, 1 min 05 s billed)`,
     );
+    expect(screen.getByText(/^Not priced yet/)).toBeTruthy();
     expect(screen.getByText("The caller booked a cleaning for Tuesday.")).toBeTruthy();
     expect(screen.getByText("Positive")).toBeTruthy();
     expect(sent[0].path).toBe(`/api/agents/agt_1/calls/${SID}`);
@@ -134,6 +135,11 @@ describe("CallPage", () => {
     expect(await screen.findByText("No recording of this call.")).toBeTruthy();
     expect(screen.getByText("No transcript.")).toBeTruthy();
     expect(screen.getByText("Not reported yet")).toBeTruthy();
+    cleanup();
+
+    const priced = api(callDetail({ twilioCost: { currency: "USD", cents: 7, durationSeconds: 66 } }));
+    render(<CallPage client={priced.client} agentId="agt_1" callSid={SID} />);
+    expect((await screen.findByText(formatCents(7))).className).toBe("call-twilio-cost");
   });
 
   it("a transcript cut at the record's caps says it is the beginning", async () => {

@@ -108,9 +108,15 @@ function CallDetails({ call, client, onRefresh }: { call: CallDetail; client: Ap
             <dd>{sentiment}</dd>
           </>
         ) : null}
-        <dt>Cost</dt>
+        <dt>Retell's cost</dt>
         <dd className="call-cost">
           {call.cost ? <CallCostText cost={call.cost} /> : "Not reported yet"}
+        </dd>
+        <dt>Twilio's price</dt>
+        <dd className="call-twilio-cost">
+          {call.twilioCost
+            ? formatCents(call.twilioCost.cents, call.twilioCost.currency)
+            : "Not priced yet (Twilio prices a call minutes after it ends)"}
         </dd>
       </dl>
       {call.summary ? (

@@ -2,6 +2,7 @@ import { useLayoutEffect, useRef, useState } from "react";
 import type { Agent, ApiClient } from "../api";
 import { formatPhoneNumber } from "../phone";
 import { PROVISIONING_STEPS, STATUS_LABELS, failureAdvice, provisioningProgress } from "../status";
+import { AgentUsage } from "./AgentUsage";
 import { CallsGoTo } from "./CallsGoTo";
 import { CopyButton } from "./CopyButton";
 import { EditAgentForm } from "./EditAgentForm";
@@ -56,6 +57,7 @@ export function VoiceAgentCard({ agent, onDelete, client, onUpdated }: Props) {
         <CallsGoTo agent={agent} client={editable ? client : undefined} onUpdated={onUpdated} />
       ) : null}
       {live ? <RecentCalls agent={agent} client={client} /> : null}
+      {live ? <AgentUsage agent={agent} client={client} /> : null}
       {(deletable && onDelete) || (editable && !editing) ? (
         <footer className="card-actions">
           {editable && !editing ? (
