@@ -1,10 +1,12 @@
-import { useState } from "react";
+import { Suspense, lazy, useState } from "react";
 import { type Agent, type ApiClient, type Usage, errorMessage } from "../api";
 import { browserTimeZone } from "../hours";
 import { formatCents } from "../money";
 import { PERIODS, formatDay, lastDays } from "../usage";
 import { SelectField } from "./AgentField";
-import { UsageChart } from "./UsageChart";
+
+// chart.js is most of the dashboard's weight: loaded when a usage is first opened.
+const UsageChart = lazy(() => import("./UsageChart").then((module) => ({ default: module.UsageChart })));
 
 interface Props {
   agent: Agent;
@@ -85,7 +87,9 @@ export function AgentUsage({ agent, client }: Props) {
               (Twilio sets it minutes after a call): not in the cost.
             </p>
           ) : null}
-          <UsageChart title={title} days={usage.days} currency={usage.currency} />
+          <Suspense fallback={<p>Loading the chart…</p>}>
+            <UsageChart title={title} days={usage.days} currency={usage.currency} />
+          </Suspense>
         </>
       ) : null}
     </details>

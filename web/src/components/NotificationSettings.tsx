@@ -144,7 +144,9 @@ export function NotificationSettings({ client }: Props) {
     <section className="notifications" aria-labelledby="notify-title">
       <h2 id="notify-title">Notifications</h2>
       <p className="hint">Told of each call once Retell has analysed it. Leave a field empty to turn it off.</p>
-      <form onSubmit={submit} noValidate aria-labelledby="notify-title">
+      {/* Typing before the settings are read would be overwritten by them. */}
+      {settings === null && !formError ? <p>Loading…</p> : null}
+      <form onSubmit={submit} noValidate aria-labelledby="notify-title" hidden={settings === null && !formError}>
         {field("email", "Email (optional)", "email")}
         {field("webhookUrl", "Webhook URL (optional)", "url", WEBHOOK_HINT)}
         {formError ? (
