@@ -152,26 +152,30 @@ ferretdb: $(VENV)/.installed  ## build the local MongoDB-compatible server once 
 	@$(STEP) "FerretDB (built once per machine, about a minute, then cached)" \
 		$(PY) -c "from local import ferretdb; print(ferretdb.build())"
 
+# Every virtualenv is installed from a lock, every package checked against its hashes, by the pip of
+# requirements-pip.lock (installed first, the same way): the pip a Python bundles may be too old for
+# some locks. $(call virtualenv,DIR) makes one.
+virtualenv = $(PYTHON) -m venv $(1) && $(1)/bin/pip install --quiet --require-hashes -r requirements-pip.lock
+
 # The .pth file puts the layer's package on sys.path, as Lambda does with /opt/python.
-# Installed from the lock, every package checked against its hashes.
-$(VENV)/.installed: requirements-dev.lock
-	@$(STEP) "virtualenv $(VENV) with $$($(PYTHON) --version) ($(PYTHON))" $(PYTHON) -m venv $(VENV)
+$(VENV)/.installed: requirements-dev.lock requirements-pip.lock
+	@$(STEP) "virtualenv $(VENV) with $$($(PYTHON) --version) ($(PYTHON))" sh -c '$(call virtualenv,$(VENV))'
 	@$(STEP) "installing requirements-dev.lock into $(VENV) (about a minute the first time)" \
 		$(VENV)/bin/pip install --progress-bar off --require-hashes -r requirements-dev.lock
 	$(PY) -c "import pathlib, site; pathlib.Path(site.getsitepackages()[0], 'voice-agents-layer.pth').write_text('$(CURDIR)/layers/common\n')"
 	touch $@
 
-# aws-sam-cli pins boto3 exactly: it gets a virtualenv of its own.
-$(TOOLS)/.installed: requirements-tools.txt
-	@$(STEP) "virtualenv $(TOOLS) for aws-sam-cli" $(PYTHON) -m venv $(TOOLS)
-	@$(STEP) "installing requirements-tools.txt into $(TOOLS) (about a minute the first time)" \
-		$(TOOLS)/bin/pip install --progress-bar off -r requirements-tools.txt
+# aws-sam-cli pins boto3 exactly, checkov many packages: each gets a virtualenv of its own.
+$(TOOLS)/.installed: requirements-tools.lock requirements-pip.lock
+	@$(STEP) "virtualenv $(TOOLS) for aws-sam-cli" sh -c '$(call virtualenv,$(TOOLS))'
+	@$(STEP) "installing requirements-tools.lock into $(TOOLS) (about a minute the first time)" \
+		$(TOOLS)/bin/pip install --progress-bar off --require-hashes -r requirements-tools.lock
 	touch $@
 
-$(SCAN)/.installed: requirements-scan.txt
-	@$(STEP) "virtualenv $(SCAN) for checkov" $(PYTHON) -m venv $(SCAN)
-	@$(STEP) "installing requirements-scan.txt into $(SCAN) (about a minute the first time)" \
-		$(SCAN)/bin/pip install --progress-bar off -r requirements-scan.txt
+$(SCAN)/.installed: requirements-scan.lock requirements-pip.lock
+	@$(STEP) "virtualenv $(SCAN) for checkov" sh -c '$(call virtualenv,$(SCAN))'
+	@$(STEP) "installing requirements-scan.lock into $(SCAN) (about a minute the first time)" \
+		$(SCAN)/bin/pip install --progress-bar off --require-hashes -r requirements-scan.lock
 	touch $@
 
 clean:
@@ -179,21 +183,28 @@ clean:
 
 # ---------------------------------------------------------------- locked dependencies
 .PHONY: lock python
-UV := .venv-lock/bin/uv
+LOCKER := .venv-lock
+UV := $(LOCKER)/bin/uv
 
 # The layer's lock is resolved for Lambda (aarch64, CPython 3.12); development's for every platform and
-# Python 3.11+, held to the layer's versions. Both carry every file's hash; pip installs them with
-# --require-hashes.
-lock: $(UV)  ## regenerate layers/common/requirements.lock and requirements-dev.lock from the .txt files
+# Python 3.11+, held to the layer's versions; the tools' (aws-sam-cli, checkov, uv, pip) for every
+# platform and Python 3.11+, each on its own. All carry every file's hash; pip installs every one of
+# them with --require-hashes.
+lock: $(UV)  ## regenerate layers/common/requirements.lock and requirements-{dev,tools,scan,lock,pip}.lock from the .txt files
 	@$(STEP) "locking the layer (aarch64, CPython 3.12)" $(UV) pip compile --quiet --generate-hashes \
 		--python-version 3.12 --python-platform aarch64-manylinux2014 --no-header \
 		--output-file layers/common/requirements.lock layers/common/requirements.txt
 	@$(STEP) "locking development" $(UV) pip compile --quiet --generate-hashes --universal \
 		--python-version 3.11 --no-header --constraint layers/common/requirements.lock \
 		--output-file requirements-dev.lock requirements-dev.txt
+	@for tool in tools scan lock pip; do $(STEP) "locking requirements-$$tool.txt" $(UV) pip compile --quiet \
+		--generate-hashes --universal --python-version 3.11 --no-header \
+		--output-file requirements-$$tool.lock requirements-$$tool.txt || exit 1; done
 
-$(UV):
-	@$(STEP) "virtualenv .venv-lock with uv" sh -c '$(PYTHON) -m venv .venv-lock && .venv-lock/bin/pip install --quiet uv==0.13.8'
+$(UV): requirements-lock.lock requirements-pip.lock
+	@$(STEP) "virtualenv $(LOCKER) with uv" sh -c '$(call virtualenv,$(LOCKER)) && \
+		$(LOCKER)/bin/pip install --quiet --require-hashes -r requirements-lock.lock'
+	touch $@
 
 python:  ## which Python the virtualenvs are built with
 	@echo "$(PYTHON): $$($(PYTHON) --version)"

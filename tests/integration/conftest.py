@@ -12,6 +12,7 @@ from local.api.server import LocalHttpApi
 from local.stack import LocalStack, local_stack
 from tests.integration.answers import LogLines, capture_log_lines
 from voice_agents import runtime
+from voice_agents.core.settings import SECRET_ARN_VARIABLES
 
 
 @pytest.fixture(scope="session")
@@ -25,7 +26,7 @@ def env(stack: LocalStack, monkeypatch: pytest.MonkeyPatch) -> Iterator[LocalSta
     """The handlers' environment pointed at the stack, an empty database and fresh fakes."""
     for key, value in stack.environment().items():
         monkeypatch.setenv(key, value)
-    for key in ("SECRETS_ARN", "TWILIO_BUNDLE_SID", "TWILIO_ADDRESS_SID"):
+    for key in (*SECRET_ARN_VARIABLES, "TWILIO_BUNDLE_SID", "TWILIO_ADDRESS_SID"):
         monkeypatch.delenv(key, raising=False)
     stack.reset()
     client: MongoClient = MongoClient(stack.mongodb_uri)

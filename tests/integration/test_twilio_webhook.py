@@ -51,10 +51,12 @@ class DatabaseCommands(monitoring.CommandListener):
     def __init__(self) -> None:
         self.armed = False
         self.names: list[str] = []
+        self.targets: list[tuple[str, str]] = []  # (command, collection)
 
     def started(self, event: monitoring.CommandStartedEvent) -> None:
         if self.armed:
             self.names.append(event.command_name)
+            self.targets.append((event.command_name, str(event.command.get(event.command_name, ""))))
 
     def succeeded(self, event: monitoring.CommandSucceededEvent) -> None:
         pass
@@ -70,6 +72,7 @@ monitoring.register(DATABASE_COMMANDS)
 @pytest.fixture
 def database_commands() -> Iterator[DatabaseCommands]:
     DATABASE_COMMANDS.names.clear()
+    DATABASE_COMMANDS.targets.clear()
     DATABASE_COMMANDS.armed = True
     yield DATABASE_COMMANDS
     DATABASE_COMMANDS.armed = False

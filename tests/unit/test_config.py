@@ -12,10 +12,10 @@ from typing import Any
 
 import pytest
 
-from tests.aws import REGION, secrets_manager
+from tests.aws import REGION, SecretReads, secrets_manager
 from voice_agents.core import settings as config
 from voice_agents.core.errors import ConfigurationError
-from voice_agents.core.settings import SECRET_VARIABLES, Declared, Settings, load_settings
+from voice_agents.core.settings import SECRET_VARIABLES, SECRETS_BY_PURPOSE, Declared, Settings, load_settings
 
 SECRET_VALUES = {
     "MONGODB_URI": "mongodb://secret-host:27017/?retryWrites=true",
@@ -34,6 +34,11 @@ def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
     """moto's Secrets Manager, fake credentials in os.environ (boto3 reads them there), clean caches."""
     with secrets_manager(monkeypatch) as client:
         yield client
+
+
+@pytest.fixture
+def secret_reads(monkeypatch: pytest.MonkeyPatch) -> SecretReads:
+    return SecretReads(monkeypatch)
 
 
 def create_secret(client: Any, name: str, value: str) -> str:
@@ -361,6 +366,109 @@ def test_a_forced_read_skips_the_cache(aws):
 
     # Then the new value is read from Secrets Manager
     assert settings.require("RETELL_API_KEY") == "new"
+
+
+# --- a secret per purpose ---------------------------------------------------------------------
+
+
+def purpose_secrets(client: Any, **values: dict[str, str]) -> dict[str, str]:
+    """One secret per purpose (``DATABASE_SECRET_ARN={...}``): the environment naming them."""
+    return {
+        variable: create_secret(client, f"voice-agents/{variable.lower()}", json.dumps(secret))
+        for variable, secret in values.items()
+    }
+
+
+def test_each_secret_value_comes_from_its_purposes_secret(aws, secret_reads):
+    # Given a secret per purpose, each holding (besides its own) values of the others
+    environ = purpose_secrets(
+        aws,
+        DATABASE_SECRET_ARN={"MONGODB_URI": "mongodb://database-secret", "RETELL_API_KEY": "not-this"},
+        RETELL_SECRET_ARN={"RETELL_API_KEY": "key_from_retell_secret", "MONGODB_URI": "not-this"},
+        TWILIO_SECRET_ARN={"TWILIO_ACCOUNT_SID": "AC" + "7" * 32, "TWILIO_AUTH_TOKEN": "twilio-secret"},
+    )
+
+    # When the settings are loaded
+    settings = load_settings(environ=environ)
+
+    # Then each value comes from its purpose's secret only, one read per secret
+    assert settings.require("MONGODB_URI") == "mongodb://database-secret"
+    assert settings.require("RETELL_API_KEY") == "key_from_retell_secret"
+    assert settings.require("TWILIO_ACCOUNT_SID") == "AC" + "7" * 32
+    assert settings.require("TWILIO_AUTH_TOKEN") == "twilio-secret"
+    assert secret_reads.count == 3
+
+
+def test_a_function_given_one_purposes_secret_reads_only_that_one(aws, secret_reads):
+    # Given only the Twilio secret named (the fallback URL's function: it checks Twilio's signature)
+    environ = purpose_secrets(aws, TWILIO_SECRET_ARN=SECRET_VALUES)
+
+    # When the settings are loaded
+    settings = load_settings(environ=environ)
+
+    # Then it has the Twilio values, and nothing else even if that secret holds more
+    assert settings.require("TWILIO_AUTH_TOKEN") == SECRET_VALUES["TWILIO_AUTH_TOKEN"]
+    assert settings.mongodb_uri is None and settings.retell_api_key is None
+    with pytest.raises(ConfigurationError) as raised:
+        settings.require("MONGODB_URI")
+    # And a missing value names where it may come from
+    assert raised.value.setting == "MONGODB_URI"
+    assert "DATABASE_SECRET_ARN (or SECRETS_ARN)" in str(raised.value)
+    assert secret_reads.count == 1
+
+
+def test_a_purposes_secret_wins_over_the_shared_one_which_supplies_the_rest(aws, secret_reads):
+    # Given the shared secret of a simple deployment, and a database secret of a read-only user
+    environ = {"SECRETS_ARN": create_secret(aws, "voice-agents/shared", json.dumps(SECRET_VALUES))}
+    environ |= purpose_secrets(aws, DATABASE_SECRET_ARN={"MONGODB_URI": "mongodb://reader@host/"})
+
+    # When the settings are loaded
+    settings = load_settings(environ=environ)
+
+    # Then the database comes from its own secret, every other value from the shared one
+    assert settings.require("MONGODB_URI") == "mongodb://reader@host/"
+    for variable in ("RETELL_API_KEY", "TWILIO_ACCOUNT_SID", "TWILIO_AUTH_TOKEN"):
+        assert settings.require(variable) == SECRET_VALUES[variable]
+    assert secret_reads.count == 2
+
+
+def test_one_secret_named_for_every_purpose_is_read_once(aws, secret_reads):
+    # Given the template's simple deployment: one secret, named for each purpose
+    arn = create_secret(aws, "voice-agents/every-purpose", json.dumps(SECRET_VALUES))
+
+    # When the settings are loaded (forced, as the runtime reads them)
+    settings = load_settings(environ=dict.fromkeys(SECRETS_BY_PURPOSE, arn), force_secret=True)
+
+    # Then every value comes from it, in one read
+    assert [settings.require(variable) for variable in SECRET_VARIABLES] == list(SECRET_VALUES.values())
+    assert secret_reads.count == 1
+
+
+def test_the_environment_wins_over_a_purposes_secret_which_is_then_not_read(aws, secret_reads):
+    # Given a Retell secret that does not exist, and the key in the environment
+    absent = f"arn:aws:secretsmanager:{REGION}:123456789012:secret:voice-agents/absent-AbCdEf"
+    environ = {"RETELL_SECRET_ARN": absent, "RETELL_API_KEY": "key_from_env"}
+
+    # When the settings are loaded
+    settings = load_settings(environ=environ)
+
+    # Then the environment's value is used and the secret never read
+    assert settings.require("RETELL_API_KEY") == "key_from_env"
+    assert secret_reads.count == 0
+
+
+def test_an_unreadable_purposes_secret_fails_naming_its_variable(aws):
+    # Given a readable shared secret, and TWILIO_SECRET_ARN naming one this function cannot read (absent)
+    absent = f"arn:aws:secretsmanager:{REGION}:123456789012:secret:voice-agents/absent-AbCdEf"
+    shared = create_secret(aws, "voice-agents/shared-readable", json.dumps(SECRET_VALUES))
+
+    # When the settings are loaded
+    with pytest.raises(ConfigurationError) as raised:
+        load_settings(environ={"SECRETS_ARN": shared, "TWILIO_SECRET_ARN": absent})
+
+    # Then the error names the purpose's variable and its secret
+    assert raised.value.setting == "TWILIO_SECRET_ARN"
+    assert absent in str(raised.value)
 
 
 def test_secret_values_never_show_in_the_settings_repr():

@@ -110,6 +110,23 @@ def test_a_refresh_that_finds_nothing_new_says_so(secret, reads):
     assert runtime.retell() is retell
 
 
+def test_a_rotated_token_in_a_purposes_secret_is_re_read_with_its_purposes_secret_only(secret, reads):
+    # Given the webhook's secrets, one per purpose (no SECRETS_ARN), read at cold start
+    twilio = Secret(secret.client, "voice-agents/twilio", {k: v for k, v in VALUES.items() if "TWILIO" in k})
+    database = Secret(secret.client, "voice-agents/database", {"MONGODB_URI": VALUES["MONGODB_URI"]})
+    environ = {"TWILIO_SECRET_ARN": twilio.arn, "DATABASE_SECRET_ARN": database.arn}
+    runtime = Runtime(environ=environ | {"SECRETS_REFRESH_INTERVAL_SECONDS": "0"}, clock=Clock())
+    runtime.settings()
+    assert reads.count == 2
+
+    # When the Twilio token rotates and a signature check asks for a refresh
+    twilio.rotate(TWILIO_AUTH_TOKEN="token_second")
+    # Then both secrets are re-read and the rotated token is in hand
+    assert runtime.refresh_secrets("Twilio signature rejected") is True
+    assert runtime.settings().twilio_auth_token == "token_second"
+    assert reads.count == 4
+
+
 def test_no_refresh_when_every_value_comes_from_the_environment(secret, reads):
     # Given SECRETS_ARN set, but every secret value given in the environment (the secret is never needed)
     runtime = Runtime(environ={"SECRETS_ARN": secret.arn, **VALUES}, clock=Clock())

@@ -93,7 +93,9 @@ COMMON_ENVIRONMENT = {
     "MONGODB_DATABASE",
     "MONGODB_MAX_POOL_SIZE",
     "SECRETS_MAX_AGE_SECONDS",
-    "SECRETS_ARN",
+    "DATABASE_SECRET_ARN",
+    "RETELL_SECRET_ARN",
+    "TWILIO_SECRET_ARN",
     "RETELL_BASE_URL",
     "RETELL_SIP_DOMAIN",
     "TWILIO_BASE_URL",
@@ -105,13 +107,57 @@ COMMON_ENVIRONMENT = {
     "RESOURCE_TAG",
 }
 NO_VALUE = {"Ref": "AWS::NoValue"}
-SECRETS_POLICY = {
-    "Fn::If": [
-        "HasSecrets",
-        {"AWSSecretsManagerGetSecretValuePolicy": {"SecretArn": {"Ref": "SecretsArn"}}},
-        NO_VALUE,
-    ]
+# The secret each function's settings read, by the variable naming it; a variable left out is empty
+# and its secret not granted. The read routes read the database as a user that may only read.
+EVERY_PURPOSE = {
+    "DATABASE_SECRET_ARN": "database",
+    "RETELL_SECRET_ARN": "retell",
+    "TWILIO_SECRET_ARN": "twilio",
 }
+SECRETS_READ = {
+    "CreateAgentFunction": EVERY_PURPOSE,
+    "GetAgentsFunction": {"DATABASE_SECRET_ARN": "read-only database", "TWILIO_SECRET_ARN": "twilio"},
+    "DeleteAgentFunction": EVERY_PURPOSE,
+    "UpdateAgentFunction": EVERY_PURPOSE,
+    "TwilioWebhookFunction": EVERY_PURPOSE,  # the signature, the agent, Retell's registration
+    "TwilioFallbackFunction": {"TWILIO_SECRET_ARN": "twilio"},  # the signature only
+    "RetellWebhookFunction": EVERY_PURPOSE,  # the signature, the call, the transfer (Twilio)
+    "ReconcileFunction": EVERY_PURPOSE,
+    "NotificationsFunction": {"DATABASE_SECRET_ARN": "database"},  # the owners' settings
+    "DeliverNotificationsFunction": {"DATABASE_SECRET_ARN": "database"},  # the delivery records
+    "PauseCreationFunction": {},  # one SSM parameter, no secret
+}
+SHARED, DATABASE, READER, RETELL, TWILIO = (
+    f"arn:aws:secretsmanager:ap-southeast-2:123456789012:secret:voice-agents/{name}"
+    for name in ("shared", "database", "reader", "retell", "twilio")
+)
+# Deployments by their secret parameters (the others empty).
+SECRET_PARAMETERS = {
+    "no secret": {},
+    "one secret": {"SecretsArn": SHARED},
+    "a secret per purpose": {
+        "DatabaseSecretArn": DATABASE,
+        "RetellSecretArn": RETELL,
+        "TwilioSecretArn": TWILIO,
+    },
+    "a secret per purpose, a read-only user": {
+        "DatabaseSecretArn": DATABASE,
+        "DatabaseReadOnlySecretArn": READER,
+        "RetellSecretArn": RETELL,
+        "TwilioSecretArn": TWILIO,
+    },
+    "one secret, a read-only user": {"SecretsArn": SHARED, "DatabaseReadOnlySecretArn": READER},
+    "one secret, Twilio's apart": {"SecretsArn": SHARED, "TwilioSecretArn": TWILIO},
+}
+
+
+def secret_of(purpose: str, parameters: dict[str, str]) -> str:
+    """The design: a purpose's own secret, else the shared one; the read routes' database secret is
+    the read-only user's, else the database's ("": none)."""
+    if purpose == "read-only database":
+        return parameters.get("DatabaseReadOnlySecretArn") or secret_of("database", parameters)
+    own = {"database": "DatabaseSecretArn", "retell": "RetellSecretArn", "twilio": "TwilioSecretArn"}[purpose]
+    return parameters.get(own) or parameters.get("SecretsArn", "")
 
 
 # ---------------------------------------------------------------- loading
@@ -405,6 +451,14 @@ def test_every_function_is_arm64_python312_traced_with_the_common_layer(template
         assert properties["LoggingConfig"]["LogFormat"] == "JSON", logical_id
 
 
+def test_traces_capture_no_answers_and_no_errors_in_any_function(template):
+    # Powertools' decorators record a handler's answer and exception as trace metadata by default
+    for logical_id, properties in functions(template).items():
+        variables = properties["Environment"]["Variables"]
+        assert variables["POWERTOOLS_TRACER_CAPTURE_RESPONSE"] == "false", logical_id
+        assert variables["POWERTOOLS_TRACER_CAPTURE_ERROR"] == "false", logical_id
+
+
 def test_common_layer_is_built_for_arm64_python312_without_docker(template):
     layer = template["Resources"]["CommonLayer"]
     properties = layer["Properties"]
@@ -444,7 +498,8 @@ def test_common_environment_is_set_for_every_function(template):
     assert variables["POWERTOOLS_METRICS_NAMESPACE"] == "VoiceAgents"
     # Two deployments on one Twilio account must never sweep each other's numbers.
     assert variables["RESOURCE_TAG"]["Fn::If"][:2] == ["HasResourceTag", {"Ref": "ResourceTag"}]
-    assert variables["SECRETS_ARN"] == {"Fn::If": ["HasSecrets", {"Ref": "SecretsArn"}, NO_VALUE]}
+    # Each function names its purposes' secrets (the least-privilege tests below), none the shared one
+    assert "SECRETS_ARN" not in variables
 
 
 def test_secret_values_are_never_in_the_template(template):
@@ -564,8 +619,10 @@ SES_SEND = {
         NO_VALUE,
     ]
 }
-# What a function may do besides reading the secret: only what its job needs.
+# What a function may do besides reading its secrets: only what its job needs.
 EXTRA_POLICIES: dict[str, list[Any]] = {
+    # Write the kill switch (when the spending alarm fires), and nothing else.
+    "PauseCreationFunction": [switch_policy("ssm:PutParameter")],
     # Read the kill switch.
     "CreateAgentFunction": [switch_policy("ssm:GetParameter")],
     # Queue an analysed call's notifications.
@@ -590,17 +647,83 @@ EXTRA_POLICIES: dict[str, list[Any]] = {
 }
 
 
-def test_each_function_may_read_the_configured_secret_and_only_what_its_job_needs(template):
-    expected = {
-        # It reads no secret: its environment empties SECRETS_ARN.
-        "PauseCreationFunction": [switch_policy("ssm:PutParameter")],
-    }
+def deployed(template: dict[str, Any], node: Any, parameters: dict[str, str]) -> Any:
+    """``node`` as CloudFormation would deploy it with these parameters (the others empty): Ref to a
+    parameter, Fn::If and the conditions evaluated, AWS::NoValue dropped; a Ref to a resource is kept."""
+
+    def holds(name: str) -> bool:
+        return bool(deployed(template, template["Conditions"][name], parameters))
+
+    if isinstance(node, list):
+        values = [deployed(template, item, parameters) for item in node]
+        return [value for value in values if value != NO_VALUE]
+    if not isinstance(node, dict) or len(node) != 1:
+        return node
+    [(key, value)] = node.items()
+    if key == "Ref" and value in template["Parameters"]:
+        return parameters.get(value, template["Parameters"][value].get("Default", ""))
+    if key == "Fn::If":
+        return deployed(template, value[1] if holds(value[0]) else value[2], parameters)
+    if key == "Condition":
+        return holds(value)
+    if key == "Fn::Equals":
+        return deployed(template, value[0], parameters) == deployed(template, value[1], parameters)
+    if key == "Fn::Not":
+        return not deployed(template, value[0], parameters)
+    if key == "Fn::And":
+        return all(deployed(template, item, parameters) for item in value)
+    if key == "Fn::Or":
+        return any(deployed(template, item, parameters) for item in value)
+    return node
+
+
+def granted_secrets(
+    template: dict[str, Any], properties: dict[str, Any], parameters: dict[str, str]
+) -> set[str]:
+    """The secrets a function's policies let it read, as deployed with these parameters."""
+    granted: set[str] = set()
+    for policy in deployed(template, properties.get("Policies", []), parameters):
+        if set(policy) != {"Ref"}:
+            continue  # not a secret's policy: test_besides_its_secrets_a_function_may_do_only_its_job
+        # Only policies of this template, each reading secrets and nothing else
+        resource = template["Resources"][policy["Ref"]]
+        assert resource["Type"] == "AWS::IAM::ManagedPolicy", policy
+        assert deployed(template, {"Condition": resource["Condition"]}, parameters), policy
+        for statement in resource["Properties"]["PolicyDocument"]["Statement"]:
+            assert (statement["Effect"], statement["Action"]) == ("Allow", "secretsmanager:GetSecretValue")
+            granted.update(deployed(template, statement["Resource"], parameters))
+    return granted
+
+
+@pytest.mark.parametrize("deployment", SECRET_PARAMETERS)
+def test_each_function_may_read_only_its_purposes_secrets_and_names_exactly_those(template, deployment):
+    parameters = SECRET_PARAMETERS[deployment]
     for logical_id, properties in functions(template).items():
         # Only SAM's generated role, so nothing broader can be attached by name.
         assert "Role" not in properties, logical_id
-        own = expected.get(logical_id, [SECRETS_POLICY, *EXTRA_POLICIES.get(logical_id, [])])
-        assert properties["Policies"] == own, logical_id
-    assert functions(template)["PauseCreationFunction"]["Environment"]["Variables"]["SECRETS_ARN"] == ""
+        variables = properties["Environment"]["Variables"]
+        # Given what the function uses, in this deployment
+        expected = {
+            variable: secret_of(purpose, parameters) for variable, purpose in SECRETS_READ[logical_id].items()
+        }
+
+        # Then its settings read each purpose's secret from the variable naming it, no other secret
+        named = {variable: deployed(template, variables[variable], parameters) for variable in EVERY_PURPOSE}
+        assert named == {variable: expected.get(variable, "") for variable in EVERY_PURPOSE}, logical_id
+        # And its policies grant exactly those secrets
+        assert granted_secrets(template, properties, parameters) == set(expected.values()) - {""}, logical_id
+
+
+def test_besides_its_secrets_a_function_may_do_only_its_job(template):
+    for logical_id, properties in functions(template).items():
+        others = [policy for policy in properties["Policies"] if not _is_secret_policy(policy)]
+        assert others == EXTRA_POLICIES.get(logical_id, []), logical_id
+
+
+def _is_secret_policy(policy: Any) -> bool:
+    """``!If [Reads...Secret, !Ref ...SecretReadPolicy, !Ref AWS::NoValue]``."""
+    condition = policy.get("Fn::If", [None])[0] if isinstance(policy, dict) else None
+    return isinstance(condition, str) and condition.startswith("Reads") and condition.endswith("Secret")
 
 
 def test_no_policy_grants_everything(template):
@@ -718,8 +841,8 @@ def test_every_parameter_and_condition_is_used(template):
     used_names = references(body) | references(conditions)
 
     assert set(template["Parameters"]) - used_names == set()
-    # A condition is used by name: the first item of Fn::If or a resource's Condition.
-    assert set(conditions) - set(strings(body)) == set()
+    # A condition is used by name: the first item of Fn::If, a resource's Condition, or another's.
+    assert set(conditions) - set(strings(body)) - set(strings(list(conditions.values()))) == set()
 
 
 def test_env_json_sets_only_variables_the_template_declares(template):
@@ -922,7 +1045,8 @@ def test_a_failed_reconciler_run_lands_in_an_encrypted_queue(template):
     # Kept as long as SQS allows, so the error can still be read after a weekend
     assert queue["Properties"]["MessageRetentionPeriod"] == 14 * 24 * 3600
     # And the permission to send there is SAM's (sqs:SendMessage on this queue): nothing is granted by hand
-    assert functions(template)["ReconcileFunction"]["Policies"] == [SECRETS_POLICY]
+    granted = {policy["Fn::If"][1]["Ref"] for policy in functions(template)["ReconcileFunction"]["Policies"]}
+    assert granted == {"DatabaseSecretReadPolicy", "RetellSecretReadPolicy", "TwilioSecretReadPolicy"}
 
 
 # ---------------------------------------------------------------- alarms
@@ -1258,6 +1382,76 @@ def test_make_test_runs_the_security_scan_offline():
         assert setting in recipe, setting
     assert "--soft-fail" not in recipe
     assert "checkov==" in (ROOT / "requirements-scan.txt").read_text()
+
+
+# ---------------------------------------------------------------- locked dependencies
+
+# Each lock and the requirements it is made from (make lock).
+LOCKS = {
+    "layers/common/requirements.lock": "layers/common/requirements.txt",
+    "requirements-dev.lock": "requirements-dev.txt",
+    "requirements-tools.lock": "requirements-tools.txt",
+    "requirements-scan.lock": "requirements-scan.txt",
+    "requirements-lock.lock": "requirements-lock.txt",
+    "requirements-pip.lock": "requirements-pip.txt",
+}
+# Layer packages no code imports by name, and why the layer holds them.
+NOT_IMPORTED = {"tzdata": "zoneinfo reads it when the Lambda image has no /usr/share/zoneinfo"}
+
+
+def canonical(name: str) -> str:
+    return re.sub(r"[-_.]+", "-", name).lower()
+
+
+def pinned(requirements: str) -> dict[str, str]:
+    """name -> version of each ``name[extras]==version`` line."""
+    found = re.findall(r"^([A-Za-z0-9][A-Za-z0-9._-]*)(?:\[[^]]*\])?==([^\s;]+)", requirements, re.MULTILINE)
+    return {canonical(name): version for name, version in found}
+
+
+def test_every_pip_install_checks_a_lock_s_hashes():
+    recipes = [(ROOT / "Makefile").read_text(), (ROOT / "layers/common/Makefile").read_text()]
+    lines = [line for text in recipes for line in text.replace("\\\n", " ").splitlines()]
+    installs = [line for line in lines if re.search(r"\bpip install ", line) and not line.startswith("#")]
+
+    # pip itself (every virtualenv), development, aws-sam-cli, checkov, uv, the layer
+    assert len(installs) == 6, installs
+    for line in installs:
+        assert "--require-hashes" in line, line
+        assert re.search(r"-r \S+\.lock\b", line), line
+
+
+@pytest.mark.parametrize("lock", LOCKS)
+def test_each_lock_pins_every_package_with_its_hashes_and_holds_its_requirements(lock):
+    text = (ROOT / lock).read_text()
+    entries = re.split(r"\n(?=[A-Za-z0-9])", text.strip())
+
+    for entry in entries:
+        assert "==" in entry.splitlines()[0] and "--hash=sha256:" in entry, entry.splitlines()[0]
+    # At the versions its requirements pin
+    source = pinned((ROOT / LOCKS[lock]).read_text())
+    assert source.items() <= pinned(text).items(), lock
+
+
+def top_level_modules(distribution: str) -> set[str]:
+    """What an installed distribution puts on sys.path (phonenumberslite: phonenumbers)."""
+    from importlib.metadata import distribution as installed
+
+    roots = {path.parts[0] for path in installed(distribution).files or []}
+    return {root.removesuffix(".py") for root in roots if not root.endswith((".dist-info", ".data", ".."))}
+
+
+def test_every_package_the_layer_requires_is_imported_by_its_code():
+    sources = [*(ROOT / "layers/common/voice_agents").rglob("*.py"), *(ROOT / "functions").rglob("*.py")]
+    imported = {
+        module
+        for path in sources
+        for module in re.findall(r"^\s*(?:from|import) (\w+)", path.read_text(), re.MULTILINE)
+    }
+    required = pinned((ROOT / "layers/common/requirements.txt").read_text())
+
+    unused = {name for name in required if not top_level_modules(name) & imported}
+    assert unused == set(NOT_IMPORTED)
 
 
 # ---------------------------------------------------------------- layer architecture check

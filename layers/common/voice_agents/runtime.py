@@ -1,6 +1,6 @@
 """Per-process wiring: the settings and the clients built from them, kept across warm invocations.
 
-Secret values rotate. ``Runtime`` owns the age of the settings (and of the secret they were read
+Secret values rotate. ``Runtime`` owns the age of the settings (and of the secrets they were read
 from) and every client built from them: the settings are re-read after SECRETS_MAX_AGE_SECONDS, or
 at once when a Twilio signature or a provider's 401 says the values in hand may be stale, and a
 client is rebuilt only when the values it was built from changed. Forced re-reads are rate-limited
@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from voice_agents.core.errors import ConfigurationError
 from voice_agents.core.observability import count, logger
-from voice_agents.core.settings import SECRET_VARIABLES, Settings, forget_secret, load_settings, secret_in_use
+from voice_agents.core.settings import SECRET_VARIABLES, Settings, forget_secret, load_settings, secret_reads
 
 if TYPE_CHECKING:
     from voice_agents.data.agents import AgentStore
@@ -85,13 +85,13 @@ class Runtime:
             return self._settings
 
     def refresh_secrets(self, reason: str) -> bool:
-        """Re-read the secret now, unless it was read less than SECRETS_REFRESH_INTERVAL_SECONDS ago.
+        """Re-read the secrets now, unless they were read less than SECRETS_REFRESH_INTERVAL_SECONDS ago.
 
         True when values changed; clients built from changed values are rebuilt on their next use.
         """
         with self._lock:
             current = self.settings()
-            if secret_in_use(self._environ) is None:
+            if not secret_reads(self._environ):
                 return False  # every value comes from the environment: nothing to re-read
             since_read = self._clock() - self._read_at
             if since_read < current.secrets_refresh_interval_seconds:

@@ -4,17 +4,22 @@ Tracing costs nothing when it is off (POWERTOOLS_TRACE_DISABLED=true, or outside
 Tracer imports the X-Ray SDK as it is made, even disabled, so ``tracer`` makes one only when tracing
 is on; off, its decorator hands the handler back unchanged and ``external_call`` opens no subsegment.
 
+Traces carry no personal data: a subsegment holds its name, timing and annotations, never a handler's
+answer (agents' prompts, callers' numbers in TwiML) nor an exception's message (providers' messages
+quote numbers); a failure is its fault flag and its exception's type.
+
 Metrics are emitted one at a time (``count``) as EMF log lines, each with its own dimensions (the
 failed step, the resource removed); nothing is buffered, so a crash loses no metric already counted.
 """
 
 from __future__ import annotations
 
+import functools
 import os
 import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from typing import TypeVar, cast
+from typing import Any, TypeVar, cast
 
 from aws_lambda_powertools import Logger, Tracer
 from aws_lambda_powertools.metrics import MetricUnit, single_metric
@@ -37,25 +42,50 @@ def tracing_enabled() -> bool:
 
 
 class OptionalTracer:
-    """Powertools' Tracer, made at import, when tracing is on; nothing at all when it is off."""
+    """Powertools' Tracer, made at import, when tracing is on; nothing at all when it is off.
+
+    Subsegments are opened here rather than by Powertools' ``capture_lambda_handler``: that one records
+    the answer unless told not to, and even with ``capture_error=False`` the X-Ray SDK's subsegment
+    context manager it uses records ``str(exception)`` of whatever passes through it.
+    """
 
     def __init__(self, service: str, patch_modules: Sequence[str]) -> None:
+        self.service = service
         self.tracer = Tracer(service=service, patch_modules=patch_modules) if tracing_enabled() else None
+        self._cold_start = True
 
     def capture_lambda_handler(self, handler: F) -> F:
         if self.tracer is None:
             return handler
-        return cast(F, self.tracer.capture_lambda_handler(handler))
+
+        @functools.wraps(handler)
+        def traced(event: Any, context: Any) -> Any:
+            cold_start, self._cold_start = self._cold_start, False
+            with self.subsegment(f"## {handler.__name__}", ColdStart=cold_start, Service=self.service):
+                return handler(event, context)
+
+        return cast(F, traced)
 
     @contextmanager
-    def subsegment(self, name: str, **annotations: str) -> Iterator[None]:
+    def subsegment(self, name: str, **annotations: str | bool) -> Iterator[None]:
         if self.tracer is None:
             yield
             return
-        with self.tracer.provider.in_subsegment(name) as subsegment:
+        recorder: Any = self.tracer.provider  # the X-Ray SDK's recorder (Powertools types it as its base)
+        subsegment = recorder.begin_subsegment(name)
+        if subsegment is None:  # no segment to hang it on (AWS_XRAY_CONTEXT_MISSING=IGNORE_ERROR)
+            yield
+            return
+        try:
             for key, value in annotations.items():
                 subsegment.put_annotation(key, value)
             yield
+        except Exception as error:
+            subsegment.add_fault_flag()
+            subsegment.put_annotation("error", type(error).__name__)
+            raise
+        finally:
+            recorder.end_subsegment()
 
 
 # Patch only what the functions use: auto-patching everything imports botocore and requests

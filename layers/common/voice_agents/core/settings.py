@@ -1,10 +1,13 @@
-"""Configuration: environment variables (and an optional Secrets Manager secret) parsed once.
+"""Configuration: environment variables (and optional Secrets Manager secrets) parsed once.
 
-Env values win over the secret, so a developer can override one value locally without editing the
-secret. A value that a component needs and that is absent fails with a message naming it. Each
-setting is declared once below (type, default, env name, bounds) and parsed by this module's small
-parser rather than pydantic-settings: importing pydantic and pydantic-settings cost the webhook
-most of its cold start above its library floor, for a dozen flat values.
+Env values win over the secrets, so a developer can override one value locally without editing a
+secret. A secret value comes from its purpose's secret when one is named (DATABASE_SECRET_ARN,
+RETELL_SECRET_ARN, TWILIO_SECRET_ARN: each function may then be granted only the secrets it uses),
+else from the one secret of a simple deployment (SECRETS_ARN). A value that a component needs and
+that is absent fails with a message naming it. Each setting is declared once below (type, default,
+env name, bounds) and parsed by this module's small parser rather than pydantic-settings: importing
+pydantic and pydantic-settings cost the webhook most of its cold start above its library floor, for
+a dozen flat values.
 """
 
 from __future__ import annotations
@@ -19,8 +22,15 @@ from typing import Any, ClassVar, Literal
 
 from voice_agents.core.errors import ConfigurationError
 
-# Variables whose value may come from the secret named by SECRETS_ARN.
-SECRET_VARIABLES = ("MONGODB_URI", "RETELL_API_KEY", "TWILIO_ACCOUNT_SID", "TWILIO_AUTH_TOKEN")
+# The variable naming each purpose's secret, and the values that secret may supply (no others).
+SECRETS_BY_PURPOSE = {
+    "DATABASE_SECRET_ARN": ("MONGODB_URI",),
+    "RETELL_SECRET_ARN": ("RETELL_API_KEY",),
+    "TWILIO_SECRET_ARN": ("TWILIO_ACCOUNT_SID", "TWILIO_AUTH_TOKEN"),
+}
+SECRET_VARIABLES = tuple(name for names in SECRETS_BY_PURPOSE.values() for name in names)
+# SECRETS_ARN: the one secret of a simple deployment, for any value whose purpose names none.
+SECRET_ARN_VARIABLES = (*SECRETS_BY_PURPOSE, "SECRETS_ARN")
 
 
 @dataclass(frozen=True)
@@ -125,6 +135,9 @@ class Settings:
     # base URL than this moves none (the operator moves them: operate repoint --confirm).
     reconciler_max_repoints: int = setting(10, alias="RECONCILER_MAX_REPOINTS", ge=0, le=10_000)
     secrets_arn: str | None = setting(None, alias="SECRETS_ARN")
+    database_secret_arn: str | None = setting(None, alias="DATABASE_SECRET_ARN")
+    retell_secret_arn: str | None = setting(None, alias="RETELL_SECRET_ARN")
+    twilio_secret_arn: str | None = setting(None, alias="TWILIO_SECRET_ARN")
     # Agents one owner may have at once (provisioning, active or deleting): each holds a number.
     agent_limit_per_owner: int = setting(25, alias="AGENT_LIMIT_PER_OWNER", ge=1)
     # Numbers one owner's creates may buy in any 24 hours, whatever became of the agents since
@@ -206,7 +219,8 @@ class Settings:
         """The value of ``variable`` (an env var name), or a ConfigurationError naming it."""
         value = self.value(variable)
         if value in (None, ""):
-            where = " or in the secret named by SECRETS_ARN" if variable in SECRET_VARIABLES else ""
+            purpose = next((arn for arn, names in SECRETS_BY_PURPOSE.items() if variable in names), None)
+            where = f" or in the secret named by {purpose} (or SECRETS_ARN)" if purpose else ""
             raise ConfigurationError(f"{variable} is not set: set the environment variable{where}", variable)
         return str(value)
 
@@ -217,21 +231,45 @@ def load_settings(
     *,
     force_secret: bool = False,
 ) -> Settings:
-    """Parse the environment (and the secret, when SECRETS_ARN is set) into Settings.
+    """Parse the environment (and the secrets it names, see ``secret_reads``) into Settings.
 
     ``secret_loader(arn) -> dict`` defaults to Powertools' cached Secrets Manager provider;
-    ``force_secret`` reads the secret from Secrets Manager even when a cached value is younger
+    ``force_secret`` reads the secrets from Secrets Manager even when a cached value is younger
     than its age.
     """
     env = _environment(environ)
     secret_values: dict[str, str] = {}
-    secrets_arn = secret_in_use(env)
-    if secrets_arn:
+    for read in secret_reads(env):
         secret = (
-            secret_loader(secrets_arn) if secret_loader else _load_secret(secrets_arn, force=force_secret)
+            secret_loader(read.arn)
+            if secret_loader
+            else _load_secret(read.arn, read.named_by, force=force_secret)
         )
-        secret_values = {name: str(secret[name]) for name in SECRET_VARIABLES if secret.get(name)}
+        secret_values |= {name: str(secret[name]) for name in read.variables if secret.get(name)}
     return Settings(**(secret_values | env))
+
+
+@dataclass(frozen=True)
+class SecretRead:
+    """One secret to read: its ARN, the variable naming it (for errors) and the values taken from it."""
+
+    arn: str
+    named_by: str
+    variables: tuple[str, ...]
+
+
+def secret_reads(environ: Mapping[str, str] | None = None) -> list[SecretRead]:
+    """The secrets the settings are read from, each once: a secret value missing from the environment
+    comes from its purpose's secret when the environment names one, else from SECRETS_ARN's; none
+    when the environment has them all."""
+    env = _environment(environ)
+    wanted: dict[str, tuple[str, list[str]]] = {}  # arn -> (the variable naming it, values)
+    for purpose, variables in SECRETS_BY_PURPOSE.items():
+        named_by = purpose if purpose in env else "SECRETS_ARN"
+        missing = [name for name in variables if name not in env]
+        if missing and named_by in env:
+            wanted.setdefault(env[named_by], (named_by, []))[1].extend(missing)
+    return [SecretRead(arn, named_by, tuple(names)) for arn, (named_by, names) in wanted.items()]
 
 
 def _finish_settings_class() -> None:
@@ -293,13 +331,6 @@ def _invalid(info: Declared, message: str) -> ConfigurationError:
 _finish_settings_class()
 
 
-def secret_in_use(environ: Mapping[str, str] | None = None) -> str | None:
-    """The ARN of the secret the settings read values from; None when the environment has them all."""
-    env = _environment(environ)
-    secrets_arn = env.get("SECRETS_ARN")
-    return secrets_arn if secrets_arn and any(name not in env for name in SECRET_VARIABLES) else None
-
-
 def forget_secret() -> None:
     """Drop the cached secret and its Secrets Manager client (tests switch AWS mocks and regions)."""
     global _secrets_provider  # noqa: PLW0603
@@ -327,15 +358,15 @@ def _provider() -> Any:
     return _secrets_provider
 
 
-def _load_secret(arn: str, *, force: bool = False) -> dict[str, Any]:
+def _load_secret(arn: str, named_by: str, *, force: bool = False) -> dict[str, Any]:
     from aws_lambda_powertools.utilities import parameters
 
     try:
         value = _provider().get(arn, transform="json", max_age=300, force_fetch=force)
     except parameters.exceptions.TransformParameterError as exc:
-        raise ConfigurationError(f"the secret {arn} is not a JSON object", "SECRETS_ARN") from exc
+        raise ConfigurationError(f"the secret {arn} is not a JSON object", named_by) from exc
     except Exception as exc:
-        raise ConfigurationError(f"cannot read the secret {arn}: {exc}", "SECRETS_ARN") from exc
+        raise ConfigurationError(f"cannot read the secret {arn}: {exc}", named_by) from exc
     if not isinstance(value, dict):
-        raise ConfigurationError(f"the secret {arn} is not a JSON object", "SECRETS_ARN")
+        raise ConfigurationError(f"the secret {arn} is not a JSON object", named_by)
     return value
