@@ -89,8 +89,8 @@ test("questions set on the card; a played call's page shows its transcript, answ
   const answers = page.getByRole("region", { name: "Answers to your questions" });
   await expect(answers.locator("dt")).toHaveText(["appointment_booked", "reason"]);
   await expect(answers.locator("dd")).toHaveText(["Yes", "booking"]);
-  // The fake Retell prices per second (7 + 4.5 US cents a minute): a cent or more, in US dollars.
-  await expect(page.locator(".call-cost")).toContainText(/US\$\d+\.\d{2} \(elevenlabs_tts/);
+  // The fake Retell prices per second (7 + 4.5 US cents a minute), in US dollars as en-AU writes them.
+  await expect(page.locator(".call-cost")).toContainText(/(US\$|USD\s)\d+\.\d{2} \(elevenlabs_tts/);
   await expect(page.getByText("The caller asked about opening hours", { exact: false })).toBeVisible();
   // The recording: a player once the stack has its copy, else said to be on its way.
   const recording = page.getByRole("region", { name: "Recording" });
@@ -171,7 +171,7 @@ test("usage: today's calls and minutes in the chart's table, and the period's co
   const today = table.getByRole("row").last();
   await expect(today.getByRole("cell").nth(0)).toHaveText("1"); // calls
   await expect(today.getByRole("cell").nth(1)).toHaveText("1"); // started minutes
-  await expect(usage.locator(".usage-total")).toContainText(/Cost\s*US\$\d+\.\d{2}/);
+  await expect(usage.locator(".usage-total")).toContainText(/Cost\s*(US\$|USD\s)\d+\.\d{2}/);
   await noViolations(page, "usage open, its table shown");
 });
 
