@@ -101,6 +101,38 @@ test("questions set on the card; a played call's page shows its transcript, answ
   await expect(card(page, "Front desk")).toBeVisible();
 });
 
+test("a recording the stack has copied plays in the call page's player, from its short-lived link", async ({ page }) => {
+  const user = uniqueUser("recording");
+  const { body: agent } = await createAgent(user, { name: "Recorded", prompt: PROMPT });
+  const callSid = await placeCall(agent, "+61298765432", 2000);
+  await callAnalysed(user, agent.id);
+  // The copy is the reconciler's (minutes after a call), which the local stack does not run by itself:
+  // the page is shown the call with its copy available, the link being the fake Retell's WAV of it.
+  const { calls_registered: registered } = await retell().retellState();
+  const retellCall = Object.values(registered).find((each) => each.metadata?.twilio_call_sid === callSid);
+  const wav = `${process.env.FAKE_RETELL_URL}/recordings/${retellCall?.call_id}/recording.wav`;
+  await page.route(`**/api/agents/${agent.id}/calls/${callSid}`, async (route) => {
+    const response = await route.fetch();
+    const call = await response.json();
+    await route.fulfill({ response, json: { ...call, recording: { status: "available", url: "link" } } });
+  });
+  const links: string[] = [];
+  await page.route("**/conversation-recording", async (route) => {
+    links.push(route.request().headers().authorization ?? "");
+    await route.fulfill({
+      json: { url: wav, expiresAt: new Date(Date.now() + 900_000).toISOString(), contentType: "audio/wav", sizeBytes: null },
+    });
+  });
+  await page.goto(dashboardUrl(user, `#/agents/${agent.id}/calls/${callSid}`));
+
+  const player = page.getByLabel("Recording of the call");
+  await expect(player).toHaveAttribute("src", wav);
+  expect(links).toEqual([expect.stringMatching(/^Bearer /)]); // the link is asked with the token; the audio needs none
+  await expect
+    .poll(() => player.evaluate((audio: HTMLAudioElement) => (audio.readyState >= 1 ? audio.duration : 0)))
+    .toBeGreaterThan(1);
+});
+
 test("the history's filters find calls by caller, status and answer; the CSV holds what they find", async ({ page }) => {
   const user = uniqueUser("filters");
   const { body: agent } = await createAgent(user, {
