@@ -17,5 +17,7 @@ export default defineConfig({
   test: {
     environment: "jsdom",
     include: ["tests/**/*.test.{ts,tsx}"],
+    // The longest form tests type a whole week of hours: on a busy 2-core machine they pass 5 s.
+    testTimeout: 20_000,
   },
 });
