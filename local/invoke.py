@@ -45,19 +45,23 @@ def http_event(
     *,
     body: Any = None,
     agent_id: str | None = None,
+    call_sid: str | None = None,
     owner: str | None = None,
     headers: dict[str, str] | None = None,
     query: dict[str, str] | None = None,
 ) -> dict[str, Any]:
-    """A variant of an API event: another body, path id, owner (JWT sub), headers or query."""
+    """A variant of an API event: another body, path ids (agent, call), owner (JWT sub), headers or
+    query."""
     event = load_event(name)
     if body is not None:
         event["body"] = body if isinstance(body, str) else json.dumps(body)
-    if agent_id is not None:
-        named = (event.get("pathParameters") or {}).get("agentId")
-        event["pathParameters"] = {"agentId": agent_id}
+    for parameter, value in (("agentId", agent_id), ("callSid", call_sid)):
+        if value is None:
+            continue
+        named = (event.get("pathParameters") or {}).get(parameter)
+        event["pathParameters"] = {**(event.get("pathParameters") or {}), parameter: value}
         # The id may be followed by more of the path (/api/agents/{agentId}/calls).
-        path = event["rawPath"].replace(named, agent_id) if named else event["rawPath"]
+        path = event["rawPath"].replace(named, value) if named else event["rawPath"]
         event["rawPath"] = event["requestContext"]["http"]["path"] = path
     if owner is not None:
         event["requestContext"]["authorizer"]["jwt"]["claims"]["sub"] = owner

@@ -64,10 +64,30 @@ export interface paths {
             cookie?: never;
         };
         /**
-         * List an agent's calls
-         * @description The agent's inbound calls, newest first, one page at a time, kept `CALL_RECORD_RETENTION_DAYS` (90 days by default). `status` is `registered` (the call was handed to the Retell agent), `ongoing` (the agent answered), `ended`, or `not_connected` (Retell could not take it); times, duration, disconnection reason, summary and sentiment appear as Retell reports them. Pass `nextCursor` back as `cursor` for the next page; it is null on the last.
+         * List and export an agent's calls
+         * @description The agent's inbound calls. Newest first, one page at a time: pass `nextCursor` back as `cursor` (with the same filters) for the next page; it is null on the last. Calls are kept `CALL_RECORD_RETENTION_DAYS` (90 days by default). `status` is `registered` (the call was handed to the Retell agent), `ongoing` (the agent answered), `ended`, or `not_connected` (Retell could not take it). Filters, all optional and combined with AND: `status`; `from` and `to`, dates (both included) in `timezone`, an IANA name (UTC by default), of when the call came in; `caller`, the caller's number in international format (send `+` as `%2B`); `field=name:value`, the calls whose post-call answer `name` is `value` (`true`/`false`, a number, one of an enum's choices, or the text exactly). `Accept: text/csv` or `format=csv` answers CSV instead: at most 1,000 calls and 5 MB (an API answer is at most 6 MB and is not streamed); when more match, `X-Next-Cursor` holds the cursor to send for the rest. Times in the CSV are in `timezone`; a cell starting with `=`, `+`, `-` or `@` starts with `'`.
          */
         get: operations["listCalls"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/agents/{agentId}/calls/{callSid}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Get one call in full
+         * @description One call of the agent as the call history lists it, with its transcript (turns of `agent`, `caller` or `person`, timed in seconds from the call's start; at most 1,000 turns and 100,000 characters, the beginning kept and `transcriptTruncated` true past that), the answers to the agent's `postCallFields`, Retell's cost, and its recording: `pending` while it is copied, `available` with `url` (`getConversationRecording`), or `unavailable`.
+         */
+        get: operations["getCall"];
         put?: never;
         post?: never;
         delete?: never;
@@ -88,6 +108,46 @@ export interface paths {
          * @description The voicemail a caller left, as audio (`audio/mpeg`), fetched from Twilio with the account's credentials: Twilio's own URL never reaches the browser. Twilio keeps the recording until it is deleted there; this route answers as long as the call's record is kept.
          */
         get: operations["getCallRecording"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/agents/{agentId}/usage": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * An agent's usage and costs per day
+         * @description Every day from `from` to `to` (dates in `timezone`, an IANA name, UTC by default; both included, at most 92 days; by default the last 30 days up to today): the calls that came in that day, their seconds and started minutes, and their cost in whole US cents: Retell's, Twilio's price of the minutes (read from Twilio minutes after each call; `unpricedCalls` counts the calls still without it) and the number's monthly rental (`TWILIO_NUMBER_MONTHLY_CENTS`) spread over each month's days. Each amount is rounded once, from exact sums.
+         */
+        get: operations["getUsage"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/calls": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List and export the calls of all your agents
+         * @description The calls of every agent of yours that is not deleted (as each agent's own list shows them), in one list. Newest first, one page at a time: pass `nextCursor` back as `cursor` (with the same filters) for the next page; it is null on the last. Calls are kept `CALL_RECORD_RETENTION_DAYS` (90 days by default). `status` is `registered` (the call was handed to the Retell agent), `ongoing` (the agent answered), `ended`, or `not_connected` (Retell could not take it). Filters, all optional and combined with AND: `status`; `from` and `to`, dates (both included) in `timezone`, an IANA name (UTC by default), of when the call came in; `caller`, the caller's number in international format (send `+` as `%2B`); `field=name:value`, the calls whose post-call answer `name` is `value` (`true`/`false`, a number, one of an enum's choices, or the text exactly). `Accept: text/csv` or `format=csv` answers CSV instead: at most 1,000 calls and 5 MB (an API answer is at most 6 MB and is not streamed); when more match, `X-Next-Cursor` holds the cursor to send for the rest. Times in the CSV are in `timezone`; a cell starting with `=`, `+`, `-` or `@` starts with `'`.
+         */
+        get: operations["listAllCalls"];
         put?: never;
         post?: never;
         delete?: never;
@@ -261,6 +321,11 @@ export interface components {
             ringSeconds: number;
             businessHours: components["schemas"]["BusinessHoursSetting"] | null;
             /**
+             * Postcallfields
+             * @default []
+             */
+            postCallFields: components["schemas"]["PostCallField"][];
+            /**
              * Createdat
              * Format: date-time
              */
@@ -327,6 +392,12 @@ export interface components {
             transfer: components["schemas"]["CallLeg"] | null;
             forward: components["schemas"]["CallLeg"] | null;
             voicemail: components["schemas"]["Voicemail"] | null;
+            cost: components["schemas"]["CallCost"] | null;
+            twilioCost: components["schemas"]["TelephonyCost"] | null;
+            /** Postcallanswers */
+            postCallAnswers: {
+                [key: string]: string | boolean | number;
+            };
             /** Agentname */
             agentName: string | null;
             /** Customanalysisdata */
@@ -366,6 +437,9 @@ export interface components {
         /**
          * Call
          * @description One inbound call of an agent, as the call history keeps it (times in UTC, durations in ms).
+         *     ``postCallAnswers`` holds Retell's answers to the agent's postCallFields, by field name (empty
+         *     until the call is analysed, or when the agent asks none); ``cost`` is null until Retell reports it,
+         *     ``twilioCost`` until the reconciler has read Twilio's price.
          */
         Call: {
             /** Callsid */
@@ -403,6 +477,15 @@ export interface components {
             transfer: components["schemas"]["CallLeg"] | null;
             forward: components["schemas"]["CallLeg"] | null;
             voicemail: components["schemas"]["Voicemail"] | null;
+            cost: components["schemas"]["CallCost"] | null;
+            twilioCost: components["schemas"]["TelephonyCost"] | null;
+            /**
+             * Postcallanswers
+             * @default {}
+             */
+            postCallAnswers: {
+                [key: string]: string | boolean | number;
+            };
         };
         /**
          * CallAnalyzedEvent
@@ -422,6 +505,87 @@ export interface components {
              */
             timestamp: string;
             data: components["schemas"]["AnalysedCallData"];
+        };
+        /**
+         * CallCost
+         * @description What Retell charged for the call, in whole cents of ``currency`` (each amount rounded on its
+         *     own from Retell's, so the products may not add up to the total exactly); ``billedSeconds`` is the
+         *     duration Retell billed.
+         */
+        CallCost: {
+            /**
+             * Currency
+             * @constant
+             */
+            currency: "USD";
+            /** Totalcents */
+            totalCents: number;
+            /** Billedseconds */
+            billedSeconds: number | null;
+            /** Products */
+            products: components["schemas"]["ProductCost"][];
+        };
+        /**
+         * CallDetail
+         * @description One call in full: the call as the history lists it, with its transcript (capped: see
+         *     ``transcriptTruncated``) and its recording (null when Retell made none).
+         */
+        CallDetail: {
+            /** Callsid */
+            callSid: string;
+            /** Retellcallid */
+            retellCallId: string;
+            /** Agentid */
+            agentId: string;
+            /** From */
+            from: string | null;
+            /** To */
+            to: string | null;
+            status: components["schemas"]["CallStatus"];
+            /**
+             * Registeredat
+             * Format: date-time
+             */
+            registeredAt: string;
+            /** Startedat */
+            startedAt: string | null;
+            /** Endedat */
+            endedAt: string | null;
+            /** Durationms */
+            durationMs: number | null;
+            /** Disconnectionreason */
+            disconnectionReason: string | null;
+            /** Summary */
+            summary: string | null;
+            /** Sentiment */
+            sentiment: string | null;
+            /** Outcome */
+            outcome: ("agent" | "person" | "voicemail" | "message" | "missed") | null;
+            /** Businessopen */
+            businessOpen: boolean | null;
+            transfer: components["schemas"]["CallLeg"] | null;
+            forward: components["schemas"]["CallLeg"] | null;
+            voicemail: components["schemas"]["Voicemail"] | null;
+            cost: components["schemas"]["CallCost"] | null;
+            twilioCost: components["schemas"]["TelephonyCost"] | null;
+            /**
+             * Postcallanswers
+             * @default {}
+             */
+            postCallAnswers: {
+                [key: string]: string | boolean | number;
+            };
+            /**
+             * Transcript
+             * @default []
+             */
+            transcript: components["schemas"]["TranscriptTurn"][];
+            /**
+             * Transcripttruncated
+             * @default false
+             */
+            transcriptTruncated: boolean;
+            recording: components["schemas"]["CallRecording"] | null;
         };
         /**
          * CallLeg
@@ -445,6 +609,21 @@ export interface components {
             items: components["schemas"]["Call"][];
             /** Nextcursor */
             nextCursor: string | null;
+        };
+        /**
+         * CallRecording
+         * @description The recording of the caller's conversation with the agent: ``pending`` while it is copied from
+         *     Retell (minutes after the call), ``available`` (``url``, this API's, answers a link to play it), or
+         *     ``unavailable`` (it could not be copied in time).
+         */
+        CallRecording: {
+            /**
+             * Status
+             * @enum {string}
+             */
+            status: "pending" | "available" | "unavailable";
+            /** Url */
+            url: string | null;
         };
         /**
          * CallStatus
@@ -512,6 +691,11 @@ export interface components {
              */
             ringSeconds?: number;
             businessHours?: components["schemas"]["BusinessHoursSetting"] | null;
+            /**
+             * Postcallfields
+             * @default []
+             */
+            postCallFields?: components["schemas"]["PostCallField"][];
         };
         /**
          * DeleteOutcome
@@ -643,6 +827,51 @@ export interface components {
             signingSecret: string | null;
         };
         /**
+         * PostCallField
+         * @description One question Retell answers about every call after it ends: ``name`` (the answer's key in a
+         *     call's ``postCallAnswers``), ``type`` (``string``: text; ``enum``: one of ``choices``; ``boolean``;
+         *     ``number``) and ``description`` (what to extract, as the model reads it). ``choices`` is required
+         *     for an enum and refused for the other types.
+         */
+        PostCallField: {
+            /** Name */
+            name: string;
+            /**
+             * Type
+             * @enum {string}
+             */
+            type: "string" | "enum" | "boolean" | "number";
+            /** Description */
+            description: string;
+            /** Choices */
+            choices?: string[] | null;
+        };
+        /**
+         * ProductCost
+         * @description One of Retell's products in the call's cost (e.g. the voice, the model, the telephony).
+         */
+        ProductCost: {
+            /** Product */
+            product: string;
+            /** Cents */
+            cents: number;
+        };
+        /**
+         * TelephonyCost
+         * @description What Twilio charged for the call's minutes (the call and its ``<Dial>`` legs: to the agent over
+         *     SIP, to a person), in whole cents of ``currency`` (Twilio's price unit for the account), rounded
+         *     once from Twilio's exact prices; ``durationSeconds`` is the call's length as Twilio billed it.
+         *     Twilio prices a call some minutes after it ends: the reconciler reads it then (null until).
+         */
+        TelephonyCost: {
+            /** Currency */
+            currency: string;
+            /** Cents */
+            cents: number;
+            /** Durationseconds */
+            durationSeconds: number | null;
+        };
+        /**
          * TestDelivery
          * @description A sample ``call.analyzed`` event sent now, once, to every channel that is set (no retries).
          */
@@ -651,6 +880,24 @@ export interface components {
             eventId: string;
             webhook: components["schemas"]["ChannelResult"] | null;
             email: components["schemas"]["ChannelResult"] | null;
+        };
+        /**
+         * TranscriptTurn
+         * @description One turn of the conversation: ``agent``, ``caller``, or ``person`` (someone Retell's own
+         *     transfer reached), with when it was said, in seconds from the call's start (null when unknown).
+         */
+        TranscriptTurn: {
+            /**
+             * Speaker
+             * @enum {string}
+             */
+            speaker: "agent" | "caller" | "person";
+            /** Text */
+            text: string;
+            /** Startseconds */
+            startSeconds: number | null;
+            /** Endseconds */
+            endSeconds: number | null;
         };
         /**
          * UpdateAgentRequest
@@ -685,6 +932,8 @@ export interface components {
             /** Ringseconds */
             ringSeconds?: number;
             businessHours?: components["schemas"]["BusinessHoursSetting"] | null;
+            /** Postcallfields */
+            postCallFields?: components["schemas"]["PostCallField"][];
         };
         /**
          * UpdateNotificationsRequest
@@ -701,6 +950,93 @@ export interface components {
              * @description Where a plain-text summary of each analysed call is emailed.
              */
             email?: string | null;
+        };
+        /**
+         * Usage
+         * @description An agent's usage from ``from`` to ``to`` (local days, both included, in ``timezone``): every
+         *     day of the range, and the whole range in ``total``.
+         */
+        Usage: {
+            /** Agentid */
+            agentId: string;
+            /** Timezone */
+            timezone: string;
+            /**
+             * From
+             * Format: date
+             */
+            from: string;
+            /**
+             * To
+             * Format: date
+             */
+            to: string;
+            /**
+             * Currency
+             * @constant
+             */
+            currency: "USD";
+            /** Days */
+            days: components["schemas"]["UsageDay"][];
+            total: components["schemas"]["UsageAmounts"];
+        };
+        /**
+         * UsageAmounts
+         * @description Calls, minutes and costs over a span of days. Every amount is whole cents of the answer's
+         *     ``currency``, rounded once from its exact value (so the parts may differ from ``totalCents`` by a
+         *     cent): ``retellCents`` (Retell's cost of the calls, as Retell reported it per call, in whole
+         *     cents), ``twilioCents`` (Twilio's price of the calls' minutes, legs included), ``numberCents``
+         *     (the number's monthly rental, spread over the days of each month the agent held it) and
+         *     ``totalCents`` (their sum). ``seconds`` is the calls' length (as Twilio billed it, or Retell
+         *     reported it before Twilio's price is read), ``minutes`` their started minutes (each call rounded
+         *     up, as telephony bills them). ``unpricedCalls`` have no Twilio price yet (Twilio sets it minutes
+         *     after the call; the reconciler reads it) or never got one: their Twilio cost is not in
+         *     ``twilioCents``.
+         */
+        UsageAmounts: {
+            /** Calls */
+            calls: number;
+            /** Seconds */
+            seconds: number;
+            /** Minutes */
+            minutes: number;
+            /** Retellcents */
+            retellCents: number;
+            /** Twiliocents */
+            twilioCents: number;
+            /** Numbercents */
+            numberCents: number;
+            /** Totalcents */
+            totalCents: number;
+            /** Unpricedcalls */
+            unpricedCalls: number;
+        };
+        /**
+         * UsageDay
+         * @description One local day (``date``, in the answer's ``timezone``).
+         */
+        UsageDay: {
+            /** Calls */
+            calls: number;
+            /** Seconds */
+            seconds: number;
+            /** Minutes */
+            minutes: number;
+            /** Retellcents */
+            retellCents: number;
+            /** Twiliocents */
+            twilioCents: number;
+            /** Numbercents */
+            numberCents: number;
+            /** Totalcents */
+            totalCents: number;
+            /** Unpricedcalls */
+            unpricedCalls: number;
+            /**
+             * Date
+             * Format: date
+             */
+            date: string;
         };
         /**
          * Voicemail
@@ -1287,10 +1623,24 @@ export interface operations {
     listCalls: {
         parameters: {
             query?: {
-                /** @description How many calls per page. */
+                /** @description How many calls per page (JSON; a CSV holds up to 1,000). */
                 limit?: number;
-                /** @description `nextCursor` of the previous page. */
+                /** @description `nextCursor` of the previous page (or `X-Next-Cursor` of the previous CSV). */
                 cursor?: string;
+                /** @description Only the calls of this status. */
+                status?: components["schemas"]["CallStatus"];
+                /** @description Only the calls that came in on this day (YYYY-MM-DD, in `timezone`) or after. */
+                from?: string;
+                /** @description Only the calls that came in on this day (YYYY-MM-DD, in `timezone`) or before. */
+                to?: string;
+                /** @description The IANA time zone of `from`, `to` and the CSV's times (default UTC). */
+                timezone?: string;
+                /** @description Only the calls from this number, in international format (`%2B61412345678`). */
+                caller?: string;
+                /** @description `name:value`: only the calls whose answer to the post-call field `name` is `value`. */
+                field?: string;
+                /** @description `csv` answers CSV (as `Accept: text/csv` does); `json` answers JSON whatever `Accept` says. */
+                format?: "json" | "csv";
             };
             header?: never;
             path: {
@@ -1301,16 +1651,17 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description One page of calls. */
+            /** @description One page of calls (or CSV). */
             200: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["CallPage"];
+                    "text/csv": string;
                 };
             };
-            /** @description `validation_error`: `limit` outside 1-100, or a `cursor` this API did not return. */
+            /** @description `validation_error`: `limit` outside 1-100, a `cursor` this API did not return, or a filter that cannot be read (the message names it): an unknown `status`, a date that is not YYYY-MM-DD or `from` after `to`, a `timezone` that is not an IANA name, a `caller` that is not a phone number, a `field` that no agent searched asks or a value its type cannot have. */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -1338,6 +1689,87 @@ export interface operations {
                 };
             };
             /** @description `not_found`: no such agent for this caller (another caller's agent is a 404 too). */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description `rate_limited`: the caller sent more than its requests of this kind a minute (reads: GET; writes: the rest; `limit` says how many); retry after `Retry-After` seconds. */
+            429: {
+                headers: {
+                    /** @description `rate_limited`: seconds until the caller's minute ends. */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description `configuration_error` (with `setting`) or `internal_error`. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description `database_unavailable`: MongoDB failed; retry. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    getCall: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The agent's id, as `id` of the agent. */
+                agentId: string;
+                /** @description The call's CallSid, as the call history gives it. */
+                callSid: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The call. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CallDetail"];
+                };
+            };
+            /** @description No valid JWT: API Gateway's authorizer answers `{"message": "Unauthorized"}`. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["GatewayError"];
+                };
+            };
+            /** @description A valid JWT without the scope the route requires (an ID token has no scope): API Gateway's authorizer answers `{"message": "Forbidden"}`. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["GatewayError"];
+                };
+            };
+            /** @description `not_found`: no such agent for this caller (another caller's agent is a 404 too). Also: no such call of this agent (or its record has expired). */
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -1418,13 +1850,204 @@ export interface operations {
                     "application/json": components["schemas"]["GatewayError"];
                 };
             };
-            /** @description `not_found`: no such agent for this caller (another caller's agent is a 404 too). Also: no such call of this agent, or it has no voicemail. */
+            /** @description `not_found`: no such agent for this caller (another caller's agent is a 404 too). Also: no such call of this agent (or its record has expired). Or the call has no voicemail. */
             404: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description `rate_limited`: the caller sent more than its requests of this kind a minute (reads: GET; writes: the rest; `limit` says how many); retry after `Retry-After` seconds. */
+            429: {
+                headers: {
+                    /** @description `rate_limited`: seconds until the caller's minute ends. */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description `configuration_error` (with `setting`) or `internal_error`. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description `database_unavailable`: MongoDB failed; retry. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    getUsage: {
+        parameters: {
+            query?: {
+                /** @description The first day (YYYY-MM-DD, in `timezone`); by default 29 days before `to`. */
+                from?: string;
+                /** @description The last day (YYYY-MM-DD, in `timezone`); by default today. */
+                to?: string;
+                /** @description The IANA time zone the days are in (default UTC). */
+                timezone?: string;
+            };
+            header?: never;
+            path: {
+                /** @description The agent's id, as `id` of the agent. */
+                agentId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The usage per day, and over the range. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Usage"];
+                };
+            };
+            /** @description `validation_error`: a date that is not YYYY-MM-DD, `from` after `to`, more than 92 days, or a `timezone` that is not an IANA name. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description No valid JWT: API Gateway's authorizer answers `{"message": "Unauthorized"}`. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["GatewayError"];
+                };
+            };
+            /** @description A valid JWT without the scope the route requires (an ID token has no scope): API Gateway's authorizer answers `{"message": "Forbidden"}`. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["GatewayError"];
+                };
+            };
+            /** @description `not_found`: no such agent for this caller (another caller's agent is a 404 too). */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description `rate_limited`: the caller sent more than its requests of this kind a minute (reads: GET; writes: the rest; `limit` says how many); retry after `Retry-After` seconds. */
+            429: {
+                headers: {
+                    /** @description `rate_limited`: seconds until the caller's minute ends. */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description `configuration_error` (with `setting`) or `internal_error`. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description `database_unavailable`: MongoDB failed; retry. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    listAllCalls: {
+        parameters: {
+            query?: {
+                /** @description How many calls per page (JSON; a CSV holds up to 1,000). */
+                limit?: number;
+                /** @description `nextCursor` of the previous page (or `X-Next-Cursor` of the previous CSV). */
+                cursor?: string;
+                /** @description Only the calls of this status. */
+                status?: components["schemas"]["CallStatus"];
+                /** @description Only the calls that came in on this day (YYYY-MM-DD, in `timezone`) or after. */
+                from?: string;
+                /** @description Only the calls that came in on this day (YYYY-MM-DD, in `timezone`) or before. */
+                to?: string;
+                /** @description The IANA time zone of `from`, `to` and the CSV's times (default UTC). */
+                timezone?: string;
+                /** @description Only the calls from this number, in international format (`%2B61412345678`). */
+                caller?: string;
+                /** @description `name:value`: only the calls whose answer to the post-call field `name` is `value`. */
+                field?: string;
+                /** @description `csv` answers CSV (as `Accept: text/csv` does); `json` answers JSON whatever `Accept` says. */
+                format?: "json" | "csv";
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description One page of calls (or CSV). */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CallPage"];
+                    "text/csv": string;
+                };
+            };
+            /** @description `validation_error`: `limit` outside 1-100, a `cursor` this API did not return, or a filter that cannot be read (the message names it): an unknown `status`, a date that is not YYYY-MM-DD or `from` after `to`, a `timezone` that is not an IANA name, a `caller` that is not a phone number, a `field` that no agent searched asks or a value its type cannot have. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description No valid JWT: API Gateway's authorizer answers `{"message": "Unauthorized"}`. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["GatewayError"];
+                };
+            };
+            /** @description A valid JWT without the scope the route requires (an ID token has no scope): API Gateway's authorizer answers `{"message": "Forbidden"}`. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["GatewayError"];
                 };
             };
             /** @description `rate_limited`: the caller sent more than its requests of this kind a minute (reads: GET; writes: the rest; `limit` says how many); retry after `Retry-After` seconds. */

@@ -201,6 +201,18 @@ class Operation:
 
 
 AGENT_ID = {"agentId": "The agent's id, as `id` of the agent."}
+CALL_FILTERS = {
+    "limit": "How many calls per page (JSON; a CSV holds up to 1,000).",
+    "cursor": "`nextCursor` of the previous page (or `X-Next-Cursor` of the previous CSV).",
+    "status": "Only the calls of this status.",
+    "from": "Only the calls that came in on this day (YYYY-MM-DD, in `timezone`) or after.",
+    "to": "Only the calls that came in on this day (YYYY-MM-DD, in `timezone`) or before.",
+    "timezone": "The IANA time zone of `from`, `to` and the CSV's times (default UTC).",
+    "caller": "Only the calls from this number, in international format (`%2B61412345678`).",
+    "field": "`name:value`: only the calls whose answer to the post-call field `name` is `value`.",
+    "format": "`csv` answers CSV (as `Accept: text/csv` does); `json` answers JSON whatever `Accept` says.",
+}
+CALL = {**AGENT_ID, "callSid": "The call's CallSid, as the call history gives it."}
 IDEMPOTENCY_KEY_HEADER: dict[str, Any] = {
     "name": "Idempotency-Key",
     "in": "header",
@@ -242,16 +254,18 @@ OPERATIONS: dict[tuple[str, str], Operation] = {
         request_example_event="update_agent.json",
     ),
     ("delete", "/api/agents/{agentId}"): Operation(parameter_descriptions=AGENT_ID),
-    ("get", "/api/agents/{agentId}/calls"): Operation(
+    ("get", "/api/agents/{agentId}/calls"): Operation(parameter_descriptions={**AGENT_ID, **CALL_FILTERS}),
+    ("get", "/api/calls"): Operation(parameter_descriptions=CALL_FILTERS),
+    ("get", "/api/agents/{agentId}/usage"): Operation(
         parameter_descriptions={
             **AGENT_ID,
-            "limit": "How many calls per page.",
-            "cursor": "`nextCursor` of the previous page.",
-        },
+            "from": "The first day (YYYY-MM-DD, in `timezone`); by default 29 days before `to`.",
+            "to": "The last day (YYYY-MM-DD, in `timezone`); by default today.",
+            "timezone": "The IANA time zone the days are in (default UTC).",
+        }
     ),
-    ("get", "/api/agents/{agentId}/calls/{callSid}/recording"): Operation(
-        parameter_descriptions={**AGENT_ID, "callSid": "The call's CallSid, as the call history gives it."},
-    ),
+    ("get", "/api/agents/{agentId}/calls/{callSid}"): Operation(parameter_descriptions=CALL),
+    ("get", "/api/agents/{agentId}/calls/{callSid}/recording"): Operation(parameter_descriptions=CALL),
     ("get", "/api/notifications"): Operation(),
     ("put", "/api/notifications"): Operation(request_example_event="put_notifications.json"),
     ("post", "/api/notifications/secret"): Operation(),
@@ -472,7 +486,8 @@ def _without_defaults(node: Any) -> Any:
 
 def _merge_schemas(schemas: dict[str, Any], more: dict[str, Any]) -> None:
     for name, schema in more.items():
-        if name in schemas and schemas[name] != schema:
+        # A default is an answer's detail, not its shape: a model reached from two documents is one.
+        if name in schemas and _without_defaults(schemas[name]) != _without_defaults(schema):
             raise SystemExit(f"two definitions of the schema {name} differ")
         schemas[name] = schema
 

@@ -7,7 +7,7 @@ unknown or deleted ids answer 422 "Cannot find requested asset under given api k
 Operations (the fault-injection keys): create_llm, get_llm, update_llm, delete_llm, list_llms,
 create_agent, get_agent, get_agent_versions, update_agent, create_agent_version, publish_agent_version,
 delete_agent_version, delete_agent, list_agents (POST /v2/list-agents and the older GET /list-agents),
-register_call, get_call.
+register_call, get_call, get_recording.
 
 Versions, as Retell documents them: an agent and its Retell LLM share version numbers. Create makes
 version 0, a draft. `create-agent-version` copies a base version of both into a new draft numbered
@@ -18,11 +18,22 @@ every version. Retell's documents do not say what a PATCH of a published version
 answers 400, as it does for deleting or publishing a published version.
 
 Call events: a registered call keeps its agent's `webhook_url`. `end_call(call_id, after_ms)` (or
-`POST /__control/calls/{call_id}/end {"after_ms", "disconnection_reason"?, "connected"?}`) plays the
-call out as Retell does: `call_started` at once, then after `after_ms` `call_ended` and
-`call_analyzed`, each POSTed to that URL with `x-retell-signature` (HMAC-SHA256 of body + timestamp
-under the fake's API key), retried up to 3 times without a 2xx; `connected: false` sends only a
-`call_ended` whose status is `not_connected`. `event_deliveries` in the state lists each attempt.
+`POST /__control/calls/{call_id}/end {"after_ms", "disconnection_reason"?, "connected"?,
+"conversation"?, "answers"?}`) plays the call out as Retell does: `call_started` at once, then after
+`after_ms` `call_ended` and `call_analyzed`, each POSTed to that URL with `x-retell-signature`
+(HMAC-SHA256 of body + timestamp under the fake's API key), retried up to 3 times without a 2xx;
+`connected: false` sends only a `call_ended` whose status is `not_connected`. `event_deliveries` in
+the state lists each attempt.
+
+The ended call carries what Retell's does (spec, V2CallBase): `transcript` and `transcript_object`
+(and `transcript_with_tool_calls`) of `conversation` (`[[role, text], ...]`, role `agent` or `user`;
+a short exchange by default), its words timed evenly over the call; `recording_url`, a WAV of the
+call's length served by this fake on loopback without credentials (`GET /recordings/{call_id}/
+recording.wav`, operation get_recording: a fault such as 403 plays an expired signed link);
+`call_cost` (per-second products, fractions of cents included); and in `call_analyzed`,
+`call_analysis.custom_analysis_data`: `answers` when given, else an answer of the right type to each
+item of the agent version's `post_call_analysis_data`. Agents take `post_call_analysis_data` on create
+and update, checked against the spec's `PostCallAnalysisData` items (400 otherwise).
 
 The call path (the fake Twilio plays inbound calls through to this fake; see `local.fakes.voice`):
 
@@ -64,9 +75,20 @@ import threading
 import time
 import urllib.error
 import urllib.request
+from collections.abc import Sequence
 from http import HTTPStatus
 from typing import Any
 
+from local.fakes.retell_call_data import (
+    DEFAULT_CONVERSATION,
+    Script,
+    call_cost,
+    check_post_call_analysis_data,
+    is_conversation,
+    sample_answers,
+    transcript,
+    utterances,
+)
 from local.fakes.retell_tools import (
     TOOL_RETRIES,
     check_llm_tools,
@@ -89,6 +111,7 @@ from local.fakes.server import (
     no_content,
     now_ms,
     route,
+    silent_wav,
 )
 
 ASSET_NOT_FOUND = "Cannot find requested asset under given api key."
@@ -127,6 +150,7 @@ _AGENT_DEFAULTS: JsonObject = {
     "end_call_after_silence_ms": 600_000,
     "max_call_duration_ms": 3_600_000,
     "base_version": None,
+    "post_call_analysis_data": None,
 }
 
 _DEFAULT_PAGE_LIMIT = 50
@@ -138,6 +162,8 @@ _EVENT_TIMEOUT_SECONDS = 10.0
 _EVENT_RETRIES = 3
 _EVENT_RETRY_PAUSE_SECONDS = 0.2
 SIP_OUTCOMES = ("connected", "failed", "busy", "no-answer")
+# Where an ended call's recording is served (Retell's are storage URLs that need no API key).
+_RECORDING_PATH = "/recordings/{call_id}/recording.wav"
 
 
 def retell_signature(body: bytes, api_key: str, timestamp_ms: int | None = None) -> str:
@@ -244,6 +270,8 @@ class FakeRetell(FakeServer):
         *,
         disconnection_reason: str = "user_hangup",
         connected: bool = True,
+        conversation: Sequence[tuple[str, str]] | None = None,
+        answers: JsonObject | None = None,
     ) -> threading.Thread:
         """Play a registered call out in the background (module docstring); the thread is returned."""
         with self._lock:
@@ -251,38 +279,55 @@ class FakeRetell(FakeServer):
                 raise ValueError(f"no registered call {call_id!r}")
         if after_ms < 0:
             raise ValueError("after_ms cannot be negative")
+        script = Script(
+            disconnection_reason=disconnection_reason,
+            connected=connected,
+            conversation=tuple(conversation) if conversation is not None else DEFAULT_CONVERSATION,
+            answers=answers,
+        )
+        if not is_conversation([list(turn) for turn in script.conversation]):
+            raise ValueError("a conversation is [(role, text), ...], its roles agent and user")
         thread = threading.Thread(
             target=self._play_call,
-            args=(call_id, after_ms, disconnection_reason, connected),
+            args=(call_id, after_ms, script),
             name=f"FakeRetell-call-{call_id}",
             daemon=True,
         )
         thread.start()
         return thread
 
-    def _play_call(self, call_id: str, after_ms: float, disconnection_reason: str, connected: bool) -> None:
+    def _play_call(self, call_id: str, after_ms: float, script: Script) -> None:
         with self._lock:
             call = self._calls_registered.get(call_id) or {}
             # A connected SIP leg already started the call and sent call_started.
             ongoing = call.get("call_status") == "ongoing"
             started = int(call.get("start_timestamp") or now_ms()) if ongoing else now_ms()
-        if connected and not ongoing:
+        if script.connected and not ongoing:
             self._update_call(call_id, call_status="ongoing", start_timestamp=started)
             self._send_event(call_id, "call_started")
         time.sleep(after_ms / 1000)
         ended = now_ms()
-        if not connected:
+        if not script.connected:
             self._update_call(call_id, call_status="not_connected", disconnection_reason="dial_failed")
             self._send_event(call_id, "call_ended")
             return
+        duration_ms = ended - started
+        spoken = utterances(script.conversation, duration_ms / 1000)
         self._update_call(
             call_id,
             call_status="ended",
             end_timestamp=ended,
-            duration_ms=ended - started,
-            disconnection_reason=disconnection_reason,
+            duration_ms=duration_ms,
+            disconnection_reason=script.disconnection_reason,
+            transcript=transcript(spoken),
+            transcript_object=spoken,
+            transcript_with_tool_calls=spoken,
+            recording_url=f"{self.base_url}{_RECORDING_PATH.format(call_id=call_id)}",
+            call_cost=call_cost(duration_ms),
         )
         self._send_event(call_id, "call_ended")
+        with self._lock:
+            answers = script.answers if script.answers is not None else self._default_answers(call_id)
         self._update_call(
             call_id,
             call_analysis={
@@ -290,9 +335,16 @@ class FakeRetell(FakeServer):
                 "user_sentiment": "Positive",
                 "call_successful": True,
                 "in_voicemail": False,
+                "custom_analysis_data": answers,
             },
         )
         self._send_event(call_id, "call_analyzed")
+
+    def _default_answers(self, call_id: str) -> JsonObject:
+        """An answer of the right type to each post_call_analysis_data item of the call's version."""
+        call = self._calls_registered.get(call_id) or {}
+        agent = self._agent_versions.get(str(call.get("agent_id")), {}).get(call.get("agent_version", -1))
+        return sample_answers((agent or {}).get("post_call_analysis_data") or [])
 
     def _update_call(self, call_id: str, **fields: Any) -> None:
         with self._lock:
@@ -479,18 +531,31 @@ class FakeRetell(FakeServer):
         return json_response(202, {"status": self.sip_leg_status(request.path_params["call_id"])})
 
     def _control_end(self, request: Request) -> Response:
-        """`{after_ms, disconnection_reason?, connected?}`: end a registered call, its events sent."""
+        """`{after_ms, disconnection_reason?, connected?, conversation?, answers?}`: end a registered
+        call, its events sent."""
         options = request.json_object()
-        unknown = set(options) - {"after_ms", "disconnection_reason", "connected"}
+        unknown = set(options) - {"after_ms", "disconnection_reason", "connected", "conversation", "answers"}
         after_ms = options.get("after_ms")
-        if unknown or not isinstance(after_ms, int | float) or isinstance(after_ms, bool):
-            raise ValueError("end takes after_ms (a number), disconnection_reason and connected")
+        conversation = options.get("conversation")
+        if (
+            unknown
+            or not isinstance(after_ms, int | float)
+            or isinstance(after_ms, bool)
+            or not (conversation is None or is_conversation(conversation))
+            or not isinstance(options.get("answers") or {}, dict)
+        ):
+            raise ValueError(
+                "end takes after_ms (a number), disconnection_reason, connected, conversation "
+                "([[role, text], ...]) and answers (an object)"
+            )
         call_id = request.path_params["call_id"]
         self.end_call(
             call_id,
             after_ms,
             disconnection_reason=str(options.get("disconnection_reason") or "user_hangup"),
             connected=bool(options.get("connected", True)),
+            conversation=[(role, text) for role, text in conversation] if conversation else None,
+            answers=options.get("answers"),
         )
         return json_response(202, {"call_id": call_id, "after_ms": after_ms})
 
@@ -535,10 +600,15 @@ class FakeRetell(FakeServer):
             route("GET", r"/list-agents", "list_agents", self._list_agents_legacy),
             route("POST", r"/v2/register-phone-call", "register_call", self._register_call),
             route("GET", r"/v2/get-call/(?P<call_id>[^/]+)", "get_call", self._get_call),
+            route(
+                "GET", _RECORDING_PATH.format(call_id="(?P<call_id>[^/]+)"), "get_recording", self._recording
+            ),
         ]
 
     def _check_access(self, request: Request) -> Response | None:
-        if request.header("Authorization") == f"Bearer {self.api_key}":
+        # A recording link is a storage URL, public or signed in itself: Retell's API key is no part of it.
+        recording = request.path.startswith(_RECORDING_PATH.split("{", 1)[0])
+        if recording or request.header("Authorization") == f"Bearer {self.api_key}":
             return None
         return self._error(401, None, None, request)
 
@@ -604,6 +674,7 @@ class FakeRetell(FakeServer):
         voice_id = body.get("voice_id")
         _require(isinstance(voice_id, str) and bool(voice_id), "voice_id is required.")
         _require(_is_optional(body.get("agent_name"), str), "agent_name must be a string or null.")
+        check_post_call_analysis_data(body)
         agent = {
             **_AGENT_DEFAULTS,
             **body,
@@ -658,6 +729,7 @@ class FakeRetell(FakeServer):
             not {"agent_id", "version", "response_engine"} & body.keys(),
             "agent_id, version and response_engine cannot be changed here.",
         )
+        check_post_call_analysis_data(body)
         agent.update(body, last_modification_timestamp=now_ms())
         return json_response(200, agent)
 
@@ -806,6 +878,14 @@ class FakeRetell(FakeServer):
 
     def _get_call(self, request: Request) -> Response:
         return json_response(200, _find(self._calls_registered, request.path_params["call_id"]))
+
+    def _recording(self, request: Request) -> Response:
+        """The call's recording: silence as long as the call, once it ended (S3's 403 before, as for a
+        key that does not exist)."""
+        call = self._calls_registered.get(request.path_params["call_id"])
+        if call is None or "recording_url" not in call:
+            return Response(403, b"<Error><Code>AccessDenied</Code></Error>", "application/xml")
+        return Response(200, silent_wav(call["duration_ms"] / 1000), "audio/wav")
 
 
 def _default_message(status: int) -> str:

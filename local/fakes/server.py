@@ -32,6 +32,7 @@ it; `rate_limited()` counts them. `reset()` lifts it.
 from __future__ import annotations
 
 import copy
+import io
 import itertools
 import json
 import re
@@ -40,6 +41,7 @@ import sys
 import threading
 import time
 import traceback
+import wave
 from abc import ABC, abstractmethod
 from collections import Counter, deque
 from collections.abc import Callable, Iterable, Mapping
@@ -57,6 +59,20 @@ CONTROL_PREFIX = "/__control/"
 
 def now_ms() -> int:
     return time.time_ns() // 1_000_000
+
+
+WAV_RATE = 8000  # telephone audio: 8 kHz, 16-bit, mono
+
+
+def silent_wav(seconds: float) -> bytes:
+    """A valid WAV of `seconds` of silence (a recording the length its call or message claims)."""
+    buffer = io.BytesIO()
+    with wave.open(buffer, "wb") as audio:
+        audio.setnchannels(1)
+        audio.setsampwidth(2)
+        audio.setframerate(WAV_RATE)
+        audio.writeframes(b"\x00\x00" * round(WAV_RATE * seconds))
+    return buffer.getvalue()
 
 
 class ProviderError(Exception):

@@ -6,7 +6,8 @@ country and number type (AU mobile: 200 numbers from +61480000000); numbers the 
 offered, released numbers are offered again.
 
 Operations (the fault-injection keys): search_numbers, buy_number, list_numbers, fetch_number,
-update_number, release_number, fetch_call, update_call, fetch_recording, fetch_recording_media.
+update_number, release_number, fetch_call, list_calls, update_call, fetch_recording,
+fetch_recording_media.
 
 Played inbound calls (the call path; how a call is played is in `local.fakes.voice`). A test places a
 call from a caller to a number the account owns; it plays in a background thread, so the test can
@@ -23,15 +24,17 @@ act while the caller is with the agent:
     set_dial_outcome(address, outcome, talk_seconds)      POST /__control/dial_outcomes
         {"number", "outcome": answered | no-answer | busy | failed, "talk_seconds"?}: how a dialled
         <Number> (or non-Retell SIP address) answers; numbers default to no-answer
-    configure_voice(webhook_timeout_ms, sip_peer_url)     POST /__control/voice_config
-        how long a webhook may take (15,000 ms as at Twilio); the fake Retell's base URL, whose
+    configure_voice(webhook_timeout_ms, sip_peer_url, price_delay_ms)  POST /__control/voice_config
+        how long a webhook may take (15,000 ms as at Twilio); how long after a call ends its price
+        appears (0 by default; read when the call is placed); the fake Retell's base URL, whose
         /__control/sip/* endpoints decide SIP legs (`connect_sip_peer(fake_retell)` links one in the
         same process instead, and survives reset(); a configured URL wins over it)
     voice() -> {calls, recordings, dial_outcomes, config} GET  /__control/voice
 
 A log is {call_sid, from, to, status, state: playing | with_agent | finished, finished, reached,
-steps}; an unknown CallSid is a 404 from the control endpoints. The REST side: fetch a call, update a
-live one (`Twiml`, `Url`, `Method`, `Status`, `FallbackUrl`, `FallbackMethod`: the spec's UpdateCall),
+steps}; an unknown CallSid is a 404 from the control endpoints. The REST side: fetch a call (or one
+of its `<Dial>` legs), list calls (`ParentCallSid` lists a call's legs; one page), update a live one
+(`Twiml`, `Url`, `Method`, `Status`, `FallbackUrl`, `FallbackMethod`: the spec's UpdateCall),
 and the recordings <Record> made (`.json`, and the media at the bare URL, `.wav` and `.mp3`).
 `state()` keeps its shape ({owned, config}); the call path's state is read through `voice()`.
 
@@ -56,9 +59,7 @@ from __future__ import annotations
 import base64
 import binascii
 import copy
-import io
 import re
-import wave
 from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
@@ -78,6 +79,7 @@ from local.fakes.server import (
     json_response,
     no_content,
     route,
+    silent_wav,
 )
 from local.fakes.twiml import DOCUMENT_PARSE_FAILURE, TwimlError, parse
 from local.fakes.voice import (
@@ -167,6 +169,7 @@ class VoiceConfig:
 
     webhook_timeout_ms: float = DEFAULT_WEBHOOK_TIMEOUT_MS
     sip_peer_url: str | None = None
+    price_delay_ms: float = 0.0
 
 
 @dataclass
@@ -241,12 +244,19 @@ class FakeTwilio(FakeServer):
             self._sip_peer = peer
 
     def configure_voice(
-        self, webhook_timeout_ms: float | None = None, sip_peer_url: str | None = None
+        self,
+        webhook_timeout_ms: float | None = None,
+        sip_peer_url: str | None = None,
+        price_delay_ms: float | None = None,
     ) -> JsonObject:
         """Change the given settings (None keeps one); `sip_peer_url=""` forgets the URL."""
         if webhook_timeout_ms is not None and webhook_timeout_ms <= 0:
             raise ValueError("webhook_timeout_ms must be positive")
+        if price_delay_ms is not None and price_delay_ms < 0:
+            raise ValueError("price_delay_ms cannot be negative")
         with self._lock:
+            if price_delay_ms is not None:
+                self._voice_config.price_delay_ms = price_delay_ms
             if webhook_timeout_ms is not None:
                 self._voice_config.webhook_timeout_ms = webhook_timeout_ms
             if sip_peer_url is not None:
@@ -329,6 +339,7 @@ class FakeTwilio(FakeServer):
             sip_peer=self._current_sip_peer,
             new_call_sid=self._call_sids.new,
             new_recording=self._new_recording,
+            price_delay_seconds=self._voice_config.price_delay_ms / 1000,
         )
 
     def _dial_outcome_of(self, address: str) -> DialOutcome | None:
@@ -388,17 +399,20 @@ class FakeTwilio(FakeServer):
         ]
 
     def _control_voice_config(self, request: Request) -> Response:
-        """`{webhook_timeout_ms?, sip_peer_url?}`: the keys given change, the others stay."""
+        """`{webhook_timeout_ms?, sip_peer_url?, price_delay_ms?}`: the keys given change, the others stay."""
         changes = request.json_object()
         timeout, url = changes.get("webhook_timeout_ms"), changes.get("sip_peer_url")
+        delay = changes.get("price_delay_ms")
         if (
-            set(changes) - {"webhook_timeout_ms", "sip_peer_url"}
-            or not isinstance(timeout, int | float | None)
-            or isinstance(timeout, bool)
+            set(changes) - {"webhook_timeout_ms", "sip_peer_url", "price_delay_ms"}
+            or not all(isinstance(each, int | float | None) for each in (timeout, delay))
+            or any(isinstance(each, bool) for each in (timeout, delay))
             or not isinstance(url, str | None)
         ):
-            raise ValueError("voice_config takes webhook_timeout_ms (a number) and sip_peer_url (a string)")
-        return json_response(200, self.configure_voice(timeout, url))
+            raise ValueError(
+                "voice_config takes webhook_timeout_ms and price_delay_ms (numbers), sip_peer_url (a string)"
+            )
+        return json_response(200, self.configure_voice(timeout, url, delay))
 
     def _control_dial_outcome(self, request: Request) -> Response:
         """`{number, outcome, talk_seconds?}`: how that dialled number answers from now on."""
@@ -481,6 +495,7 @@ class FakeTwilio(FakeServer):
             route("GET", number, "fetch_number", self._fetch_number),
             route("POST", number, "update_number", self._update_number),
             route("DELETE", number, "release_number", self._release_number),
+            route("GET", rf"{_ACCOUNT}/Calls\.json", "list_calls", self._list_calls),
             route("GET", rf"{_ACCOUNT}/Calls/(?P<sid>[^/]+)\.json", "fetch_call", self._fetch_call),
             route("POST", rf"{_ACCOUNT}/Calls/(?P<sid>[^/]+)\.json", "update_call", self._update_call),
             route("GET", rf"{recording}\.json", "fetch_recording", self._fetch_recording),
@@ -667,7 +682,34 @@ class FakeTwilio(FakeServer):
     # -- Calls -------------------------------------------------------------------------------------------
 
     def _fetch_call(self, request: Request) -> Response:
-        return json_response(200, self._find_call(request).resource(self.account_sid))
+        sid = request.path_params["sid"]
+        with self._lock:
+            played = list(self._played.values())
+        for call in played:
+            found = (
+                call.resource(self.account_sid)
+                if call.sid == sid
+                else call.leg_resource(self.account_sid, sid)
+            )
+            if found is not None:
+                return json_response(200, found)
+        raise ProviderError(404, _default_message(404, request), NOT_FOUND)
+
+    def _list_calls(self, request: Request) -> Response:
+        """The account's calls and their legs, newest first; `ParentCallSid` keeps one call's legs.
+        One page (the fake's calls are few): no next page."""
+        page_size = _page_size(request)
+        parent = request.query_value("ParentCallSid")
+        with self._lock:
+            played = list(self._played.values())
+        records: list[JsonObject] = []
+        for call in reversed(played):
+            if parent is None:
+                records.append(call.resource(self.account_sid))
+            if parent in (None, call.sid):
+                records += call.leg_resources(self.account_sid)
+        body = _page_body("calls", records[:page_size], request=request, page=0, page_size=page_size)
+        return json_response(200, body)
 
     def _update_call(self, request: Request) -> Response:
         """The spec's UpdateCall: redirect a live call to new TwiML or a URL, or end it."""
@@ -696,7 +738,7 @@ class FakeTwilio(FakeServer):
         """The audio: WAV at the bare URL and `.wav`. `.mp3` answers the same WAV bytes as audio/mpeg:
         the fake has no MP3 encoder, and a test reads the type and the length, not the codec."""
         recording = self._find_recording(request)
-        audio = _silent_wav(int(recording["duration"]))
+        audio = silent_wav(int(recording["duration"]))
         mp3 = request.path_params.get("extension") == ".mp3"
         return Response(200, audio, "audio/mpeg" if mp3 else "audio/x-wav")
 
@@ -973,20 +1015,6 @@ def _page_body(
         "start": start,
         "end": start + len(records) - 1 if records else start,
     }
-
-
-_WAV_RATE = 8000  # telephone audio: 8 kHz, 16-bit, mono
-
-
-def _silent_wav(seconds: int) -> bytes:
-    """A valid WAV of `seconds` of silence, the length the recording claims."""
-    buffer = io.BytesIO()
-    with wave.open(buffer, "wb") as audio:
-        audio.setnchannels(1)
-        audio.setsampwidth(2)
-        audio.setframerate(_WAV_RATE)
-        audio.writeframes(b"\x00\x00" * (_WAV_RATE * seconds))
-    return buffer.getvalue()
 
 
 def _call_update(form: Mapping[str, str]) -> Update:

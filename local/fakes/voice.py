@@ -38,6 +38,12 @@ whether the caller reached the agent, a person, voicemail, a message, or a dead 
    plays, an agent leg included (the fake Retell is told the leg hung up; the Dial's action is not
    fetched), and plays the new document: that is how the agent's tool transfers a caller.
 
+5. Prices: the call and each of its `<Dial>` legs (a child call of its own, `parent_call_sid` the
+   call, `direction` `outbound-dial`, listed by `GET Calls.json?ParentCallSid=`) are priced when the
+   call ends plus the fake's `price_delay_ms` (Twilio sets a price some time after the end: until
+   then `price` is null): a charge per started minute of the leg's duration (PER_MINUTE_PRICES, in
+   USD, written as Twilio writes a charge: `-0.02000`), `0.00000` for a leg never answered.
+
 The log is a list of steps (`webhook`, `fallback_webhook`, `redirect`, `dial_action`,
 `record_action`, `update_url` for documents fetched; `say`, `play`, `pause`, `dial_sip`,
 `dial_number`, `record`, `recording_callback`, `updated`, `dead_line`, `hangup`) and `reached`, set
@@ -64,6 +70,7 @@ import urllib.request
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from decimal import Decimal
 from email.utils import format_datetime
 from typing import Any, Protocol
 
@@ -85,6 +92,10 @@ _AGENT_POLL_SECONDS = 0.05
 _SIP_URI = re.compile(r"sips?:(?P<user>[^@;>]+)@(?P<host>[^;>:]+)")
 _RETELL_SIP_HOST = re.compile(r"(?:.+\.)?retellai\.com")
 _GEO_FIELDS = ("City", "State", "Zip", "Country")
+# What the fake charges per started minute (USD): the inbound call, a <Dial><Number> leg, a
+# <Dial><Sip> leg. Plausible, not Twilio's price list.
+PER_MINUTE_PRICES = {"inbound": Decimal("0.0085"), "number": Decimal("0.0420"), "sip": Decimal("0.0040")}
+PRICE_UNIT = "USD"
 
 
 def twilio_signature(url: str, params: Mapping[str, str], auth_token: str) -> str:
@@ -164,6 +175,7 @@ class Line:
     sip_peer: Callable[[], SipPeer | None]
     new_call_sid: Callable[[], str]
     new_recording: Callable[[str, int], str]  # (call sid, seconds) -> recording sid
+    price_delay_seconds: float = 0.0  # how long after the call's end its price (and its legs') appears
 
 
 @dataclass(frozen=True)
@@ -256,6 +268,8 @@ class PlayedCall:
         self._update: Update | None = None
         self._cancelled = False
         self._thread: threading.Thread | None = None
+        self._legs: list[_Leg] = []  # the <Dial>s' child calls
+        self._priced_at: float | None = None  # monotonic time from which prices show
 
     # -- the test-facing side ---------------------------------------------------------------------------
 
@@ -309,49 +323,103 @@ class PlayedCall:
 
     def resource(self, account_sid: str) -> JsonObject:
         """The spec's `api.v2010.account.call`."""
-        base = f"/{API_VERSION}/Accounts/{account_sid}/Calls/{self.sid}"
         with self._condition:
-            return {
-                "sid": self.sid,
-                "date_created": self.created,
-                "date_updated": self._updated,
-                "parent_call_sid": None,
-                "account_sid": account_sid,
-                "to": self.called,
-                "to_formatted": self.called,
-                "from": self.caller,
-                "from_formatted": self.caller,
-                "phone_number_sid": self.number_sid,
-                "status": self._status,
-                "start_time": self._started,
-                "end_time": self._ended,
-                "duration": None if self._duration is None else str(self._duration),
-                "price": None,
-                "price_unit": "USD",
-                "direction": "inbound",
-                "answered_by": None,
-                "api_version": API_VERSION,
-                "forwarded_from": None,
-                "group_sid": None,
-                "caller_name": None,
-                "queue_time": "0",
-                "trunk_sid": None,
-                "uri": f"{base}.json",
-                "subresource_uris": {
-                    name: f"{base}/{resource}.json"
-                    for name, resource in (
-                        ("notifications", "Notifications"),
-                        ("recordings", "Recordings"),
-                        ("payments", "Payments"),
-                        ("events", "Events"),
-                        ("siprec", "Siprec"),
-                        ("streams", "Streams"),
-                        ("transcriptions", "Transcriptions"),
-                        ("user_defined_message_subscriptions", "UserDefinedMessageSubscriptions"),
-                        ("user_defined_messages", "UserDefinedMessages"),
-                    )
-                },
-            }
+            return self._resource_locked(
+                account_sid,
+                sid=self.sid,
+                parent=None,
+                direction="inbound",
+                caller=self.caller,
+                called=self.called,
+                status=self._status,
+                times=(self._started, self._ended, self._updated),
+                duration=self._duration,
+                kind="inbound",
+            )
+
+    def leg_resources(self, account_sid: str) -> list[JsonObject]:
+        """This call's `<Dial>` legs as the spec's calls, in the order they were dialled."""
+        with self._condition:
+            sids = [leg.sid for leg in self._legs]
+        return [leg for leg in (self.leg_resource(account_sid, sid) for sid in sids) if leg is not None]
+
+    def leg_resource(self, account_sid: str, sid: str) -> JsonObject | None:
+        """A `<Dial>` leg of this call as the spec's call (None: no leg of that sid)."""
+        with self._condition:
+            leg = next((each for each in self._legs if each.sid == sid), None)
+            if leg is None:
+                return None
+            return self._resource_locked(
+                account_sid,
+                sid=leg.sid,
+                parent=self.sid,
+                direction="outbound-dial",
+                caller=self.called,
+                called=leg.to,
+                status=leg.status,
+                times=(leg.started, leg.ended, leg.ended or self.created),
+                duration=leg.duration,
+                kind=leg.kind,
+            )
+
+    def _resource_locked(
+        self,
+        account_sid: str,
+        *,
+        sid: str,
+        parent: str | None,
+        direction: str,
+        caller: str,
+        called: str,
+        status: str,
+        times: tuple[str | None, str | None, str],
+        duration: int | None,
+        kind: str,
+    ) -> JsonObject:
+        base = f"/{API_VERSION}/Accounts/{account_sid}/Calls/{sid}"
+        started, ended, updated = times
+        priced = self._priced_at is not None and time.monotonic() >= self._priced_at
+        return {
+            "sid": sid,
+            "date_created": self.created,
+            "date_updated": updated,
+            "parent_call_sid": parent,
+            "account_sid": account_sid,
+            "to": called,
+            "to_formatted": called,
+            "from": caller,
+            "from_formatted": caller,
+            "phone_number_sid": self.number_sid if parent is None else None,
+            "status": status,
+            "start_time": started,
+            "end_time": ended,
+            "duration": None if duration is None else str(duration),
+            "price": _price(kind, duration) if priced else None,
+            "price_unit": PRICE_UNIT,
+            "direction": direction,
+            "answered_by": None,
+            "api_version": API_VERSION,
+            "forwarded_from": None,
+            "group_sid": None,
+            "caller_name": None,
+            "queue_time": "0",
+            "trunk_sid": None,
+            "uri": f"{base}.json",
+            "subresource_uris": {
+                name: f"{base}/{resource}.json"
+                for name, resource in (
+                    ("notifications", "Notifications"),
+                    ("recordings", "Recordings"),
+                    ("payments", "Payments"),
+                    ("events", "Events"),
+                    ("siprec", "Siprec"),
+                    ("streams", "Streams"),
+                    ("transcriptions", "Transcriptions"),
+                    ("user_defined_message_subscriptions", "UserDefinedMessageSubscriptions"),
+                    ("user_defined_messages", "UserDefinedMessages"),
+                )
+            },
+        }
 
     # -- the play -----------------------------------------------------------------------------------------
 
@@ -558,9 +626,12 @@ class PlayedCall:
         answered = setting.outcome == "answered"
         duration = setting.talk_seconds if answered else None
         self._step(kind, **address, **details, outcome=setting.outcome, duration=duration)
+        leg_kind = "number" if noun.name == "Number" else "sip"
         if not answered:
+            self._add_leg(sid, noun.text, leg_kind, setting.outcome, None)
             return setting.outcome, sid, None
         self._answer()
+        self._add_leg(sid, noun.text, leg_kind, "completed", duration)
         return "completed", sid, duration
 
     def _dial_agent(self, uri: str, call_id: str, details: Mapping[str, Any]) -> tuple[str, int | None]:
@@ -570,12 +641,16 @@ class PlayedCall:
         step = self._step(
             "dial_sip", uri=uri, call_id=call_id, **details, outcome=outcome, ended_by=None, duration=None
         )
+        sid = str(details["dial_call_sid"])
         if outcome != "connected" or peer is None:
-            return outcome if outcome in DIAL_OUTCOMES else "failed", None
+            status = outcome if outcome in DIAL_OUTCOMES else "failed"
+            self._add_leg(sid, uri, "sip", status, None)
+            return status, None
         self._answer()
         began = time.monotonic()
         update = self._hold_with_agent(peer, call_id)
         duration = max(1, math.ceil(time.monotonic() - began))
+        self._add_leg(sid, uri, "sip", "completed", duration)
         with self._condition:
             step.update(ended_by="agent" if update is None else "update", duration=duration)
         if update is not None:
@@ -677,6 +752,21 @@ class PlayedCall:
         fallback = (update.fallback_url, update.fallback_method) if update.fallback_url else None
         return self._fetch("update_url", update.url, update.method, {}, fallback=fallback)
 
+    def _add_leg(self, sid: str, to: str, kind: str, status: str, duration: int | None) -> None:
+        now = _rfc2822_now()
+        with self._condition:
+            self._legs.append(
+                _Leg(
+                    sid=sid,
+                    to=to,
+                    kind=kind,
+                    status=status,
+                    duration=duration,
+                    started=now if duration else None,
+                    ended=now if duration else None,
+                )
+            )
+
     def _step(self, kind: str, **details: Any) -> JsonObject:
         step = {"step": kind, **details}
         with self._condition:
@@ -694,6 +784,7 @@ class PlayedCall:
                 self._ended = _rfc2822_now()
             self._updated = _rfc2822_now()
             self._state = "finished"
+            self._priced_at = time.monotonic() + self._line.price_delay_seconds
             self._condition.notify_all()
 
     def _log_locked(self) -> JsonObject:
@@ -708,6 +799,26 @@ class PlayedCall:
             "reached": _reached(self._steps, finished),
             "steps": copy.deepcopy(self._steps),
         }
+
+
+@dataclass
+class _Leg:
+    """A `<Dial>` noun's child call."""
+
+    sid: str
+    to: str
+    kind: str  # "number" | "sip": what it is priced as
+    status: str
+    duration: int | None
+    started: str | None
+    ended: str | None
+
+
+def _price(kind: str, duration: int | None) -> str:
+    """Twilio's price of a leg (a charge is negative): per started minute of its duration."""
+    if not duration:
+        return "0.00000"
+    return f"{-PER_MINUTE_PRICES[kind] * math.ceil(duration / 60):.5f}"
 
 
 def _reached(steps: list[JsonObject], finished: bool) -> str | None:

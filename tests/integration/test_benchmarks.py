@@ -61,6 +61,16 @@ def test_call_history_benchmark_runs_and_a_forged_event_sends_no_database_comman
     assert figures["pages"] == 1
 
 
+def test_call_search_benchmark_runs_and_no_request_sends_a_command_per_call() -> None:
+    figures = run_benchmark("bench_call_search", "--calls", "40", "--runs", "2")
+
+    assert {label: each["status"] for label, each in figures.items()} == dict.fromkeys(figures, 200)
+    # The agent (or the owner's agents), the calls, their routes (40 calls fit in a first batch)
+    assert all(sum(each["commands"].values()) <= 3 for each in figures.values()), figures
+    assert figures["usage, 30 days"]["items"] == 30
+    assert all(each["plan"] for each in figures.values())
+
+
 def test_scale_benchmark_runs_and_rate_limited_creates_leave_nothing_behind() -> None:
     creates = 3
     figures = run_benchmark(

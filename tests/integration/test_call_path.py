@@ -71,6 +71,20 @@ def retell_call_id(env: LocalStack) -> str:
     return list(env.retell.calls_registered)[-1]
 
 
+def delivered(env: LocalStack, call_id: str, event: str = "call_ended", timeout_s: float = 10) -> None:
+    """Wait until the fake Retell's ``event`` of ``call_id`` was answered 2xx: Retell sends a call's
+    events on its own time, after the caller's line is settled."""
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if any(
+            (each["call_id"], each["event"]) == (call_id, event) and 200 <= (each["status"] or 0) < 300
+            for each in env.retell.event_deliveries
+        ):
+            return
+        time.sleep(0.02)
+    raise AssertionError(f"{event} of {call_id} was not delivered in {timeout_s} s")
+
+
 # --- the agent answers ------------------------------------------------------------------------------
 
 
@@ -222,6 +236,7 @@ def test_the_agent_transfers_the_caller_to_a_person(client, env):
     log = env.twilio.wait_for_call(sid)
     assert log["reached"] == "person"
     assert steps(log, "updated")
+    delivered(env, retell_call_id(env))
     call = history(client, agent)
     # Noted while Retell's events of the interrupted call arrive: neither write loses the other's
     assert call["transfer"] == {"to": FRONT_DESK, "answered": True, "reason": "asked_for_person"}

@@ -1305,7 +1305,7 @@ def test_the_call_path_over_the_control_surface(
     with FakeControl(twilio.base_url) as twilio_control, FakeControl(retell.base_url) as retell_control:
         # Given the fake Twilio reaches the fake Retell through its control URL, and a short timeout
         config = twilio_control.configure_voice(webhook_timeout_ms=2000, sip_peer_url=retell.base_url)
-        assert config == {"webhook_timeout_ms": 2000, "sip_peer_url": retell.base_url}
+        assert config == {"webhook_timeout_ms": 2000, "sip_peer_url": retell.base_url, "price_delay_ms": 0.0}
         assert twilio_control.set_dial_outcome(PERSON, "answered", 12) == {
             PERSON: {"outcome": "answered", "talk_seconds": 12}
         }
@@ -1361,7 +1361,7 @@ def test_the_call_path_over_the_control_surface(
             "calls": {},
             "recordings": {},
             "dial_outcomes": {},
-            "config": {"webhook_timeout_ms": 15_000, "sip_peer_url": None},
+            "config": {"webhook_timeout_ms": 15_000, "sip_peer_url": None, "price_delay_ms": 0.0},
         }
         assert twilio_control.state() == {
             "owned": {},

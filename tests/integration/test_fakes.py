@@ -1243,8 +1243,19 @@ def test_retell_ends_a_call_and_posts_signed_spec_true_events(
 
     from voice_agents.flows.calls.retell_signature import SIGNATURE_FORMAT, signature_digest
 
-    # Given a call registered for an agent whose webhook_url is our receiver
-    agent = create_agent(retell_http, create_llm(retell_http)["llm_id"], webhook_url=receiver.url)
+    # Given a call registered for an agent whose webhook_url is our receiver, and which asks a question
+    question = {
+        "type": "enum",
+        "name": "reason",
+        "description": "Why they called.",
+        "choices": ["book", "ask"],
+    }
+    agent = create_agent(
+        retell_http,
+        create_llm(retell_http)["llm_id"],
+        webhook_url=receiver.url,
+        post_call_analysis_data=[question],
+    )
     request = {"agent_id": agent["agent_id"], "from_number": "+61412345678", "metadata": {"k": "v"}}
     call_id = body_of(retell_http.post("/v2/register-phone-call", json=request), 201)["call_id"]
 
@@ -1276,6 +1287,71 @@ def test_retell_ends_a_call_and_posts_signed_spec_true_events(
     assert "call_analysis" not in ended and analyzed["call_analysis"]["user_sentiment"] == "Positive"
     statuses = [(each["event"], each["status"]) for each in retell.event_deliveries]
     assert statuses[:2] == [("call_started", 500), ("call_started", 204)]
+    # The ended call carries the whole call: the transcript with its words timed, the cost, the
+    # recording's link, and with the analysis an answer to the agent's question
+    for whole in (ended, analyzed):
+        assert whole["transcript"].startswith("Agent: ")
+        assert [turn["role"] for turn in whole["transcript_object"]] == ["agent", "user", "agent", "user"]
+        words = [word for turn in whole["transcript_object"] for word in turn["words"]]
+        assert words[0]["start"] == 0 and words[-1]["end"] <= whole["duration_ms"] / 1000 + 0.01
+        cost = whole["call_cost"]
+        assert cost["combined_cost"] == pytest.approx(sum(each["cost"] for each in cost["product_costs"]))
+    assert analyzed["call_analysis"]["custom_analysis_data"] == {"reason": "book"}
+    # The recording is served at its link with no API key, as a storage URL is
+    recording = httpx.get(ended["recording_url"])
+    assert recording.status_code == 200 and recording.headers["content-type"] == "audio/wav"
+    assert recording.content[:4] == b"RIFF"
+
+
+def test_retell_agents_take_post_call_analysis_data_as_the_spec_has_it(
+    retell_http: httpx.Client, rspec: OpenApiSpec
+) -> None:
+    llm_id = create_llm(retell_http)["llm_id"]
+    items = [
+        {"type": "string", "name": "caller_name", "description": "The caller's name.", "examples": ["Sam"]},
+        {
+            "type": "enum",
+            "name": "reason",
+            "description": "Why.",
+            "choices": ["book", "ask"],
+            "required": True,
+        },
+        {"type": "boolean", "name": "booked", "description": "Booked?"},
+        {"type": "number", "name": "party", "description": "How many."},
+        {"type": "system-presets", "name": "call_summary", "description": "Summarise in one line."},
+    ]
+    agent = create_agent(retell_http, llm_id, post_call_analysis_data=items)
+    rspec.assert_valid(agent, rspec.response_schema("/create-agent", "post", 201))
+    assert agent["post_call_analysis_data"] == items
+
+    # An update changes them on a draft; the spec's shape is checked on both
+    updated = body_of(
+        retell_http.patch(f"/update-agent/{agent['agent_id']}", json={"post_call_analysis_data": items[:1]}),
+        200,
+    )
+    assert updated["post_call_analysis_data"] == items[:1]
+    for refused in (
+        {"type": "enum", "name": "reason", "description": "Why."},  # an enum needs choices
+        {"type": "enum", "name": "reason", "description": "Why.", "choices": []},
+        {"type": "date", "name": "when", "description": "When."},
+        {"type": "string", "name": "", "description": "Nameless."},
+        {"type": "string", "name": "x"},  # no description
+        {"type": "system-presets", "name": "not_a_preset"},
+        "caller_name",
+    ):
+        response = retell_http.post(
+            "/create-agent",
+            json={
+                "response_engine": {"type": "retell-llm", "llm_id": llm_id},
+                "voice_id": "retell-Cimo",
+                "post_call_analysis_data": [refused],
+            },
+        )
+        assert_retell_error(rspec, response, 400, "/create-agent", "post")
+        response = retell_http.patch(
+            f"/update-agent/{agent['agent_id']}", json={"post_call_analysis_data": [refused]}
+        )
+        assert response.status_code == 400, refused
 
 
 def test_retell_a_call_it_could_not_take_ends_not_connected(

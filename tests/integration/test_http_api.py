@@ -28,7 +28,7 @@ pytestmark = pytest.mark.integration
 
 OWNER = "user-1234-owner"
 CREATE_BODY = json.loads(load_event("create_agent.json")["body"])
-# The README's API table: eight API functions, eighteen routes; only the provider callbacks and the
+# The README's API table: eight API functions, twenty-one routes; only the provider callbacks and the
 # health route go without a JWT.
 DESIGNED_ROUTES = {
     ("POST", "/api/agents", "create_agent", "JwtAuthorizer"),
@@ -44,6 +44,9 @@ DESIGNED_ROUTES = {
     ("POST", "/api/webhooks/twilio/{agentId}/fallback", "twilio_fallback", None),
     ("POST", "/api/tools/transfer", "retell_webhook", None),
     ("GET", "/api/agents/{agentId}/calls/{callSid}/recording", "get_agents", "JwtAuthorizer"),
+    ("GET", "/api/agents/{agentId}/calls/{callSid}", "get_agents", "JwtAuthorizer"),
+    ("GET", "/api/agents/{agentId}/usage", "get_agents", "JwtAuthorizer"),
+    ("GET", "/api/calls", "get_agents", "JwtAuthorizer"),
     ("GET", "/api/webhooks/health", "twilio_webhook", None),
     ("GET", "/api/notifications", "notifications", "JwtAuthorizer"),
     ("PUT", "/api/notifications", "notifications", "JwtAuthorizer"),
@@ -337,7 +340,8 @@ def test_an_update_from_the_dashboard_reads_and_sends_the_etag(client, env):
     assert "PATCH" in preflight.headers["access-control-allow-methods"]
     assert "if-match" in preflight.headers["access-control-allow-headers"]
     read = client.get(f"/api/agents/{agent['id']}", headers={**bearer(), "Origin": origin})
-    assert "ETag" in read.headers["access-control-expose-headers"].split(",")  # a browser may read it
+    exposed = read.headers["access-control-expose-headers"].split(",")
+    assert {"ETag", "X-Next-Cursor"} <= set(exposed)  # a browser may read them
 
     response = client.patch(
         f"/api/agents/{agent['id']}",

@@ -255,7 +255,7 @@ def test_the_email_tells_the_summary_caller_and_answers(env, db, client, agent, 
     save_settings(client, email=OWNER_EMAIL)
     # The answers to the owner's post-call fields, as the call record keeps Retell's custom_analysis_data.
     db.calls.update_one(
-        {"_id": CALL_SID}, {"$set": {"customAnalysisData": {"party_size": 2, "wants_callback": True}}}
+        {"_id": CALL_SID}, {"$set": {"postCallAnswers": {"party_size": 2, "wants_callback": True}}}
     )
 
     send(analyzed(call["call_id"]))

@@ -36,7 +36,7 @@ def declared(schema: dict[str, Any], value: str) -> bool:
 
 def cursor_accepted(cursor: str) -> bool:
     try:
-        agents._decode_cursor(cursor)
+        agents.decode_cursor(cursor)
     except InvalidRequest:
         return False
     return True

@@ -44,14 +44,19 @@ def test_every_event_names_the_seeded_agent_and_owner() -> None:
         "update_agent.json",
         "twilio_webhook.json",
         "list_calls.json",
+        "get_usage.json",
     ):
         assert load_event(name)["pathParameters"] == {"agentId": EVENTS_AGENT_ID}, name
+    assert load_event("get_call.json")["pathParameters"]["agentId"] == EVENTS_AGENT_ID
     for name in (
         "create_agent.json",
         "get_agent.json",
         "get_agents.json",
         "delete_agent.json",
         "list_calls.json",
+        "list_all_calls.json",
+        "get_usage.json",
+        "get_call.json",
         "update_agent.json",
     ):
         claims = load_event(name)["requestContext"]["authorizer"]["jwt"]["claims"]

@@ -62,12 +62,18 @@ HTTP_METHODS = {"get", "put", "post", "delete", "options", "head", "patch", "tra
 AGENT, PAGE, OUTCOME, ERROR, GATEWAY = "Agent", "AgentPage", "DeleteOutcome", "Error", "GatewayError"
 CALLS = "CallPage"
 SETTINGS, TEST_DELIVERY = "NotificationSettings", "TestDelivery"
+CALL = "/api/agents/{agentId}/calls/{callSid}"
 # Every operation: no valid token, a token without the scope, the caller past its rate limit, a
 # misconfiguration, the database down.
 COMMON_ERRORS = {401: GATEWAY, 403: GATEWAY, 429: ERROR, 500: ERROR, 503: ERROR}
 # The one answer that is not JSON: a voicemail's audio.
 RECORDING = "/api/agents/{agentId}/calls/{callSid}/recording"
-MEDIA_TYPES = {("get", RECORDING, "200"): {"audio/mpeg"}}
+MEDIA_TYPES = {
+    ("get", RECORDING, "200"): {"audio/mpeg"},
+    # The calls routes answer CSV when asked (Accept: text/csv or format=csv).
+    ("get", "/api/agents/{agentId}/calls", "200"): {"application/json", "text/csv"},
+    ("get", "/api/calls", "200"): {"application/json", "text/csv"},
+}
 RESPONSES = {
     ("post", "/api/agents"): {
         201: AGENT,
@@ -83,6 +89,9 @@ RESPONSES = {
     ("get", "/api/agents"): {200: PAGE, 400: ERROR, **COMMON_ERRORS},
     ("get", "/api/agents/{agentId}"): {200: AGENT, 404: ERROR, **COMMON_ERRORS},
     ("get", "/api/agents/{agentId}/calls"): {200: CALLS, 400: ERROR, 404: ERROR, **COMMON_ERRORS},
+    ("get", "/api/calls"): {200: CALLS, 400: ERROR, **COMMON_ERRORS},
+    ("get", "/api/agents/{agentId}/usage"): {200: "Usage", 400: ERROR, 404: ERROR, **COMMON_ERRORS},
+    ("get", CALL): {200: "CallDetail", 404: ERROR, **COMMON_ERRORS},
     ("get", RECORDING): {200: "audio/mpeg", 404: ERROR, **COMMON_ERRORS},
     ("patch", "/api/agents/{agentId}"): {
         200: AGENT,
@@ -306,9 +315,12 @@ def test_operation_ids_are_unique_and_readable():
         "createAgent",
         "deleteAgent",
         "getAgent",
+        "getCall",
         "getCallRecording",
         "getNotifications",
+        "getUsage",
         "listAgents",
+        "listAllCalls",
         "listCalls",
         "putNotifications",
         "rotateNotificationSecret",
@@ -336,6 +348,9 @@ def test_routes_are_exactly_the_frontend_api():
         ("patch", "/api/agents/{agentId}"),
         ("delete", "/api/agents/{agentId}"),
         ("get", "/api/agents/{agentId}/calls"),
+        ("get", "/api/calls"),
+        ("get", "/api/agents/{agentId}/usage"),
+        ("get", CALL),
         ("get", RECORDING),
         ("get", "/api/notifications"),
         ("put", "/api/notifications"),
@@ -410,7 +425,14 @@ def test_create_agent_request_forbids_unknown_fields_and_has_the_field_limits():
         "answerMode",
         "ringSeconds",
         "businessHours",
+        # the owner's questions about each call (tests/integration/test_post_call_fields.py)
+        "postCallFields",
     }
+    assert properties["postCallFields"]["maxItems"] == 10
+    field = schema("PostCallField")
+    assert field["required"] == ["name", "type", "description"]
+    assert field["properties"]["type"]["enum"] == ["string", "enum", "boolean", "number"]
+    assert field["properties"]["name"]["pattern"] == "^[a-z][a-z0-9_]{0,39}$"
     assert (properties["name"]["minLength"], properties["name"]["maxLength"]) == (1, 100)
     assert (properties["prompt"]["minLength"], properties["prompt"]["maxLength"]) == (1, 20_000)
     for optional, max_length in (("description", 1000), ("beginMessage", 1000)):

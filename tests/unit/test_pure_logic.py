@@ -159,13 +159,13 @@ def test_a_rate_limited_create_backs_off_longer_within_the_deadline():
 def test_a_cursor_round_trips_the_last_agent_id():
     cursor = agents._encode_cursor(str(AGENT_ID))
     assert "=" not in cursor
-    assert agents._decode_cursor(cursor) == str(AGENT_ID)
+    assert agents.decode_cursor(cursor) == str(AGENT_ID)
 
 
 @pytest.mark.parametrize("cursor", ["!!!", "bm90LWFuLWlk", "", "a"])
 def test_a_cursor_the_api_did_not_return_is_a_validation_error(cursor):
     with pytest.raises(InvalidRequest) as raised:
-        agents._decode_cursor(cursor)
+        agents.decode_cursor(cursor)
     assert raised.value.field == "cursor"
 
 

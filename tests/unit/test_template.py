@@ -41,6 +41,9 @@ ROUTES = {
     ("POST", "/api/webhooks/twilio/{agentId}/fallback"): "TwilioFallbackFunction",
     ("POST", "/api/tools/transfer"): "RetellWebhookFunction",
     ("GET", "/api/agents/{agentId}/calls/{callSid}/recording"): "GetAgentsFunction",
+    ("GET", "/api/agents/{agentId}/calls/{callSid}"): "GetAgentsFunction",
+    ("GET", "/api/agents/{agentId}/usage"): "GetAgentsFunction",
+    ("GET", "/api/calls"): "GetAgentsFunction",
     ("GET", "/api/webhooks/health"): "TwilioWebhookFunction",
     ("GET", "/api/notifications"): "NotificationsFunction",
     ("PUT", "/api/notifications"): "NotificationsFunction",
@@ -437,6 +440,7 @@ def test_cors_allows_the_frontend_origin_and_its_headers(template):
     assert {"GET", "POST", "PATCH", "DELETE"} <= set(cors["AllowMethods"])
     assert "ETag" in cors["ExposeHeaders"]  # the dashboard reads it for If-Match
     assert "Retry-After" in cors["ExposeHeaders"]  # a page's client can read when to retry a 429
+    assert "X-Next-Cursor" in cors["ExposeHeaders"]  # and this for the next part of a CSV of calls
 
 
 # ---------------------------------------------------------------- runtime and build
@@ -1529,6 +1533,7 @@ def test_layer_check_rejects_what_would_not_load_on_graviton(tmp_path, files, pr
         ("ReconcileFunction", "RECONCILER_MAX_REMOVALS", "ReconcilerMaxRemovals"),
         ("ReconcileFunction", "RECONCILER_MAX_REPOINTS", "ReconcilerMaxRepoints"),
         ("TwilioWebhookFunction", "CALL_RECORD_RETENTION_DAYS", "CallRecordRetentionDays"),
+        ("GetAgentsFunction", "TWILIO_NUMBER_MONTHLY_CENTS", "TwilioNumberMonthlyCents"),
         (None, "SECRETS_MAX_AGE_SECONDS", "SecretsMaxAgeSeconds"),
     ],
 )

@@ -19,3 +19,17 @@ def object_id(agent_id: str) -> ObjectId | None:
         return ObjectId(agent_id)
     except (InvalidId, TypeError):
         return None
+
+
+def ordered_id(moment: datetime) -> ObjectId:
+    """A new ObjectId whose time is ``moment`` (to the second): ids drawn this way sort by the moment
+    they name, so a range of times is a range of ids. The other 8 bytes are a fresh ObjectId's (this
+    process's random value and its counter), which keeps them unique."""
+    seconds = int(moment.timestamp()).to_bytes(4, "big")
+    return ObjectId(seconds + ObjectId().binary[4:])
+
+
+def first_id_at(moment: datetime) -> ObjectId:
+    """The smallest ObjectId of ``moment``'s second: ids at or after ``moment`` (a whole second) are
+    ``>=`` it, ids before it ``<`` it."""
+    return ObjectId.from_datetime(moment)

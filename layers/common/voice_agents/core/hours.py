@@ -18,9 +18,9 @@ import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time
-from functools import cache
 from typing import Any
-from zoneinfo import ZoneInfo, available_timezones
+
+from voice_agents.core.days import time_zone
 
 ROOT = "businessHours"
 # Index i is date.weekday() == i.
@@ -47,18 +47,6 @@ class HoursError(ValueError):
         super().__init__(f"{field_path}: {message}")
         self.field_path = field_path
         self.message = message
-
-
-@cache
-def _zone_keys() -> frozenset[str]:
-    """The IANA keys this machine knows (the system's database and tzdata's). Tens of milliseconds
-    the first time (it walks the zone directories), so it is read once per process."""
-    return frozenset(available_timezones())
-
-
-def _zone(key: str) -> ZoneInfo:
-    """ZoneInfo caches its instances, so looking a key up again is cheap."""
-    return ZoneInfo(key)
 
 
 @dataclass(frozen=True)
@@ -117,7 +105,7 @@ class BusinessHours:
         if moment.tzinfo is None or moment.utcoffset() is None:
             # astimezone would take a naive moment as the machine's local time: never what is meant.
             raise ValueError("moment must be timezone-aware")
-        return moment.astimezone(_zone(self.timezone))
+        return moment.astimezone(time_zone(self.timezone))
 
     def is_open(self, moment: datetime) -> bool:
         """Open when the local date is not a closed date and the local time falls in one of the local
@@ -150,13 +138,10 @@ def _parse_timezone(value: object) -> str:
     path = f"{ROOT}.timezone"
     if not isinstance(value, str) or not value:
         raise HoursError(path, "must be an IANA time zone name, e.g. Australia/Sydney")
-    # "localtime" is the machine's own zone (a file on some systems), not a place the business is in.
-    if value == "localtime" or value not in _zone_keys():
-        raise HoursError(path, f"unknown time zone {value!r}; expected an IANA name, e.g. Australia/Sydney")
     try:
-        _zone(value)
-    except (KeyError, ValueError, OSError) as error:  # ZoneInfoNotFoundError is a KeyError
-        raise HoursError(path, f"time zone {value!r} could not be loaded") from error
+        time_zone(value)
+    except ValueError as error:
+        raise HoursError(path, str(error)) from error
     return value
 
 

@@ -177,6 +177,11 @@ class Settings:
     # a failed one, doubled after each (at most an hour).
     notification_max_attempts: int = setting(8, alias="NOTIFICATION_MAX_ATTEMPTS", ge=1, le=100)
     notification_retry_base_seconds: int = setting(30, alias="NOTIFICATION_RETRY_BASE_SECONDS", ge=0, le=3600)
+    # What one number costs a month, in US cents: Twilio lists it per country and type on its
+    # pricing pages (not in the 2010 API). The default is an assumed price of an AU mobile number
+    # (PHONE_NUMBER_COUNTRY and PHONE_NUMBER_TYPE's defaults): set your account's. Usage spreads it
+    # over the days of each month the agent holds its number.
+    twilio_number_monthly_cents: int = setting(650, alias="TWILIO_NUMBER_MONTHLY_CENTS", ge=0, le=1_000_000)
 
     def __init__(self, **values: Any) -> None:
         """``values`` by environment variable name (text, as the environment holds it); a missing

@@ -32,6 +32,9 @@ Only this module and ``agents`` (the queries) name the record's fields; the doma
                           but for one encoding: a business-hours interval ["09:00", "17:00"] is
                           stored as "09:00-17:00" (FerretDB stores no nested arrays, error
                           "nested arrays are not supported"); ``AgentRecord`` reads it back as the pair
+    postCallFields        [{name, type, description, choices}]: the owner's questions Retell answers
+                          after every call (the Retell agent's post_call_analysis_data); absent on
+                          older records (none)
 """
 
 from __future__ import annotations
@@ -146,6 +149,12 @@ class AgentRecord:
         from voice_agents.core.routing import Routing
 
         return Routing.from_settings(self.document)
+
+    @property
+    def post_call_fields(self) -> list[dict[str, Any]]:
+        """The owner's questions about each call, as stored (the API's model validates each)."""
+        stored = self.document.get("postCallFields")
+        return [each for each in stored if isinstance(each, dict)] if isinstance(stored, list) else []
 
     @property
     def failed_step(self) -> str | None:

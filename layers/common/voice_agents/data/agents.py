@@ -35,15 +35,19 @@ from voice_agents.data.database import (
     NOT_IMPLEMENTED,
     NOTIFICATION_DELIVERIES,
     PURCHASES,
+    RECORDINGS,
     REQUEST_COUNTS,
     translate_errors,
 )
 from voice_agents.data.leases import Leases
 from voice_agents.data.notifications import NotificationStore
 from voice_agents.data.purchases import Purchases
+from voice_agents.data.recordings import RecordingStore
 from voice_agents.data.request_counts import RequestCounts
 
 CLAIM_CANDIDATES = 5  # records tried per claim when others hold the first ones
+# The records that hold or will hold paid resources (a number, so calls): not failed, not deleted.
+HOLDING = (AgentStatus.PROVISIONING.value, AgentStatus.ACTIVE.value, AgentStatus.DELETING.value)
 
 
 class AgentStore:
@@ -55,6 +59,7 @@ class AgentStore:
         self.purchases = Purchases(database[PURCHASES])
         self.request_counts = RequestCounts(database[REQUEST_COUNTS])
         self.notifications = NotificationStore(database)
+        self.recordings = RecordingStore(database[RECORDINGS])
 
     @translate_errors
     def ensure_indexes(self) -> None:
@@ -68,10 +73,11 @@ class AgentStore:
         )
         self.calls.ensure_indexes()
         self.purchases.ensure_indexes()
+        self.recordings.ensure_indexes()
         # Documents that carry their own expiry (checked in code; a rate window is never read once it
         # has ended): a TTL index only cleans them up.
         try:
-            for name in (IDEMPOTENCY, CALLS, PURCHASES, REQUEST_COUNTS, NOTIFICATION_DELIVERIES):
+            for name in (IDEMPOTENCY, CALLS, PURCHASES, REQUEST_COUNTS, NOTIFICATION_DELIVERIES, RECORDINGS):
                 self.database[name].create_index("expiresAt", expireAfterSeconds=0, name="expiry_ttl")
         except OperationFailure as exc:
             if exc.code != NOT_IMPLEMENTED:
@@ -138,8 +144,16 @@ class AgentStore:
     @translate_errors
     def count_holding(self, owner_id: str, *, up_to: int) -> int:
         """The owner's agents that hold or will hold paid resources, counted up to ``up_to``."""
-        holding = [AgentStatus.PROVISIONING.value, AgentStatus.ACTIVE.value, AgentStatus.DELETING.value]
-        return self.agents.count_documents({"ownerId": owner_id, "status": {"$in": holding}}, limit=up_to)
+        return self.agents.count_documents({"ownerId": owner_id, "status": {"$in": HOLDING}}, limit=up_to)
+
+    @translate_errors
+    def holding_for_owner(self, owner_id: str, *, limit: int) -> list[AgentRecord]:
+        """The owner's agents that hold or will hold a number (so may have calls), newest first, at
+        most ``limit`` (the per-owner quota keeps them far fewer)."""
+        query = {"ownerId": owner_id, "status": {"$in": list(HOLDING)}}
+        return [
+            AgentRecord(document) for document in self.agents.find(query).sort("_id", DESCENDING).limit(limit)
+        ]
 
     @translate_errors
     def find_many(self, agent_ids: list[ObjectId]) -> dict[ObjectId, AgentRecord]:

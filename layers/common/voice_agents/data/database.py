@@ -21,6 +21,7 @@ T = TypeVar("T")
 AGENTS = "agents"
 IDEMPOTENCY = "idempotency"
 CALLS = "calls"  # inbound calls by Twilio CallSid: their registration and history (data/calls.py)
+RECORDINGS = "recordings"  # each call's recording and its copy in the stack's bucket (data/recordings.py)
 LEASES = "leases"
 SWEEP_STATE = "sweep_state"  # where each of the sweep's listings stopped (data/sweep_cursors.py)
 DEPLOYMENT = "deployment"  # the deployment marker (data/deployment.py)

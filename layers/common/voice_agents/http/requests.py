@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver
@@ -28,6 +28,45 @@ def if_match(app: APIGatewayHttpResolver) -> str | None:
             "If-Match", 'If-Match must be "*" or entity tags such as "3", as ETag gives them'
         )
     return value
+
+
+def wants_csv(app: APIGatewayHttpResolver, answer_format: str | None) -> bool:
+    """Whether the answer is to be CSV: ``format`` says so, or (without it) ``Accept`` prefers
+    ``text/csv`` to JSON. An exact media type outranks a wildcard of the same quality; a tie is JSON."""
+    if answer_format is not None:
+        return answer_format == "csv"
+    ranks = _accept_ranks(app.current_event.headers.get("Accept") or "")
+    return ranks("text/csv") > ranks("application/json")
+
+
+def _accept_ranks(accept: str) -> Callable[[str], tuple[float, int]]:
+    """(quality, specificity) of a media type under an ``Accept`` header (RFC 9110, 12.5.1)."""
+    ranges: list[tuple[str, float]] = []
+    for part in accept.split(","):
+        media_range, *parameters = (piece.strip().lower() for piece in part.split(";"))
+        quality = 1.0
+        for parameter in parameters:
+            name, _, value = parameter.partition("=")
+            if name.strip() == "q":
+                try:
+                    quality = max(0.0, min(1.0, float(value)))
+                except ValueError:
+                    quality = 0.0
+        if media_range:
+            ranges.append((media_range, quality))
+
+    def rank(media_type: str) -> tuple[float, int]:
+        kind = media_type.split("/", maxsplit=1)[0]
+        matching = [
+            (quality, specificity)
+            for media_range, quality in ranges
+            for pattern, specificity in ((media_type, 2), (f"{kind}/*", 1), ("*/*", 0))
+            if media_range == pattern
+        ]
+        best = max(matching, key=lambda match: match[1], default=(0.0, -1))
+        return best if best[0] > 0 else (0.0, -1)
+
+    return rank
 
 
 def request_id(app: APIGatewayHttpResolver) -> str | None:

@@ -48,6 +48,7 @@ RETRY_AFTER_HEADER: dict[str, OpenAPIResponseHeader] = {
     }
 }
 _ERROR_SCHEMA_REF = "#/components/schemas/Error"
+NEXT_CURSOR_HEADER = "X-Next-Cursor"
 
 
 class ApiResolver(APIGatewayHttpResolver):
@@ -102,16 +103,23 @@ def build_resolver(process: Runtime) -> APIGatewayHttpResolver:
 
 
 def answers(
-    success: dict[int, str], errors: dict[int, str], *, body: type[BaseModel] | None = None
+    success: dict[int, str],
+    errors: dict[int, str],
+    *,
+    body: type[BaseModel] | None = None,
+    csv: str | None = None,
 ) -> dict[int, OpenAPIResponse]:
     """A route's answers for its OpenAPI document: each success (its body the route's return type,
-    or ``body``) and each error (an ``Error`` body) with what it means; every route may be
-    ``rate_limited``."""
+    or ``body``; with ``csv``, also CSV, described so) and each error (an ``Error`` body) with what it
+    means; every route may be ``rate_limited``."""
     documented: dict[int, OpenAPIResponse] = {}
     for status, description in success.items():
         documented[status] = {"description": description}
         if body is not None:
             documented[status]["content"] = {"application/json": {"model": body}}
+        if csv is not None:
+            content = documented[status].setdefault("content", {})
+            content["text/csv"] = {"schema": {"type": "string", "description": csv}}
     too_many = errors.get(TOO_MANY_REQUESTS)
     rate_limited = f"{too_many} Or {RATE_LIMITED_ANSWER}" if too_many else RATE_LIMITED_ANSWER
     errors = {**errors, TOO_MANY_REQUESTS: rate_limited}
@@ -122,6 +130,14 @@ def answers(
         }
     documented[TOO_MANY_REQUESTS]["headers"] = RETRY_AFTER_HEADER
     return documented
+
+
+def csv_response(body: str, *, filename: str, next_cursor: str | None) -> Response[str]:
+    """A CSV download; ``X-Next-Cursor`` names where the next part starts when more rows match."""
+    headers = {"Content-Disposition": f'attachment; filename="{filename}"'}
+    if next_cursor is not None:
+        headers[NEXT_CURSOR_HEADER] = next_cursor
+    return Response(status_code=200, content_type="text/csv; charset=utf-8", body=body, headers=headers)
 
 
 def agent_response(agent: BaseModel, etag: str, status: int = 200) -> Response[str]:

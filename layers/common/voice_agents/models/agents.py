@@ -3,27 +3,28 @@ record), a page of agents, a delete's outcome. camelCase, as the frontend reads 
 
 from __future__ import annotations
 
-import unicodedata
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import (
-    AfterValidator,
-    BaseModel,
-    BeforeValidator,
-    ConfigDict,
-    Field,
-    StringConstraints,
-    field_validator,
-    model_validator,
-)
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 from pydantic_core import PydanticCustomError
 
 from voice_agents.core.routing import AGENT, DEFAULT_RING_SECONDS
 from voice_agents.core.statuses import AgentStatus
 from voice_agents.data.agent_record import AgentRecord
+from voice_agents.models.post_call_fields import PostCallField, PostCallFields, read_post_call_fields
 from voice_agents.models.routing import AnswerMode, BusinessHoursSetting, Fallback, PhoneNumber, RingSeconds
+from voice_agents.models.text import (
+    LINE_PATTERN,
+    PARAGRAPHS_PATTERN,
+    REQUIRED_LINE_PATTERN,
+    REQUIRED_PARAGRAPHS_PATTERN,
+    Line,
+    Paragraphs,
+    declared_pattern,
+    sent_at_most,
+)
 
 # Retell's language enum (specs/retell-openapi.yaml, AgentRequest.language).
 Language = Literal[
@@ -35,89 +36,24 @@ Language = Literal[
     "mr-IN", "ne-NP", "sl-SI", "sr-RS", "sw-KE", "ta-IN", "ur-IN", "yue-CN", "uk-UA",
 ]  # fmt: skip
 
-# Bidirectional embedding, override and isolate characters: they make a name display in another
-# order than it is stored (a "Trojan Source" name in the dashboard, the Retell agent name, logs).
-BIDI_CONTROLS = frozenset("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
-
-
-def _refuse_invisible(allowed: frozenset[str]) -> AfterValidator:
-    """Refuse control characters (except ``allowed``) and bidirectional controls in a text field."""
-
-    def check(value: str) -> str:
-        for position, character in enumerate(value):
-            crlf = character == "\r" and value[position + 1 : position + 2] == "\n"
-            if character in allowed or (crlf and "\n" in allowed):
-                continue
-            if character in BIDI_CONTROLS or unicodedata.category(character) == "Cc":
-                raise PydanticCustomError(
-                    "forbidden_character",
-                    "must not contain control or bidirectional-override characters "
-                    "({code} at position {position})",
-                    {"code": f"U+{ord(character):04X}", "position": position},
-                )
-        return value
-
-    return AfterValidator(check)
-
-
-Text = Annotated[str, StringConstraints(strip_whitespace=True)]
-# One line of text (a name, a description): no control characters at all.
-Line = Annotated[Text, _refuse_invisible(frozenset())]
-# Text a model reads (a prompt, a greeting): newlines (LF or CRLF) and tabs are fine.
-Paragraphs = Annotated[Text, _refuse_invisible(frozenset("\n\t"))]
-
-
-# The same rules as patterns, for the OpenAPI document only (the validators above give the messages):
-# no control or bidirectional characters; text a model reads may hold tabs, LF and CRLF; a required
-# field needs one character that is not whitespace. Whitespace around the text (control characters
-# among it too) is stripped before any rule applies.
-_LINE_FORBIDDEN = r"\u0000-\u001f\u007f-\u009f\u202a-\u202e\u2066-\u2069"
-_PARAGRAPHS_FORBIDDEN = r"\u0000-\u0008\u000b-\u001f\u007f-\u009f\u202a-\u202e\u2066-\u2069"
-_PARAGRAPH_CHARACTER = rf"(?:[^{_PARAGRAPHS_FORBIDDEN}]|\r\n)"
-LINE_PATTERN = rf"^\s*[^{_LINE_FORBIDDEN}]*\s*$"
-REQUIRED_LINE_PATTERN = rf"^\s*[^{_LINE_FORBIDDEN}]*[^\s{_LINE_FORBIDDEN}][^{_LINE_FORBIDDEN}]*\s*$"
-PARAGRAPHS_PATTERN = rf"^\s*{_PARAGRAPH_CHARACTER}*\s*$"
-REQUIRED_PARAGRAPHS_PATTERN = (
-    rf"^\s*{_PARAGRAPH_CHARACTER}*[^\s{_PARAGRAPHS_FORBIDDEN}]{_PARAGRAPH_CHARACTER}*\s*$"
-)
-
-
-def _declared_pattern(pattern: str) -> dict[str, Any]:
-    return {"json_schema_extra": {"pattern": pattern}}
-
-
-def _sent_at_most(limit: int) -> BeforeValidator:
-    """A length limit on the text as sent, whitespace around it included, as the document declares it
-    (max_length alone counts the stripped text)."""
-
-    def check(value: Any) -> Any:
-        if isinstance(value, str) and len(value) > limit:
-            raise PydanticCustomError(
-                "string_too_long", "String should have at most {max_length} characters", {"max_length": limit}
-            )
-        return value
-
-    return BeforeValidator(check)
-
-
 DEFAULT_VOICE_ID = "11labs-Adrian"
 DEFAULT_LANGUAGE: Language = "en-AU"
 
 
 # The agent's editable fields, as create and update both validate them.
 AgentName = Annotated[
-    Line, Field(min_length=1, max_length=100, **_declared_pattern(REQUIRED_LINE_PATTERN)), _sent_at_most(100)
+    Line, Field(min_length=1, max_length=100, **declared_pattern(REQUIRED_LINE_PATTERN)), sent_at_most(100)
 ]
 AgentDescription = Annotated[
-    Line, Field(max_length=1000, **_declared_pattern(LINE_PATTERN)), _sent_at_most(1000)
+    Line, Field(max_length=1000, **declared_pattern(LINE_PATTERN)), sent_at_most(1000)
 ]
 AgentPrompt = Annotated[
     Paragraphs,
-    Field(min_length=1, max_length=20_000, **_declared_pattern(REQUIRED_PARAGRAPHS_PATTERN)),
-    _sent_at_most(20_000),
+    Field(min_length=1, max_length=20_000, **declared_pattern(REQUIRED_PARAGRAPHS_PATTERN)),
+    sent_at_most(20_000),
 ]
 AgentBeginMessage = Annotated[
-    Paragraphs, Field(max_length=1000, **_declared_pattern(PARAGRAPHS_PATTERN)), _sent_at_most(1000)
+    Paragraphs, Field(max_length=1000, **declared_pattern(PARAGRAPHS_PATTERN)), sent_at_most(1000)
 ]
 VoiceId = Annotated[str, Field(min_length=1, max_length=100, pattern=r"^[A-Za-z0-9._-]+$")]
 
@@ -138,10 +74,12 @@ class CreateAgentRequest(BaseModel):
     answerMode: AnswerMode = AGENT
     ringSeconds: RingSeconds = DEFAULT_RING_SECONDS
     businessHours: BusinessHoursSetting | None = None
+    postCallFields: PostCallFields = []
 
 
-# Fields an update may leave out but not clear: the agent cannot work without them.
-_REQUIRED_ON_UPDATE = ("name", "prompt", "voiceId", "language", "answerMode", "ringSeconds")
+# Fields an update may leave out but not clear: the agent cannot work without them (postCallFields
+# is cleared with an empty list).
+_REQUIRED_ON_UPDATE = ("name", "prompt", "voiceId", "language", "answerMode", "ringSeconds", "postCallFields")
 
 
 def _never_null(schema: dict[str, Any]) -> None:
@@ -169,6 +107,7 @@ class UpdateAgentRequest(BaseModel):
     answerMode: AnswerMode | None = Field(default=None, json_schema_extra=_never_null)
     ringSeconds: RingSeconds | None = Field(default=None, json_schema_extra=_never_null)
     businessHours: BusinessHoursSetting | None = None
+    postCallFields: PostCallFields | None = Field(default=None, json_schema_extra=_never_null)
 
     @field_validator(*_REQUIRED_ON_UPDATE)
     @classmethod
@@ -213,6 +152,7 @@ class Agent(BaseModel):
     answerMode: AnswerMode = AGENT
     ringSeconds: int = DEFAULT_RING_SECONDS
     businessHours: BusinessHoursSetting | None = None
+    postCallFields: list[PostCallField] = []
     createdAt: datetime
     updatedAt: datetime
 
@@ -250,6 +190,7 @@ class Agent(BaseModel):
             businessHours=BusinessHoursSetting.model_validate(routing.hours.to_json())
             if routing.hours
             else None,
+            postCallFields=read_post_call_fields(record.post_call_fields),
             createdAt=record.moment("createdAt"),
             updatedAt=record.moment("updatedAt"),
         )

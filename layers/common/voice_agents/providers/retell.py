@@ -110,9 +110,17 @@ class RetellClient:
     # --- agents ---------------------------------------------------------------------------------
 
     def create_agent(
-        self, *, llm_id: str, voice_id: str, language: str, agent_name: str, webhook_url: str | None = None
+        self,
+        *,
+        llm_id: str,
+        voice_id: str,
+        language: str,
+        agent_name: str,
+        webhook_url: str | None = None,
+        post_call_analysis_data: list[dict[str, Any]] | None = None,
     ) -> str:
-        """``webhook_url`` receives the agent's call events (call_started, call_ended, call_analyzed)."""
+        """``webhook_url`` receives the agent's call events (call_started, call_ended, call_analyzed);
+        ``post_call_analysis_data`` is what Retell extracts from each call (``custom_analysis_data``)."""
         body: dict[str, Any] = {
             "response_engine": {"type": "retell-llm", "llm_id": llm_id},
             "voice_id": voice_id,
@@ -121,6 +129,8 @@ class RetellClient:
         }
         if webhook_url:
             body["webhook_url"] = webhook_url
+        if post_call_analysis_data:
+            body["post_call_analysis_data"] = post_call_analysis_data
         created = with_retries(
             lambda: self._send("create_agent", "POST", "/create-agent", json=body), creates=True
         )

@@ -1,5 +1,5 @@
-"""Twilio adapter: search, buy, find, re-point and release phone numbers; redirect a live call and
-fetch a recording (twilio SDK).
+"""Twilio adapter: search, buy, find, re-point and release phone numbers; redirect a live call, read
+what a call cost, and fetch a recording (twilio SDK).
 
 The SDK reaches the configured TWILIO_BASE_URL through ``RedirectingHttpClient``, which rewrites the
 scheme and host of every request; with the default base URL nothing is rewritten. ``twilio.rest`` is
@@ -49,6 +49,25 @@ class OwnedNumber:
     voice_url: str | None
     # Twilio requests it when the voice webhook fails (None or "" when the number has none).
     voice_fallback_url: str | None = None
+
+
+@dataclass(frozen=True)
+class CallCharges:
+    """What Twilio says a call cost: its status and duration (seconds), and the ``(price,
+    price_unit)`` of the call and of each of its child legs (its <Dial>s), as Twilio writes them
+    ("-0.01700", "USD"); a price is None until Twilio sets it, some time after the call ends."""
+
+    status: str
+    duration_seconds: int | None
+    prices: tuple[tuple[str | None, str | None], ...]
+
+    @property
+    def legs(self) -> int:
+        return len(self.prices) - 1
+
+
+# A call's child legs read at most: a <Dial> per transfer or forward, a handful in practice.
+MAX_CHILD_LEGS = 50
 
 
 class BudgetedHttpClient(TwilioHttpClient):
@@ -208,6 +227,19 @@ class TwilioNumbers:
         """Give a live call new TwiML (what Twilio plays next: the agent's transfer). Not retried: the
         caller is waiting and the tool's answer is due; a call that already ended is a 4xx."""
         self._call_once("update_call", lambda: self._client.calls(call_sid).update(twiml=twiml))
+
+    def call_charges(self, call_sid: str) -> CallCharges:
+        """The call's status, duration and prices, with its child legs' (two requests)."""
+        call = self._call("fetch_call", lambda: self._client.calls(call_sid).fetch())
+        legs = self._call(
+            "list_calls", lambda: self._client.calls.list(parent_call_sid=call_sid, limit=MAX_CHILD_LEGS)
+        )
+        duration = str(call.duration or "")
+        return CallCharges(
+            status=str(call.status or ""),
+            duration_seconds=int(duration) if duration.isdigit() else None,
+            prices=tuple((each.price, each.price_unit) for each in [call, *legs]),
+        )
 
     def recording_audio(self, recording_sid: str) -> tuple[bytes, str]:
         """A recording's audio as MP3 (Twilio's media URL, the account's credentials) and its type."""

@@ -23,7 +23,9 @@ webhook drift. It never removes a paid resource on its own judgement: a record m
    none (``operate repoint --confirm`` does, on the operator's word). The listings are taken a page
    at a time while the run has time (``sweep``, ``listings``): a run plans and acts on the pages it
    listed, and the next run resumes the pass where this one stopped.
-3. Records stuck in flight for long, or failing repair again and again, are counted for an alarm.
+3. Twilio's price of calls that ended (``prices``): a bounded number of due calls per run, read
+   from Twilio and kept on the call's record (the usage route adds them up).
+4. Records stuck in flight for long, or failing repair again and again, are counted for an alarm.
 Bounded by the Lambda's remaining time; a run with nothing to do changes nothing. A phase that raises
 does not stop the next one; the run then ends in ``ReconcileIncomplete`` so the invocation fails.
 """
@@ -44,6 +46,7 @@ from voice_agents.core.tags import tag_prefix
 from voice_agents.data.agent_record import DELETED, AgentRecord
 from voice_agents.data.deployment import MarkerState, describe_foreign, marker_state, read_marker
 from voice_agents.flows.agents.cleanup import AgentResources, remove_resources
+from voice_agents.repair.prices import read_prices
 from voice_agents.repair.run import REPAIR_LEASE, ReconcileIncomplete, ReconcileReport
 from voice_agents.repair.sweep import sweep
 
@@ -89,6 +92,11 @@ def reconcile(services: Services, *, remaining_ms: Callable[[], int], worker: st
                     "sweep",
                     lambda: sweep(services, remaining_ms, worker, report, reserve_ms=TIME_RESERVE_MS),
                 )
+            _phase(
+                report,
+                "prices",
+                lambda: read_prices(services, remaining_ms, report, reserve_ms=TIME_RESERVE_MS),
+            )
             _phase(report, "stuck", lambda: _count_stuck(services, scope, report))
     _emit(report)
     logger.info("reconcile finished", **report.as_dict())
@@ -133,6 +141,8 @@ def _emit(report: ReconcileReport) -> None:
         count("WebhookBaseUnverified")
     if report.stuck_records is not None:
         count("StuckRecords", report.stuck_records)
+    if report.prices_read:
+        count("CallPricesRead", report.prices_read)
 
 
 # --- 0. which database, which clock ------------------------------------------------------------
@@ -266,7 +276,7 @@ def _backoff(attempts: int) -> timedelta:
     return min(REPAIR_BACKOFF * 2 ** min(attempts - 1, 16), REPAIR_BACKOFF_CAP)
 
 
-# --- 3. what needs a person ------------------------------------------------------------------
+# --- 4. what needs a person ------------------------------------------------------------------
 
 
 def _count_stuck(services: Services, scope: _Scope, report: ReconcileReport) -> None:

@@ -40,6 +40,11 @@ class ReconcileReport:
     unverified_base: str | None = None
     repair_failures: int = 0
     stuck_records: int | None = None
+    # Twilio's prices of ended calls (repair/prices.py): read, asked again later, left unpriced, failed.
+    prices_read: int = 0
+    prices_deferred: int = 0
+    prices_given_up: int = 0
+    price_failures: int = 0
     # Listings whose pass the next run continues from the stored cursor, and listings listed again
     # from their first page because the provider refused the stored cursor.
     sweep_resumes: list[str] = field(default_factory=list)
@@ -62,6 +67,10 @@ class ReconcileReport:
             "unverifiedBase": self.unverified_base,
             "repairFailures": self.repair_failures,
             "stuckRecords": self.stuck_records,
+            "pricesRead": self.prices_read,
+            "pricesDeferred": self.prices_deferred,
+            "pricesGivenUp": self.prices_given_up,
+            "priceFailures": self.price_failures,
             "sweepResumes": self.sweep_resumes,
             "sweepRestarted": self.sweep_restarted,
             "errors": self.errors,

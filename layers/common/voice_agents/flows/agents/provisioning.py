@@ -46,7 +46,7 @@ from voice_agents.core.tags import retell_agent_name, retell_webhook_url, tag_fo
 from voice_agents.data.agent_record import NUMBER, RETELL_AGENT, RETELL_LLM, AgentRecord
 from voice_agents.data.deployment import ensure_marker
 from voice_agents.flows.agents.cleanup import AgentResources, remove_resources
-from voice_agents.flows.agents.retell_fields import llm_tools
+from voice_agents.flows.agents.retell_fields import llm_tools, post_call_analysis_data
 from voice_agents.flows.agents.routing import number_fallback_url
 from voice_agents.flows.agents.spending import release_purchase, reserve_purchase
 from voice_agents.flows.agents.steps import (
@@ -200,6 +200,9 @@ class _Saga:
                 language=request.language,
                 agent_name=retell_agent_name(self.tag, request.name),
                 webhook_url=retell_webhook_url(self.webhook_base_url),
+                post_call_analysis_data=post_call_analysis_data(
+                    field.model_dump() for field in request.postCallFields
+                ),
             ),
             unknown_outcome=RETELL_AGENT,
         )

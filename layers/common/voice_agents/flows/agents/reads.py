@@ -1,5 +1,6 @@
-"""Reading agents for their owner: one agent (with its ETag), a page of agents, a page of an agent's
-calls; and ``owned_record``, the one rule every flow uses for "the caller's agent, or 404"."""
+"""Reading agents for their owner: one agent (with its ETag), a page of agents, one call in full, a
+voicemail's audio; ``owned_record``, the one rule every flow uses for "the caller's agent, or 404",
+and ``owned_call``, the same for one of its calls. Pages of calls are ``flows/history/search.py``'s."""
 
 from __future__ import annotations
 
@@ -11,8 +12,9 @@ from voice_agents.core.clock import now, object_id
 from voice_agents.core.errors import AgentNotFound, CallNotFound, InvalidRequest, UpstreamNotFound
 from voice_agents.data.agent_record import AgentRecord
 from voice_agents.data.agents import AgentStore
+from voice_agents.data.calls import CallRecord
 from voice_agents.models.agents import Agent, AgentPage, VersionedAgent
-from voice_agents.models.calls import Call, CallPage
+from voice_agents.models.calls import CallDetail
 
 if TYPE_CHECKING:
     from voice_agents.providers.twilio import TwilioNumbers
@@ -38,25 +40,27 @@ def get_agent(agent_id: str, *, owner_id: str, store: AgentStore) -> VersionedAg
 
 
 def list_agents(*, owner_id: str, limit: int, cursor: str | None, store: AgentStore) -> AgentPage:
-    after = _decode_cursor(cursor) if cursor else None
+    after = decode_cursor(cursor) if cursor else None
     records = store.list_for_owner(owner_id, limit=limit + 1, after=after)
     items = [Agent.from_record(record) for record in records[:limit]]
     next_cursor = _encode_cursor(items[-1].id) if len(records) > limit else None
     return AgentPage(items=items, nextCursor=next_cursor)
 
 
-def list_calls(
-    agent_id: str, *, owner_id: str, limit: int, cursor: str | None, store: AgentStore
-) -> CallPage:
-    """The agent's calls, newest first; another owner's agent, or a deleted one, is not found."""
-    after = _decode_cursor(cursor) if cursor else None
+def owned_call(store: AgentStore, agent_id: str, call_sid: str, owner_id: str) -> CallRecord:
+    """One unexpired call of the caller's agent; another owner's agent or call, a deleted agent, or
+    another agent's call is not found, as an unknown one is."""
     record = owned_record(store, agent_id, owner_id)
-    calls = store.calls.list_for_agent(
-        owner_id, record.id, limit=limit + 1, after=object_id(after) if after else None, moment=now()
-    )
-    last = calls[limit - 1].order_id if len(calls) > limit else None
-    next_cursor = _encode_cursor(str(last)) if last is not None else None
-    return CallPage(items=[Call.from_record(call) for call in calls[:limit]], nextCursor=next_cursor)
+    call = store.calls.find(call_sid, now()) if CALL_SID.fullmatch(call_sid) else None
+    if call is None or call.agent_object_id != record.id:
+        raise CallNotFound(f"no call {call_sid} of agent {agent_id}")
+    return call
+
+
+def get_call(agent_id: str, call_sid: str, *, owner_id: str, store: AgentStore) -> CallDetail:
+    """One call in full: its transcript, answers, cost and whether its recording can be played."""
+    call = owned_call(store, agent_id, call_sid, owner_id)
+    return CallDetail.from_records(call, store.recordings.find(call.call_sid, now()))
 
 
 def voicemail_audio(
@@ -65,9 +69,7 @@ def voicemail_audio(
     """A voicemail's audio and its media type, fetched from Twilio with the account's credentials
     (its media URL never reaches the browser); another owner's agent or call, or a call without a
     voicemail, is not found."""
-    record = owned_record(store, agent_id, owner_id)
-    call = store.calls.find(call_sid, now()) if CALL_SID.fullmatch(call_sid) else None
-    voicemail = call.leg("voicemail") if call is not None and call.agent_object_id == record.id else None
+    voicemail = owned_call(store, agent_id, call_sid, owner_id).leg("voicemail")
     recording_sid = (voicemail or {}).get("recordingSid")
     if not isinstance(recording_sid, str):
         raise CallNotFound(f"no voicemail for call {call_sid}")
@@ -81,7 +83,8 @@ def _encode_cursor(last_id: str) -> str:
     return last_id
 
 
-def _decode_cursor(cursor: str) -> str:
+def decode_cursor(cursor: str) -> str:
+    """The id a cursor names (a 400 for a cursor this API did not return)."""
     if not re.fullmatch(CURSOR_PATTERN, cursor) or object_id(cursor) is None:
         raise InvalidRequest("cursor", "cursor is not one this API returned")
     return cursor

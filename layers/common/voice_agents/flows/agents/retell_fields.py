@@ -7,10 +7,16 @@ custom tool (``core.routing.TRANSFER_TOOL``) the model calls to put the caller t
 Retell posts the call to ``core.tags.transfer_tool_url``, which reads the number from the record at
 call time. So only adding a transferNumber (from none) or clearing it changes the LLM; changing it
 does not.
+
+The owner's questions about each call (``postCallFields``) are the Retell agent's
+``post_call_analysis_data`` (``post_call_analysis_data`` below): versioned with the agent, so an update
+that changes them makes a new version, and each call is analysed with the questions of the version it
+ran.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 from voice_agents.core.routing import TRANSFER_TOOL
@@ -25,6 +31,7 @@ AGENT_FIELDS = {
     "language": "language",
     "name": "agent_name",
     "retellWebhookUrl": "webhook_url",
+    "postCallFields": "post_call_analysis_data",
 }
 # The record's field whose presence gives the LLM the transfer tool.
 TRANSFER_FIELD = "transferNumber"
@@ -62,6 +69,21 @@ def transfer_tool(base_url: str) -> dict[str, Any]:
     }
 
 
+def post_call_analysis_data(fields: Iterable[Mapping[str, Any]]) -> list[dict[str, Any]]:
+    """The agent's postCallFields as Retell's items (specs/retell-openapi.yaml: StringAnalysisData,
+    EnumAnalysisData, BooleanAnalysisData, NumberAnalysisData: ``type``, ``name``, ``description``,
+    and ``choices`` for an enum only)."""
+    return [
+        {
+            "type": field["type"],
+            "name": field["name"],
+            "description": field["description"],
+            **({"choices": list(field["choices"])} if field["type"] == "enum" else {}),
+        }
+        for field in fields
+    ]
+
+
 def llm_tools(transfer_number: str | None, base_url: str) -> list[dict[str, Any]] | None:
     """The tools a new agent's LLM is created with: the transfer tool when it has a number."""
     return [transfer_tool(base_url)] if transfer_number else None
@@ -90,6 +112,8 @@ def retell_changes(
         elif had_transfer and not has_transfer:
             llm["general_tools"] = []
     agent = {AGENT_FIELDS[name]: value for name, value in changes.items() if name in AGENT_FIELDS}
+    if "post_call_analysis_data" in agent:
+        agent["post_call_analysis_data"] = post_call_analysis_data(agent["post_call_analysis_data"])
     if "agent_name" in agent:
         agent["agent_name"] = retell_agent_name(tag, agent["agent_name"])
     return llm, agent

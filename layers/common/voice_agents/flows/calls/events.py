@@ -6,10 +6,14 @@ Retell signs each event (``retell_signature``): a missing, malformed, wrong or s
 ``call_started``, ``call_ended`` and ``call_analyzed`` update the call by its Retell id (and by its
 CallSid, from the metadata it was registered with, when the event carries it), in one update
 whose outcome does not depend on order or repetition (``data/calls.py``): Retell retries an event up to
-three times and may deliver them out of order. Other event types, and events for calls we never
-registered, are acknowledged (204) and change nothing. A signed body that is not an event is a 400.
-An applied ``call_analyzed`` queues the owner's notifications (``flows/notifications/enqueue.py``).
-The database down is a 503 (Retell retries); no answer carries internals.
+three times and may deliver them out of order. What the record keeps of Retell's call object (the
+status and times, the transcript, the cost, the answers to the agent's postCallFields) is read by
+``retell_call``. An event naming a recording queues its copy into the stack's bucket
+(``data/recordings.py``; the reconciler copies it, never this 10 s answer). Other event types, and
+events for calls we never registered, are acknowledged (204) and change nothing. A signed body that
+is not an event is a 400. An applied ``call_analyzed`` queues the owner's notifications
+(``flows/notifications/enqueue.py``). The database down is a 503 (Retell retries); no answer carries
+internals.
 """
 
 from __future__ import annotations
@@ -18,19 +22,20 @@ import json
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any
+from datetime import datetime
+from typing import TYPE_CHECKING
 
 from voice_agents.core.clock import now
 from voice_agents.core.errors import ConfigurationError, StoreError
 from voice_agents.core.observability import count, logger
 from voice_agents.core.statuses import CallStatus
-from voice_agents.core.tags import CALL_SID_METADATA
 from voice_agents.data.calls import PROGRESS
+from voice_agents.flows.calls.retell_call import RetellCall
 from voice_agents.flows.calls.retell_signature import signed_body
 from voice_agents.flows.notifications.enqueue import queue_call_analyzed
 
 if TYPE_CHECKING:
+    from voice_agents.data.agents import AgentStore
     from voice_agents.runtime import Runtime
 
 
@@ -48,78 +53,6 @@ RETELL_STATUS = {
     "error": CallStatus.ENDED,
     "not_connected": CallStatus.NOT_CONNECTED,
 }
-
-# Epoch milliseconds up to the last one a datetime holds (9999-12-31).
-MAX_EPOCH_MS = 253_402_300_799_999
-SHORT_TEXT = 200
-SUMMARY_TEXT = 20_000
-
-
-@dataclass(frozen=True)
-class _RetellCall:
-    """The fields of Retell's call object the call record keeps; the rest is ignored. Read by hand,
-    not by a pydantic model: this is every event's path, and pydantic's model machinery would double
-    the function's cold start."""
-
-    call_id: str
-    call_status: str | None = None
-    start_timestamp: int | None = None
-    end_timestamp: int | None = None
-    duration_ms: int | None = None
-    disconnection_reason: str | None = None
-    call_summary: str | None = None
-    user_sentiment: str | None = None
-    metadata: dict[str, Any] | None = None
-
-    @classmethod
-    def read(cls, call: Any) -> _RetellCall | list[str]:
-        """The call, or the names of the fields that are not as Retell documents them."""
-        if not isinstance(call, dict):
-            return ["call"]
-        invalid: list[str] = []
-
-        def text(source: dict[str, Any], name: str, limit: int, *, path: str = "") -> str | None:
-            value = source.get(name)
-            if value is None or (isinstance(value, str) and len(value) <= limit):
-                return value
-            invalid.append(path + name)
-            return None
-
-        def epoch_ms(name: str) -> int | None:
-            value = call.get(name)
-            valid = isinstance(value, int) and not isinstance(value, bool) and 0 <= value <= MAX_EPOCH_MS
-            if value is None or valid:
-                return value
-            invalid.append(name)
-            return None
-
-        call_id = call.get("call_id")
-        if not isinstance(call_id, str) or not 1 <= len(call_id) <= SHORT_TEXT:
-            invalid.append("call_id")
-        analysis = call.get("call_analysis")
-        if analysis is not None and not isinstance(analysis, dict):
-            invalid.append("call_analysis")
-        analysis = analysis if isinstance(analysis, dict) else {}
-        metadata = call.get("metadata")
-        if metadata is not None and not isinstance(metadata, dict):
-            invalid.append("metadata")
-        read = cls(
-            call_id=call_id if isinstance(call_id, str) else "",
-            call_status=text(call, "call_status", SHORT_TEXT),
-            start_timestamp=epoch_ms("start_timestamp"),
-            end_timestamp=epoch_ms("end_timestamp"),
-            duration_ms=epoch_ms("duration_ms"),
-            disconnection_reason=text(call, "disconnection_reason", SHORT_TEXT),
-            call_summary=text(analysis, "call_summary", SUMMARY_TEXT, path="call_analysis."),
-            user_sentiment=text(analysis, "user_sentiment", SHORT_TEXT, path="call_analysis."),
-            metadata=metadata if isinstance(metadata, dict) else None,
-        )
-        return sorted(invalid) if invalid else read
-
-    def call_sid(self) -> str | None:
-        """The Twilio CallSid the webhook registered the call with (its metadata comes back)."""
-        value = (self.metadata or {}).get(CALL_SID_METADATA)
-        return value if isinstance(value, str) and value else None
 
 
 @dataclass(frozen=True)
@@ -166,21 +99,24 @@ def _answer(
     if event not in EVENT_STATUS:
         logger.info("call event ignored", event=event[:50])
         return EventAnswer(204)
-    call = _RetellCall.read(payload.get("call"))
+    call = RetellCall.read(payload.get("call"))
     if isinstance(call, list):
         return _malformed(f"the call object is not valid ({', '.join(call)})")
     logger.append_keys(retell_call_id=call.call_id, event=event)
-    applied = process.store().calls.apply_event(
+    store, moment = process.store(), now()
+    applied = store.calls.apply_event(
         call.call_id,
         call_sid=call.call_sid(),
         progress=PROGRESS[_status(event, call)],
-        facts=_facts(call),
-        moment=now(),
+        facts=call.facts(),
+        moment=moment,
     )
     if not applied:
         logger.warning("call event for a call we did not register (or whose record expired); ignored")
         count("CallEventsUnknown")
         return EventAnswer(204)
+    if call.recording_url is not None:
+        _queue_recording_copy(store, call, call.recording_url, moment)
     count("CallEventsApplied")
     if event == "call_analyzed":
         # The business is told (bounded; answered 204 whatever the queue does: enqueue's docstring).
@@ -188,31 +124,21 @@ def _answer(
     return EventAnswer(204)
 
 
-def _status(event: str, call: _RetellCall) -> CallStatus:
+def _queue_recording_copy(store: AgentStore, call: RetellCall, url: str, moment: datetime) -> None:
+    """File Retell's recording link for the reconciler to copy (Retell's link may expire)."""
+    identity = store.calls.identify(call.call_id, call_sid=call.call_sid(), moment=moment)
+    if identity is not None:
+        store.recordings.expect(
+            identity.call_sid,
+            agent_id=identity.agent_id,
+            source_url=url,
+            expires_at=identity.expires_at,
+            moment=moment,
+        )
+
+
+def _status(event: str, call: RetellCall) -> CallStatus:
     return RETELL_STATUS.get(call.call_status or "", EVENT_STATUS[event])
-
-
-def _facts(call: _RetellCall) -> dict[str, Any]:
-    """What the event tells of the call; only what it carries, so a sparser event erases nothing."""
-    duration = call.duration_ms
-    if duration is None and call.start_timestamp is not None and call.end_timestamp is not None:
-        duration = max(call.end_timestamp - call.start_timestamp, 0)
-    facts = {
-        "startedAt": _moment(call.start_timestamp),
-        "endedAt": _moment(call.end_timestamp),
-        "durationMs": duration,
-        "disconnectionReason": call.disconnection_reason,
-        "summary": call.call_summary,
-        "sentiment": call.user_sentiment,
-    }
-    return {name: value for name, value in facts.items() if value is not None}
-
-
-def _moment(epoch_ms: int | None) -> datetime | None:
-    if epoch_ms is None:
-        return None
-    seconds, milliseconds = divmod(epoch_ms, 1000)  # exact: a float would round the milliseconds
-    return datetime.fromtimestamp(seconds, UTC).replace(microsecond=milliseconds * 1000)
 
 
 def _malformed(reason: str) -> EventAnswer:

@@ -14,8 +14,8 @@ from voice_agents.data.calls import CallRecord
 from voice_agents.models.calls import Call
 from voice_agents.models.notifications import AnalysedCallData, CallAnalyzedEvent
 
-# The stored field Retell's custom_analysis_data is kept in (read through CallRecord).
-FIELD_ANSWERS = "customAnalysisData"
+# The stored field the answers to the agent's postCallFields (Retell's custom_analysis_data) are kept in.
+FIELD_ANSWERS = "postCallAnswers"
 SUBJECT_MAX = 150
 ANSWER_MAX = 1000
 UNKNOWN_CALLER = "an unknown number"
