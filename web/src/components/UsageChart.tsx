@@ -62,6 +62,15 @@ export function UsageChart({ title, days, currency }: Props) {
     maintainAspectRatio: false,
     animation: false as const,
     interaction: { mode: "index" as const, intersect: false },
+    // The line is drawn over the bars (its lower order); the legend still reads Calls, then Minutes.
+    plugins: {
+      legend: {
+        labels: {
+          sort: (a: { datasetIndex?: number }, b: { datasetIndex?: number }) =>
+            (a.datasetIndex ?? 0) - (b.datasetIndex ?? 0),
+        },
+      },
+    },
     scales: {
       calls: { type: "linear" as const, position: "left" as const, beginAtZero: true, ticks: { precision: 0 }, title: { display: true, text: "Calls" } },
       minutes: {
@@ -94,29 +103,32 @@ export function UsageChart({ title, days, currency }: Props) {
       >
         {tableShown ? "Hide the table" : "Show as a table"}
       </button>
-      <table id={tableId} className={tableShown ? "usage-table" : "usage-table visually-hidden"}>
-        <caption>{title}: per day</caption>
-        <thead>
-          <tr>
-            <th scope="col">Day</th>
-            <th scope="col">Calls</th>
-            <th scope="col">Minutes</th>
-            <th scope="col">Cost</th>
-          </tr>
-        </thead>
-        <tbody>
-          {days.map((day) => (
-            <tr key={day.date}>
-              <th scope="row">
-                <time dateTime={day.date}>{formatDay(day.date)}</time>
-              </th>
-              <td>{day.calls}</td>
-              <td>{day.minutes}</td>
-              <td>{formatCents(day.totalCents, currency)}</td>
+      {/* A table keeps its rows' height whatever its box says: the wrapper is what is hidden. */}
+      <div className={tableShown ? undefined : "visually-hidden"}>
+        <table id={tableId} className="usage-table">
+          <caption>{title}: per day</caption>
+          <thead>
+            <tr>
+              <th scope="col">Day</th>
+              <th scope="col">Calls</th>
+              <th scope="col">Minutes</th>
+              <th scope="col">Cost</th>
             </tr>
-          ))}
-        </tbody>
-      </table>
+          </thead>
+          <tbody>
+            {days.map((day) => (
+              <tr key={day.date}>
+                <th scope="row">
+                  <time dateTime={day.date}>{formatDay(day.date)}</time>
+                </th>
+                <td>{day.calls}</td>
+                <td>{day.minutes}</td>
+                <td>{formatCents(day.totalCents, currency)}</td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      </div>
     </figure>
   );
 }
