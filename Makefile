@@ -128,7 +128,7 @@ screenshots: $(VENV)/.installed ferretdb web $(CHROMIUM)  ## docs/dashboard.png,
 $(CHROMIUM):
 	$(if $(filter 0,$(shell id -u)),,sudo) sh -c 'apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium'
 
-bench: $(VENV)/.installed ferretdb  ## create latency against the critical-path bound; cold starts against their floors; webhook overhead and under a flood; the rate limit's cost; the cost of scale; slow providers against the timeout; notification delivery
+bench: $(VENV)/.installed ferretdb  ## create latency against the critical-path bound; cold starts against their floors; webhook overhead and under a flood; the rate limit's cost; a call record's weight; the cost of scale; slow providers against the timeout; notification delivery
 	$(PY) -m tests.benchmarks.bench_create_agent
 	$(PY) -m tests.benchmarks.bench_update_agent
 	$(PY) -m tests.benchmarks.bench_cold_start
@@ -136,6 +136,7 @@ bench: $(VENV)/.installed ferretdb  ## create latency against the critical-path 
 	$(PY) -m tests.benchmarks.bench_webhook_flood
 	$(PY) -m tests.benchmarks.bench_call_history
 	$(PY) -m tests.benchmarks.bench_rate_limit
+	$(PY) -m tests.benchmarks.bench_call_record
 	$(PY) -m tests.benchmarks.bench_scale
 	$(PY) -m tests.benchmarks.bench_slow_providers
 	$(PY) -m tests.benchmarks.bench_notifications

@@ -85,9 +85,29 @@ export interface paths {
         };
         /**
          * Get one call in full
-         * @description One call of the agent as the call history lists it, with its transcript (turns of `agent`, `caller` or `person`, timed in seconds from the call's start; at most 1,000 turns and 100,000 characters, the beginning kept and `transcriptTruncated` true past that), the answers to the agent's `postCallFields`, Retell's cost, and its recording: `pending` while it is copied, `available` with `url` (`getConversationRecording`), or `unavailable`.
+         * @description One call of the agent as the call history lists it, with its transcript (turns of `agent`, `caller` or `person`, timed in seconds from the call's start; at most 1,000 turns and 100,000 characters, the beginning kept and `transcriptTruncated` true past that), the answers to the agent's `postCallFields`, Retell's cost, and its recording: `pending` while it is copied, `available` with `url` (`getConversationRecordingLink`), or `unavailable`.
          */
         get: operations["getCall"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/agents/{agentId}/calls/{callSid}/conversation-recording": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Get a link to play a call's recording
+         * @description A link to the recording of the caller's conversation with the agent, valid 15 minutes: the stack's own copy (Retell's link never reaches the browser), kept as long as the call's record. Play it as it is (`<audio src>`); ask again for a new one once it expires. A recording can last an hour, more than any answer of this API may carry: hence a link, not the audio.
+         */
+        get: operations["getConversationRecordingLink"];
         put?: never;
         post?: never;
         delete?: never;
@@ -855,6 +875,24 @@ export interface components {
             product: string;
             /** Cents */
             cents: number;
+        };
+        /**
+         * RecordingLink
+         * @description A link to play a call's recording: the stack's own copy, signed for its owner. It stops working
+         *     at ``expiresAt`` (ask again for a new one); put it in an ``<audio src>`` as it is.
+         */
+        RecordingLink: {
+            /** Url */
+            url: string;
+            /**
+             * Expiresat
+             * Format: date-time
+             */
+            expiresAt: string;
+            /** Contenttype */
+            contentType: string;
+            /** Sizebytes */
+            sizeBytes: number | null;
         };
         /**
          * TelephonyCost
@@ -1770,6 +1808,87 @@ export interface operations {
                 };
             };
             /** @description `not_found`: no such agent for this caller (another caller's agent is a 404 too). Also: no such call of this agent (or its record has expired). */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description `rate_limited`: the caller sent more than its requests of this kind a minute (reads: GET; writes: the rest; `limit` says how many); retry after `Retry-After` seconds. */
+            429: {
+                headers: {
+                    /** @description `rate_limited`: seconds until the caller's minute ends. */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description `configuration_error` (with `setting`) or `internal_error`. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description `database_unavailable`: MongoDB failed; retry. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    getConversationRecordingLink: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The agent's id, as `id` of the agent. */
+                agentId: string;
+                /** @description The call's CallSid, as the call history gives it. */
+                callSid: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The link. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RecordingLink"];
+                };
+            };
+            /** @description No valid JWT: API Gateway's authorizer answers `{"message": "Unauthorized"}`. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["GatewayError"];
+                };
+            };
+            /** @description A valid JWT without the scope the route requires (an ID token has no scope): API Gateway's authorizer answers `{"message": "Forbidden"}`. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["GatewayError"];
+                };
+            };
+            /** @description `not_found`: no such agent for this caller (another caller's agent is a 404 too). Also: no such call of this agent (or its record has expired). Or no copy of its recording exists (yet: see the call's `recording`). */
             404: {
                 headers: {
                     [name: string]: unknown;

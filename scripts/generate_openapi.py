@@ -266,6 +266,9 @@ OPERATIONS: dict[tuple[str, str], Operation] = {
     ),
     ("get", "/api/agents/{agentId}/calls/{callSid}"): Operation(parameter_descriptions=CALL),
     ("get", "/api/agents/{agentId}/calls/{callSid}/recording"): Operation(parameter_descriptions=CALL),
+    ("get", "/api/agents/{agentId}/calls/{callSid}/conversation-recording"): Operation(
+        parameter_descriptions=CALL
+    ),
     ("get", "/api/notifications"): Operation(),
     ("put", "/api/notifications"): Operation(request_example_event="put_notifications.json"),
     ("post", "/api/notifications/secret"): Operation(),

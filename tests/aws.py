@@ -1,4 +1,5 @@
-"""moto's Secrets Manager for the tests: fake credentials, clean caches, and a count of secret reads."""
+"""moto's Secrets Manager and S3 for the tests: fake credentials, clean caches, a count of secret reads,
+and the recordings bucket."""
 
 from __future__ import annotations
 
@@ -18,14 +19,25 @@ from voice_agents.core.settings import forget_secret
 REGION = "ap-southeast-2"
 
 
-@contextmanager
-def secrets_manager(monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
-    """A moto Secrets Manager client; fake credentials in os.environ (boto3 reads them there)."""
-    for key in ("AWS_PROFILE", "AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_SECRETS_MANAGER", "AWS_SESSION_TOKEN"):
+def fake_credentials(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Fake AWS credentials in os.environ (boto3 reads them there), and no real endpoint or profile."""
+    for key in (
+        "AWS_PROFILE",
+        "AWS_ENDPOINT_URL",
+        "AWS_ENDPOINT_URL_SECRETS_MANAGER",
+        "AWS_ENDPOINT_URL_S3",
+        "AWS_SESSION_TOKEN",
+    ):
         monkeypatch.delenv(key, raising=False)
     monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
     monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
     monkeypatch.setenv("AWS_DEFAULT_REGION", REGION)
+
+
+@contextmanager
+def secrets_manager(monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
+    """A moto Secrets Manager client; fake credentials in os.environ (boto3 reads them there)."""
+    fake_credentials(monkeypatch)
     parameters.clear_caches()
     forget_secret()
     try:
@@ -62,3 +74,17 @@ class Secret:
     def rotate(self, **changes: str) -> None:
         self.values.update(changes)
         self.client.put_secret_value(SecretId=self.arn, SecretString=json.dumps(self.values))
+
+
+RECORDINGS_BUCKET = "voice-agents-recordings-test"
+
+
+@contextmanager
+def recordings_bucket(monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
+    """moto's S3 with the stack's recordings bucket, named by RECORDINGS_BUCKET; its S3 client."""
+    fake_credentials(monkeypatch)
+    with mock_aws():
+        s3 = boto3.client("s3", region_name=REGION)
+        s3.create_bucket(Bucket=RECORDINGS_BUCKET, CreateBucketConfiguration={"LocationConstraint": REGION})
+        monkeypatch.setenv("RECORDINGS_BUCKET", RECORDINGS_BUCKET)
+        yield s3

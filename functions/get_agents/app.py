@@ -27,7 +27,7 @@ from voice_agents.http.resolver import (
     csv_response,
 )
 from voice_agents.models.agents import Agent, AgentPage
-from voice_agents.models.calls import CallDetail, CallPage
+from voice_agents.models.calls import CallDetail, CallPage, RecordingLink
 from voice_agents.models.usage import Usage
 
 app = build_resolver(runtime.process())
@@ -198,12 +198,36 @@ def _calls(
         "`caller` or `person`, timed in seconds from the call's start; at most 1,000 turns and "
         "100,000 characters, the beginning kept and `transcriptTruncated` true past that), the answers "
         "to the agent's `postCallFields`, Retell's cost, and its recording: `pending` while it is "
-        "copied, `available` with `url` (`getConversationRecording`), or `unavailable`."
+        "copied, `available` with `url` (`getConversationRecordingLink`), or `unavailable`."
     ),
     responses=answers({200: "The call."}, {404: NO_SUCH_CALL, **SERVER_ANSWERS}),
 )
 def get_call(agentId: str, callSid: str) -> CallDetail:
     return reads.get_call(agentId, callSid, owner_id=owner_id(app), store=runtime.store())
+
+
+@app.get(
+    "/api/agents/<agentId>/calls/<callSid>/conversation-recording",
+    operation_id="getConversationRecordingLink",
+    summary="Get a link to play a call's recording",
+    description=(
+        "A link to the recording of the caller's conversation with the agent, valid 15 minutes: the "
+        "stack's own copy (Retell's link never reaches the browser), kept as long as the call's record. "
+        "Play it as it is (`<audio src>`); ask again for a new one once it expires. A recording can "
+        "last an hour, more than any answer of this API may carry: hence a link, not the audio."
+    ),
+    responses=answers(
+        {200: "The link."},
+        {
+            404: f"{NO_SUCH_CALL} Or no copy of its recording exists (yet: see the call's `recording`).",
+            **SERVER_ANSWERS,
+        },
+    ),
+)
+def get_conversation_recording_link(agentId: str, callSid: str) -> RecordingLink:
+    return reads.conversation_recording_link(
+        agentId, callSid, owner_id=owner_id(app), store=runtime.store(), recordings=runtime.recordings
+    )
 
 
 @app.get(

@@ -71,6 +71,16 @@ def test_call_search_benchmark_runs_and_no_request_sends_a_command_per_call() ->
     assert all(each["plan"] for each in figures.values())
 
 
+def test_call_record_benchmark_runs_and_a_record_stays_within_the_caps_bounds() -> None:
+    figures = run_benchmark("bench_call_record", "--runs", "2")
+
+    # The conversations are seeded: these are sizes, not timings
+    ten, hour = figures["10 minutes"], figures["60 minutes"]
+    assert not ten["truncated"] and not hour["truncated"]
+    assert ten["record_bson_bytes"] < 32_000 and hour["record_bson_bytes"] < 128_000
+    assert figures["at the caps, 4-byte characters"]["transcript_bson_bytes"] < 512_000
+
+
 def test_scale_benchmark_runs_and_rate_limited_creates_leave_nothing_behind() -> None:
     creates = 3
     figures = run_benchmark(

@@ -289,6 +289,22 @@ def test_events_twice_and_out_of_order_neither_lose_nor_duplicate_anything(env, 
     assert db.recordings.find_one()["_id"] == CALL_SID
 
 
+def test_a_late_start_carrying_an_empty_transcript_erases_nothing_and_files_no_recording(env, db, call):
+    send(whole(ended(call["call_id"])))
+    before = stored(db)
+
+    late = started(call["call_id"])
+    late["call"] |= {
+        "transcript_object": [],
+        "call_cost": {**COST, "combined_cost": 0},
+        "recording_url": "https://x/r",
+    }
+    assert send(late)["statusCode"] == 204
+
+    assert stored(db) == before
+    assert db.recordings.find_one()["sourceUrl"] == RECORDING_URL
+
+
 def test_an_end_without_the_analysis_keeps_the_answers_an_earlier_analysis_brought(env, db, call):
     send(whole(analyzed(call["call_id"])))
 

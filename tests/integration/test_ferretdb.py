@@ -19,6 +19,7 @@ from pymongo.errors import DuplicateKeyError, OperationFailure
 
 from voice_agents.core.clock import now
 from voice_agents.data.agents import AgentStore
+from voice_agents.data.calls import CallCost, CallFacts, Turn
 from voice_agents.data.database import IDEMPOTENCY
 from voice_agents.data.idempotency import MongoPersistenceLayer
 
@@ -68,6 +69,39 @@ def test_insert_find_and_update_round_trip(database):
     }
     assert database.agents.count_documents({"status": "active"}) == 1
     assert database.agents.find_one({"status": "provisioning"}) is None
+
+
+def test_a_calls_whole_call_round_trips_lists_of_documents_and_an_array_in_an_array_is_refused(database):
+    # Given what Retell's events leave on a call record: lists of documents (turns, cost products),
+    # an enum field's choices (a list inside a document inside a list), answers by name
+    turns = [Turn("agent", "Hello.", 0.5, 0.9), Turn("caller", "Hi, a check-up please.", 1.2, 2.4)]
+    facts = CallFacts(
+        transcript=turns,
+        cost=CallCost(total_cents=14, billed_seconds=72.5, products=(("elevenlabs_tts", 8), ("gpt_4_1", 5))),
+        post_call_answers={"booked": True, "party_size": 2, "reason": "booking"},
+    )
+    database.calls.insert_one({"_id": "CA1", "progress": 0})
+    database.agents.insert_one(
+        {"_id": "a1", "postCallFields": [{"name": "reason", "type": "enum", "choices": ["booking", "other"]}]}
+    )
+
+    # When the event's update applies them (and the stored answers are queried by name)
+    database.calls.update_one({"_id": "CA1"}, {"$set": facts.stored(), "$max": {"progress": 2}})
+
+    # Then they read back as written, and a page of calls can leave the transcript out
+    stored = database.calls.find_one({"_id": "CA1"})
+    assert stored["transcript"] == facts.stored()["transcript"]
+    assert stored["cost"]["products"] == [
+        {"product": "elevenlabs_tts", "cents": 8},
+        {"product": "gpt_4_1", "cents": 5},
+    ]
+    assert database.agents.find_one({"_id": "a1"})["postCallFields"][0]["choices"] == ["booking", "other"]
+    assert [each["_id"] for each in database.calls.find({"postCallAnswers.booked": True})] == ["CA1"]
+    assert "transcript" not in database.calls.find_one({"_id": "CA1"}, {"transcript": 0})
+    if is_ferretdb(database):
+        # What FerretDB v1 refuses: an array directly inside an array, at any depth
+        with pytest.raises(OperationFailure, match="nested arrays are not supported"):
+            database.calls.update_one({"_id": "CA1"}, {"$set": {"turns": [{"words": [[0.5, 0.9]]}]}})
 
 
 def test_find_one_and_update_returns_the_document_after_the_change(database):

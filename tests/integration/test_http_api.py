@@ -28,7 +28,7 @@ pytestmark = pytest.mark.integration
 
 OWNER = "user-1234-owner"
 CREATE_BODY = json.loads(load_event("create_agent.json")["body"])
-# The README's API table: eight API functions, twenty-one routes; only the provider callbacks and the
+# The README's API table: eight API functions, twenty-two routes; only the provider callbacks and the
 # health route go without a JWT.
 DESIGNED_ROUTES = {
     ("POST", "/api/agents", "create_agent", "JwtAuthorizer"),
@@ -43,7 +43,9 @@ DESIGNED_ROUTES = {
     ("POST", "/api/webhooks/twilio/{agentId}/recording", "twilio_webhook", None),
     ("POST", "/api/webhooks/twilio/{agentId}/fallback", "twilio_fallback", None),
     ("POST", "/api/tools/transfer", "retell_webhook", None),
+    ("GET", "/api/agents/{agentId}/calls/{callSid}", "get_agents", "JwtAuthorizer"),
     ("GET", "/api/agents/{agentId}/calls/{callSid}/recording", "get_agents", "JwtAuthorizer"),
+    ("GET", "/api/agents/{agentId}/calls/{callSid}/conversation-recording", "get_agents", "JwtAuthorizer"),
     ("GET", "/api/agents/{agentId}/calls/{callSid}", "get_agents", "JwtAuthorizer"),
     ("GET", "/api/agents/{agentId}/usage", "get_agents", "JwtAuthorizer"),
     ("GET", "/api/calls", "get_agents", "JwtAuthorizer"),

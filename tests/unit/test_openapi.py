@@ -63,6 +63,7 @@ AGENT, PAGE, OUTCOME, ERROR, GATEWAY = "Agent", "AgentPage", "DeleteOutcome", "E
 CALLS = "CallPage"
 SETTINGS, TEST_DELIVERY = "NotificationSettings", "TestDelivery"
 CALL = "/api/agents/{agentId}/calls/{callSid}"
+CONVERSATION_RECORDING = "/api/agents/{agentId}/calls/{callSid}/conversation-recording"
 # Every operation: no valid token, a token without the scope, the caller past its rate limit, a
 # misconfiguration, the database down.
 COMMON_ERRORS = {401: GATEWAY, 403: GATEWAY, 429: ERROR, 500: ERROR, 503: ERROR}
@@ -93,6 +94,7 @@ RESPONSES = {
     ("get", "/api/agents/{agentId}/usage"): {200: "Usage", 400: ERROR, 404: ERROR, **COMMON_ERRORS},
     ("get", CALL): {200: "CallDetail", 404: ERROR, **COMMON_ERRORS},
     ("get", RECORDING): {200: "audio/mpeg", 404: ERROR, **COMMON_ERRORS},
+    ("get", CONVERSATION_RECORDING): {200: "RecordingLink", 404: ERROR, **COMMON_ERRORS},
     ("patch", "/api/agents/{agentId}"): {
         200: AGENT,
         400: ERROR,
@@ -317,6 +319,7 @@ def test_operation_ids_are_unique_and_readable():
         "getAgent",
         "getCall",
         "getCallRecording",
+        "getConversationRecordingLink",
         "getNotifications",
         "getUsage",
         "listAgents",
@@ -352,6 +355,7 @@ def test_routes_are_exactly_the_frontend_api():
         ("get", "/api/agents/{agentId}/usage"),
         ("get", CALL),
         ("get", RECORDING),
+        ("get", CONVERSATION_RECORDING),
         ("get", "/api/notifications"),
         ("put", "/api/notifications"),
         ("post", "/api/notifications/secret"),

@@ -42,6 +42,7 @@ ROUTES = {
     ("POST", "/api/tools/transfer"): "RetellWebhookFunction",
     ("GET", "/api/agents/{agentId}/calls/{callSid}/recording"): "GetAgentsFunction",
     ("GET", "/api/agents/{agentId}/calls/{callSid}"): "GetAgentsFunction",
+    ("GET", "/api/agents/{agentId}/calls/{callSid}/conversation-recording"): "GetAgentsFunction",
     ("GET", "/api/agents/{agentId}/usage"): "GetAgentsFunction",
     ("GET", "/api/calls"): "GetAgentsFunction",
     ("GET", "/api/webhooks/health"): "TwilioWebhookFunction",
@@ -623,8 +624,50 @@ SES_SEND = {
         NO_VALUE,
     ]
 }
+RECORDING_OBJECTS = {"Fn::Sub": "${RecordingsBucket.Arn}/*"}
+RECORDINGS_KEY = {"Fn::GetAtt": ["RecordingsKey", "Arn"]}
+# The recordings' copy writes them, and the read routes sign links that read them. Nothing lists,
+# deletes or reads the bucket otherwise.
+RECORDINGS_POLICIES = {
+    "ReconcileFunction": {
+        "Statement": [
+            {
+                "Sid": "WriteRecordingCopies",
+                "Effect": "Allow",
+                "Action": ["s3:PutObject", "s3:AbortMultipartUpload"],
+                "Resource": RECORDING_OBJECTS,
+            },
+            {
+                "Sid": "EncryptRecordingCopies",
+                "Effect": "Allow",
+                "Action": ["kms:GenerateDataKey", "kms:Decrypt"],
+                "Resource": RECORDINGS_KEY,
+            },
+        ]
+    },
+    "GetAgentsFunction": {
+        "Statement": [
+            {
+                "Sid": "ReadRecordingCopies",
+                "Effect": "Allow",
+                "Action": "s3:GetObject",
+                "Resource": RECORDING_OBJECTS,
+            },
+            {
+                "Sid": "DecryptRecordingCopies",
+                "Effect": "Allow",
+                "Action": "kms:Decrypt",
+                "Resource": RECORDINGS_KEY,
+            },
+        ]
+    },
+}
+
+
 # What a function may do besides reading its secrets: only what its job needs.
 EXTRA_POLICIES: dict[str, list[Any]] = {
+    "ReconcileFunction": [RECORDINGS_POLICIES["ReconcileFunction"]],
+    "GetAgentsFunction": [RECORDINGS_POLICIES["GetAgentsFunction"]],
     # Write the kill switch (when the spending alarm fires), and nothing else.
     "PauseCreationFunction": [switch_policy("ssm:PutParameter")],
     # Read the kill switch.
@@ -728,6 +771,41 @@ def _is_secret_policy(policy: Any) -> bool:
     """``!If [Reads...Secret, !Ref ...SecretReadPolicy, !Ref AWS::NoValue]``."""
     condition = policy.get("Fn::If", [None])[0] if isinstance(policy, dict) else None
     return isinstance(condition, str) and condition.startswith("Reads") and condition.endswith("Secret")
+
+
+def test_the_functions_that_use_the_recordings_are_told_the_bucket(template):
+    for logical_id, properties in functions(template).items():
+        bucket = properties.get("Environment", {}).get("Variables", {}).get("RECORDINGS_BUCKET")
+        assert bucket == ({"Ref": "RecordingsBucket"} if logical_id in RECORDINGS_POLICIES else None), (
+            logical_id
+        )
+
+
+def test_recordings_are_private_encrypted_tls_only_and_kept_as_long_as_call_records(template):
+    resources = template["Resources"]
+    bucket = resources["RecordingsBucket"]["Properties"]
+    [encryption] = bucket["BucketEncryption"]["ServerSideEncryptionConfiguration"]
+    assert encryption["ServerSideEncryptionByDefault"] == {
+        "SSEAlgorithm": "aws:kms",
+        "KMSMasterKeyID": RECORDINGS_KEY,
+    }
+    assert encryption["BucketKeyEnabled"] is True
+    assert set(bucket["PublicAccessBlockConfiguration"].values()) == {True}
+    assert len(bucket["PublicAccessBlockConfiguration"]) == 4
+    assert bucket["OwnershipControls"] == {"Rules": [{"ObjectOwnership": "BucketOwnerEnforced"}]}
+    [rule] = bucket["LifecycleConfiguration"]["Rules"]
+    assert (rule["Status"], rule["ExpirationInDays"]) == ("Enabled", {"Ref": "CallRecordRetentionDays"})
+    assert rule["AbortIncompleteMultipartUpload"] == {"DaysAfterInitiation": 1}
+    [tls] = resources["RecordingsBucketPolicy"]["Properties"]["PolicyDocument"]["Statement"]
+    assert (tls["Effect"], tls["Action"], tls["Condition"]) == (
+        "Deny",
+        "s3:*",
+        {"Bool": {"aws:SecureTransport": "false"}},
+    )
+    key = resources["RecordingsKey"]["Properties"]
+    assert key["EnableKeyRotation"] is True
+    [admin] = key["KeyPolicy"]["Statement"]
+    assert admin["Principal"] == {"AWS": {"Fn::Sub": "arn:${AWS::Partition}:iam::${AWS::AccountId}:root"}}
 
 
 def test_no_policy_grants_everything(template):
@@ -1049,8 +1127,10 @@ def test_a_failed_reconciler_run_lands_in_an_encrypted_queue(template):
     # Kept as long as SQS allows, so the error can still be read after a weekend
     assert queue["Properties"]["MessageRetentionPeriod"] == 14 * 24 * 3600
     # And the permission to send there is SAM's (sqs:SendMessage on this queue): nothing is granted by hand
-    granted = {policy["Fn::If"][1]["Ref"] for policy in functions(template)["ReconcileFunction"]["Policies"]}
+    policies = functions(template)["ReconcileFunction"]["Policies"]
+    granted = {policy["Fn::If"][1]["Ref"] for policy in policies if "Fn::If" in policy}
     assert granted == {"DatabaseSecretReadPolicy", "RetellSecretReadPolicy", "TwilioSecretReadPolicy"}
+    assert "sqs" not in json.dumps(policies)
 
 
 # ---------------------------------------------------------------- alarms
@@ -1357,6 +1437,8 @@ CHECKOV_SKIPS = {
     ("NotificationsFunction", "CKV_AWS_115"),
     ("DeliverNotificationsFunction", "CKV_AWS_115"),  # bounded by its event source's MaximumConcurrency
     ("WebhookApi", "CKV_AWS_120"),  # no cache: every request is a POST answered once
+    ("RecordingsBucket", "CKV_AWS_18"),  # no access log bucket
+    ("RecordingsBucket", "CKV_AWS_21"),  # no versions: a copy must go at the end of the retention
 }
 
 

@@ -32,6 +32,7 @@ if TYPE_CHECKING:
     from voice_agents.providers.email import EmailSender
     from voice_agents.providers.notifications_queue import NotificationsQueue
     from voice_agents.providers.retell import RetellClient
+    from voice_agents.providers.s3 import RecordingBucket
     from voice_agents.providers.twilio import TwilioNumbers
 
 C = TypeVar("C")
@@ -51,6 +52,8 @@ class Services:
     twilio: TwilioNumbers
     # The operator's kill switch for creates; None when CREATION_PAUSED_PARAMETER is unset.
     creation_switch: CreationSwitch | None = None
+    # The recordings bucket; None when RECORDINGS_BUCKET is unset (nothing is copied).
+    recordings: RecordingBucket | None = None
 
 
 @dataclass
@@ -206,6 +209,15 @@ class Runtime:
 
         return self._client("email", sender, lambda: EmailSender(sender), lambda _: None)
 
+    def recordings(self) -> RecordingBucket | None:
+        """The recordings bucket, or None without RECORDINGS_BUCKET (boto3 is imported at its first use)."""
+        from voice_agents.providers.s3 import RecordingBucket
+
+        bucket = self.settings().recordings_bucket
+        if not bucket:
+            return None
+        return self._client("recordings", bucket, lambda: RecordingBucket(bucket), lambda _: None)
+
     def services(self) -> Services:
         return Services(
             settings=self.settings(),
@@ -213,6 +225,7 @@ class Runtime:
             retell=self.retell(),
             twilio=self.twilio(),
             creation_switch=self.creation_switch(),
+            recordings=self.recordings(),
         )
 
     def reset(self) -> None:
@@ -266,6 +279,10 @@ def retell() -> RetellClient:
 
 def twilio() -> TwilioNumbers:
     return _runtime.twilio()
+
+
+def recordings() -> RecordingBucket | None:
+    return _runtime.recordings()
 
 
 def services() -> Services:

@@ -182,6 +182,9 @@ class Settings:
     # (PHONE_NUMBER_COUNTRY and PHONE_NUMBER_TYPE's defaults): set your account's. Usage spreads it
     # over the days of each month the agent holds its number.
     twilio_number_monthly_cents: int = setting(650, alias="TWILIO_NUMBER_MONTHLY_CENTS", ge=0, le=1_000_000)
+    # The stack's bucket of calls' recordings (copied from Retell by the reconciler); unset: none are
+    # copied and no recording can be played.
+    recordings_bucket: str | None = setting(None, alias="RECORDINGS_BUCKET")
 
     def __init__(self, **values: Any) -> None:
         """``values`` by environment variable name (text, as the environment holds it); a missing

@@ -40,8 +40,9 @@ is in a document of its own beside it, ``{CallSid}#route`` (``CallStore.note``).
 
 The status is kept as ``progress``, a number that only grows (``$max``): events arrive in any order
 and more than once, and a status that never goes backwards is then one atomic update per event. The
-other facts are ``$set`` as each event carries them: Retell sends the same transcript, cost and
-answers in every event that has them, so a replay writes the same values and erases nothing.
+other facts are ``$set`` as each event carries them (the whole call only from call_ended and
+call_analyzed): Retell sends the same transcript, cost and answers in every event that has them, so a
+replay writes the same values and erases nothing.
 """
 
 from __future__ import annotations
@@ -75,11 +76,10 @@ ROUTE_SUFFIX = "#route"
 # A route is only read with its call; its own expiry (the longest retention) only cleans it up.
 ROUTE_RETENTION = timedelta(days=365)
 
-# What one call may keep of its transcript. A one-hour call (Retell's default longest) is about 700
-# turns and 55,000 characters; a 10-minute one weighs about 19 kB of BSON (tests/benchmarks/
+# What one call may keep of its transcript. A one-hour call (Retell's default longest) is about 570
+# turns and 50,000 characters, 89 kB of BSON; a 10-minute one about 15 kB (tests/benchmarks/
 # bench_call_record.py). Past either cap the beginning is kept and ``transcriptTruncated`` says so: at
-# most about 450 kB (100,000 characters of up to 4 bytes each, and the turns' keys), far from
-# MongoDB's 16 MB per document.
+# most 468 kB (100,000 characters of 4 bytes each, and the turns' keys), far from MongoDB's 16 MB.
 TRANSCRIPT_MAX_TURNS = 1_000
 TRANSCRIPT_MAX_CHARACTERS = 100_000
 Speaker = Literal["agent", "caller", "person"]
@@ -310,11 +310,6 @@ class CallRecord:
     @property
     def duration_ms(self) -> int | None:
         return _integer(self.document.get("durationMs"))
-
-    @property
-    def expires_at(self) -> datetime | None:
-        expires = self.document.get("expiresAt")
-        return expires if isinstance(expires, datetime) else None
 
     @property
     def transcript(self) -> list[Turn]:

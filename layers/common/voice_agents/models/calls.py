@@ -136,6 +136,18 @@ class CallRecording(BaseModel):
     url: str | None = None
 
 
+class RecordingLink(BaseModel):
+    """A link to play a call's recording: the stack's own copy, signed for its owner. It stops working
+    at ``expiresAt`` (ask again for a new one); put it in an ``<audio src>`` as it is."""
+
+    model_config = ConfigDict(frozen=True, json_schema_serialization_defaults_required=True)
+
+    url: str
+    expiresAt: datetime
+    contentType: str
+    sizeBytes: int | None = None
+
+
 class CallDetail(Call):
     """One call in full: the call as the history lists it, with its transcript (capped: see
     ``transcriptTruncated``) and its recording (null when Retell made none)."""

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
 from typing import Any
 
 import httpx
@@ -327,6 +329,42 @@ class RetellClient:
                 PROVIDER, operation, f"answered {response.status_code} without a JSON object", retryable=True
             )
         return body
+
+
+@dataclass(frozen=True)
+class RecordingDownload:
+    """A recording as it downloads: its media type, its length when announced, and its bytes."""
+
+    content_type: str | None
+    length: int | None
+    chunks: Iterator[bytes]
+
+
+@contextmanager
+def download_recording(url: str, *, timeout_seconds: float) -> Iterator[RecordingDownload]:
+    """Retell's recording at ``url`` (``recording_url``): a storage link, public or signed in itself,
+    so Retell's API key is never sent with it. Missing, refused or expired (403, 404, 410: what a
+    storage service answers for all three) is UpstreamNotFound; anything else an UpstreamError."""
+    operation = "download_recording"
+    seconds = call_timeout(timeout_seconds, operation)  # cut to the caller's deadline
+    limits = httpx.Timeout(seconds, connect=min(3.0, seconds))
+    with external_call(PROVIDER, operation):
+        try:
+            with httpx.stream("GET", url, timeout=limits, follow_redirects=False) as response:
+                if response.status_code in (403, 404, 410):
+                    raise UpstreamNotFound(PROVIDER, operation, "no recording at the link (yet, or any more)")
+                if not response.is_success:
+                    raise UpstreamError(
+                        PROVIDER, operation, f"answered {response.status_code}", status=response.status_code
+                    )
+                length = response.headers.get("content-length")
+                yield RecordingDownload(
+                    content_type=response.headers.get("content-type"),
+                    length=int(length) if length and length.isdigit() else None,
+                    chunks=response.iter_bytes(64 * 1024),
+                )
+        except httpx.HTTPError as exc:
+            raise UpstreamError(PROVIDER, operation, f"{type(exc).__name__}", retryable=True) from exc
 
 
 def _key(pagination_key: str | None) -> dict[str, str]:

@@ -23,6 +23,8 @@ webhook drift. It never removes a paid resource on its own judgement: a record m
    none (``operate repoint --confirm`` does, on the operator's word). The listings are taken a page
    at a time while the run has time (``sweep``, ``listings``): a run plans and acts on the pages it
    listed, and the next run resumes the pass where this one stopped.
+   Before the sweep, calls' recordings are copied from Retell into the stack's bucket
+   (``flows/calls/recording_copy``), for at most RECORDINGS_PHASE_MS of the run.
 3. Twilio's price of calls that ended (``prices``): a bounded number of due calls per run, read
    from Twilio and kept on the call's record (the usage route adds them up).
 4. Records stuck in flight for long, or failing repair again and again, are counted for an alarm.
@@ -51,6 +53,8 @@ from voice_agents.repair.run import REPAIR_LEASE, ReconcileIncomplete, Reconcile
 from voice_agents.repair.sweep import sweep
 
 if TYPE_CHECKING:
+    from voice_agents.data.agents import AgentStore
+    from voice_agents.providers.s3 import RecordingBucket
     from voice_agents.runtime import Services
 
 T = TypeVar("T")
@@ -66,6 +70,10 @@ STUCK_ATTEMPTS = 5
 STUCK_AFTER = timedelta(minutes=30)
 # Leases and deadlines are written by other processes' clocks: past this skew nothing is acted on.
 MAX_CLOCK_SKEW = timedelta(seconds=30)
+# The recordings' copy takes at most this much of a run, so the sweep after it always has its turn...
+RECORDINGS_PHASE_MS = 60_000
+# ...and starts a copy only with this much left beyond the reserve (a large recording downloading).
+COPY_NEEDS_MS = 30_000
 
 _REPAIRABLE = {AgentStatus.PROVISIONING.value, AgentStatus.DELETING.value, AgentStatus.FAILED.value, DELETED}
 
@@ -86,6 +94,13 @@ def reconcile(services: Services, *, remaining_ms: Callable[[], int], worker: st
                 # made here, off every request's path, and only in a database known to be ours.
                 _phase(report, "indexes", services.store.ensure_indexes)
             _phase(report, "repair", lambda: _repair_records(services, scope, remaining_ms, worker, report))
+            bucket = services.recordings
+            if scope.marked and bucket is not None:
+                _phase(
+                    report,
+                    "recordings",
+                    lambda: _copy_recordings(services.store, bucket, remaining_ms, report),
+                )
             if scope.marked:
                 _phase(
                     report,
@@ -143,6 +158,9 @@ def _emit(report: ReconcileReport) -> None:
         count("StuckRecords", report.stuck_records)
     if report.prices_read:
         count("CallPricesRead", report.prices_read)
+    for outcome, number in (report.recordings or {}).items():
+        if number:
+            count(f"Recordings{outcome.capitalize()}", number)
 
 
 # --- 0. which database, which clock ------------------------------------------------------------
@@ -274,6 +292,25 @@ def _back_off(
 
 def _backoff(attempts: int) -> timedelta:
     return min(REPAIR_BACKOFF * 2 ** min(attempts - 1, 16), REPAIR_BACKOFF_CAP)
+
+
+# --- calls' recordings ------------------------------------------------------------------------
+
+
+def _copy_recordings(
+    store: AgentStore, bucket: RecordingBucket, remaining_ms: Callable[[], int], report: ReconcileReport
+) -> None:
+    # Imported here: the copy's modules only in a run that has a bucket to copy into.
+    from voice_agents.flows.calls.recording_copy import copy_due_recordings
+
+    started = remaining_ms()
+
+    def has_time() -> bool:
+        left = remaining_ms()
+        return left > TIME_RESERVE_MS + COPY_NEEDS_MS and started - left < RECORDINGS_PHASE_MS
+
+    copied = copy_due_recordings(store, bucket, has_time=has_time)
+    report.recordings = {"copied": copied.copied, "retried": copied.retried, "lost": copied.lost}
 
 
 # --- 4. what needs a person ------------------------------------------------------------------

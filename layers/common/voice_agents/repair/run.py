@@ -49,6 +49,8 @@ class ReconcileReport:
     # from their first page because the provider refused the stored cursor.
     sweep_resumes: list[str] = field(default_factory=list)
     sweep_restarted: list[str] = field(default_factory=list)
+    # Calls' recordings copied into the bucket, tried again later, and given up (None: no copy ran).
+    recordings: dict[str, int] | None = None
     errors: list[str] = field(default_factory=list)
 
     def as_dict(self) -> dict[str, Any]:
@@ -73,5 +75,6 @@ class ReconcileReport:
             "priceFailures": self.price_failures,
             "sweepResumes": self.sweep_resumes,
             "sweepRestarted": self.sweep_restarted,
+            "recordings": self.recordings,
             "errors": self.errors,
         }

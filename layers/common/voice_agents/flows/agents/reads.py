@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
+from datetime import timedelta
 from typing import TYPE_CHECKING
 
 from voice_agents.core.clock import now, object_id
@@ -13,13 +14,18 @@ from voice_agents.core.errors import AgentNotFound, CallNotFound, InvalidRequest
 from voice_agents.data.agent_record import AgentRecord
 from voice_agents.data.agents import AgentStore
 from voice_agents.data.calls import CallRecord
+from voice_agents.data.recordings import COPIED
 from voice_agents.models.agents import Agent, AgentPage, VersionedAgent
-from voice_agents.models.calls import CallDetail
+from voice_agents.models.calls import CallDetail, RecordingLink
 
 if TYPE_CHECKING:
+    from voice_agents.providers.s3 import RecordingBucket
     from voice_agents.providers.twilio import TwilioNumbers
 
 CALL_SID = re.compile(r"CA[0-9a-fA-F]{32}")
+# How long a link to a recording plays: long enough to listen to a long call, short enough that a
+# link copied out of the page soon stops working.
+RECORDING_LINK = timedelta(minutes=15)
 # A cursor is the id of the last agent (of a call: its orderId) of the page: a format the OpenAPI
 # document can declare exactly (every string of it is a cursor this API accepts), where base64 of an
 # id could not be.
@@ -61,6 +67,31 @@ def get_call(agent_id: str, call_sid: str, *, owner_id: str, store: AgentStore) 
     """One call in full: its transcript, answers, cost and whether its recording can be played."""
     call = owned_call(store, agent_id, call_sid, owner_id)
     return CallDetail.from_records(call, store.recordings.find(call.call_sid, now()))
+
+
+def conversation_recording_link(
+    agent_id: str,
+    call_sid: str,
+    *,
+    owner_id: str,
+    store: AgentStore,
+    recordings: Callable[[], RecordingBucket | None],
+) -> RecordingLink:
+    """A short-lived link to the stack's copy of the call's recording, signed only once the caller is
+    known to own the call; Retell's own link never leaves the backend. A call without a copy (none
+    made yet, or none ever: ``recording.status`` in the call says which) is not found."""
+    call = owned_call(store, agent_id, call_sid, owner_id)
+    recording = store.recordings.find(call.call_sid, now())
+    key = recording.text("key") if recording is not None and recording.state == COPIED else None
+    bucket = recordings() if key is not None else None
+    if recording is None or key is None or bucket is None:
+        raise CallNotFound(f"no copy of the recording of call {call_sid}")
+    return RecordingLink(
+        url=bucket.link(key, seconds=int(RECORDING_LINK.total_seconds())),
+        expiresAt=now() + RECORDING_LINK,
+        contentType=recording.text("contentType") or "application/octet-stream",
+        sizeBytes=recording.size_bytes,
+    )
 
 
 def voicemail_audio(

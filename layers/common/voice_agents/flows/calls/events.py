@@ -8,12 +8,12 @@ CallSid, from the metadata it was registered with, when the event carries it), i
 whose outcome does not depend on order or repetition (``data/calls.py``): Retell retries an event up to
 three times and may deliver them out of order. What the record keeps of Retell's call object (the
 status and times, the transcript, the cost, the answers to the agent's postCallFields) is read by
-``retell_call``. An event naming a recording queues its copy into the stack's bucket
-(``data/recordings.py``; the reconciler copies it, never this 10 s answer). Other event types, and
-events for calls we never registered, are acknowledged (204) and change nothing. A signed body that
-is not an event is a 400. An applied ``call_analyzed`` queues the owner's notifications
-(``flows/notifications/enqueue.py``). The database down is a 503 (Retell retries); no answer carries
-internals.
+``retell_call``. An event naming a recording files it (``data/recordings.py``) for the copy into the
+stack's bucket, which the reconciler makes (``recording_copy``), never this answer within Retell's
+10 s. Other event types, and events for calls we never registered, are acknowledged (204) and change
+nothing. A signed body that is not an event is a 400. An applied ``call_analyzed`` queues the owner's
+notifications (``flows/notifications/enqueue.py``). The database down is a 503 (Retell retries); no
+answer carries internals.
 """
 
 from __future__ import annotations
@@ -45,6 +45,9 @@ EVENT_STATUS = {
     "call_ended": CallStatus.ENDED,
     "call_analyzed": CallStatus.ENDED,
 }
+# The events that carry the whole call (transcript, cost, recording, analysis): a late call_started
+# must not write what the call had at its start over what it had at its end.
+ENDING_EVENTS = frozenset({"call_ended", "call_analyzed"})
 # Retell's call_status values; "error" is a call that ended in an error (disconnectionReason says why).
 RETELL_STATUS = {
     "registered": CallStatus.REGISTERED,
@@ -108,14 +111,14 @@ def _answer(
         call.call_id,
         call_sid=call.call_sid(),
         progress=PROGRESS[_status(event, call)],
-        facts=call.facts(),
+        facts=call.facts(whole_call=event in ENDING_EVENTS),
         moment=moment,
     )
     if not applied:
         logger.warning("call event for a call we did not register (or whose record expired); ignored")
         count("CallEventsUnknown")
         return EventAnswer(204)
-    if call.recording_url is not None:
+    if call.recording_url is not None and event in ENDING_EVENTS:
         _queue_recording_copy(store, call, call.recording_url, moment)
     count("CallEventsApplied")
     if event == "call_analyzed":

@@ -86,8 +86,9 @@ class RetellCall:
         value = (self.metadata or {}).get(CALL_SID_METADATA)
         return value if isinstance(value, str) and value else None
 
-    def facts(self) -> CallFacts:
-        """What this event tells of the call, for its record."""
+    def facts(self, *, whole_call: bool = True) -> CallFacts:
+        """What this event tells of the call, for its record; without ``whole_call`` (an event sent
+        before the call ended), not its transcript, cost nor answers."""
         duration = self.duration_ms
         if duration is None and self.start_timestamp is not None and self.end_timestamp is not None:
             duration = max(self.end_timestamp - self.start_timestamp, 0)
@@ -98,9 +99,9 @@ class RetellCall:
             disconnection_reason=self.disconnection_reason,
             summary=self.call_summary,
             sentiment=self.user_sentiment,
-            transcript=self.transcript,
-            cost=self.cost,
-            post_call_answers=self.custom_analysis,
+            transcript=self.transcript if whole_call else None,
+            cost=self.cost if whole_call else None,
+            post_call_answers=self.custom_analysis if whole_call else None,
         )
 
 

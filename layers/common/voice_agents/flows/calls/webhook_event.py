@@ -20,10 +20,11 @@ from typing import Any
 
 from voice_agents.core.observability import count, logger
 
-# Twilio's forms are a few kilobytes (CallToken, the STIR/SHAKEN fields); Retell's events carry the
-# call's transcript, tens of kilobytes for a long call, and the transfer tool's request the call so far.
+# Twilio's forms are a few kilobytes (CallToken, the STIR/SHAKEN fields). Retell's call_ended carries
+# the whole call (transcript, timed words): about 1.1 MB for an hour, and calls may last two; Lambda
+# takes at most 6 MB, so the cap only spares the parsing of what Retell could never send.
 TWILIO_MAX_BODY_BYTES = 64 * 1024
-RETELL_MAX_BODY_BYTES = 2 * 1024 * 1024
+RETELL_MAX_BODY_BYTES = 5 * 1024 * 1024
 
 
 @dataclass(frozen=True)
