@@ -1,4 +1,4 @@
-import createClient, { type Client } from "openapi-fetch";
+import createClient from "openapi-fetch";
 import type { components, paths } from "../../openapi/types";
 
 export type Agent = components["schemas"]["Agent"];
@@ -31,35 +31,6 @@ export function apiClient(baseUrl: string, token: () => Promise<string>) {
 }
 
 export type ApiClient = ReturnType<typeof apiClient>;
-
-/**
- * A link to play a call's recording, as the insights branch's `GET
- * /api/agents/{agentId}/calls/{callSid}/conversation-recording` answers it (its RecordingLink). That
- * route has not reached main's openapi/types.ts yet (the whole call and CallDetail.recording have):
- * until it does, `recordingLinks` types the same client for it alone. Remove both once it lands.
- */
-export interface RecordingLink {
-  url: string;
-  expiresAt: string;
-  contentType: string;
-  sizeBytes: number | null;
-}
-
-interface RecordingLinkPaths {
-  "/api/agents/{agentId}/calls/{callSid}/conversation-recording": {
-    get: {
-      parameters: { path: { agentId: string; callSid: string } };
-      responses: {
-        200: { headers: Record<string, unknown>; content: { "application/json": RecordingLink } };
-        404: { headers: Record<string, unknown>; content: { "application/json": ApiError } };
-      };
-    };
-  };
-}
-
-/** The client (its token and base URL) for the recording link's route (see RecordingLink). */
-export const recordingLinks = (client: ApiClient) =>
-  client as unknown as Client<RecordingLinkPaths, "application/json">;
 
 /** A sentence for any failed answer: the API's `message`, API Gateway's, or the status. */
 export function errorMessage(error: unknown, response?: Response): string {

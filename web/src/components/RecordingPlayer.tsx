@@ -1,5 +1,5 @@
 import { useEffect, useState } from "react";
-import { type ApiClient, type CallDetail, errorMessage, recordingLinks } from "../api";
+import { type ApiClient, type CallDetail, errorMessage } from "../api";
 
 interface Props {
   client: ApiClient;
@@ -43,7 +43,7 @@ function RecordingLink({ client, agentId, callSid }: { client: ApiClient; agentI
   const fetchLink = async () => {
     setState({ kind: "loading" });
     try {
-      const { data, error, response } = await recordingLinks(client).GET("/api/agents/{agentId}/calls/{callSid}/conversation-recording", {
+      const { data, error, response } = await client.GET("/api/agents/{agentId}/calls/{callSid}/conversation-recording", {
         params: { path: { agentId, callSid } },
       });
       setState(
