@@ -4,7 +4,7 @@ import { callAnalysed, createAgent, dashboardUrl, placeCall, twilio } from "./st
 
 const SCREENSHOT = path.resolve(import.meta.dirname, "..", "..", "docs", "dashboard.png");
 
-test("the README's screenshot: cards in each state, taken from the real page", async ({ page }) => {
+test("the README's screenshot: cards in each state, one's calls and usage open, taken from the real page", async ({ page }) => {
   // The stack is fresh for every run (a throwaway FerretDB), so this owner starts with no agents.
   const user = "reception@clinic.example";
   await twilio().reset();
@@ -32,5 +32,8 @@ test("the README's screenshot: cards in each state, taken from the real page", a
   await expect(page.getByRole("article", { name: "Reception" }).getByRole("link")).toBeVisible();
   await page.getByRole("article", { name: "Reception" }).getByText("Recent calls").click();
   await expect(page.getByRole("article", { name: "Reception" }).getByRole("listitem")).toHaveCount(1);
+  // Its usage too: the period's cost and the chart of calls and minutes per day.
+  await page.getByRole("article", { name: "Reception" }).getByText("Usage and costs").click();
+  await expect(page.getByRole("article", { name: "Reception" }).getByRole("img", { name: /^Usage of Reception/ })).toBeVisible();
   await page.screenshot({ path: SCREENSHOT, fullPage: true });
 });

@@ -3,6 +3,14 @@ import { createHmac, randomBytes } from "node:crypto";
 import type { components } from "../../openapi/types";
 
 type Agent = components["schemas"]["Agent"];
+type PostCallField = components["schemas"]["PostCallField"];
+
+/** How the fake Retell plays a call out: what was said (`[role, text]`, role agent or user) and the
+ * answers of its post-call analysis (by default one of the right type to each field). */
+export interface CallScript {
+  conversation?: [role: "agent" | "user", text: string][];
+  answers?: Record<string, string | number | boolean>;
+}
 
 function required(name: string): string {
   const value = process.env[name];
@@ -32,7 +40,10 @@ export async function tokenFor(user: string): Promise<string> {
 }
 
 /** Creates an agent through the API (not the page), as `user`. */
-export async function createAgent(user: string, body: { name: string; description?: string; prompt: string }) {
+export async function createAgent(
+  user: string,
+  body: { name: string; description?: string; prompt: string; postCallFields?: PostCallField[] },
+) {
   const response = await fetch(`${apiUrl()}/api/agents`, {
     method: "POST",
     headers: { Authorization: `Bearer ${await tokenFor(user)}`, "Content-Type": "application/json" },
@@ -90,8 +101,8 @@ export class FakeControl {
     );
 
   /** Ends a call the fake Retell registered, `afterMs` after it started: it sends the call's events. */
-  endCall = (callId: string, afterMs: number) =>
-    this.send("POST", `calls/${encodeURIComponent(callId)}/end`, { after_ms: afterMs });
+  endCall = (callId: string, afterMs: number, script: CallScript = {}) =>
+    this.send("POST", `calls/${encodeURIComponent(callId)}/end`, { after_ms: afterMs, ...script });
 
   /** The fake Twilio: how a dialled number answers (answered, no-answer, busy, failed). */
   setDialOutcome = (number: string, outcome: string) =>
@@ -128,7 +139,12 @@ function twilioSignature(url: string, params: Record<string, string>): string {
  * A caller rings the agent's number and hangs up after `durationMs`: Twilio's signed webhook hands
  * the call to the fake Retell, which then sends the call's events (started, ended, analyzed) to the API.
  */
-export async function placeCall(agent: Agent, caller: string, durationMs: number): Promise<string> {
+export async function placeCall(
+  agent: Agent,
+  caller: string,
+  durationMs: number,
+  script: CallScript = {},
+): Promise<string> {
   const callSid = `CA${randomBytes(16).toString("hex")}`;
   const params = {
     CallSid: callSid,
@@ -148,7 +164,7 @@ export async function placeCall(agent: Agent, caller: string, durationMs: number
   const { calls_registered: registered } = await retell().retellState();
   const retellCall = Object.values(registered).find((call) => call.metadata?.twilio_call_sid === callSid);
   if (!retellCall) throw new Error(`the webhook registered no Retell call for ${callSid}`);
-  await retell().endCall(retellCall.call_id, durationMs);
+  await retell().endCall(retellCall.call_id, durationMs, script);
   return callSid;
 }
 

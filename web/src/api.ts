@@ -8,6 +8,14 @@ export type CreateAgentRequest = components["schemas"]["CreateAgentRequest"];
 export type UpdateAgentRequest = components["schemas"]["UpdateAgentRequest"];
 export type Call = components["schemas"]["Call"];
 export type CallLeg = components["schemas"]["CallLeg"];
+export type CallDetail = components["schemas"]["CallDetail"];
+export type CallCost = components["schemas"]["CallCost"];
+export type TranscriptTurn = components["schemas"]["TranscriptTurn"];
+export type PostCallField = components["schemas"]["PostCallField"];
+export type NotificationSettings = components["schemas"]["NotificationSettings"];
+export type ChannelResult = components["schemas"]["ChannelResult"];
+export type Usage = components["schemas"]["Usage"];
+export type UsageDay = components["schemas"]["UsageDay"];
 
 /** The API client, typed by the generated OpenAPI types; every request carries the session's token. */
 export function apiClient(baseUrl: string, token: () => Promise<string>) {

@@ -98,3 +98,15 @@ export function callRoute(call: Call): string[] {
   }
   return steps;
 }
+
+/** Who said a turn of the transcript. */
+export const SPEAKER_LABELS: Record<"agent" | "caller" | "person", string> = {
+  agent: "Agent",
+  caller: "Caller",
+  person: "Your phone",
+};
+
+/** Retell's sentiment ("Positive", "Negative", "Neutral", "Unknown"), as it is but for "Unknown". */
+export function sentimentWords(sentiment: string | null): string | null {
+  return sentiment && sentiment.toLowerCase() !== "unknown" ? sentiment : null;
+}

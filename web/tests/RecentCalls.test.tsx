@@ -4,6 +4,7 @@ import type { Call } from "../src/api";
 import { callRoute, formatClock, formatDuration } from "../src/calls";
 import { CALLS_PAGE_SIZE, RecentCalls } from "../src/components/RecentCalls";
 import { agent } from "./agents";
+import { call } from "./calls";
 import { fakeApi, json } from "./fakeApi";
 
 afterEach(() => {
@@ -11,33 +12,6 @@ afterEach(() => {
   vi.unstubAllGlobals();
   vi.restoreAllMocks();
 });
-
-function call(n: number, overrides: Partial<Call> = {}): Call {
-  return {
-    callSid: `CA${String(n).padStart(32, "0")}`,
-    retellCallId: `call_${n}`,
-    agentId: "agt_1",
-    from: "+61298765432",
-    to: "+61412345678",
-    status: "ended",
-    registeredAt: "2026-11-27T01:00:00Z",
-    startedAt: "2026-11-27T01:00:01Z",
-    endedAt: "2026-11-27T01:01:06Z",
-    durationMs: 65_000,
-    disconnectionReason: "user_hangup",
-    summary: null,
-    sentiment: null,
-    outcome: "agent",
-    businessOpen: null,
-    transfer: null,
-    forward: null,
-    voicemail: null,
-    cost: null,
-    twilioCost: null,
-    postCallAnswers: {},
-    ...overrides,
-  };
-}
 
 const open = () => fireEvent.click(screen.getByText("Recent calls"));
 

@@ -82,9 +82,23 @@ export function HintAndError({ id, hint, error }: { id: string; hint?: string; e
 }
 
 /** A labelled input whose hint and API error are its accessible description. */
-export function AgentField({
+export function AgentField({ name, ...rest }: Props) {
+  return <TextField {...rest} name={name} label={LABELS[name]} />;
+}
+
+interface TextProps extends Omit<Props, "name" | "type"> {
+  name: string;
+  label: string;
+  /** A line of text (default), an email address, a URL... */
+  type?: "text" | "tel" | "number" | "email" | "url" | "date";
+  rows?: number;
+}
+
+/** Any labelled input or textarea, its hint and API error its accessible description (AgentField's). */
+export function TextField({
   id,
   name,
+  label,
   value,
   onChange,
   error,
@@ -94,7 +108,8 @@ export function AgentField({
   min,
   max,
   autoComplete,
-}: Props) {
+  rows = 3,
+}: TextProps) {
   const common = {
     id,
     name,
@@ -104,9 +119,9 @@ export function AgentField({
   };
   return (
     <div className="field">
-      <label htmlFor={id}>{LABELS[name]}</label>
+      <label htmlFor={id}>{label}</label>
       {multiline ? (
-        <textarea {...common} rows={3} onChange={(event) => onChange(event.target.value)} />
+        <textarea {...common} rows={rows} onChange={(event) => onChange(event.target.value)} />
       ) : (
         <input
           {...common}

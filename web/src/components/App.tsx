@@ -1,7 +1,10 @@
 import { useCallback, useEffect, useRef, useState } from "react";
 import { type Agent, type ApiClient, errorMessage } from "../api";
+import { usePage } from "../pages";
+import { CallPage } from "./CallPage";
 import { ConfirmDelete } from "./ConfirmDelete";
 import { CreateAgentForm } from "./CreateAgentForm";
+import { NotificationSettings } from "./NotificationSettings";
 import { VoiceAgentCard } from "./VoiceAgentCard";
 
 interface Props {
@@ -26,6 +29,33 @@ function mergeFirstPage(current: Agent[], firstPage: Agent[], nextCursor: string
 }
 
 export function App({ client, user, onSignOut, pageSize = 20 }: Props) {
+  const page = usePage();
+  return (
+    <>
+      <header className="top">
+        <h1>Voice agents</h1>
+        <p className="who">
+          Signed in as <strong>{user}</strong>
+          {onSignOut ? (
+            <button type="button" className="link" onClick={onSignOut}>
+              Sign out
+            </button>
+          ) : null}
+        </p>
+      </header>
+      {page.kind === "call" ? (
+        <main className="page">
+          <CallPage key={`${page.agentId}/${page.callSid}`} client={client} agentId={page.agentId} callSid={page.callSid} />
+        </main>
+      ) : (
+        <Agents client={client} pageSize={pageSize} />
+      )}
+    </>
+  );
+}
+
+/** The home page: the create form, the owner's settings, and the agents' cards. */
+function Agents({ client, pageSize }: { client: ApiClient; pageSize: number }) {
   const [agents, setAgents] = useState<Agent[]>([]);
   const [nextCursor, setNextCursor] = useState<string | null>(null);
   const [loaded, setLoaded] = useState(false);
@@ -119,26 +149,18 @@ export function App({ client, user, onSignOut, pageSize = 20 }: Props) {
 
   return (
     <>
-      <header className="top">
-        <h1>Voice agents</h1>
-        <p className="who">
-          Signed in as <strong>{user}</strong>
-          {onSignOut ? (
-            <button type="button" className="link" onClick={onSignOut}>
-              Sign out
-            </button>
-          ) : null}
-        </p>
-      </header>
       <main>
-        <CreateAgentForm
-          client={client}
-          onStarted={() => setCreating(true)}
-          onFinished={() => {
-            setCreating(false);
-            void refresh();
-          }}
-        />
+        <div className="side">
+          <CreateAgentForm
+            client={client}
+            onStarted={() => setCreating(true)}
+            onFinished={() => {
+              setCreating(false);
+              void refresh();
+            }}
+          />
+          <NotificationSettings client={client} />
+        </div>
         <section className="agents" aria-labelledby="agents-title">
           <h2 id="agents-title">Your agents</h2>
           {error ? (

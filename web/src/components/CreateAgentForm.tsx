@@ -1,6 +1,13 @@
 import { type FormEvent, useRef, useState } from "react";
 import { type Agent, type ApiClient, type CreateAgentRequest, errorMessage } from "../api";
+import {
+  type FieldDraft,
+  type PostCallFieldErrors,
+  fieldsOf,
+  splitPostCallFieldErrors,
+} from "../postCallFields";
 import { type AgentFieldName, AgentField, type FieldErrors, PROMPT_HINT, splitFieldErrors } from "./AgentField";
+import { PostCallFieldsEditor } from "./PostCallFieldsEditor";
 
 interface Props {
   client: ApiClient;
@@ -22,6 +29,8 @@ export function CreateAgentForm({ client, onStarted, onFinished }: Props) {
     beginMessage: "",
   });
   const [fieldErrors, setFieldErrors] = useState<FieldErrors>({});
+  const [postCallFields, setPostCallFields] = useState<FieldDraft[]>([]);
+  const [postCallErrors, setPostCallErrors] = useState<PostCallFieldErrors>({ rows: {} });
   const [formError, setFormError] = useState<string | null>(null);
   const [submitting, setSubmitting] = useState(false);
   // One key per intended create, not per click: a double click or a retry after a lost answer sends
@@ -40,6 +49,7 @@ export function CreateAgentForm({ client, onStarted, onFinished }: Props) {
     inFlight.current = true;
     setSubmitting(true);
     setFieldErrors({});
+    setPostCallErrors({ rows: {} });
     setFormError(null);
     onStarted();
     const body: CreateAgentRequest = {
@@ -48,6 +58,7 @@ export function CreateAgentForm({ client, onStarted, onFinished }: Props) {
       description: values.description || null,
       beginMessage: values.beginMessage || null,
     };
+    if (postCallFields.length) body.postCallFields = fieldsOf(postCallFields);
     let created: Agent | null = null;
     try {
       const { data, error, response } = await client.POST("/api/agents", {
@@ -57,10 +68,13 @@ export function CreateAgentForm({ client, onStarted, onFinished }: Props) {
       if (data) {
         created = data;
         setValues({ name: "", description: "", prompt: "", beginMessage: "" });
+        setPostCallFields([]);
         idempotencyKey.current = newKey();
       } else if (error && "fields" in error && error.fields?.length) {
-        const { byField, other } = splitFieldErrors(error.fields, FIELDS);
+        const { postCall, rest } = splitPostCallFieldErrors(error.fields);
+        const { byField, other } = splitFieldErrors(rest, FIELDS);
         setFieldErrors(byField);
+        setPostCallErrors(postCall);
         setFormError(other ?? "Please correct the fields marked below.");
       } else {
         const step = error && "step" in error && error.step ? ` (step ${error.step})` : "";
@@ -95,6 +109,15 @@ export function CreateAgentForm({ client, onStarted, onFinished }: Props) {
       {field("description")}
       {field("prompt", true, PROMPT_HINT)}
       {field("beginMessage")}
+      <PostCallFieldsEditor
+        id="create"
+        fields={postCallFields}
+        onChange={(fields) => {
+          setPostCallFields(fields);
+          idempotencyKey.current = newKey();
+        }}
+        errors={postCallErrors}
+      />
       {formError ? (
         <p className="form-error" role="alert">
           {formError}

@@ -1,7 +1,16 @@
 import { type FormEvent, useEffect, useRef, useState } from "react";
 import type { Agent, ApiClient, UpdateAgentRequest } from "../api";
+import {
+  type FieldDraft,
+  type PostCallFieldErrors,
+  draftsOf,
+  fieldsOf,
+  sameFields,
+  splitPostCallFieldErrors,
+} from "../postCallFields";
 import { type AgentFieldName, AgentField, type FieldErrors, PROMPT_HINT, splitFieldErrors } from "./AgentField";
 import { FormActions } from "./FormActions";
+import { PostCallFieldsEditor } from "./PostCallFieldsEditor";
 import { useAgentVersion } from "./useAgentVersion";
 
 interface Props {
@@ -38,8 +47,11 @@ export function changedFields(before: Values, after: Values): UpdateAgentRequest
 export function EditAgentForm({ agent, client, onUpdated, onClose }: Props) {
   const [values, setValues] = useState<Values>(() => valuesOf(agent));
   const [fieldErrors, setFieldErrors] = useState<FieldErrors>({});
+  const [postCallFields, setPostCallFields] = useState<FieldDraft[]>(() => draftsOf(agent.postCallFields));
+  const [postCallErrors, setPostCallErrors] = useState<PostCallFieldErrors>({ rows: {} });
   // What the form was filled from: the baseline of "changed", and what If-Match vouches for.
   const original = useRef<Values>(valuesOf(agent));
+  const originalFields = useRef(agent.postCallFields ?? []);
   const { etag, saving, formError, save, inFlight } = useAgentVersion({
     agent,
     client,
@@ -47,6 +59,8 @@ export function EditAgentForm({ agent, client, onUpdated, onClose }: Props) {
     fill: (current) => {
       original.current = valuesOf(current);
       setValues(valuesOf(current));
+      originalFields.current = current.postCallFields ?? [];
+      setPostCallFields(draftsOf(current.postCallFields));
     },
   });
 
@@ -60,14 +74,19 @@ export function EditAgentForm({ agent, client, onUpdated, onClose }: Props) {
     event.preventDefault();
     if (inFlight.current || etag === null) return;
     const body = changedFields(original.current, values);
+    const fields = fieldsOf(postCallFields);
+    if (!sameFields(originalFields.current, fields)) body.postCallFields = fields;
     if (Object.keys(body).length === 0) {
       onClose();
       return;
     }
     setFieldErrors({});
-    const saved = await save(body, (fields) => {
-      const { byField, other } = splitFieldErrors(fields, FIELDS);
+    setPostCallErrors({ rows: {} });
+    const saved = await save(body, (errors) => {
+      const { postCall, rest } = splitPostCallFieldErrors(errors);
+      const { byField, other } = splitFieldErrors(rest, FIELDS);
       setFieldErrors(byField);
+      setPostCallErrors(postCall);
       return other;
     });
     if (saved) onClose();
@@ -93,6 +112,12 @@ export function EditAgentForm({ agent, client, onUpdated, onClose }: Props) {
       {field("name")}
       {field("prompt", true, PROMPT_HINT)}
       {field("beginMessage")}
+      <PostCallFieldsEditor
+        id={`edit-${agent.id}`}
+        fields={postCallFields}
+        onChange={setPostCallFields}
+        errors={postCallErrors}
+      />
       <FormActions error={formError} saving={saving} canSave={etag !== null} onCancel={onClose} />
     </form>
   );

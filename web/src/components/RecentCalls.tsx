@@ -1,7 +1,11 @@
 import { useState } from "react";
 import { type Agent, type ApiClient, type Call, errorMessage } from "../api";
+import { type CallFilters as Filters, NO_FILTERS, callQuery, isFiltered } from "../callFilters";
 import { CALL_STATUS_LABELS, callRoute, formatClock, formatDuration, formatWhen } from "../calls";
+import { callHref } from "../pages";
 import { formatPhoneNumber } from "../phone";
+import { CallFilters } from "./CallFilters";
+import { CsvDownload } from "./CsvDownload";
 import { KeepNumbers } from "./KeepNumbers";
 import { VoicemailPlayer } from "./VoicemailPlayer";
 
@@ -19,18 +23,24 @@ export function RecentCalls({ agent, client }: Props) {
   const [nextCursor, setNextCursor] = useState<string | null>(null);
   const [error, setError] = useState<string | null>(null);
   const [loading, setLoading] = useState(false);
+  const [filters, setFilters] = useState<Filters>(NO_FILTERS);
+  const [filterError, setFilterError] = useState<string | null>(null);
 
-  const load = async (cursor?: string) => {
+  // The next page is asked with the same filters as the first (the cursor belongs to them).
+  const load = async (cursor?: string, shown: Filters = filters) => {
     setLoading(true);
     const { data, error: failure, response } = await client.GET("/api/agents/{agentId}/calls", {
-      params: { path: { agentId: agent.id }, query: { limit: CALLS_PAGE_SIZE, cursor } },
+      params: { path: { agentId: agent.id }, query: { limit: CALLS_PAGE_SIZE, cursor, ...callQuery(shown) } },
     });
     setLoading(false);
     if (!data) {
-      setError(`Could not load the calls: ${errorMessage(failure, response)}`);
+      // A filter the API cannot read (400) is said at the filters; the list stays as it was.
+      if (response.status === 400 && !cursor && isFiltered(shown)) setFilterError(errorMessage(failure, response));
+      else setError(`Could not load the calls: ${errorMessage(failure, response)}`);
       return;
     }
     setError(null);
+    setFilterError(null);
     setCalls((current) => {
       // A call answered between two pages moves the rest down: one already shown is not shown twice.
       const earlier = cursor ? (current ?? []) : [];
@@ -48,13 +58,26 @@ export function RecentCalls({ agent, client }: Props) {
       }}
     >
       <summary>Recent calls</summary>
+      <details className="filters">
+        <summary>Filter and download</summary>
+        <CallFilters
+          id={`calls-${agent.id}`}
+          fields={agent.postCallFields ?? []}
+          error={filterError}
+          onApply={(chosen) => {
+            setFilters(chosen);
+            void load(undefined, chosen);
+          }}
+        />
+        <CsvDownload client={client} agentId={agent.id} label={agent.name} filters={filters} />
+      </details>
       {error ? (
         <p className="form-error" role="alert">
           {error}
         </p>
       ) : null}
       {calls === null && !error ? <p>Loading…</p> : null}
-      {calls?.length === 0 ? <p className="empty">No calls yet</p> : null}
+      {calls?.length === 0 ? <p className="empty">{isFiltered(filters) ? "No calls match" : "No calls yet"}</p> : null}
       {calls?.length ? (
         <ul className="call-list" aria-label={`Recent calls of ${agent.name}`}>
           {calls.map((call) => (
@@ -83,6 +106,12 @@ function CallItem({ call, client }: { call: Call; client: ApiClient }) {
       {call.businessOpen === false ? <span className="call-after-hours">After hours</span> : null}
       {duration ? <span className="call-duration">{duration}</span> : null}
       <time dateTime={call.registeredAt}>{formatWhen(call.registeredAt)}</time>
+      <a className="call-link" href={callHref(call.agentId, call.callSid)}>
+        Details{" "}
+        <span className="visually-hidden">
+          of the call from {caller}, {formatWhen(call.registeredAt)}
+        </span>
+      </a>
       {route.length ? (
         <p className="call-route">
           <KeepNumbers text={route.map((step) => `${step}.`).join(" ")} />

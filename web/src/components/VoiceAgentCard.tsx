@@ -2,7 +2,9 @@ import { useLayoutEffect, useRef, useState } from "react";
 import type { Agent, ApiClient } from "../api";
 import { formatPhoneNumber } from "../phone";
 import { PROVISIONING_STEPS, STATUS_LABELS, failureAdvice, provisioningProgress } from "../status";
+import { AgentUsage } from "./AgentUsage";
 import { CallsGoTo } from "./CallsGoTo";
+import { CopyButton } from "./CopyButton";
 import { EditAgentForm } from "./EditAgentForm";
 import { PhoneIcon } from "./PhoneIcon";
 import { RecentCalls } from "./RecentCalls";
@@ -55,6 +57,7 @@ export function VoiceAgentCard({ agent, onDelete, client, onUpdated }: Props) {
         <CallsGoTo agent={agent} client={editable ? client : undefined} onUpdated={onUpdated} />
       ) : null}
       {live ? <RecentCalls agent={agent} client={client} /> : null}
+      {live ? <AgentUsage agent={agent} client={client} /> : null}
       {(deletable && onDelete) || (editable && !editing) ? (
         <footer className="card-actions">
           {editable && !editing ? (
@@ -101,27 +104,16 @@ function Script({ agent }: { agent: Agent }) {
 }
 
 function PhoneLine({ agent }: { agent: Agent }) {
-  const [copied, setCopied] = useState(false);
   // A failed create released whatever it bought: the number is not the agent's any more.
   if (!agent.phoneNumber || agent.status === "failed") {
     return <p className="phone phone-none">{agent.status === "failed" ? "No number" : "No number yet"}</p>;
   }
   const number = formatPhoneNumber(agent.phoneNumber);
-  const copy = async () => {
-    await navigator.clipboard.writeText(number.e164);
-    setCopied(true);
-    window.setTimeout(() => setCopied(false), 2000);
-  };
   return (
     <p className="phone">
       <PhoneIcon />
       <a href={`tel:${number.e164}`}>{number.display}</a>
-      <button type="button" className="copy" onClick={copy} aria-label={`Copy ${number.display}`}>
-        Copy
-      </button>
-      <span className="copied" role="status">
-        {copied ? "Copied" : ""}
-      </span>
+      <CopyButton text={number.e164} label={`Copy ${number.display}`} />
     </p>
   );
 }
