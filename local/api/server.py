@@ -14,7 +14,6 @@ import uuid
 from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from types import TracebackType
 from typing import Any, Self, TextIO
 
 from local.api.cors import is_preflight, preflight, with_cors
@@ -30,6 +29,7 @@ from local.api.responses import (
 )
 from local.api.routing import RouteTable
 from local.api.tokens import NOT_VERIFIED_WARNING, authorize
+from local.background import BackgroundServer
 from local.invoke import LambdaContext, handler_module
 from local.template import TEMPLATE, HttpRoute
 
@@ -40,7 +40,7 @@ class _ApiServer(ThreadingHTTPServer):
     request_queue_size = 256
 
 
-class LocalHttpApi:
+class LocalHttpApi(BackgroundServer):
     """The template's HTTP API on ``host:port`` (0 = a free port), served from a background thread:
 
         api = LocalHttpApi(port=0).start()   # or: with LocalHttpApi() as api: ...
@@ -61,6 +61,7 @@ class LocalHttpApi:
     ) -> None:
         if not _is_loopback(host):
             raise ValueError(f"{host}: the local HTTP API verifies no token, so it binds loopback only")
+        super().__init__()
         self.table = RouteTable.from_template(template_path)
         for route in self.table.routes:
             module, _, _ = route.handler.partition(".")
@@ -72,8 +73,6 @@ class LocalHttpApi:
         self.port = port
         self.access_log = access_log
         self.dashboard = dashboard.resolve() if dashboard is not None else None
-        self._server: _ApiServer | None = None
-        self._thread: threading.Thread | None = None
         # One warm instance per function: a handler module's state (the resolver's current event)
         # belongs to one invocation at a time, as it does in Lambda.
         self._instances = {route.function: threading.Lock() for route in self.table.routes}
@@ -84,36 +83,19 @@ class LocalHttpApi:
 
     @property
     def base_url(self) -> str:
-        if self._server is None:
-            raise RuntimeError("not started")
-        return f"http://{self.host}:{self._server.server_address[1]}"
+        return f"http://{self.host}:{self.bound_port}"
 
-    def start(self) -> Self:
+    def _make_server(self) -> _ApiServer:
         server = _ApiServer((self.host, self.port), _RequestHandler)
         server.daemon_threads = True
         server.api = self  # type: ignore[attr-defined]
-        self._server = server
         self.port = int(server.server_address[1])
-        self._thread = threading.Thread(target=server.serve_forever, name="local-http-api", daemon=True)
-        self._thread.start()
+        return server
+
+    def start(self) -> Self:
+        super().start()
         print(NOT_VERIFIED_WARNING, file=sys.stderr, flush=True)
         return self
-
-    def stop(self) -> None:
-        if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
-        if self._thread is not None:
-            self._thread.join(timeout=5)
-        self._server = self._thread = None
-
-    def __enter__(self) -> Self:
-        return self if self._server is not None else self.start()
-
-    def __exit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        self.stop()
 
     # -------------------------------------------------------- one request
 

@@ -10,8 +10,9 @@ import time
 from collections import deque
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from types import TracebackType
-from typing import Any, Self
+from typing import Any
+
+from local.background import BackgroundServer
 
 LOOPBACK = "127.0.0.1"
 
@@ -25,15 +26,14 @@ class Received:
     at: float  # time.monotonic()
 
 
-class OwnerEndpoint:
+class OwnerEndpoint(BackgroundServer):
     def __init__(self, port: int = 0) -> None:
+        super().__init__()
         self.port = port
         self._lock = threading.Lock()
         self._answers: deque[int] = deque()
         self._received: list[Received] = []
         self._arrived = threading.Condition(self._lock)
-        self._server: ThreadingHTTPServer | None = None
-        self._thread: threading.Thread | None = None
 
     @property
     def url(self) -> str:
@@ -63,7 +63,7 @@ class OwnerEndpoint:
             self._answers.clear()
             self._received.clear()
 
-    def start(self) -> Self:
+    def _make_server(self) -> ThreadingHTTPServer:
         endpoint = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -90,25 +90,7 @@ class OwnerEndpoint:
             def log_message(self, format: str, *args: Any) -> None:
                 """Quiet."""
 
-        self._server = ThreadingHTTPServer((LOOPBACK, self.port), Handler)
-        self._server.daemon_threads = True
-        self.port = int(self._server.server_address[1])
-        self._thread = threading.Thread(target=self._server.serve_forever, name="owner-endpoint", daemon=True)
-        self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
-        if self._thread is not None:
-            self._thread.join(timeout=5)
-        self._server = self._thread = None
-
-    def __enter__(self) -> Self:
-        return self if self._server is not None else self.start()
-
-    def __exit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        self.stop()
+        server = ThreadingHTTPServer((LOOPBACK, self.port), Handler)
+        server.daemon_threads = True
+        self.port = int(server.server_address[1])
+        return server

@@ -42,14 +42,15 @@ import threading
 import time
 import traceback
 import wave
-from abc import ABC, abstractmethod
+from abc import abstractmethod
 from collections import Counter, deque
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import asdict, dataclass, field, replace
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from types import TracebackType
-from typing import Any, Self, cast
+from typing import Any, cast
 from urllib.parse import parse_qs, urlsplit
+
+from local.background import BackgroundServer
 
 JsonObject = dict[str, Any]
 
@@ -295,14 +296,17 @@ class FaultQueue:
         return {name: [each.to_json() for each in queue] for name, queue in self._queues.items() if queue}
 
 
-class FakeServer(ABC):
+class FakeServer(BackgroundServer):
     """A fake provider: HTTP plumbing, routing, per-operation counters and faults, the control surface.
 
     Subclasses declare their routes and answer in the provider's own error shape; their handlers run
     under the fake's lock, so they may read and change the state freely.
     """
 
+    poll_interval = 0.05  # stop() waits up to one poll interval
+
     def __init__(self, *, host: str = LOOPBACK, port: int = 0) -> None:
+        super().__init__()
         self._host = host
         self._port = port
         self._lock = threading.RLock()
@@ -310,53 +314,17 @@ class FakeServer(ABC):
         self._faults = FaultQueue()
         self._router = Router(self._routes())
         self._control_router = Router(self._common_control_routes() + self._control_routes())
-        self._httpd: _FakeHttpServer | None = None
-        self._thread: threading.Thread | None = None
         self._bucket: _TokenBucket | None = None
         self._rate_limited = 0
 
     # -- lifecycle ---------------------------------------------------------------------------------
 
-    def start(self) -> Self:
-        if self._httpd is not None:
-            raise RuntimeError(f"{type(self).__name__} is already running at {self.base_url}")
-        httpd = _FakeHttpServer((self._host, self._port), self)
-        self._thread = threading.Thread(
-            target=httpd.serve_forever,
-            kwargs={"poll_interval": 0.05},  # stop() waits up to one poll interval
-            name=f"{type(self).__name__}-{httpd.server_port}",
-            daemon=True,
-        )
-        self._httpd = httpd
-        self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        httpd, self._httpd = self._httpd, None
-        if httpd is None:
-            return
-        httpd.shutdown()
-        httpd.server_close()
-        if self._thread is not None:
-            self._thread.join(timeout=5)
-            self._thread = None
-
-    def __enter__(self) -> Self:
-        return self.start()
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.stop()
+    def _make_server(self) -> _FakeHttpServer:
+        return _FakeHttpServer((self._host, self._port), self)
 
     @property
     def base_url(self) -> str:
-        if self._httpd is None:
-            raise RuntimeError(f"{type(self).__name__} is not running; call start() first")
-        return f"http://{self._host}:{self._httpd.server_port}"
+        return f"http://{self._host}:{self.bound_port}"
 
     # -- test-facing API -----------------------------------------------------------------------------
 
