@@ -23,25 +23,10 @@ import os
 from collections import Counter
 from typing import Any
 
-from pymongo import monitoring
-
+from tests.benchmarks.database import CommandsSent, watch_quietly
 from tests.benchmarks.figures import print_header, summary, timed
 
 MODULE = "tests.benchmarks.bench_call_history"
-
-
-class _Commands(monitoring.CommandListener):
-    def __init__(self) -> None:
-        self.names: Counter[str] = Counter()
-
-    def started(self, event: monitoring.CommandStartedEvent) -> None:
-        self.names[event.command_name] += 1
-
-    def succeeded(self, event: monitoring.CommandSucceededEvent) -> None:
-        pass
-
-    def failed(self, event: monitoring.CommandFailedEvent) -> None:
-        pass
 
 
 def _event(body: dict[str, Any], key: str) -> dict[str, Any]:
@@ -63,10 +48,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--calls", type=int, default=300, help="calls taken, then ended by an event each")
     parser.add_argument("--runs", type=int, default=30, help="reads of each page of the calls route")
     args = parser.parse_args(argv)
-    commands = _Commands()
-    monitoring.register(commands)  # before any client exists
-    os.environ.setdefault("POWERTOOLS_LOG_LEVEL", "ERROR")
-    os.environ.setdefault("POWERTOOLS_METRICS_DISABLED", "true")
+    commands = watch_quietly(CommandsSent())
 
     from local.invoke import http_event, invoke, json_body
     from local.stack import RETELL_API_KEY, local_stack

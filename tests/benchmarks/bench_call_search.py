@@ -21,12 +21,12 @@ import functools
 import json
 import os
 import random
-from collections import Counter
 from datetime import timedelta
 from typing import Any
 
 from pymongo import monitoring
 
+from tests.benchmarks.database import CommandsSent, watch_quietly
 from tests.benchmarks.figures import print_header, summary, timed
 
 MODULE = "tests.benchmarks.bench_call_search"
@@ -38,26 +38,20 @@ FIELDS = [
 ]
 
 
-class _Commands(monitoring.CommandListener):
+class _Commands(CommandsSent):
     """Every command sent, by name, and the last ``find`` on the calls collection not by ``_id``."""
 
     def __init__(self) -> None:
-        self.names: Counter[str] = Counter()
+        super().__init__()
         self.calls_query: dict[str, Any] | None = None
 
     def started(self, event: monitoring.CommandStartedEvent) -> None:
-        self.names[event.command_name] += 1
+        super().started(event)
         command = event.command
         if event.command_name == "find" and command.get("find") == "calls" and "_id" not in command["filter"]:
             self.calls_query = {
                 key: command[key] for key in ("find", "filter", "sort", "limit") if key in command
             }
-
-    def succeeded(self, event: monitoring.CommandSucceededEvent) -> None:
-        pass
-
-    def failed(self, event: monitoring.CommandFailedEvent) -> None:
-        pass
 
 
 def _seed(store: Any, agents: list[dict[str, Any]], owner: str, count: int) -> None:
@@ -111,10 +105,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--calls", type=int, default=1_000, help="calls seeded, over the last 60 days")
     parser.add_argument("--runs", type=int, default=50, help="requests of each kind")
     args = parser.parse_args(argv)
-    commands = _Commands()
-    monitoring.register(commands)  # before any client exists
-    os.environ.setdefault("POWERTOOLS_LOG_LEVEL", "ERROR")
-    os.environ.setdefault("POWERTOOLS_METRICS_DISABLED", "true")
+    commands = watch_quietly(_Commands())
 
     from local.invoke import http_event, invoke, json_body
     from local.stack import local_stack

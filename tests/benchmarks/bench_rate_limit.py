@@ -23,26 +23,11 @@ import os
 from collections import Counter
 from typing import Any
 
-from pymongo import monitoring
-
+from tests.benchmarks.database import CommandsSent, watch_quietly
 from tests.benchmarks.figures import percentile, print_header, summary, timed
 
 MODULE = "tests.benchmarks.bench_rate_limit"
 UNREACHABLE_BUDGET = "1000000000"
-
-
-class _Commands(monitoring.CommandListener):
-    def __init__(self) -> None:
-        self.names: Counter[str] = Counter()
-
-    def started(self, event: monitoring.CommandStartedEvent) -> None:
-        self.names[event.command_name] += 1
-
-    def succeeded(self, event: monitoring.CommandSucceededEvent) -> None:
-        pass
-
-    def failed(self, event: monitoring.CommandFailedEvent) -> None:
-        pass
 
 
 class _NoLimit:
@@ -66,10 +51,7 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog=f"python -m {MODULE}", description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=500, help="requests of each route with and without")
     args = parser.parse_args(argv)
-    commands = _Commands()
-    monitoring.register(commands)  # before any client exists
-    os.environ.setdefault("POWERTOOLS_LOG_LEVEL", "ERROR")
-    os.environ.setdefault("POWERTOOLS_METRICS_DISABLED", "true")
+    commands = watch_quietly(CommandsSent())
 
     from local.invoke import create_active_agent, handler_module, http_event
     from local.stack import local_stack

@@ -34,6 +34,7 @@ import time
 import urllib.parse
 from typing import Any
 
+from tests.benchmarks.database import CommandsSent, watch_quietly
 from tests.benchmarks.figures import ROOT, print_header, summary, timed
 
 MODULE = "tests.benchmarks.bench_webhook_flood"
@@ -80,7 +81,6 @@ def forge(url: str, seconds: float, connections: int, to: str) -> None:
 
 def measure(seconds: float, forgers: int, calls: int) -> dict[str, Any]:
     import httpx
-    from pymongo import monitoring
 
     from local.api.server import LocalHttpApi
     from local.invoke import create_active_agent, handler_module, invoke
@@ -89,21 +89,7 @@ def measure(seconds: float, forgers: int, calls: int) -> dict[str, Any]:
     from voice_agents import runtime
     from voice_agents.flows.calls.webhook_event import TWILIO_MAX_BODY_BYTES
 
-    class Commands(monitoring.CommandListener):
-        def __init__(self) -> None:
-            self.count = 0
-
-        def started(self, event: monitoring.CommandStartedEvent) -> None:
-            self.count += 1
-
-        def succeeded(self, event: monitoring.CommandSucceededEvent) -> None:
-            pass
-
-        def failed(self, event: monitoring.CommandFailedEvent) -> None:
-            pass
-
-    commands = Commands()
-    monitoring.register(commands)  # before any client is built: every command of this process
+    commands = watch_quietly(CommandsSent())  # every command of this process
 
     with (
         local_stack() as stack,
@@ -120,7 +106,7 @@ def measure(seconds: float, forgers: int, calls: int) -> dict[str, Any]:
         def signed_calls(client: httpx.Client) -> tuple[list[float], int, int]:
             latencies: list[float] = []
             connected = 0
-            before = commands.count
+            before = commands.total
             for _ in range(calls):
                 params = call_form(agent["phoneNumber"])
                 headers = {
@@ -132,7 +118,7 @@ def measure(seconds: float, forgers: int, calls: int) -> dict[str, Any]:
                 answer = client.post(url, content=body, headers=headers)
                 latencies.append((time.perf_counter() - started) * 1000)
                 connected += answer.status_code == 200 and "<Sip>" in answer.text
-            return latencies, connected, commands.count - before
+            return latencies, connected, commands.total - before
 
         def flood() -> subprocess.Popen[str]:
             return subprocess.Popen(
@@ -158,11 +144,11 @@ def measure(seconds: float, forgers: int, calls: int) -> dict[str, Any]:
             signed_calls(client)  # warm: the handlers imported, the clients connected
             alone, alone_connected, alone_commands = signed_calls(client)
 
-            cpu_before, commands_before = time.process_time(), commands.count
+            cpu_before, commands_before = time.process_time(), commands.total
             process = flood()
             forged_alone = answers_of(process)
             cpu_ms = (time.process_time() - cpu_before) * 1000
-            forged_commands = commands.count - commands_before
+            forged_commands = commands.total - commands_before
 
             process = flood()
             time.sleep(min(1.0, seconds / 4))  # the flood is under way before the first call
