@@ -1198,6 +1198,13 @@ CUSTOM_METRIC_ALARMS = {
         1,
         "notBreaching",
     ),
+    "RateLimitUncheckedAlarm": (
+        "RateLimitUnchecked",
+        "Sum",
+        "GreaterThanOrEqualToThreshold",
+        10,
+        "notBreaching",
+    ),
 }
 # AWS metrics: alarm -> (namespace, metric, dimension name, dimension value, missing data)
 AWS_METRIC_ALARMS = {
