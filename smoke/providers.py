@@ -36,6 +36,7 @@ PROMPT = "You are the smoke test of a voice agents deployment. Say goodbye."
 GREETING = "This is a smoke test."
 # A number bought with test credentials still needs a VoiceUrl: one that names the smoke, never called.
 NO_WEBHOOK_BASE = "https://smoke.invalid"
+AGENT, LLM = "agent", "LLM"
 NEEDS = """make smoke: skipped (no credentials). It reads, each part optional:
   RETELL_API_KEY [RETELL_BASE_URL]                    Retell: create, publish, read back, delete
   TWILIO_TEST_ACCOUNT_SID TWILIO_TEST_AUTH_TOKEN      Twilio's test credentials: free magic numbers
@@ -84,11 +85,26 @@ class ProvidersSmoke:
 
     def retell(self, saga: Saga, retell: RetellClient) -> None:
         name = retell_agent_name(self.tag, "smoke test (make smoke)")
+        # Each undo is registered before its create: a create whose answer was lost is found by its tag.
+        saga.register(
+            "retell: create LLM",
+            Undo(
+                "delete Retell LLM", lambda: self.delete_tagged(retell, LLM), f"Retell LLMs tagged {self.tag}"
+            ),
+        )
         llm_id = saga.step(
             "retell: create LLM",
             lambda: retell.create_llm(prompt=PROMPT, begin_message=GREETING, tag=self.tag),
             describe=str,
             undo=lambda llm: Undo("delete Retell LLM", lambda: retell.delete_llm(llm), f"Retell LLM {llm}"),
+        )
+        saga.register(
+            "retell: create agent",
+            Undo(
+                "delete Retell agent",
+                lambda: self.delete_tagged(retell, AGENT),
+                f"Retell agents tagged {self.tag}",
+            ),
         )
         agent_id = saga.step(
             "retell: create agent",
@@ -127,6 +143,18 @@ class ProvidersSmoke:
             lambda: check(retell.delete_llm(llm_id), "the LLM was already gone"),
             settles="retell: create LLM",
         )
+
+    def tagged(self, retell: RetellClient, kind: str) -> list[str]:
+        """The ids of the Retell agents or LLMs (``kind``) carrying the smoke's tag."""
+        if kind == AGENT:
+            return [str(a["agent_id"]) for a in retell.list_agents() if agent_tag(a) == self.tag]
+        return [str(llm["llm_id"]) for llm in retell.list_llms() if llm_tag(llm) == self.tag]
+
+    def delete_tagged(self, retell: RetellClient, kind: str) -> int:
+        found = self.tagged(retell, kind)
+        for each in found:
+            retell.delete_agent(each) if kind == AGENT else retell.delete_llm(each)
+        return len(found)
 
     # --- Twilio -------------------------------------------------------------------------------------
 
@@ -210,20 +238,16 @@ class ProvidersSmoke:
         if self.settings.mongodb_uri and self.has_retell and self.has_live:
             from voice_agents.repair.operate import unaccounted
 
-            left = [item for item in unaccounted(self.runtime.services()) if item.tag == self.tag]
-            check(not left, "left: " + ", ".join(f"{item.resource} {item.resource_id}" for item in left))
+            listed = unaccounted(self.runtime.services())
+            found = [f"{item.resource} {item.resource_id}" for item in listed if item.tag == self.tag]
+            check(not found, "left: " + ", ".join(found))
             return "the operator's unaccounted listing"
-        left = []
+        left: list[str] = []
         if self.has_live:
             left += [f"number {n.sid}" for n in self.runtime.twilio().find_by_tag(self.tag)]
         if self.has_retell:
             retell = self.runtime.retell()
-            left += [
-                f"Retell agent {a.get('agent_id')}" for a in retell.list_agents() if agent_tag(a) == self.tag
-            ]
-            left += [
-                f"Retell LLM {llm.get('llm_id')}" for llm in retell.list_llms() if llm_tag(llm) == self.tag
-            ]
+            left += [f"Retell {kind} {each}" for kind in (AGENT, LLM) for each in self.tagged(retell, kind)]
         check(not left, "left: " + ", ".join(left))
         return "listed by the smoke's tag: no database configured"
 

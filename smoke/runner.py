@@ -49,7 +49,11 @@ class Row:
 class Undo:
     label: str
     action: Callable[[], Any]
-    left_behind: str  # what stays, and how to find it, should the undo fail
+    # What stays, and how to find it, should the undo fail (a function: read when it failed).
+    left_behind: str | Callable[[], str]
+
+    def what_is_left(self) -> str:
+        return self.left_behind if isinstance(self.left_behind, str) else self.left_behind()
 
 
 @dataclass
@@ -140,7 +144,7 @@ class Saga:
                 try:
                     self.step(CLEANUP + undo.label, undo.action)
                 except StepFailed:
-                    left.append(undo.left_behind)
+                    left.append(undo.what_is_left())
         finally:
             for sig, handler in ignored.items():
                 signal.signal(sig, handler)
