@@ -22,11 +22,14 @@ NUMBERS = f"/2010-04-01/Accounts/{TEST_ACCOUNT_SID}/IncomingPhoneNumbers.json"
 
 
 @pytest.fixture(scope="module")
-def twilio() -> Iterator[httpx.Client]:
-    with (
-        FakeTwilio() as fake,
-        httpx.Client(base_url=fake.base_url, auth=(TEST_ACCOUNT_SID, TEST_AUTH_TOKEN)) as http,
-    ):
+def fake() -> Iterator[FakeTwilio]:
+    with FakeTwilio() as started:
+        yield started
+
+
+@pytest.fixture(scope="module")
+def twilio(fake: FakeTwilio) -> Iterator[httpx.Client]:
+    with httpx.Client(base_url=fake.base_url, auth=(TEST_ACCOUNT_SID, TEST_AUTH_TOKEN)) as http:
         yield http
 
 
