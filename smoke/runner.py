@@ -23,6 +23,7 @@ from typing import Any, TextIO, TypeVar
 T = TypeVar("T")
 FAIL_AT_VARIABLE = "SMOKE_FAIL_AT"
 CLEANUP = "cleanup: "
+REASON_LENGTH = 200
 
 
 class StepFailed(Exception):
@@ -173,4 +174,6 @@ def _interrupt(signum: int, frame: Any) -> None:
 
 def _reason(exc: BaseException) -> str:
     text = str(exc).splitlines()[0] if str(exc) else ""
+    if len(text) > REASON_LENGTH:  # a row, not a dump: enough to recognise the answer
+        text = text[: REASON_LENGTH - 3] + "..."
     return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
