@@ -27,7 +27,7 @@ import httpx
 
 from local.call import call_params
 from local.signing import signature
-from smoke.runner import Saga, Undo, check
+from smoke.runner import CheckFailed, Saga, Undo, check
 from smoke.targets import STACK_VARIABLE, Target, load_target
 from voice_agents.core.settings import Settings
 from voice_agents.core.tags import tag_for, webhook_url
@@ -46,6 +46,7 @@ class Created:
 
     agent_id: str | None = None
     number: OwnedNumber | None = None
+    create_status: int | None = None  # what the create answered (None: no answer)
 
 
 class DeployedSmoke:
@@ -65,11 +66,9 @@ class DeployedSmoke:
         agent = saga.step(
             "api: create agent", self.create_agent, describe=lambda a: f"{a['id']} {a['phoneNumber']}"
         )
-        self.created.agent_id = agent["id"]
         number = saga.step(
             "twilio: read VoiceUrl", lambda: self.number_of(agent), describe=lambda n: str(n.voice_url)
         )
-        self.created.number = number
         call_sid = saga.step("call: signed POST to VoiceUrl", lambda: self.call(number), describe=str)
         saga.step("api: call listed", lambda: self.call_listed(agent["id"], call_sid), describe=str)
         saga.step("api: delete agent", self.delete_agent, describe=str, settles="api: create agent")
@@ -79,15 +78,20 @@ class DeployedSmoke:
 
     def create_agent(self) -> dict[str, Any]:
         response = self.api.post("/api/agents", json=AGENT, headers={"Idempotency-Key": self.idempotency_key})
+        self.created.create_status = response.status_code
         check(response.status_code == 201, f"answered {response.status_code}: {response.text[:300]}")
         agent: dict[str, Any] = response.json()
+        self.created.agent_id = agent["id"]  # before any check: the undo deletes it whatever follows
         check(bool(agent.get("phoneNumber")), "the agent has no phone number")
         return agent
 
     def number_of(self, agent: dict[str, Any]) -> OwnedNumber:
         """The agent's number as Twilio has it (found by its tag, as the operator's tools find it)."""
         tag = tag_for(self.settings.resource_tag, agent["id"])
-        [number] = self.target.runtime().twilio().find_by_tag(tag)
+        found = self.target.runtime().twilio().find_by_tag(tag)
+        check(len(found) == 1, f"Twilio has {len(found)} numbers with FriendlyName {tag}")
+        [number] = found
+        self.created.number = number
         check(number.phone_number == agent["phoneNumber"], f"Twilio has {number.phone_number} under {tag}")
         sid = agent.get("twilioPhoneNumberSid")
         check(sid in (None, number.sid), f"the API says {sid}, Twilio {number.sid}")
@@ -124,15 +128,33 @@ class DeployedSmoke:
     def delete_agent(self) -> str:
         agent_id = self.created.agent_id or self.agent_of_idempotency_key()
         if agent_id is None:
-            return "no agent was created"
+            return "no agent to delete"
         response = self.api.delete(f"/api/agents/{agent_id}")
         check(response.status_code in (200, 202), f"answered {response.status_code}: {response.text[:300]}")
         return f"{response.status_code} {response.json().get('status', '')}".strip()
 
     def agent_of_idempotency_key(self) -> str | None:
-        """The agent a create whose answer was lost made: the same request again answers it."""
-        response = self.api.post("/api/agents", json=AGENT, headers={"Idempotency-Key": self.idempotency_key})
-        return str(response.json()["id"]) if response.status_code in (200, 201) else None
+        """The agent a create without a readable outcome made (no answer, or a 5xx): the same request
+        again answers it (409 while the first one still runs; 410 once deleted). A create refused
+        with a 4xx made nothing."""
+        status = self.created.create_status
+        if status is not None and status < 500:
+            return None
+        started = time.monotonic()
+        while True:
+            response = self.api.post(
+                "/api/agents", json=AGENT, headers={"Idempotency-Key": self.idempotency_key}
+            )
+            if response.status_code in (200, 201):
+                self.created.agent_id = str(response.json()["id"])
+                return self.created.agent_id
+            if response.status_code == 410:
+                return None
+            if response.status_code != 409 or time.monotonic() - started > WAIT_SECONDS:
+                raise CheckFailed(
+                    f"the create's outcome is unknown: the retry answered {response.status_code}"
+                )
+            time.sleep(1)
 
     def number_gone(self, number: OwnedNumber) -> str:
         account = self.settings.require("TWILIO_ACCOUNT_SID")

@@ -92,7 +92,8 @@ class Saga:
         if self.fail_at == name:
             self._row(name, f"FAILED: injected ({FAIL_AT_VARIABLE})", started)
             raise StepFailed(name)
-        self._row(name, "ok" + (f": {describe(value)}" if describe else ""), started)
+        detail = describe(value) if describe else ""
+        self._row(name, f"ok: {detail}" if detail else "ok", started)
         return value
 
     def register(self, key: str, undo: Undo) -> None:
@@ -143,7 +144,8 @@ class Saga:
             for key in reversed(list(self._undo)):
                 undo = self._undo.pop(key)
                 try:
-                    self.step(CLEANUP + undo.label, undo.action)
+                    # An undo that says what it did (a text) has it shown.
+                    self.step(CLEANUP + undo.label, undo.action, describe=_text_or_nothing)
                 except StepFailed:
                     left.append(undo.what_is_left())
         finally:
@@ -166,6 +168,10 @@ class Saga:
         cleaned = " (everything it created was removed)" if failed and not left else ""
         lines.append(f"\n{self.title}: {verdict}{cleaned}")
         print("\n".join(lines), file=self.out, flush=True)
+
+
+def _text_or_nothing(value: object) -> str:
+    return value if isinstance(value, str) else ""
 
 
 def _interrupt(signum: int, frame: Any) -> None:

@@ -182,26 +182,43 @@ def test_a_provider_error_is_a_failed_step_and_its_creations_are_undone(
 
 
 def test_sigterm_mid_run_undoes_what_was_created(stack_state: Path, baseline: dict[str, Any]) -> None:
-    retell_url = json.loads(stack_state.read_text())["environment"]["RETELL_BASE_URL"]
-    with FakeControl(retell_url) as retell:
-        # The agent and its LLM exist while the publish hangs.
-        retell.delay("publish_agent_version", 4000, times=1)
-        publishes_before = retell.calls().get("publish_agent_version", 0)
-        env = clean_environment(SMOKE_STACK="local", SMOKE_LOCAL_STATE=str(stack_state))
-        process = subprocess.Popen(
-            [sys.executable, "-m", "smoke.providers"], cwd=ROOT, env=env, stdout=subprocess.PIPE, text=True
-        )
-        assert process.stdout is not None
-        assert "make smoke on local" in process.stdout.readline()  # it started its steps
-        wait_for_operation(retell, "publish_agent_version", publishes_before)
-        process.send_signal(signal.SIGTERM)
-        output = process.stdout.read()
-        assert process.wait(timeout=30) == 1, output
-    assert "interrupted" in output
+    # The agent and its LLM exist while the publish hangs.
+    output = interrupted("smoke.providers", stack_state, "RETELL_BASE_URL", "publish_agent_version")
     table = rows(output)
     assert table["retell: create agent"].startswith("ok"), output
     assert table["cleanup: delete Retell agent"].startswith("ok"), output
     assert table["cleanup: delete Retell LLM"].startswith("ok"), output
+
+
+def test_sigterm_during_the_create_finds_the_agent_by_its_idempotency_key(
+    stack_state: Path, baseline: dict[str, Any]
+) -> None:
+    # The create is buying the number when the run is stopped: its answer never arrives.
+    output = interrupted("smoke.deployed", stack_state, "TWILIO_BASE_URL", "buy_number")
+    table = rows(output)
+    assert "api: create agent" not in table, output
+    assert table["cleanup: delete agent (API)"].startswith("ok: 200"), output
+
+
+def interrupted(module: str, state: Path, fake_url: str, operation: str) -> str:
+    """The output of ``module`` sent SIGTERM while the fake at ``fake_url`` holds ``operation``;
+    checks it failed and printed its interruption."""
+    with FakeControl(json.loads(state.read_text())["environment"][fake_url]) as fake:
+        fake.delay(operation, 3000, times=1)
+        before = fake.calls().get(operation, 0)
+        env = clean_environment(SMOKE_STACK="local", SMOKE_LOCAL_STATE=str(state))
+        process = subprocess.Popen(
+            [sys.executable, "-m", module], cwd=ROOT, env=env, stdout=subprocess.PIPE, text=True
+        )
+        assert process.stdout is not None
+        assert " on local" in process.stdout.readline()  # it started its steps
+        wait_for_operation(fake, operation, before)
+        process.send_signal(signal.SIGTERM)
+        output = process.stdout.read()
+        assert process.wait(timeout=60) == 1, output
+    assert "FAILED: interrupted" in output
+    assert "FAILED (everything it created was removed)" in output
+    return output
 
 
 def wait_for_operation(fake: FakeControl, operation: str, before: int) -> None:
