@@ -178,7 +178,10 @@ class ProvidersSmoke:
             raise AssertionError(f"{MAGIC_UNAVAILABLE} was sold: Twilio should answer 21422")
 
         saga.step(f"twilio test: buy {MAGIC_UNAVAILABLE}", unavailable, describe=str)
-        saga.note("numbers bought with Twilio's test credentials are not real: nothing to release")
+        saga.note(
+            "numbers bought with Twilio's test credentials are not real and cannot be released: "
+            "nothing to release"
+        )
 
     def twilio_live(self, saga: Saga, numbers: TwilioNumbers) -> None:
         settings = self.settings

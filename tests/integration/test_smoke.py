@@ -129,7 +129,18 @@ def test_make_smoke_passes_every_step_against_the_local_stack(
     assert "NumberUnavailable (21422)" in table["twilio test: buy +15005550000"]
     assert "the operator's unaccounted listing" in table["nothing left"]
     assert "Estimated cost: 6.50 USD a month" in done.stdout
-    assert "not real: nothing to release" in done.stdout
+    assert "not real and cannot be released" in done.stdout
+
+
+def test_make_smoke_from_the_environment_alone_checks_by_the_tag_without_a_database(
+    stack_state: Path, baseline: dict[str, Any]
+) -> None:
+    # The variables a user exports, no SMOKE_STACK and no MONGODB_URI.
+    stack = json.loads(stack_state.read_text())["environment"]
+    exported = {name: value for name, value in stack.items() if name != "MONGODB_URI"}
+    done = run_module("smoke.providers", env=clean_environment(**exported, SMOKE_BUY="1"), timeout=120)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "listed by the smoke's tag: no database configured" in rows(done.stdout)["nothing left"]
 
 
 def test_make_smoke_deployed_passes_every_step_against_the_local_stack(
