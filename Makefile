@@ -51,6 +51,15 @@ call: $(VENV)/.installed  ## AGENT=<id> [ARGS="--play --transfer|--retell-down"]
 events: $(VENV)/.installed  ## re-sign events/twilio_webhook.json and rewrite env.json from the local stack's settings
 	$(PY) -m local.events
 
+# ---------------------------------------------------------------- does a deployment work? (docs/smoke.md)
+.PHONY: smoke smoke-deployed
+
+smoke: $(VENV)/.installed  ## Retell and Twilio through our adapters, with your credentials (SMOKE_STACK=<stack>|local, SMOKE_BUY=1 buys one number); skipped without any
+	$(PY) -m smoke.providers
+
+smoke-deployed: $(VENV)/.installed  ## SMOKE_STACK=<stack>|local: an agent created, called, listed and deleted through the deployed API
+	$(PY) -m smoke.deployed
+
 test: lint typecheck validate scan layer-check openapi-check web-test  ## everything CI runs: lint, types, template, security scan, layer, API types, dashboard, all tests, the contract fuzzed
 	@$(PY) -c "import platform, sys; print(f'==> tests on Python {platform.python_version()} ({sys.executable})')"
 	$(PY) -m pytest

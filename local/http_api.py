@@ -96,7 +96,7 @@ def main(argv: list[str] | None = None) -> None:
         "--ready-file",
         type=Path,
         help="once serving, write {apiUrl, retellUrl, twilioUrl, webhookBaseUrl, environment} as JSON "
-        "here (make invoke and make call read it; removed on exit)",
+        "here (make invoke, make call and make smoke read it; removed on exit)",
     )
     parser.add_argument(
         "--fixed-ports",
@@ -113,6 +113,7 @@ def main(argv: list[str] | None = None) -> None:
 
     from local.aws import consumer_event_source
     from local.events import seed_events_agent
+    from local.fakes.twilio_test_credentials import test_credentials_environment
     from local.stack import FIXED_PORTS, WEBHOOK_BASE_URL, local_stack
     from voice_agents import runtime
 
@@ -144,7 +145,11 @@ def main(argv: list[str] | None = None) -> None:
                 "retellUrl": stack.retell.base_url,
                 "twilioUrl": stack.twilio.base_url,
                 "webhookBaseUrl": webhook_base_url,
-                "environment": {**stack.environment(), "WEBHOOK_BASE_URL": webhook_base_url},
+                "environment": {
+                    **stack.environment(),
+                    "WEBHOOK_BASE_URL": webhook_base_url,
+                    **test_credentials_environment(),  # the fake's Twilio test pair, for make smoke
+                },
             }
             args.ready_file.parent.mkdir(parents=True, exist_ok=True)
             args.ready_file.write_text(json.dumps(ready))

@@ -40,6 +40,7 @@ and the recordings <Record> made (`.json`, and the media at the bare URL, `.wav`
 
 Error codes it answers with:
     20003 401  wrong or missing credentials
+    20008 403  Twilio's test credentials on anything but a purchase (local/fakes/twilio_test_credentials.py)
     20404 404  unknown route, foreign AccountSid in the path, unknown or released number SID
     21421 400  PhoneNumber missing or not E.164 (Twilio's "PhoneNumber is invalid"; the fake has no
                AreaCode purchase, and the stored material names no separate "missing" code)
@@ -81,6 +82,7 @@ from local.fakes.server import (
     route,
     silent_wav,
 )
+from local.fakes.twilio_test_credentials import answer_test_request, is_test_pair
 from local.fakes.twiml import DOCUMENT_PARSE_FAILURE, TwimlError, parse
 from local.fakes.voice import (
     DEFAULT_MESSAGE_SECONDS,
@@ -508,11 +510,26 @@ class FakeTwilio(FakeServer):
         ]
 
     def _check_access(self, request: Request) -> Response | None:
-        if _basic_credentials(request.header("Authorization")) != (self.account_sid, self.auth_token):
+        credentials = _basic_credentials(request.header("Authorization"))
+        if is_test_pair(credentials):  # Twilio's test credentials: local/fakes/twilio_test_credentials.py
+            return self._answer_test_credentials(request)
+        if credentials != (self.account_sid, self.auth_token):
             return self._error(401, None, None, request)
         if request.path_params.get("account_sid") != self.account_sid:
             return self._error(404, None, None, request)
         return None
+
+    def _answer_test_credentials(self, request: Request) -> Response:
+        test_block = NumberBlock("US", "Local", 1_500_555_0000, 10, "none", sms=True)
+        try:
+            with self._lock:
+                return answer_test_request(
+                    request,
+                    lambda phone: self._new_number(test_block, phone),
+                    lambda: _number_settings(request.form()),
+                )
+        except ProviderError as error:
+            return self._error(error.status, error.message, error.code, request)
 
     def _error(self, status: int, message: str | None, code: int | None, request: Request) -> Response:
         code = code if code is not None else _DEFAULT_CODES.get(status, status)

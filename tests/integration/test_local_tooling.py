@@ -4,9 +4,6 @@ own with the events' agent, each event of events/ through its handler in a fresh
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -15,8 +12,8 @@ import httpx
 import pytest
 
 from local.api.tokens import LOCAL_USER, local_token
-from local.invoke import ROOT
 from local.sample_events import EVENTS_AGENT_ID
+from tests.integration.served_stack import run_module, serve_local_stack
 
 pytestmark = pytest.mark.integration
 
@@ -24,42 +21,13 @@ pytestmark = pytest.mark.integration
 @pytest.fixture(scope="module")
 def stack_state(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
     """`make stack` on free ports: the seeded local stack, its state file once it serves."""
-    yield from _serving(tmp_path_factory, "--seed-events")
+    yield from serve_local_stack(tmp_path_factory, "--seed-events")
 
 
 @pytest.fixture(scope="module")
 def api_state(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
     """`make api` on a free port: numbers point at this API, so the fake Twilio can play calls to it."""
-    yield from _serving(tmp_path_factory)
-
-
-def _serving(tmp_path_factory: pytest.TempPathFactory, *options: str) -> Iterator[Path]:
-    state = tmp_path_factory.mktemp("stack") / "local-stack.json"
-    process = subprocess.Popen(
-        [sys.executable, "-m", "local.http_api", "--port", "0", *options, "--ready-file", str(state)],
-        cwd=ROOT,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-    )
-    try:
-        deadline = time.monotonic() + 120
-        while not state.exists():
-            if process.poll() is not None or time.monotonic() > deadline:
-                stderr = process.stderr.read().decode() if process.stderr else ""
-                pytest.fail(f"the local stack did not start: {stderr[-2000:]}")
-            time.sleep(0.2)
-        yield state
-    finally:
-        process.terminate()
-        process.wait(timeout=30)
-    assert not state.exists(), "the state file outlived the stack"
-
-
-def run_module(*args: str, timeout: float = 60) -> subprocess.CompletedProcess[str]:
-    """``python -m <args>`` from the checkout, as the Makefile's targets run it."""
-    return subprocess.run(
-        [sys.executable, "-m", *args], cwd=ROOT, capture_output=True, text=True, timeout=timeout, check=False
-    )
+    yield from serve_local_stack(tmp_path_factory)
 
 
 def invoke(stack_state: Path, function: str, event: str) -> dict[str, Any]:
