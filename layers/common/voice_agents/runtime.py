@@ -171,10 +171,6 @@ class Runtime:
             "auth_token": config.require("TWILIO_AUTH_TOKEN"),
             "base_url": config.twilio_base_url,
             "timeout_seconds": config.twilio_timeout_seconds,
-            "country": config.phone_number_country,
-            "number_type": config.phone_number_type,
-            "bundle_sid": config.twilio_bundle_sid,
-            "address_sid": config.twilio_address_sid,
         }
         return self._client(
             "twilio",

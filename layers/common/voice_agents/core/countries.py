@@ -15,6 +15,7 @@ from typing import Literal
 
 NumberType = Literal["mobile", "local", "tollfree"]
 NUMBER_TYPES: tuple[NumberType, ...] = ("mobile", "local", "tollfree")
+NumberPair = tuple[str, NumberType]  # (ISO 3166 alpha-2 country, number type)
 # The setting that names each pair's bundle and address (the deployment's default pair may use
 # TWILIO_BUNDLE_SID / TWILIO_ADDRESS_SID instead).
 REGULATIONS_SETTING = "TWILIO_REGULATIONS"
@@ -105,7 +106,7 @@ def pair_key(country: str, number_type: str) -> str:
     return f"{country}/{number_type}"
 
 
-def offered_options(default: tuple[str, NumberType], configured: set[tuple[str, NumberType]]) -> list[NumberOption]:
+def offered_options(default: NumberPair, configured: set[NumberPair]) -> list[NumberOption]:
     """The pairs a deployment offers: its default first, then the configured ones by country and type."""
     others = sorted(configured - {default}, key=lambda pair: (pair[0], NUMBER_TYPES.index(pair[1])))
     return [NumberOption(*default, default=True), *(NumberOption(*pair, default=False) for pair in others)]
@@ -135,7 +136,9 @@ def refuse_unoffered(order: NumberOrder, offered: list[NumberOption]) -> None:
         )
     missing = missing_requirements(order)
     if missing:
-        raise NumberNotOffered(f"{where} need {' and '.join(missing)}, which this deployment does not configure")
+        raise NumberNotOffered(
+            f"{where} need {' and '.join(missing)}, which this deployment does not configure"
+        )
 
 
 def missing_requirements(order: NumberOrder) -> list[str]:
@@ -154,3 +157,51 @@ def missing_requirements(order: NumberOrder) -> list[str]:
 def _where(order: NumberOrder, field: str, setting: str) -> str:
     entry = f"{REGULATIONS_SETTING} {order.key!r} {field}"
     return entry if setting == REGULATIONS_SETTING else f"{setting}, or {entry}"
+
+
+# libphonenumber's number types, as the pairs' types (FIXED_LINE_OR_MOBILE: NANP numbers, sold as local).
+_TYPE_OF_LINE: dict[str, NumberType] = {
+    "MOBILE": "mobile",
+    "FIXED_LINE": "local",
+    "FIXED_LINE_OR_MOBILE": "local",
+    "TOLL_FREE": "tollfree",
+}
+
+
+def pair_of_number(phone_number: str) -> tuple[str, NumberType] | None:
+    """The country and type of an E.164 number, by libphonenumber (records made before agents had
+    a country keep only their number); None when it cannot tell."""
+    import phonenumbers  # its metadata costs tens of milliseconds: only readers of such records pay
+
+    try:
+        parsed = phonenumbers.parse(phone_number, None)
+    except phonenumbers.NumberParseException:
+        return None
+    region = phonenumbers.region_code_for_number(parsed)
+    line = _line_type_name(phonenumbers.number_type(parsed))
+    number_type = _TYPE_OF_LINE.get(line or "")
+    return (region, number_type) if region and number_type else None
+
+
+def line_type_matches(phone_number: str, country: str, number_type: NumberType) -> bool:
+    """Whether an E.164 number is valid in ``country`` and of the libphonenumber type of the pair."""
+    import phonenumbers
+
+    rules = TWILIO_NUMBERS.get((country, number_type))
+    try:
+        parsed = phonenumbers.parse(phone_number, None)
+    except phonenumbers.NumberParseException:
+        return False
+    return (
+        rules is not None
+        and phonenumbers.is_valid_number_for_region(parsed, country)
+        and _line_type_name(phonenumbers.number_type(parsed)) == rules.line_type
+    )
+
+
+def _line_type_name(value: int) -> str | None:
+    from phonenumbers import PhoneNumberType
+
+    return next(
+        (name for name, each in vars(PhoneNumberType).items() if each == value and name.isupper()), None
+    )

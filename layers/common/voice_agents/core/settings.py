@@ -143,9 +143,8 @@ def _regulation(key: str, entry: Any) -> Regulation:
         raise ValueError(f"{key!r} has unknown field(s) {', '.join(unknown)}")
     for field, pattern in _REGULATION_FIELDS.items():
         value = entry.get(field)
-        if pattern is not None and value is not None:
-            if not isinstance(value, str) or not pattern.fullmatch(value):
-                raise ValueError(f"{key!r} {field} must match ^{pattern.pattern}$")
+        if pattern is not None and value is not None and not _matches(pattern, value):
+            raise ValueError(f"{key!r} {field} must match ^{pattern.pattern}$")
     cents = entry.get("monthlyCents")
     if cents is not None and (
         isinstance(cents, bool) or not isinstance(cents, int) or not 0 <= cents <= _MAX_MONTHLY_CENTS
@@ -154,6 +153,10 @@ def _regulation(key: str, entry: Any) -> Regulation:
     return Regulation(
         bundle_sid=entry.get("bundleSid"), address_sid=entry.get("addressSid"), monthly_cents=cents
     )
+
+
+def _matches(pattern: re.Pattern[str], value: Any) -> bool:
+    return isinstance(value, str) and pattern.fullmatch(value) is not None
 
 
 def _regulations_problem(text: str) -> str | None:
