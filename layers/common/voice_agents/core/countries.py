@@ -108,7 +108,7 @@ def pair_key(country: str, number_type: str) -> str:
 
 def offered_options(default: NumberPair, configured: set[NumberPair]) -> list[NumberOption]:
     """The pairs a deployment offers: its default first, then the configured ones by country and type."""
-    others = sorted(configured - {default}, key=lambda pair: (pair[0], NUMBER_TYPES.index(pair[1])))
+    others = sorted(configured - {default})  # by country, then type (alphabetically)
     return [NumberOption(*default, default=True), *(NumberOption(*pair, default=False) for pair in others)]
 
 
