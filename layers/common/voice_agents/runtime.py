@@ -24,7 +24,14 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from voice_agents.core.errors import ConfigurationError
 from voice_agents.core.observability import count, logger
-from voice_agents.core.settings import SECRET_VARIABLES, Settings, forget_secret, load_settings, secret_reads
+from voice_agents.core.settings import (
+    OPTIONAL_SECRET_VARIABLES,
+    SECRET_VARIABLES,
+    Settings,
+    forget_secret,
+    load_settings,
+    secret_reads,
+)
 
 if TYPE_CHECKING:
     from voice_agents.data.agents import AgentStore
@@ -131,7 +138,9 @@ class Runtime:
             return False
         self._settings = fresh
         changed = [
-            name for name in SECRET_VARIABLES if previous and previous.value(name) != fresh.value(name)
+            name
+            for name in (*SECRET_VARIABLES, *OPTIONAL_SECRET_VARIABLES)
+            if previous and previous.value(name) != fresh.value(name)
         ]
         if changed:  # names only, never values
             logger.info("secret values changed", reason=reason, changed=changed)

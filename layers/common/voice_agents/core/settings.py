@@ -37,9 +37,13 @@ from voice_agents.core.errors import ConfigurationError
 SECRETS_BY_PURPOSE = {
     "DATABASE_SECRET_ARN": ("MONGODB_URI",),
     "RETELL_SECRET_ARN": ("RETELL_API_KEY",),
-    "TWILIO_SECRET_ARN": ("TWILIO_ACCOUNT_SID", "TWILIO_AUTH_TOKEN", "TWILIO_REGULATIONS"),
+    "TWILIO_SECRET_ARN": ("TWILIO_ACCOUNT_SID", "TWILIO_AUTH_TOKEN"),
 }
+# Values a purpose's secret may also hold, taken from it only when it is read for the values above:
+# an optional value alone never costs a Secrets Manager read.
+OPTIONAL_SECRETS_BY_PURPOSE = {"TWILIO_SECRET_ARN": ("TWILIO_REGULATIONS",)}
 SECRET_VARIABLES = tuple(name for names in SECRETS_BY_PURPOSE.values() for name in names)
+OPTIONAL_SECRET_VARIABLES = tuple(name for names in OPTIONAL_SECRETS_BY_PURPOSE.values() for name in names)
 # SECRETS_ARN: the one secret of a simple deployment, for any value whose purpose names none.
 SECRET_ARN_VARIABLES = (*SECRETS_BY_PURPOSE, "SECRETS_ARN")
 
@@ -384,7 +388,8 @@ def secret_reads(environ: Mapping[str, str] | None = None) -> list[SecretRead]:
         named_by = purpose if purpose in env else "SECRETS_ARN"
         missing = [name for name in variables if name not in env]
         if missing and named_by in env:
-            wanted.setdefault(env[named_by], (named_by, []))[1].extend(missing)
+            optional = [name for name in OPTIONAL_SECRETS_BY_PURPOSE.get(purpose, ()) if name not in env]
+            wanted.setdefault(env[named_by], (named_by, []))[1].extend(missing + optional)
     return [SecretRead(arn, named_by, tuple(names)) for arn, (named_by, names) in wanted.items()]
 
 
