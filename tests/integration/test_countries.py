@@ -332,7 +332,7 @@ def test_the_fake_offers_numbers_of_each_sold_pair(env, country, number_type):
     assert numbers
     for number in numbers:
         assert number["iso_country"] == country
-        expected = TWILIO_NUMBERS[(country, number_type)].address  # type: ignore[index]
+        expected = TWILIO_NUMBERS[(country, number_type)].address
         assert number["address_requirements"] == expected
 
 
