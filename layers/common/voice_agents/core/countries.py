@@ -168,7 +168,7 @@ _TYPE_OF_LINE: dict[str, NumberType] = {
 }
 
 
-def pair_of_number(phone_number: str) -> tuple[str, NumberType] | None:
+def pair_of_number(phone_number: str) -> NumberPair | None:
     """The country and type of an E.164 number, by libphonenumber (records made before agents had
     a country keep only their number); None when it cannot tell."""
     import phonenumbers  # its metadata costs tens of milliseconds: only readers of such records pay
@@ -181,22 +181,6 @@ def pair_of_number(phone_number: str) -> tuple[str, NumberType] | None:
     line = _line_type_name(phonenumbers.number_type(parsed))
     number_type = _TYPE_OF_LINE.get(line or "")
     return (region, number_type) if region and number_type else None
-
-
-def line_type_matches(phone_number: str, country: str, number_type: NumberType) -> bool:
-    """Whether an E.164 number is valid in ``country`` and of the libphonenumber type of the pair."""
-    import phonenumbers
-
-    rules = TWILIO_NUMBERS.get((country, number_type))
-    try:
-        parsed = phonenumbers.parse(phone_number, None)
-    except phonenumbers.NumberParseException:
-        return False
-    return (
-        rules is not None
-        and phonenumbers.is_valid_number_for_region(parsed, country)
-        and _line_type_name(phonenumbers.number_type(parsed)) == rules.line_type
-    )
 
 
 def _line_type_name(value: int) -> str | None:
