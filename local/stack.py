@@ -7,6 +7,7 @@ and by the demo.
 
 from __future__ import annotations
 
+import json
 import os
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -23,6 +24,45 @@ TWILIO_AUTH_TOKEN = "local-auth-token"
 WEBHOOK_BASE_URL = (
     "https://abc123.execute-api.ap-southeast-2.amazonaws.com/hooks"  # WebhookApi's stage: hooks
 )
+
+
+def _sid(prefix: str, number: int) -> str:
+    return f"{prefix}{number:032x}"
+
+
+# The countries and number types the local stack offers (docs/countries.md): AU mobile is the default
+# pair (TWILIO_BUNDLE_SID / TWILIO_ADDRESS_SID), the others TWILIO_REGULATIONS' entries. Each pair that
+# needs a bundle or an address gets an approved one of the fake Twilio's registry.
+LOCAL_ADDRESSES = {country: _sid("AD", index) for index, country in enumerate(("AU", "NZ", "GB"), 1)}
+LOCAL_BUNDLES = {
+    pair: _sid("BU", index)
+    for index, pair in enumerate(
+        (("AU", "mobile"), ("AU", "local"), ("NZ", "mobile"), ("GB", "mobile"), ("GB", "local")), 1
+    )
+}
+LOCAL_UNREGULATED = (("US", "local"), ("US", "tollfree"), ("CA", "local"))
+_BUNDLE_TYPES = {"mobile": "mobile", "local": "local", "tollfree": "toll-free"}
+
+
+def local_regulations() -> dict[str, dict[str, str]]:
+    """TWILIO_REGULATIONS of the local stack: every offered pair but the default one."""
+    regulated = {
+        f"{country}/{kind}": {"bundleSid": bundle, "addressSid": LOCAL_ADDRESSES[country]}
+        for (country, kind), bundle in LOCAL_BUNDLES.items()
+        if (country, kind) != ("AU", "mobile")
+    }
+    return regulated | {f"{country}/{kind}": {} for country, kind in LOCAL_UNREGULATED}
+
+
+def seed_fake_regulatory(twilio: FakeTwilio) -> None:
+    """The fake Twilio account's approved bundles and addresses, and its rules switched on."""
+    twilio.seed_regulatory(
+        [
+            {"sid": sid, "iso_country": country, "number_type": _BUNDLE_TYPES[kind]}
+            for (country, kind), sid in LOCAL_BUNDLES.items()
+        ],
+        [{"sid": sid, "iso_country": country} for country, sid in LOCAL_ADDRESSES.items()],
+    )
 
 
 @dataclass(frozen=True)
@@ -75,6 +115,9 @@ def stack_environment(
         "TWILIO_BASE_URL": twilio_url,
         "PHONE_NUMBER_COUNTRY": "AU",
         "PHONE_NUMBER_TYPE": "mobile",
+        "TWILIO_BUNDLE_SID": LOCAL_BUNDLES[("AU", "mobile")],
+        "TWILIO_ADDRESS_SID": LOCAL_ADDRESSES["AU"],
+        "TWILIO_REGULATIONS": json.dumps(local_regulations(), separators=(",", ":")),
         "WEBHOOK_BASE_URL": WEBHOOK_BASE_URL,
         "RESOURCE_TAG": "va-local",
         "POWERTOOLS_SERVICE_NAME": "voice-agents",
@@ -100,6 +143,10 @@ def local_stack(ports: StackPorts | None = None) -> Iterator[LocalStack]:
         account_sid=TWILIO_ACCOUNT_SID, auth_token=TWILIO_AUTH_TOKEN, port=ports.twilio
     ).start()
     twilio.connect_sip_peer(retell)  # a played call's <Sip> to Retell reaches this fake Retell
+    seed_fake_regulatory(twilio)
+    # Each country's purchase rules, as `make stack` and the demo meet them; the tests' reset() turns
+    # them off again (tests switch them on where they exercise them: configure(regulations=True)).
+    twilio.configure(regulations=True)
     aws = aws_started.result()
     try:
         uri = given_uri or (server.uri if server else "")

@@ -269,6 +269,7 @@ OPERATIONS: dict[tuple[str, str], Operation] = {
     ("get", "/api/agents/{agentId}/calls/{callSid}/conversation-recording"): Operation(
         parameter_descriptions=CALL
     ),
+    ("get", "/api/phone-number-options"): Operation(),
     ("get", "/api/notifications"): Operation(),
     ("put", "/api/notifications"): Operation(request_example_event="put_notifications.json"),
     ("post", "/api/notifications/secret"): Operation(),

@@ -23,6 +23,7 @@ from bson import ObjectId
 from local.fakes.twilio_test_credentials import MAGIC_AVAILABLE, MAGIC_UNAVAILABLE
 from smoke.runner import Saga, Undo, check
 from smoke.targets import Target, load_target
+from voice_agents.core.countries import NumberOrder, refuse_unoffered
 from voice_agents.core.errors import NumberUnavailable
 from voice_agents.core.settings import Settings
 from voice_agents.core.tags import agent_tag, llm_tag, retell_agent_name, tag_for, webhook_url
@@ -36,6 +37,8 @@ PROMPT = "You are the smoke test of a voice agents deployment. Say goodbye."
 GREETING = "This is a smoke test."
 # A number bought with test credentials still needs a VoiceUrl: one that names the smoke, never called.
 NO_WEBHOOK_BASE = "https://smoke.invalid"
+# Twilio's magic numbers are US numbers, bought with no bundle or address.
+TEST_ORDER = NumberOrder("US", "local")
 AGENT, LLM = "agent", "LLM"
 NEEDS = """make smoke: skipped (no credentials). It reads, each part optional:
   RETELL_API_KEY [RETELL_BASE_URL]                    Retell: create, publish, read back, delete
@@ -166,13 +169,13 @@ class ProvidersSmoke:
         ).twilio()
         saga.step(
             f"twilio test: buy {MAGIC_AVAILABLE}",
-            lambda: self.expect_ours(numbers.buy(MAGIC_AVAILABLE, voice_url=self.voice_url, tag=self.tag)),
+            lambda: self.buy(numbers, MAGIC_AVAILABLE, TEST_ORDER),
             describe=lambda owned: f"{owned.sid}, VoiceUrl and FriendlyName as sent",
         )
 
         def unavailable() -> str:
             try:
-                numbers.buy(MAGIC_UNAVAILABLE, voice_url=self.voice_url, tag=self.tag)
+                numbers.buy(MAGIC_UNAVAILABLE, order=TEST_ORDER, voice_url=self.voice_url, tag=self.tag)
             except NumberUnavailable as refused:
                 return f"NumberUnavailable ({refused.code})"
             raise AssertionError(f"{MAGIC_UNAVAILABLE} was sold: Twilio should answer 21422")
@@ -185,14 +188,21 @@ class ProvidersSmoke:
 
     def twilio_live(self, saga: Saga, numbers: TwilioNumbers) -> None:
         settings = self.settings
-        kind = f"{settings.phone_number_country} {settings.phone_number_type}"
-        monthly = settings.twilio_number_monthly_cents / 100
+        order = settings.number_order(*settings.default_pair)
+        kind = f"{order.country} {order.number_type}"
+        cents = settings.number_monthly_cents(order.country, order.number_type)
         saga.say(
             f"SMOKE_BUY=1: buying one {kind} number on the live Twilio account. Estimated cost: "
-            f"{monthly:.2f} USD a month (TWILIO_NUMBER_MONTHLY_CENTS={settings.twilio_number_monthly_cents}, "
-            "an estimate: Twilio bills the first month when the number is bought); it is released at once."
+            f"{cents / 100:.2f} USD a month ({cents} cents: the pair's monthlyCents in TWILIO_REGULATIONS, "
+            "else TWILIO_NUMBER_MONTHLY_CENTS; an estimate: Twilio bills the first month when the number "
+            "is bought); it is released at once."
         )
-        [candidate] = saga.step("twilio: search", lambda: numbers.search(limit=1), describe=", ".join)
+        saga.step(
+            "twilio: regulations",
+            lambda: refuse_unoffered(order, settings.number_options()),
+            describe=lambda _: f"{kind}: its bundle and address are configured where Twilio needs them",
+        )
+        [candidate] = saga.step("twilio: search", lambda: numbers.search(order, limit=1), describe=", ".join)
         # Registered before the purchase: a purchase whose answer was lost still carries the tag.
         saga.register(
             "twilio: buy",
@@ -205,7 +215,7 @@ class ProvidersSmoke:
         )
         owned = saga.step(
             "twilio: buy",
-            lambda: self.expect_ours(numbers.buy(candidate, voice_url=self.voice_url, tag=self.tag)),
+            lambda: self.buy(numbers, candidate, order),
             describe=lambda owned: f"{owned.phone_number} {owned.sid}",
         )
 
@@ -221,6 +231,11 @@ class ProvidersSmoke:
             lambda: check(numbers.release(owned.sid), "the number was already released"),
             settles="twilio: buy",
         )
+
+    def buy(self, numbers: TwilioNumbers, phone_number: str, order: NumberOrder) -> OwnedNumber:
+        """Buy with the smoke's VoiceUrl and tag, and check Twilio's answer carries them."""
+        owned = numbers.buy(phone_number, order=order, voice_url=self.voice_url, tag=self.tag)
+        return self.expect_ours(owned)
 
     def expect_ours(self, owned: OwnedNumber) -> OwnedNumber:
         check(owned.voice_url == self.voice_url, f"VoiceUrl reads {owned.voice_url}, sent {self.voice_url}")

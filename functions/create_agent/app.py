@@ -21,8 +21,10 @@ app = build_resolver(runtime.process())
     operation_id="createAgent",
     summary="Create an agent",
     description=(
-        "Creates the Retell LLM and agent, buys a phone number and points it at the agent, and "
-        "stores the agent. When a step fails, what was already created is rolled back. With an "
+        "Creates the Retell LLM and agent, buys a phone number (of `country` and `numberType`, by "
+        "default the deployment's: `GET /api/phone-number-options` lists the pairs offered) and "
+        "points it at the agent, and stores the agent. When a step fails, what was already created "
+        "is rolled back. With an "
         "`Idempotency-Key`, a retry answers what became of the agent the first request created "
         "instead of creating a second one."
     ),
@@ -32,7 +34,9 @@ app = build_resolver(runtime.process())
             400: (
                 "`validation_error`: a bad body (not JSON, not UTF-8, nested too deeply; a missing, "
                 "too long or unknown field; control or bidirectional-override characters in a text "
-                "field; a `voiceId` outside the deployment's allowed voices) or a bad "
+                "field; a `voiceId` outside the deployment's allowed voices; a `country` and "
+                "`numberType` this deployment does not offer, or whose bundle or address "
+                "`TWILIO_REGULATIONS` lacks: nothing was counted or bought) or a bad "
                 "`Idempotency-Key`; `fields` names each."
             ),
             409: (
@@ -52,8 +56,9 @@ app = build_resolver(runtime.process())
                 "`Retry-After` say when one more may be bought. Nothing was bought."
             ),
             500: (
-                "`configuration_error` (with `setting`; e.g. Twilio 21649/21631: set `TWILIO_BUNDLE_SID` "
-                "/ `TWILIO_ADDRESS_SID`) or `internal_error`."
+                "`configuration_error` (with `setting`; e.g. Twilio 21649/21631/21615 refused the "
+                "configured bundle or address: fix `TWILIO_REGULATIONS`, or `TWILIO_BUNDLE_SID` / "
+                "`TWILIO_ADDRESS_SID` for the default pair) or `internal_error`."
             ),
             502: (
                 "`provisioning_failed`, `billing_error` or `upstream_error`: a provider failed at `step`; "

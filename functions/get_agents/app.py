@@ -1,5 +1,6 @@
 """GET /api/agents (the caller's agents, paginated), GET /api/agents/{agentId}, its calls (filtered, as
-JSON or CSV), one call in full, a call's recordings, and GET /api/calls (every agent's calls)."""
+JSON or CSV), one call in full, a call's recordings, GET /api/calls (every agent's calls), and
+GET /api/phone-number-options (the countries and number types a create may ask for)."""
 
 from typing import Annotated, Any, Literal
 
@@ -13,7 +14,7 @@ from voice_agents.core.days import DATE_PATTERN
 from voice_agents.core.observability import logger, tracer
 from voice_agents.core.statuses import CallStatus
 from voice_agents.data.agent_record import AgentRecord
-from voice_agents.flows.agents import reads
+from voice_agents.flows.agents import numbers, reads
 from voice_agents.flows.history import export, search, usage
 from voice_agents.flows.history.filters import FIELD_PATTERN, CallQuery
 from voice_agents.http.requests import owner_id, wants_csv
@@ -26,7 +27,7 @@ from voice_agents.http.resolver import (
     build_resolver,
     csv_response,
 )
-from voice_agents.models.agents import Agent, AgentPage
+from voice_agents.models.agents import Agent, AgentPage, PhoneNumberOptions
 from voice_agents.models.calls import CallDetail, CallPage, RecordingLink
 from voice_agents.models.usage import Usage
 
@@ -91,7 +92,29 @@ def list_agents(
     limit: Annotated[int, Query(ge=1, le=100)] = 20,
     cursor: Annotated[str | None, Query(pattern=reads.CURSOR_PATTERN)] = None,
 ) -> AgentPage:
-    return reads.list_agents(owner_id=owner_id(app), limit=limit, cursor=cursor, store=runtime.store())
+    return reads.list_agents(
+        owner_id=owner_id(app),
+        limit=limit,
+        cursor=cursor,
+        store=runtime.store(),
+        default_pair=runtime.settings().default_pair,
+    )
+
+
+@app.get(
+    "/api/phone-number-options",
+    operation_id="listPhoneNumberOptions",
+    summary="Countries and number types a create may ask for",
+    description=(
+        "The `country` and `numberType` pairs this deployment can buy a number of (its default, "
+        "`PHONE_NUMBER_COUNTRY`/`PHONE_NUMBER_TYPE`, first with `default: true`, then the pairs "
+        "`TWILIO_REGULATIONS` configures, by country and type). A create asking for any other pair "
+        "is a 400."
+    ),
+    responses=answers({200: "The pairs offered."}, dict(SERVER_ANSWERS)),
+)
+def list_phone_number_options() -> PhoneNumberOptions:
+    return numbers.phone_number_options(runtime.settings())
 
 
 @app.get(
@@ -109,7 +132,9 @@ def list_agents(
     ),
 )
 def get_agent(agentId: str) -> Response[str]:
-    found = reads.get_agent(agentId, owner_id=owner_id(app), store=runtime.store())
+    found = reads.get_agent(
+        agentId, owner_id=owner_id(app), store=runtime.store(), default_pair=runtime.settings().default_pair
+    )
     return agent_response(found.agent, found.etag)
 
 
@@ -271,7 +296,8 @@ def get_call_recording(agentId: str, callSid: str):
         "today): the calls that came in that day, their seconds and started minutes, and their cost "
         "in whole US cents: Retell's, Twilio's price of the minutes (read from Twilio minutes after "
         "each call; `unpricedCalls` counts the calls still without it) and the number's monthly "
-        "rental (`TWILIO_NUMBER_MONTHLY_CENTS`) spread over each month's days. Each amount is rounded "
+        "rental (its country and type's `monthlyCents` in `TWILIO_REGULATIONS`, else "
+        "`TWILIO_NUMBER_MONTHLY_CENTS`) spread over each month's days. Each amount is rounded "
         "once, from exact sums."
     ),
     responses=answers(
@@ -291,7 +317,8 @@ def get_usage(agentId: str, from_: FromDate = None, to: ToDate = None, timezone:
         from_date=from_,
         to_date=to,
         timezone=timezone,
-        number_monthly_cents=runtime.settings().twilio_number_monthly_cents,
+        number_monthly_cents=runtime.settings().number_monthly_cents,
+        default_pair=runtime.settings().default_pair,
         store=runtime.store(),
     )
 

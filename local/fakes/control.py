@@ -94,10 +94,23 @@ class FakeControl:
     def calls(self) -> dict[str, int]:
         return cast(dict[str, int], self._send("GET", "/__control/calls"))
 
-    def configure(self, require_bundle: bool = False, require_address: bool = False) -> JsonObject:
-        """Twilio only: whether buying a number needs a BundleSid / an AddressSid."""
-        config = {"require_bundle": require_bundle, "require_address": require_address}
+    def configure(
+        self, require_bundle: bool = False, require_address: bool = False, regulations: bool = False
+    ) -> JsonObject:
+        """Twilio only: whether buying a number needs a BundleSid / an AddressSid, or (regulations)
+        what its country's rules need, checked against the seeded bundles and addresses."""
+        config = {
+            "require_bundle": require_bundle,
+            "require_address": require_address,
+            "regulations": regulations,
+        }
         return cast(JsonObject, self._send("POST", "/__control/config", config))
+
+    def seed_regulatory(self, bundles: list[JsonObject], addresses: list[JsonObject]) -> JsonObject:
+        """Twilio only: add bundles {sid, iso_country, number_type, status?} and addresses {sid,
+        iso_country} to the account's registry; the registry after."""
+        seed = {"bundles": bundles, "addresses": addresses}
+        return cast(JsonObject, self._send("POST", "/__control/regulatory", seed))
 
     def end_call(
         self,

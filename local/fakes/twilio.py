@@ -2,8 +2,9 @@
 
 Shapes follow twilio-oai `twilio_api_v2010.json`. One account, HTTP Basic auth (account SID + auth
 token). Every error body is `{code, message, more_info, status}`. The fake offers a fixed inventory per
-country and number type (AU mobile: 200 numbers from +61480000000); numbers the account owns are not
-offered, released numbers are offered again.
+country and number type (`local.fakes.twilio_numbers`; AU mobile: 200 numbers from +61480000000), and
+answers 404 for a type Twilio does not sell in a country; numbers the account owns are not offered,
+released numbers are offered again.
 
 Operations (the fault-injection keys): search_numbers, buy_number, list_numbers, fetch_number,
 update_number, release_number, fetch_call, list_calls, update_call, fetch_recording,
@@ -45,8 +46,12 @@ Error codes it answers with:
     21421 400  PhoneNumber missing or not E.164 (Twilio's "PhoneNumber is invalid"; the fake has no
                AreaCode purchase, and the stored material names no separate "missing" code)
     21422 400  PhoneNumber not in the inventory, or already owned
-    21649 400  configure(require_bundle=True) and no BundleSid
-    21631 400  configure(require_address=True) and no AddressSid
+    21649 400  configure(require_bundle=True) and no BundleSid; with configure(regulations=True), a
+               number whose country needs a bundle bought without a twilio-approved one of its
+               country and type (local.fakes.twilio_numbers has the rules and the registry)
+    21631 400  configure(require_address=True) and no AddressSid; with regulations, a number that needs
+               an address bought without one of the account's
+    21615 400  with regulations, a number that needs an address in its country bought with another
     20002 400  FriendlyName longer than 64 characters
     20001 400  any other malformed parameter (bad SID, method, boolean, URL, page size, pattern);
                a call update with both Twiml and Url, or with none of Twiml, Url and Status
@@ -82,6 +87,7 @@ from local.fakes.server import (
     route,
     silent_wav,
 )
+from local.fakes.twilio_numbers import BLOCK_OF_NUMBER, INVENTORY, SOLD, NumberBlock, RegulatoryRegistry
 from local.fakes.twilio_test_credentials import answer_test_request, is_test_pair
 from local.fakes.twiml import DOCUMENT_PARSE_FAILURE, TwimlError, parse
 from local.fakes.voice import (
@@ -122,49 +128,6 @@ _KEYPAD = {
 }
 
 
-@dataclass(frozen=True)
-class NumberBlock:
-    """A run of consecutive numbers the fake offers for one country and number type."""
-
-    iso_country: str
-    number_type: str  # as in the URL: Mobile, Local or TollFree
-    first: int  # the first number's E.164 digits
-    count: int
-    address_requirements: str  # none | any | local | foreign
-    voice: bool = True
-    sms: bool = False
-    mms: bool = False
-    fax: bool = False
-    locality: str | None = None
-    region: str | None = None
-
-    def numbers(self) -> list[str]:
-        return [f"+{self.first + offset}" for offset in range(self.count)]
-
-    @property
-    def capabilities(self) -> dict[str, bool]:
-        return {"voice": self.voice, "sms": self.sms, "mms": self.mms, "fax": self.fax}
-
-    @property
-    def resource_type(self) -> str:
-        return {"Mobile": "mobile", "Local": "local", "TollFree": "toll-free"}[self.number_type]
-
-
-INVENTORY: tuple[NumberBlock, ...] = (
-    NumberBlock("AU", "Mobile", 61_480_000_000, 200, "any", sms=True),
-    NumberBlock("AU", "Local", 61_290_000_000, 50, "any", fax=True, locality="Sydney"),
-    NumberBlock("AU", "TollFree", 611_800_000_000, 20, "none"),
-    NumberBlock(
-        "US", "Local", 1_415_555_0100, 50, "none", sms=True, mms=True, locality="San Francisco", region="CA"
-    ),
-    NumberBlock("US", "TollFree", 1_888_555_0100, 20, "none", sms=True),
-    NumberBlock("GB", "Mobile", 44_7700_900_000, 50, "any", sms=True),
-)
-_BLOCK_OF_NUMBER: dict[str, NumberBlock] = {
-    number: block for block in INVENTORY for number in block.numbers()
-}
-
-
 @dataclass
 class VoiceConfig:
     """How played calls reach the outside: the webhook timeout, and where SIP legs to Retell go."""
@@ -180,6 +143,8 @@ class TwilioConfig:
 
     require_bundle: bool = False
     require_address: bool = False
+    # Each country's rules, against the seeded bundles and addresses (twilio_numbers).
+    regulations: bool = False
 
 
 class FakeTwilio(FakeServer):
@@ -206,6 +171,7 @@ class FakeTwilio(FakeServer):
         self._dial_outcomes: dict[str, DialOutcome] = {}
         self._voice_config = VoiceConfig()
         self._sip_peer: SipPeer | None = None  # wiring, not state: reset() keeps it
+        self._regulatory = RegulatoryRegistry()  # wiring too: the local stack seeds it once
 
     # -- state and configuration ---------------------------------------------------------------------
 
@@ -215,9 +181,16 @@ class FakeTwilio(FakeServer):
         with self._lock:
             return copy.deepcopy(self._owned)
 
-    def configure(self, require_bundle: bool = False, require_address: bool = False) -> None:
+    def configure(
+        self, require_bundle: bool = False, require_address: bool = False, regulations: bool = False
+    ) -> None:
         with self._lock:
-            self._config = TwilioConfig(require_bundle=require_bundle, require_address=require_address)
+            self._config = TwilioConfig(require_bundle, require_address, regulations)
+
+    def seed_regulatory(self, bundles: list[JsonObject], addresses: list[JsonObject]) -> None:
+        """The account's bundles and addresses (``twilio_numbers.RegulatoryRegistry.seed``)."""
+        with self._lock:
+            self._regulatory.seed(bundles, addresses)
 
     def _state_snapshot(self) -> JsonObject:
         return {"owned": self._owned, "config": asdict(self._config)}
@@ -281,7 +254,7 @@ class FakeTwilio(FakeServer):
             number = next((each for each in self._owned.values() if each["phone_number"] == to_number), None)
             if number is None:
                 raise ValueError(f"{to_number} is not a number of this account")
-            block = _BLOCK_OF_NUMBER.get(to_number)
+            block = BLOCK_OF_NUMBER.get(to_number)
             played = PlayedCall(
                 sid=self._call_sids.new(),
                 caller=from_number,
@@ -392,6 +365,8 @@ class FakeTwilio(FakeServer):
         call = r"/__control/calls/(?P<sid>[^/]+)"
         return [
             route("POST", r"/__control/config", "control_config", self._control_config),
+            route("POST", r"/__control/regulatory", "control_regulatory", self._control_regulatory),
+            route("GET", r"/__control/regulatory", "control_regulatory", self._control_regulatory),
             route("POST", r"/__control/voice_config", "control_voice_config", self._control_voice_config),
             route("POST", r"/__control/dial_outcomes", "control_dial_outcomes", self._control_dial_outcome),
             route("GET", r"/__control/voice", "control_voice", lambda _: json_response(200, self.voice())),
@@ -472,12 +447,21 @@ class FakeTwilio(FakeServer):
         except LookupError as error:
             return json_response(404, {"error": str(error.args[0])})
 
+    def _control_regulatory(self, request: Request) -> Response:
+        """POST `{bundles?: [{sid, iso_country, number_type, status?}], addresses?: [{sid, iso_country}]}`
+        adds to the registry; GET reads it."""
+        if request.method == "POST":
+            seed = request.json_object()
+            self.seed_regulatory(seed.get("bundles") or [], seed.get("addresses") or [])
+        with self._lock:
+            return json_response(200, self._regulatory.snapshot())
+
     def _control_config(self, request: Request) -> Response:
         """`{require_bundle?, require_address?}`: the keys given change, the others stay."""
         changes = request.json_object()
-        unknown = set(changes) - {"require_bundle", "require_address"}
+        unknown = set(changes) - {"require_bundle", "require_address", "regulations"}
         if unknown or not all(isinstance(value, bool) for value in changes.values()):
-            raise ValueError("config takes booleans require_bundle and require_address")
+            raise ValueError("config takes booleans require_bundle, require_address and regulations")
         with self._lock:
             self._config = TwilioConfig(**{**asdict(self._config), **changes})
             return json_response(200, asdict(self._config))
@@ -548,6 +532,8 @@ class FakeTwilio(FakeServer):
     def _search_numbers(self, request: Request) -> Response:
         country = request.path_params["country"].upper()
         number_type = request.path_params["number_type"]
+        if (country, number_type) not in SOLD:  # Twilio's answer for a type it does not sell there
+            return self._error(404, None, None, request)
         page_size = _page_size(request)
         keep = _search_filter(request)
         owned = {resource["phone_number"] for resource in self._owned.values()}
@@ -576,10 +562,12 @@ class FakeTwilio(FakeServer):
         if not _E164.fullmatch(phone_number):
             raise ProviderError(400, f"PhoneNumber {phone_number} is invalid.", PHONE_NUMBER_INVALID)
         settings = _number_settings(form)
-        block = _BLOCK_OF_NUMBER.get(phone_number)
+        block = BLOCK_OF_NUMBER.get(phone_number)
         owned = any(resource["phone_number"] == phone_number for resource in self._owned.values())
         if block is None or owned:
             raise ProviderError(400, "PhoneNumber is not available", PHONE_NUMBER_NOT_AVAILABLE)
+        if self._config.regulations:
+            self._regulatory.refuse_purchase(block, settings.get("bundle_sid"), settings.get("address_sid"))
         if self._config.require_bundle and not settings.get("bundle_sid"):
             raise ProviderError(
                 400,

@@ -94,7 +94,7 @@ def main(argv: list[str] | None = None) -> int:
     with local_stack() as stack:
         for key, value in stack.environment().items():
             os.environ[key] = value
-        for key in ("SECRETS_ARN", "TWILIO_BUNDLE_SID", "TWILIO_ADDRESS_SID"):
+        for key in ("SECRETS_ARN",):
             os.environ.pop(key, None)
         os.environ.setdefault("POWERTOOLS_LOG_LEVEL", "INFO")  # the template's default LogLevel
         # One owner creates every run: time the create (its purchase reserved), not the budget.
@@ -242,7 +242,9 @@ def measure_primitives(stack: LocalStack) -> dict[str, float]:
         ),
         "mongo_find_one": median_ms(lambda: store.get(scratch)),
         "retell_get_llm_http": median_ms(lambda: services.retell.get_llm(llm_id)),
-        "twilio_search_http": median_ms(services.twilio.search),
+        "twilio_search_http": median_ms(
+            lambda: services.twilio.search(services.settings.number_order(*services.settings.default_pair))
+        ),
         "thread_pool_of_two": median_ms(pool_of_two),
         "clock_now": median_ms(now),
     }

@@ -570,7 +570,7 @@ def main(argv: list[str] | None = None) -> int:
     with local_stack() as stack, open(os.devnull, "w") as log_sink:
         for key, value in stack.environment().items():
             os.environ[key] = value
-        for key in ("SECRETS_ARN", "TWILIO_BUNDLE_SID", "TWILIO_ADDRESS_SID"):
+        for key in ("SECRETS_ARN",):
             os.environ.pop(key, None)
         os.environ["POWERTOOLS_LOG_LEVEL"] = "WARNING"
         os.environ["POWERTOOLS_METRICS_DISABLED"] = "true"

@@ -449,7 +449,7 @@ def main(argv: list[str] | None = None) -> int:
     with local_stack() as stack:
         for key, value in stack.environment().items():
             os.environ[key] = value
-        for key in ("SECRETS_ARN", "TWILIO_BUNDLE_SID", "TWILIO_ADDRESS_SID"):
+        for key in ("SECRETS_ARN",):
             os.environ.pop(key, None)
         os.environ.setdefault("POWERTOOLS_LOG_LEVEL", "INFO")  # the template's default LogLevel
         print(

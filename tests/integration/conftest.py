@@ -26,7 +26,7 @@ def env(stack: LocalStack, monkeypatch: pytest.MonkeyPatch) -> Iterator[LocalSta
     """The handlers' environment pointed at the stack, an empty database and fresh fakes."""
     for key, value in stack.environment().items():
         monkeypatch.setenv(key, value)
-    for key in (*SECRET_ARN_VARIABLES, "TWILIO_BUNDLE_SID", "TWILIO_ADDRESS_SID"):
+    for key in SECRET_ARN_VARIABLES:  # the stack sets the bundle and address its default pair needs
         monkeypatch.delenv(key, raising=False)
     stack.reset()
     client: MongoClient = MongoClient(stack.mongodb_uri)

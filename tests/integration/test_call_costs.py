@@ -5,6 +5,7 @@ Twilio's and the number's rental, in whole cents rounded once, for the agent's o
 
 from __future__ import annotations
 
+import json
 import math
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
@@ -15,7 +16,13 @@ import pytest
 from bson import ObjectId
 
 from local.invoke import http_event, invoke, json_body
-from local.stack import TWILIO_ACCOUNT_SID, TWILIO_AUTH_TOKEN
+from local.stack import (
+    LOCAL_ADDRESSES,
+    LOCAL_BUNDLES,
+    TWILIO_ACCOUNT_SID,
+    TWILIO_AUTH_TOKEN,
+    local_regulations,
+)
 from tests.integration.faults import run_reconciler
 from tests.integration.spec_schemas import twilio_spec
 from tests.integration.test_call_path import bearer, create, place, retell_call_id
@@ -157,6 +164,24 @@ def holding_since(db: Any, agent: dict[str, Any], moment: datetime) -> None:
 
 def by_date(answer: dict[str, Any]) -> dict[str, dict[str, Any]]:
     return {day.pop("date"): day for day in answer["days"]}
+
+
+def test_usage_rents_the_number_at_its_country_and_types_price(env, db, monkeypatch):
+    # Given AU mobile numbers priced in TWILIO_REGULATIONS (3,000 cents: 100 a day of a 30-day
+    # month), over the single TWILIO_NUMBER_MONTHLY_CENTS
+    monkeypatch.setenv("TWILIO_NUMBER_MONTHLY_CENTS", "3100")
+    au_mobile = {"bundleSid": LOCAL_BUNDLES[("AU", "mobile")], "addressSid": LOCAL_ADDRESSES["AU"]}
+    regulations = local_regulations() | {"AU/mobile": {**au_mobile, "monthlyCents": 3000}}
+    monkeypatch.setenv("TWILIO_REGULATIONS", json.dumps(regulations))
+    agent = create_agent(key="usage")
+    holding_since(db, agent, sydney("2026-11-02T09:00"))
+
+    response = usage(
+        agent["id"], **{"from": "2026-11-02", "to": "2026-11-02", "timezone": "Australia/Sydney"}
+    )
+
+    assert response["statusCode"] == 200, response["body"]
+    assert json_body(response)["days"][0]["numberCents"] == 100
 
 
 def test_usage_adds_up_calls_minutes_and_costs_per_day_in_whole_cents(env, db, monkeypatch):

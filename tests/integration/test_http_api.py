@@ -33,6 +33,7 @@ CREATE_BODY = json.loads(load_event("create_agent.json")["body"])
 DESIGNED_ROUTES = {
     ("POST", "/api/agents", "create_agent", "JwtAuthorizer"),
     ("GET", "/api/agents", "get_agents", "JwtAuthorizer"),
+    ("GET", "/api/phone-number-options", "get_agents", "JwtAuthorizer"),
     ("GET", "/api/agents/{agentId}", "get_agents", "JwtAuthorizer"),
     ("DELETE", "/api/agents/{agentId}", "delete_agent", "JwtAuthorizer"),
     ("PATCH", "/api/agents/{agentId}", "update_agent", "JwtAuthorizer"),
@@ -183,6 +184,21 @@ def test_the_health_route_of_a_deployment_whose_settings_are_broken_is_503(clien
     response = client.get("/api/webhooks/health")
 
     assert response.status_code == 503 and response.json() == {"status": "misconfigured"}
+
+
+def test_the_dashboard_reads_the_phone_number_options_and_creates_in_one(client, env):
+    # Given the options the local stack offers, read with the dashboard's token
+    assert client.get("/api/phone-number-options").status_code == 401
+    options = client.get("/api/phone-number-options", headers=bearer()).json()["options"]
+    assert options[0] == {"country": "AU", "numberType": "mobile", "default": True}
+    gb_mobile = {"country": "GB", "numberType": "mobile"}
+    assert {**gb_mobile, "default": False} in options
+
+    # When one is chosen, Then the agent holds a number of that pair
+    response = client.post("/api/agents", json={**CREATE_BODY, **gb_mobile}, headers=bearer())
+    assert response.status_code == 201, response.text
+    assert {name: response.json()[name] for name in gb_mobile} == gb_mobile
+    assert response.json()["phoneNumber"].startswith("+447")
 
 
 # ---------------------------------------------------------------- auth

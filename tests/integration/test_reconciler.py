@@ -21,9 +21,12 @@ from tests.integration.faults import (
 from tests.integration.leaks import leaks
 from tests.integration.workers import run_in_processes
 from voice_agents import runtime
+from voice_agents.core.countries import NumberOrder
 from voice_agents.data.deployment import write_marker
 from voice_agents.providers.twilio import TwilioNumbers
 from voice_agents.repair import reconciler
+
+AU_MOBILE = NumberOrder("AU", "mobile")  # the stack's default pair: the fake asks no bundle of it
 
 pytestmark = pytest.mark.integration
 
@@ -46,7 +49,7 @@ def test_two_reconcilers_at_once_repair_everything_exactly_once(env, db, monkeyp
     for _ in range(3):
         crashed_create()
     unrecorded = runtime.twilio().buy(
-        "+61480000150", voice_url="https://example.invalid/x", tag=f"va-local:{ObjectId()}"
+        "+61480000150", order=AU_MOBILE, voice_url="https://example.invalid/x", tag=f"va-local:{ObjectId()}"
     )
     let_time_pass(env)
     owned, agents, llms = len(env.twilio.owned), len(env.retell.agents), len(env.retell.llms)
@@ -155,9 +158,16 @@ def test_numbers_without_our_tag_are_never_touched(env, db):
     write_marker(runtime.store(), "va-local")  # so that the sweep runs
     twilio = runtime.twilio()
     foreign = [
-        twilio.buy("+61480000101", voice_url="https://pbx.example.com/in", tag="Reception line"),
-        twilio.buy("+61480000102", voice_url="https://pbx.example.com/in", tag=f"va-prod:{ObjectId()}"),
-        twilio.buy("+61480000103", voice_url="https://pbx.example.com/in", tag=""),
+        twilio.buy(
+            "+61480000101", order=AU_MOBILE, voice_url="https://pbx.example.com/in", tag="Reception line"
+        ),
+        twilio.buy(
+            "+61480000102",
+            order=AU_MOBILE,
+            voice_url="https://pbx.example.com/in",
+            tag=f"va-prod:{ObjectId()}",
+        ),
+        twilio.buy("+61480000103", order=AU_MOBILE, voice_url="https://pbx.example.com/in", tag=""),
     ]
 
     report = run_reconciler()

@@ -17,16 +17,23 @@ from tests.integration.test_reconciler import crashed_create
 from tests.integration.test_reconciler_safety import configure, legacy_record, new_agent, past
 from voice_agents import runtime
 from voice_agents.core.clock import now
+from voice_agents.core.countries import NumberOrder
 from voice_agents.core.errors import StoreError
 from voice_agents.core.tags import retell_agent_name
 from voice_agents.data.agents import AgentStore
 from voice_agents.repair.reconciler import REPAIR_BACKOFF, ReconcileIncomplete
 
+AU_MOBILE = NumberOrder("AU", "mobile")  # the stack's default pair: the fake asks no bundle of it
+
 pytestmark = pytest.mark.integration
 
 
 def tagged_number(phone: str, agent_id: Any) -> str:
-    return runtime.twilio().buy(phone, voice_url="https://legacy.example/x", tag=f"va-local:{agent_id}").sid
+    return (
+        runtime.twilio()
+        .buy(phone, order=AU_MOBILE, voice_url="https://legacy.example/x", tag=f"va-local:{agent_id}")
+        .sid
+    )
 
 
 def tagged_llm(agent_id: Any) -> str:

@@ -23,9 +23,12 @@ from tests.integration.faults import run_reconciler
 from tests.integration.test_reconciler_safety import NO_REMOVALS, configure, new_agent, removals
 from voice_agents import runtime
 from voice_agents.core.clock import now
+from voice_agents.core.countries import NumberOrder
 from voice_agents.core.tags import health_url
 from voice_agents.data.deployment import write_marker
 from voice_agents.repair import operate
+
+AU_MOBILE = NumberOrder("AU", "mobile")  # the stack's default pair: the fake asks no bundle of it
 
 pytestmark = pytest.mark.integration
 
@@ -272,6 +275,7 @@ def unaccounted_numbers(count: int) -> list[str]:
     return [
         twilio.buy(
             f"+6148000019{i}",
+            order=AU_MOBILE,
             voice_url="https://old.example/x",
             tag=f"va-local:{ObjectId.from_datetime(now() - timedelta(days=3, minutes=i))}",
         ).sid

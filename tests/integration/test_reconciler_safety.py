@@ -22,8 +22,11 @@ from tests.integration.test_reconciler import crashed_create
 from voice_agents import runtime
 from voice_agents.core import clock as store_module
 from voice_agents.core.clock import now
+from voice_agents.core.countries import NumberOrder
 from voice_agents.core.tags import retell_agent_name
 from voice_agents.repair import operate
+
+AU_MOBILE = NumberOrder("AU", "mobile")  # the stack's default pair: the fake asks no bundle of it
 
 pytestmark = pytest.mark.integration
 
@@ -116,7 +119,7 @@ def test_a_reconciler_on_another_deployments_database_does_nothing(
         new_agent()
     failed_id = ObjectId()
     number = runtime.twilio().buy(
-        "+61480000170", voice_url="https://a.example/x", tag=f"va-local:{failed_id}"
+        "+61480000170", order=AU_MOBILE, voice_url="https://a.example/x", tag=f"va-local:{failed_id}"
     )
     db.agents.insert_one(
         legacy_record(
@@ -184,7 +187,9 @@ def test_without_a_marker_only_records_carrying_our_tag_are_repaired(env, db):
         {"_id": ObjectId(ours["id"])}, {"$set": {"status": "deleting", "repairAfter": past()}}
     )
     theirs_id = ObjectId()
-    theirs = runtime.twilio().buy("+61480000171", voice_url="https://b.example/x", tag=f"va-prod:{theirs_id}")
+    theirs = runtime.twilio().buy(
+        "+61480000171", order=AU_MOBILE, voice_url="https://b.example/x", tag=f"va-prod:{theirs_id}"
+    )
     db.agents.insert_one(
         legacy_record(theirs_id, status="failed", tag=f"va-prod:{theirs_id}", twilioPhoneNumberSid=theirs.sid)
     )
@@ -245,7 +250,9 @@ def test_unaccounted_resources_are_reported_and_released_only_by_the_operator(en
     live_agent = live(env)
     old_tag = f"va-local:{ObjectId.from_datetime(now() - timedelta(days=3))}"
     twilio, retell = runtime.twilio(), runtime.retell()
-    old_number = twilio.buy("+61480000180", voice_url="https://old.example/x", tag=old_tag).sid
+    old_number = twilio.buy(
+        "+61480000180", order=AU_MOBILE, voice_url="https://old.example/x", tag=old_tag
+    ).sid
     old_llm = retell.create_llm(prompt="old", begin_message=None, tag=old_tag)
     old_agent = retell.create_agent(
         llm_id=old_llm,
@@ -254,7 +261,7 @@ def test_unaccounted_resources_are_reported_and_released_only_by_the_operator(en
         agent_name=retell_agent_name(old_tag, "Old"),
     )
     recent_number = twilio.buy(
-        "+61480000181", voice_url="https://new.example/x", tag=f"va-local:{ObjectId()}"
+        "+61480000181", order=AU_MOBILE, voice_url="https://new.example/x", tag=f"va-local:{ObjectId()}"
     ).sid
     capsys.readouterr()
 

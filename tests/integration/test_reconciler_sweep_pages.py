@@ -14,10 +14,13 @@ from local.invoke import LambdaContext, create_active_agent, http_event
 from tests.integration.emf import emitted_metrics
 from tests.integration.faults import run_reconciler
 from voice_agents import runtime
+from voice_agents.core.countries import NumberOrder
 from voice_agents.data import sweep_cursors
 from voice_agents.repair import listings as sweep
 from voice_agents.repair import reconciler
 from voice_agents.repair import sweep as sweeping
+
+AU_MOBILE = NumberOrder("AU", "mobile")  # the stack's default pair: the fake asks no bundle of it
 
 pytestmark = pytest.mark.integration
 
@@ -121,7 +124,7 @@ def test_a_stored_cursor_that_cannot_be_used_lists_from_the_first_page_and_remov
     # Given live agents, a failed one whose resources remain, and a number whose tag names no record
     live, failed = agents_with_one_failed(db, active=2)
     unaccounted = runtime.twilio().buy(
-        "+61480000190", voice_url="https://x.example/in", tag=f"va-local:{ObjectId()}"
+        "+61480000190", order=AU_MOBILE, voice_url="https://x.example/in", tag=f"va-local:{ObjectId()}"
     )
     monkeypatch.setattr(sweep, "PAGE_SIZE", PAGE)
     # and stored cursors from an earlier pass that Twilio and Retell no longer accept, or that

@@ -34,6 +34,7 @@ PROVIDER_STEPS = [
     "retell: delete LLM",
     "twilio test: buy +15005550006",
     "twilio test: buy +15005550000",
+    "twilio: regulations",
     "twilio: search",
     "twilio: buy",
     "twilio: check VoiceUrl",

@@ -26,6 +26,7 @@ from voice_agents.core.errors import (
     UpstreamTimeout,
 )
 from voice_agents.core.retry import MIN_CALL_SECONDS, finish_by
+from voice_agents.core.settings import Settings
 from voice_agents.providers.retell import RetellClient
 from voice_agents.providers.twilio import BudgetedHttpClient, RedirectingHttpClient, TwilioNumbers
 
@@ -34,6 +35,8 @@ pytestmark = pytest.mark.integration
 AU_MOBILE = re.compile(r"\+614\d{8}")
 VOICE_URL = f"{WEBHOOK_BASE_URL}/api/webhooks/twilio/6740a1b2c3d4e5f6a7b8c9d0"
 TAG = "va-local:6740a1b2c3d4e5f6a7b8c9d0"
+# The deployment's default pair with no bundle or address: TWILIO_BUNDLE_SID / TWILIO_ADDRESS_SID's.
+ORDER = Settings().number_order("AU", "mobile")
 
 
 def twilio_numbers(base_url: str, *, timeout_seconds: float = 3.0, **overrides: Any) -> TwilioNumbers:
@@ -42,10 +45,6 @@ def twilio_numbers(base_url: str, *, timeout_seconds: float = 3.0, **overrides: 
         "auth_token": TWILIO_AUTH_TOKEN,
         "base_url": base_url,
         "timeout_seconds": timeout_seconds,
-        "country": "AU",
-        "number_type": "mobile",
-        "bundle_sid": None,
-        "address_sid": None,
         "sleep": lambda _seconds: None,  # retries without waiting
     }
     options.update(overrides)
@@ -99,7 +98,7 @@ def capture_server() -> Iterator[ThreadingHTTPServer]:
 
 def test_search_returns_au_mobile_numbers_from_the_fake(env, numbers):
     # When the adapter searches
-    found = numbers.search(limit=3)
+    found = numbers.search(ORDER, limit=3)
 
     # Then the fake answered with voice-enabled AU mobile numbers
     assert len(found) == 3
@@ -109,10 +108,10 @@ def test_search_returns_au_mobile_numbers_from_the_fake(env, numbers):
 
 def test_buy_sets_the_voice_url_and_tag_on_the_fake(env, numbers):
     # Given a candidate from the search
-    candidate = numbers.search(limit=1)[0]
+    candidate = numbers.search(ORDER, limit=1)[0]
 
     # When it is bought with its webhook and tag
-    owned = numbers.buy(candidate, voice_url=VOICE_URL, tag=TAG)
+    owned = numbers.buy(candidate, order=ORDER, voice_url=VOICE_URL, tag=TAG)
 
     # Then the fake's account owns it, pointing at the webhook, named by the tag
     assert owned.phone_number == candidate and owned.sid.startswith("PN")
@@ -125,12 +124,14 @@ def test_buy_sets_the_voice_url_and_tag_on_the_fake(env, numbers):
 
 
 def test_buy_passes_the_configured_bundle_and_address(env):
-    # Given an account that requires both, and the adapter configured with both
+    # Given an account that requires both, and an order that carries both
     env.twilio.configure(require_bundle=True, require_address=True)
-    adapter = twilio_numbers(env.twilio.base_url, bundle_sid="BU" + "a1" * 16, address_sid="AD" + "b2" * 16)
+    adapter = twilio_numbers(env.twilio.base_url)
+    settings = Settings(TWILIO_BUNDLE_SID="BU" + "a1" * 16, TWILIO_ADDRESS_SID="AD" + "b2" * 16)
+    order = settings.number_order("AU", "mobile")
 
     # When a number is bought
-    owned = adapter.buy(adapter.search(limit=1)[0], voice_url=VOICE_URL, tag=TAG)
+    owned = adapter.buy(adapter.search(order, limit=1)[0], order=order, voice_url=VOICE_URL, tag=TAG)
 
     # Then the purchase carried them
     number = env.twilio.owned[owned.sid]
@@ -140,9 +141,9 @@ def test_buy_passes_the_configured_bundle_and_address(env):
 
 def test_find_by_tag_finds_only_the_tagged_number(env, numbers):
     # Given two numbers bought under two tags
-    first, second = numbers.search(limit=2)
-    mine = numbers.buy(first, voice_url=VOICE_URL, tag=TAG)
-    numbers.buy(second, voice_url=VOICE_URL, tag="va-local:other")
+    first, second = numbers.search(ORDER, limit=2)
+    mine = numbers.buy(first, order=ORDER, voice_url=VOICE_URL, tag=TAG)
+    numbers.buy(second, order=ORDER, voice_url=VOICE_URL, tag="va-local:other")
 
     # When the adapter looks for the first tag
     found = numbers.find_by_tag(TAG)
@@ -154,7 +155,7 @@ def test_find_by_tag_finds_only_the_tagged_number(env, numbers):
 
 def test_configure_webhook_changes_the_voice_url(env, numbers):
     # Given an owned number
-    owned = numbers.buy(numbers.search(limit=1)[0], voice_url=VOICE_URL, tag=TAG)
+    owned = numbers.buy(numbers.search(ORDER, limit=1)[0], order=ORDER, voice_url=VOICE_URL, tag=TAG)
 
     # When its webhook is re-pointed
     new_url = "https://api.example.test/api/webhooks/twilio/6740a1b2c3d4e5f6a7b8c9d0"
@@ -168,7 +169,7 @@ def test_configure_webhook_changes_the_voice_url(env, numbers):
 
 def test_release_returns_true_then_false_once_already_released(env, numbers):
     # Given an owned number
-    owned = numbers.buy(numbers.search(limit=1)[0], voice_url=VOICE_URL, tag=TAG)
+    owned = numbers.buy(numbers.search(ORDER, limit=1)[0], order=ORDER, voice_url=VOICE_URL, tag=TAG)
 
     # When it is released twice
     first = numbers.release(owned.sid)
@@ -183,10 +184,10 @@ def test_release_returns_true_then_false_once_already_released(env, numbers):
 
 def test_a_page_of_tagged_numbers_holds_only_this_deployments_tags(env, numbers):
     # Given numbers tagged by this deployment and one that is not
-    first, second, third = numbers.search(limit=3)
-    a = numbers.buy(first, voice_url=VOICE_URL, tag="va-local:a")
-    b = numbers.buy(second, voice_url=VOICE_URL, tag="va-local:b")
-    numbers.buy(third, voice_url=VOICE_URL, tag="someone-else")
+    first, second, third = numbers.search(ORDER, limit=3)
+    a = numbers.buy(first, order=ORDER, voice_url=VOICE_URL, tag="va-local:a")
+    b = numbers.buy(second, order=ORDER, voice_url=VOICE_URL, tag="va-local:b")
+    numbers.buy(third, order=ORDER, voice_url=VOICE_URL, tag="someone-else")
 
     # When the sweep lists a page by prefix
     page, next_cursor = numbers.tagged_numbers_page("va-local:", None, page_size=1000)
@@ -252,12 +253,12 @@ def test_another_base_url_uses_the_redirecting_client(env):
 
 def test_buying_a_number_already_taken_is_number_unavailable(env, numbers):
     # Given a number somebody (here: us) already bought
-    candidate = numbers.search(limit=1)[0]
-    numbers.buy(candidate, voice_url=VOICE_URL, tag=TAG)
+    candidate = numbers.search(ORDER, limit=1)[0]
+    numbers.buy(candidate, order=ORDER, voice_url=VOICE_URL, tag=TAG)
 
     # When it is bought again
     with pytest.raises(NumberUnavailable) as raised:
-        numbers.buy(candidate, voice_url=VOICE_URL, tag=TAG)
+        numbers.buy(candidate, order=ORDER, voice_url=VOICE_URL, tag=TAG)
 
     # Then Twilio's 21422 became NumberUnavailable, not retried
     assert raised.value.code == 21422 and raised.value.status == 400
@@ -273,11 +274,11 @@ def test_a_regulatory_requirement_is_a_configuration_error_naming_the_setting(
 ):
     # Given an account whose numbers need a bundle (21649) or an address (21631), and none configured
     env.twilio.configure(**requirement)
-    candidate = numbers.search(limit=1)[0]
+    candidate = numbers.search(ORDER, limit=1)[0]
 
     # When a number is bought
     with pytest.raises(ConfigurationError) as raised:
-        numbers.buy(candidate, voice_url=VOICE_URL, tag=TAG)
+        numbers.buy(candidate, order=ORDER, voice_url=VOICE_URL, tag=TAG)
 
     # Then an operator is told which setting to fill; nothing was bought
     assert raised.value.setting == setting
@@ -290,7 +291,7 @@ def test_too_many_requests_is_retried_then_succeeds(env, numbers):
     env.twilio.inject("search_numbers", status=429, code=20429, times=1)
 
     # When the adapter searches
-    found = numbers.search(limit=2)
+    found = numbers.search(ORDER, limit=2)
 
     # Then it retried once and got the numbers
     assert len(found) == 2
@@ -299,7 +300,7 @@ def test_too_many_requests_is_retried_then_succeeds(env, numbers):
 
 def test_too_many_requests_on_an_update_is_retried_then_succeeds(env, numbers):
     # Given an owned number, and Twilio answering one 429/20429 to the next update (a REST, not a list, error)
-    owned = numbers.buy(numbers.search(limit=1)[0], voice_url=VOICE_URL, tag=TAG)
+    owned = numbers.buy(numbers.search(ORDER, limit=1)[0], order=ORDER, voice_url=VOICE_URL, tag=TAG)
     env.twilio.inject("update_number", status=429, code=20429, times=1)
 
     # When the webhook is re-pointed
@@ -312,11 +313,11 @@ def test_too_many_requests_on_an_update_is_retried_then_succeeds(env, numbers):
 
 def test_a_purchase_is_retried_after_too_many_requests(env, numbers):
     # Given Twilio answering 429 (20429: "not processed, safe to retry after backing off") once
-    candidate = numbers.search(limit=1)[0]
+    candidate = numbers.search(ORDER, limit=1)[0]
     env.twilio.inject("buy_number", status=429, code=20429, times=1)
 
     # When a number is bought
-    bought = numbers.buy(candidate, voice_url=VOICE_URL, tag=TAG)
+    bought = numbers.buy(candidate, order=ORDER, voice_url=VOICE_URL, tag=TAG)
 
     # Then the adapter backed off, bought it on the second try, and owns exactly one number
     assert env.twilio.call_count("buy_number") == 2
@@ -325,12 +326,12 @@ def test_a_purchase_is_retried_after_too_many_requests(env, numbers):
 
 def test_a_purchase_is_not_retried_on_a_server_error(env, numbers):
     # Given Twilio answering 500 to the next purchase: it may or may not have bought the number
-    candidate = numbers.search(limit=1)[0]
+    candidate = numbers.search(ORDER, limit=1)[0]
     env.twilio.inject("buy_number", status=500, code=20500, times=1)
 
     # When a number is bought
     with pytest.raises(UpstreamError) as raised:
-        numbers.buy(candidate, voice_url=VOICE_URL, tag=TAG)
+        numbers.buy(candidate, order=ORDER, voice_url=VOICE_URL, tag=TAG)
 
     # Then the purchase is sent once only
     assert raised.value.status == 500
@@ -340,12 +341,12 @@ def test_a_purchase_is_not_retried_on_a_server_error(env, numbers):
 @pytest.mark.parametrize("status", [400, 401, 403])
 def test_an_inactive_account_is_a_billing_error(env, numbers, status):
     # Given Twilio answering 20005 "Account not active" (Twilio does not document the HTTP status)
-    candidate = numbers.search(limit=1)[0]
+    candidate = numbers.search(ORDER, limit=1)[0]
     env.twilio.inject("buy_number", status=status, code=20005, message="Account not active", times=1)
 
     # When a number is bought
     with pytest.raises(BillingError) as raised:
-        numbers.buy(candidate, voice_url=VOICE_URL, tag=TAG)
+        numbers.buy(candidate, order=ORDER, voice_url=VOICE_URL, tag=TAG)
 
     # Then it is a billing problem (the Twilio code decides, not the HTTP status), not retryable
     assert raised.value.code == 20005
@@ -398,12 +399,12 @@ def test_releasing_an_unknown_sid_is_not_found_not_an_error(env, numbers):
 def test_a_purchase_whose_response_is_lost_is_an_upstream_timeout(env):
     # Given an adapter with a short timeout, and Twilio acting on the next purchase but holding the answer
     adapter = twilio_numbers(env.twilio.base_url, timeout_seconds=0.3)
-    candidate = adapter.search(limit=1)[0]
+    candidate = adapter.search(ORDER, limit=1)[0]
     env.twilio.inject("buy_number", drop=True, hold_ms=1200, times=1)
 
     # When a number is bought
     with pytest.raises(UpstreamTimeout) as raised:
-        adapter.buy(candidate, voice_url=VOICE_URL, tag=TAG)
+        adapter.buy(candidate, order=ORDER, voice_url=VOICE_URL, tag=TAG)
 
     # Then the outcome is unknown (not retryable), and the tag finds the number Twilio did buy
     assert raised.value.retryable is False
@@ -413,12 +414,12 @@ def test_a_purchase_whose_response_is_lost_is_an_upstream_timeout(env):
 
 def test_a_connection_closed_without_an_answer_is_an_upstream_timeout(env, numbers):
     # Given Twilio acting on the next purchase, then closing the connection without answering
-    candidate = numbers.search(limit=1)[0]
+    candidate = numbers.search(ORDER, limit=1)[0]
     env.twilio.inject("buy_number", drop=True, hold_ms=0, times=1)
 
     # When a number is bought
     with pytest.raises(UpstreamTimeout):
-        numbers.buy(candidate, voice_url=VOICE_URL, tag=TAG)
+        numbers.buy(candidate, order=ORDER, voice_url=VOICE_URL, tag=TAG)
 
     # Then the purchase did happen on Twilio's side (so "unknown" was the right answer)
     assert [number["phone_number"] for number in env.twilio.owned.values()] == [candidate]
@@ -432,7 +433,7 @@ def test_an_unreachable_twilio_is_a_retryable_upstream_error(env):
 
     # When it searches
     with pytest.raises(UpstreamError) as raised:
-        adapter.search()
+        adapter.search(ORDER)
 
     # Then the request never left: it is safe to retry (not an unknown outcome)
     assert type(raised.value) is UpstreamError
@@ -582,9 +583,9 @@ def test_a_twilio_call_times_out_at_the_deadline_not_at_its_configured_timeout(e
 
     # When it is called with a deadline one second away, it gives up at the deadline
     with finish_by(in_one_second()), pytest.raises(UpstreamTimeout):
-        adapter.search()
+        adapter.search(ORDER)
     # And without a deadline it waits up to its configured timeout, long enough for the answer
-    assert adapter.search()
+    assert adapter.search(ORDER)
 
 
 def test_a_twilio_call_that_cannot_finish_in_time_is_not_sent(env, numbers):
@@ -605,7 +606,7 @@ def test_twilio_deadlines_are_per_thread_on_one_shared_client(env):
     def search(deadline: float | None) -> str:
         with finish_by(deadline):
             try:
-                return f"found {len(adapter.search())}"
+                return f"found {len(adapter.search(ORDER))}"
             except UpstreamTimeout:
                 return "timed out"
 
@@ -714,12 +715,12 @@ def test_retell_deletes_need_no_body(env, retell):
 @pytest.mark.parametrize("body", ["<html><body>502 Bad Gateway</body></html>", '{"status": "ok"}'])
 def test_a_purchase_answered_unreadably_is_an_unknown_outcome_found_by_tag(env, numbers, body):
     # Given Twilio buying the number but answering without a readable number
-    candidate = numbers.search(limit=1)[0]
+    candidate = numbers.search(ORDER, limit=1)[0]
     env.twilio.inject("buy_number", body=body, times=1)
 
     # When it is bought, the outcome is unknown (an upstream error, not a ValueError), never repeated
     with pytest.raises(UpstreamBadResponse):
-        numbers.buy(candidate, voice_url=VOICE_URL, tag=TAG)
+        numbers.buy(candidate, order=ORDER, voice_url=VOICE_URL, tag=TAG)
 
     # And the tag finds the number Twilio did buy
     assert env.twilio.call_count("buy_number") == 1

@@ -88,6 +88,7 @@ RESPONSES = {
         **COMMON_ERRORS,
     },
     ("get", "/api/agents"): {200: PAGE, 400: ERROR, **COMMON_ERRORS},
+    ("get", "/api/phone-number-options"): {200: "PhoneNumberOptions", **COMMON_ERRORS},
     ("get", "/api/agents/{agentId}"): {200: AGENT, 404: ERROR, **COMMON_ERRORS},
     ("get", "/api/agents/{agentId}/calls"): {200: CALLS, 400: ERROR, 404: ERROR, **COMMON_ERRORS},
     ("get", "/api/calls"): {200: CALLS, 400: ERROR, **COMMON_ERRORS},
@@ -325,6 +326,7 @@ def test_operation_ids_are_unique_and_readable():
         "listAgents",
         "listAllCalls",
         "listCalls",
+        "listPhoneNumberOptions",
         "putNotifications",
         "rotateNotificationSecret",
         "testNotifications",
@@ -347,6 +349,7 @@ def test_routes_are_exactly_the_frontend_api():
     assert routes == {
         ("post", "/api/agents"),
         ("get", "/api/agents"),
+        ("get", "/api/phone-number-options"),
         ("get", "/api/agents/{agentId}"),
         ("patch", "/api/agents/{agentId}"),
         ("delete", "/api/agents/{agentId}"),
@@ -431,6 +434,9 @@ def test_create_agent_request_forbids_unknown_fields_and_has_the_field_limits():
         "businessHours",
         # the owner's questions about each call (tests/integration/test_post_call_fields.py)
         "postCallFields",
+        # where the number comes from (tests/integration/test_countries.py)
+        "country",
+        "numberType",
     }
     assert properties["postCallFields"]["maxItems"] == 10
     field = schema("PostCallField")
@@ -458,6 +464,10 @@ def test_create_agent_request_forbids_unknown_fields_and_has_the_field_limits():
     assert not validator.is_valid({**body, "voiceId": "no spaces"})
     assert not validator.is_valid({**body, "language": "xx-XX"})
     assert not validator.is_valid({"name": "Reception"})
+    assert validator.is_valid({**body, "country": "GB", "numberType": "local"})
+    assert not validator.is_valid({**body, "country": "gb"})
+    assert not validator.is_valid({**body, "numberType": "national"})
+    assert not validator.is_valid({**body, "country": None})
 
 
 def test_response_schemas_name_every_field_the_frontend_reads():

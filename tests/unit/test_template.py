@@ -30,6 +30,7 @@ CHECK_LAYER_ARCH = ROOT / "scripts" / "check_layer_arch.py"
 ROUTES = {
     ("POST", "/api/agents"): "CreateAgentFunction",
     ("GET", "/api/agents"): "GetAgentsFunction",
+    ("GET", "/api/phone-number-options"): "GetAgentsFunction",
     ("GET", "/api/agents/{agentId}"): "GetAgentsFunction",
     ("DELETE", "/api/agents/{agentId}"): "DeleteAgentFunction",
     ("PATCH", "/api/agents/{agentId}"): "UpdateAgentFunction",
@@ -1004,6 +1005,20 @@ def test_every_route_is_throttled_and_create_far_more_strictly(template):
         assert float(parameters[name]["MinValue"]) > 0, name
 
 
+def test_the_phone_number_options_are_read_like_the_agents(template):
+    # Given the route the dashboard reads the offered countries and number types from
+    api = template["Resources"]["HttpApi"]["Properties"]
+    events = template["Resources"]["GetAgentsFunction"]["Properties"]["Events"]
+    options = events["ListPhoneNumberOptions"]["Properties"]
+
+    # Then the read function answers it on the JWT API, with no authorizer or scope of its own
+    assert (options["Method"], options["Path"]) == ("GET", "/api/phone-number-options")
+    assert options["ApiId"] == {"Ref": "HttpApi"} and "Auth" not in options
+    assert "Auth" not in events["ListAgents"]["Properties"]
+    # And it is throttled as GET /api/agents is
+    assert api["RouteSettings"]["GET /api/phone-number-options"] == api["RouteSettings"]["GET /api/agents"]
+
+
 @pytest.mark.parametrize(
     ("kind", "owner_budget"), [("reads", "OwnerReadsPerMinute"), ("writes", "OwnerWritesPerMinute")]
 )
@@ -1623,6 +1638,8 @@ def test_layer_check_rejects_what_would_not_load_on_graviton(tmp_path, files, pr
         ("ReconcileFunction", "RECONCILER_MAX_REPOINTS", "ReconcilerMaxRepoints"),
         ("TwilioWebhookFunction", "CALL_RECORD_RETENTION_DAYS", "CallRecordRetentionDays"),
         ("GetAgentsFunction", "TWILIO_NUMBER_MONTHLY_CENTS", "TwilioNumberMonthlyCents"),
+        ("CreateAgentFunction", "TWILIO_REGULATIONS", "TwilioRegulations"),
+        ("GetAgentsFunction", "TWILIO_REGULATIONS", "TwilioRegulations"),
         (None, "SECRETS_MAX_AGE_SECONDS", "SecretsMaxAgeSeconds"),
     ],
 )

@@ -24,7 +24,14 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from voice_agents.core.errors import ConfigurationError
 from voice_agents.core.observability import count, logger
-from voice_agents.core.settings import SECRET_VARIABLES, Settings, forget_secret, load_settings, secret_reads
+from voice_agents.core.settings import (
+    OPTIONAL_SECRET_VARIABLES,
+    SECRET_VARIABLES,
+    Settings,
+    forget_secret,
+    load_settings,
+    secret_reads,
+)
 
 if TYPE_CHECKING:
     from voice_agents.data.agents import AgentStore
@@ -131,7 +138,9 @@ class Runtime:
             return False
         self._settings = fresh
         changed = [
-            name for name in SECRET_VARIABLES if previous and previous.value(name) != fresh.value(name)
+            name
+            for name in (*SECRET_VARIABLES, *OPTIONAL_SECRET_VARIABLES)
+            if previous and previous.value(name) != fresh.value(name)
         ]
         if changed:  # names only, never values
             logger.info("secret values changed", reason=reason, changed=changed)
@@ -171,10 +180,6 @@ class Runtime:
             "auth_token": config.require("TWILIO_AUTH_TOKEN"),
             "base_url": config.twilio_base_url,
             "timeout_seconds": config.twilio_timeout_seconds,
-            "country": config.phone_number_country,
-            "number_type": config.phone_number_type,
-            "bundle_sid": config.twilio_bundle_sid,
-            "address_sid": config.twilio_address_sid,
         }
         return self._client(
             "twilio",

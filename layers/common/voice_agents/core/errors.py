@@ -127,11 +127,13 @@ class IdempotencyKeyReused(DomainError):
 
 
 class InvalidRequest(DomainError):
-    """The caller sent something the API cannot accept; ``field`` names it."""
+    """The caller sent something the API cannot accept; ``field`` names it (``also``: other fields
+    the same refusal is about, e.g. a country and a numberType that go together)."""
 
-    def __init__(self, field: str, message: str) -> None:
+    def __init__(self, field: str, message: str, *, also: tuple[str, ...] = ()) -> None:
         super().__init__(message)
         self.field = field
+        self.fields = (field, *also)
 
 
 class QuotaExceeded(DomainError):

@@ -13,6 +13,7 @@ a dozen flat values.
 from __future__ import annotations
 
 import ipaddress
+import json
 import os
 import re
 import typing
@@ -20,6 +21,16 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, ClassVar, Literal
 
+from voice_agents.core.countries import (
+    REGULATIONS_SETTING,
+    TWILIO_NUMBERS,
+    NumberOption,
+    NumberOrder,
+    NumberType,
+    Regulation,
+    offered_options,
+    pair_key,
+)
 from voice_agents.core.errors import ConfigurationError
 
 # The variable naming each purpose's secret, and the values that secret may supply (no others).
@@ -28,7 +39,11 @@ SECRETS_BY_PURPOSE = {
     "RETELL_SECRET_ARN": ("RETELL_API_KEY",),
     "TWILIO_SECRET_ARN": ("TWILIO_ACCOUNT_SID", "TWILIO_AUTH_TOKEN"),
 }
+# Values a purpose's secret may also hold, taken from it only when it is read for the values above:
+# an optional value alone never costs a Secrets Manager read.
+OPTIONAL_SECRETS_BY_PURPOSE = {"TWILIO_SECRET_ARN": ("TWILIO_REGULATIONS",)}
 SECRET_VARIABLES = tuple(name for names in SECRETS_BY_PURPOSE.values() for name in names)
+OPTIONAL_SECRET_VARIABLES = tuple(name for names in OPTIONAL_SECRETS_BY_PURPOSE.values() for name in names)
 # SECRETS_ARN: the one secret of a simple deployment, for any value whose purpose names none.
 SECRET_ARN_VARIABLES = (*SECRETS_BY_PURPOSE, "SECRETS_ARN")
 
@@ -95,6 +110,67 @@ def webhook_base_problem(value: str) -> str | None:
     return None
 
 
+_REGULATION_FIELDS = {
+    "bundleSid": re.compile(r"BU[0-9a-fA-F]{32}"),
+    "addressSid": re.compile(r"AD[0-9a-fA-F]{32}"),
+    "monthlyCents": None,
+}
+_MAX_MONTHLY_CENTS = 1_000_000
+
+
+def parse_regulations(text: str) -> dict[tuple[str, NumberType], Regulation]:
+    """TWILIO_REGULATIONS: {"GB/mobile": {"bundleSid"?, "addressSid"?, "monthlyCents"?}, ...}, each key
+    a pair Twilio sells (core.countries); ValueError saying what is wrong (never echoing a value)."""
+    if not text.strip():
+        return {}
+    try:
+        document = json.loads(text)
+    except ValueError:
+        raise ValueError("must be a JSON object") from None
+    if not isinstance(document, dict):
+        raise ValueError("must be a JSON object")
+    parsed: dict[tuple[str, NumberType], Regulation] = {}
+    for key, entry in document.items():
+        country, _, number_type = str(key).partition("/")
+        if (country, number_type) not in TWILIO_NUMBERS:
+            sold = ", ".join(pair_key(*pair) for pair in TWILIO_NUMBERS)
+            raise ValueError(f"key {key!r} is not a country/type Twilio sells here (one of {sold})")
+        parsed[(country, number_type)] = _regulation(str(key), entry)  # type: ignore[index]
+    return parsed
+
+
+def _regulation(key: str, entry: Any) -> Regulation:
+    if not isinstance(entry, dict):
+        raise ValueError(f"{key!r} must be an object with bundleSid, addressSid or monthlyCents")
+    unknown = sorted(set(entry) - set(_REGULATION_FIELDS))
+    if unknown:
+        raise ValueError(f"{key!r} has unknown field(s) {', '.join(unknown)}")
+    for field, pattern in _REGULATION_FIELDS.items():
+        value = entry.get(field)
+        if pattern is not None and value is not None and not _matches(pattern, value):
+            raise ValueError(f"{key!r} {field} must match ^{pattern.pattern}$")
+    cents = entry.get("monthlyCents")
+    if cents is not None and (
+        isinstance(cents, bool) or not isinstance(cents, int) or not 0 <= cents <= _MAX_MONTHLY_CENTS
+    ):
+        raise ValueError(f"{key!r} monthlyCents must be a whole number from 0 to {_MAX_MONTHLY_CENTS}")
+    return Regulation(
+        bundle_sid=entry.get("bundleSid"), address_sid=entry.get("addressSid"), monthly_cents=cents
+    )
+
+
+def _matches(pattern: re.Pattern[str], value: Any) -> bool:
+    return isinstance(value, str) and pattern.fullmatch(value) is not None
+
+
+def _regulations_problem(text: str) -> str | None:
+    try:
+        parse_regulations(text)
+    except ValueError as exc:
+        return str(exc)
+    return None
+
+
 class Settings:
     """Every setting of the README's configuration table, by its environment variable name."""
 
@@ -122,6 +198,9 @@ class Settings:
     phone_number_type: Literal["mobile", "local", "tollfree"] = setting(
         "mobile", alias="PHONE_NUMBER_TYPE", before=str.lower
     )
+    # Bundle, address and monthly price per country and number type, keyed "GB/mobile": every key is
+    # a pair this deployment offers besides its default one (docs/countries.md).
+    twilio_regulations: str = setting("", alias=REGULATIONS_SETTING, check=_regulations_problem)
     webhook_base_url: str | None = setting(
         None, alias="WEBHOOK_BASE_URL", before=_strip_trailing_slash, check=webhook_base_problem
     )
@@ -216,6 +295,39 @@ class Settings:
         listed = (part.strip() for part in self.allowed_voice_ids.split(","))
         return tuple(dict.fromkeys(voice for voice in listed if voice))
 
+    @property
+    def regulations(self) -> dict[tuple[str, NumberType], Regulation]:
+        """TWILIO_REGULATIONS by (country, type) (checked when the settings were read)."""
+        return parse_regulations(self.twilio_regulations)
+
+    @property
+    def default_pair(self) -> tuple[str, NumberType]:
+        return self.phone_number_country, self.phone_number_type
+
+    def number_options(self) -> list[NumberOption]:
+        """The pairs this deployment offers: its default first, then TWILIO_REGULATIONS' keys."""
+        return offered_options(self.default_pair, set(self.regulations))
+
+    def number_order(self, country: str, number_type: NumberType) -> NumberOrder:
+        """What buying a number of this pair asks Twilio for: TWILIO_REGULATIONS' entry, else (the
+        default pair only) TWILIO_BUNDLE_SID and TWILIO_ADDRESS_SID."""
+        entry = self.regulations.get((country, number_type))
+        if entry is None and (country, number_type) == self.default_pair:
+            entry = Regulation(
+                bundle_sid=self.twilio_bundle_sid,
+                address_sid=self.twilio_address_sid,
+                bundle_setting="TWILIO_BUNDLE_SID",
+                address_setting="TWILIO_ADDRESS_SID",
+            )
+        return NumberOrder(country, number_type, entry or Regulation())
+
+    def number_monthly_cents(self, country: str, number_type: NumberType) -> int:
+        """A number's monthly rental: its TWILIO_REGULATIONS entry's, else TWILIO_NUMBER_MONTHLY_CENTS."""
+        entry = self.regulations.get((country, number_type))
+        if entry is not None and entry.monthly_cents is not None:
+            return entry.monthly_cents
+        return self.twilio_number_monthly_cents
+
     def value(self, variable: str) -> Any:
         """The value of ``variable`` (an env var name); KeyError when no setting has that name."""
         field = next((name for name, info in self.declared.items() if info.alias == variable), None)
@@ -276,7 +388,8 @@ def secret_reads(environ: Mapping[str, str] | None = None) -> list[SecretRead]:
         named_by = purpose if purpose in env else "SECRETS_ARN"
         missing = [name for name in variables if name not in env]
         if missing and named_by in env:
-            wanted.setdefault(env[named_by], (named_by, []))[1].extend(missing)
+            optional = [name for name in OPTIONAL_SECRETS_BY_PURPOSE.get(purpose, ()) if name not in env]
+            wanted.setdefault(env[named_by], (named_by, []))[1].extend(missing + optional)
     return [SecretRead(arn, named_by, tuple(names)) for arn, (named_by, names) in wanted.items()]
 
 

@@ -32,6 +32,8 @@ Only this module and ``agents`` (the queries) name the record's fields; the doma
                           but for one encoding: a business-hours interval ["09:00", "17:00"] is
                           stored as "09:00-17:00" (FerretDB stores no nested arrays, error
                           "nested arrays are not supported"); ``AgentRecord`` reads it back as the pair
+    country, numberType   where the number comes from (ISO 3166 alpha-2; mobile | local | tollfree), as
+                          the create resolved them; absent on older records (read from the number)
     postCallFields        [{name, type, description, choices}]: the owner's questions Retell answers
                           after every call (the Retell agent's post_call_analysis_data); absent on
                           older records (none)
@@ -44,6 +46,7 @@ from typing import TYPE_CHECKING, Any
 
 from bson import ObjectId
 
+from voice_agents.core.countries import NUMBER_TYPES, NumberPair, pair_of_number
 from voice_agents.core.observability import logger
 from voice_agents.core.statuses import AgentStatus
 
@@ -149,6 +152,15 @@ class AgentRecord:
         from voice_agents.core.routing import Routing
 
         return Routing.from_settings(self.document)
+
+    def number_pair(self, default_pair: NumberPair | None = None) -> NumberPair | None:
+        """The country and type of the agent's number: as stored; on a record from before agents had
+        them, its number's (libphonenumber), else ``default_pair`` (what it was bought as)."""
+        country, number_type = self.text("country"), self.text("numberType")
+        if country and number_type in NUMBER_TYPES:
+            return country, number_type
+        phone_number = self.text("phoneNumber")
+        return (pair_of_number(phone_number) if phone_number else None) or default_pair
 
     @property
     def post_call_fields(self) -> list[dict[str, Any]]:

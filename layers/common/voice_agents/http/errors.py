@@ -129,7 +129,8 @@ def _invalid_body(exc: RequestValidationError) -> Translation:
 # Client errors: their texts are sentences written for the caller where they are raised, and never
 # wrap another error.
 def _invalid_request(exc: InvalidRequest) -> Translation:
-    return "validation_error", f"{exc.field}: {exc}", {"fields": [{"field": exc.field, "message": str(exc)}]}
+    fields = [{"field": field, "message": str(exc)} for field in exc.fields]
+    return "validation_error", f"{', '.join(exc.fields)}: {exc}", {"fields": fields}
 
 
 def _not_found(exc: AgentNotFound) -> Translation:

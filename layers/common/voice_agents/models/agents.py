@@ -10,6 +10,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 from pydantic_core import PydanticCustomError
 
+from voice_agents.core.countries import NumberPair, NumberType
 from voice_agents.core.routing import AGENT, DEFAULT_RING_SECONDS
 from voice_agents.core.statuses import AgentStatus
 from voice_agents.data.agent_record import AgentRecord
@@ -56,6 +57,21 @@ AgentBeginMessage = Annotated[
     Paragraphs, Field(max_length=1000, **declared_pattern(PARAGRAPHS_PATTERN)), sent_at_most(1000)
 ]
 VoiceId = Annotated[str, Field(min_length=1, max_length=100, pattern=r"^[A-Za-z0-9._-]+$")]
+# ISO 3166 alpha-2, as Twilio's AvailablePhoneNumbers take it.
+CountryCode = Annotated[str, Field(pattern=r"^[A-Z]{2}$", examples=["AU"])]
+
+
+def _never_null(schema: dict[str, Any]) -> None:
+    """The document offers no null for such a field: None is only its default (left out)."""
+    options = [each for each in schema.pop("anyOf", []) if each.get("type") != "null"]
+    if len(options) == 1:
+        schema.update(options[0])
+
+
+def _refuse_null(value: Any) -> Any:
+    if value is None:
+        raise PydanticCustomError("not_null", "cannot be null: leave the field out to keep it")
+    return value
 
 
 class CreateAgentRequest(BaseModel):
@@ -75,6 +91,12 @@ class CreateAgentRequest(BaseModel):
     ringSeconds: RingSeconds = DEFAULT_RING_SECONDS
     businessHours: BusinessHoursSetting | None = None
     postCallFields: PostCallFields = []
+    # Where the number comes from; left out: the deployment's PHONE_NUMBER_COUNTRY / PHONE_NUMBER_TYPE.
+    # GET /api/phone-number-options lists the pairs a deployment offers.
+    country: CountryCode | None = Field(default=None, json_schema_extra=_never_null)
+    numberType: NumberType | None = Field(default=None, json_schema_extra=_never_null)
+
+    _number_pair_not_null = field_validator("country", "numberType")(_refuse_null)
 
 
 # Fields an update may leave out but not clear: the agent cannot work without them (postCallFields
@@ -82,17 +104,10 @@ class CreateAgentRequest(BaseModel):
 _REQUIRED_ON_UPDATE = ("name", "prompt", "voiceId", "language", "answerMode", "ringSeconds", "postCallFields")
 
 
-def _never_null(schema: dict[str, Any]) -> None:
-    """The document offers no null for such a field: None is only its default (left out)."""
-    options = [each for each in schema.pop("anyOf", []) if each.get("type") != "null"]
-    if len(options) == 1:
-        schema.update(options[0])
-
-
 class UpdateAgentRequest(BaseModel):
     """Body of ``PATCH /api/agents/{agentId}``: any of the create's editable fields, validated the
     same way; ``description`` and ``beginMessage`` may be null to clear them. Any other field (the
-    phone number, the status...) is refused: they cannot be changed."""
+    phone number, its country and numberType, the status...) is refused: they cannot be changed."""
 
     model_config = ConfigDict(extra="forbid", frozen=True, json_schema_extra={"minProperties": 1})
 
@@ -109,12 +124,7 @@ class UpdateAgentRequest(BaseModel):
     businessHours: BusinessHoursSetting | None = None
     postCallFields: PostCallFields | None = Field(default=None, json_schema_extra=_never_null)
 
-    @field_validator(*_REQUIRED_ON_UPDATE)
-    @classmethod
-    def _not_null(cls, value: Any) -> Any:
-        if value is None:
-            raise PydanticCustomError("not_null", "cannot be null: leave the field out to keep it")
-        return value
+    _not_null = field_validator(*_REQUIRED_ON_UPDATE)(_refuse_null)
 
     @model_validator(mode="after")
     def _changes_something(self) -> UpdateAgentRequest:
@@ -153,14 +163,18 @@ class Agent(BaseModel):
     ringSeconds: int = DEFAULT_RING_SECONDS
     businessHours: BusinessHoursSetting | None = None
     postCallFields: list[PostCallField] = []
+    country: str | None = None
+    numberType: NumberType | None = None
     createdAt: datetime
     updatedAt: datetime
 
     @classmethod
-    def from_record(cls, record: AgentRecord) -> Agent:
+    def from_record(cls, record: AgentRecord, default_pair: NumberPair | None = None) -> Agent:
         """The agent as the API shows it. A record of an older shape (a field missing or of another
         type) still shows, so one such record never breaks its owner's list. An unknown status
-        shows as failed (the reconciler counts such a record as stuck, which alarms)."""
+        shows as failed (the reconciler counts such a record as stuck, which alarms). A record from
+        before agents had a country reads it from its number, else as ``default_pair`` (the
+        deployment's PHONE_NUMBER_COUNTRY / PHONE_NUMBER_TYPE, which it was bought as)."""
         try:
             status = AgentStatus(str(record.status))
         except ValueError:
@@ -191,9 +205,15 @@ class Agent(BaseModel):
             if routing.hours
             else None,
             postCallFields=read_post_call_fields(record.post_call_fields),
+            **_number_pair(record, default_pair),
             createdAt=record.moment("createdAt"),
             updatedAt=record.moment("updatedAt"),
         )
+
+
+def _number_pair(record: AgentRecord, default_pair: NumberPair | None) -> dict[str, Any]:
+    pair = record.number_pair(default_pair)
+    return {"country": pair[0], "numberType": pair[1]} if pair else {}
 
 
 @dataclass(frozen=True)
@@ -204,8 +224,8 @@ class VersionedAgent:
     etag: str
 
     @classmethod
-    def from_record(cls, record: AgentRecord) -> VersionedAgent:
-        return cls(Agent.from_record(record), record.entity_tag)
+    def from_record(cls, record: AgentRecord, default_pair: NumberPair | None = None) -> VersionedAgent:
+        return cls(Agent.from_record(record, default_pair), record.entity_tag)
 
 
 class AgentPage(BaseModel):
@@ -225,3 +245,21 @@ class DeleteOutcome(BaseModel):
     id: str
     status: Literal["deleted", "deleting"]
     pending: list[str] = []
+
+
+class PhoneNumberOption(BaseModel):
+    """A country and number type a create may ask for (``default``: the one it gets when it asks none)."""
+
+    model_config = ConfigDict(frozen=True, json_schema_serialization_defaults_required=True)
+
+    country: str = Field(pattern=r"^[A-Z]{2}$")
+    numberType: NumberType
+    default: bool
+
+
+class PhoneNumberOptions(BaseModel):
+    """``GET /api/phone-number-options``: the pairs this deployment offers, its default first."""
+
+    model_config = ConfigDict(json_schema_serialization_defaults_required=True)
+
+    options: list[PhoneNumberOption]

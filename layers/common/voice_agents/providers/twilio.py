@@ -22,6 +22,7 @@ from twilio.base.exceptions import TwilioException, TwilioRestException
 from twilio.http.http_client import TwilioHttpClient
 from twilio.rest import Client
 
+from voice_agents.core.countries import REGULATIONS_SETTING, NumberOrder
 from voice_agents.core.errors import (
     BillingError,
     ConfigurationError,
@@ -103,10 +104,6 @@ class TwilioNumbers:
         auth_token: str,
         base_url: str,
         timeout_seconds: float,
-        country: str,
-        number_type: str,
-        bundle_sid: str | None,
-        address_sid: str | None,
         sleep: Callable[[float], None] | None = None,
         on_unauthorized: Callable[[], None] | None = None,
     ) -> None:
@@ -120,31 +117,34 @@ class TwilioNumbers:
         self._base_url = base_url.rstrip("/")
         self._account_sid = account_sid
         self._auth_token = auth_token
-        self._country = country
-        self._number_type = number_type
-        self._bundle_sid = bundle_sid
-        self._address_sid = address_sid
         self._retry_kwargs: dict[str, Any] = {"sleep": sleep} if sleep else {}
         self._timeout_seconds = timeout_seconds
 
-    def search(self, limit: int = 5) -> list[str]:
-        """Voice-enabled numbers of the configured country and type that can be bought now."""
-        country = self._client.api.v2010.account.available_phone_numbers(self._country)
+    def search(self, order: NumberOrder, limit: int = 5) -> list[str]:
+        """Voice-enabled numbers of the order's country and type that can be bought now."""
+        country = self._client.api.v2010.account.available_phone_numbers(order.country)
         listing = {"mobile": country.mobile, "local": country.local, "tollfree": country.toll_free}
         found = self._call(
-            "search_numbers", lambda: listing[self._number_type].list(voice_enabled=True, limit=limit)
+            "search_numbers", lambda: listing[order.number_type].list(voice_enabled=True, limit=limit)
         )
         numbers = [number.phone_number for number in found if number.phone_number]
         if not numbers:
             raise NoNumbersAvailable(
-                f"Twilio offers no voice-enabled {self._country} {self._number_type} numbers right now"
+                f"Twilio offers no voice-enabled {order.country} {order.number_type} numbers right now"
             )
         return numbers
 
     def buy(
-        self, phone_number: str, *, voice_url: str, tag: str, fallback_url: str | None = None
+        self,
+        phone_number: str,
+        *,
+        order: NumberOrder,
+        voice_url: str,
+        tag: str,
+        fallback_url: str | None = None,
     ) -> OwnedNumber:
-        """Buy ``phone_number`` with its voice webhook (and ``fallback_url``, its VoiceFallbackUrl)
+        """Buy ``phone_number`` (of ``order``'s pair, with its bundle and address) with its voice
+        webhook (and ``fallback_url``, its VoiceFallbackUrl)
         already set and ``tag`` as FriendlyName.
 
         Retried only when Twilio did not process it (20429): a purchase whose response was lost
@@ -158,10 +158,11 @@ class TwilioNumbers:
                 voice_method="POST",
                 **_fallback(fallback_url),
                 friendly_name=tag,
-                bundle_sid=self._bundle_sid or values.unset,
-                address_sid=self._address_sid or values.unset,
+                bundle_sid=order.regulation.bundle_sid or values.unset,
+                address_sid=order.regulation.address_sid or values.unset,
             ),
             creates=True,
+            order=order,
         )
         return _owned(created)
 
@@ -262,7 +263,13 @@ class TwilioNumbers:
         return self._call(operation, call, retries=False)
 
     def _call(
-        self, operation: str, call: Callable[[], T], *, creates: bool = False, retries: bool = True
+        self,
+        operation: str,
+        call: Callable[[], T],
+        *,
+        creates: bool = False,
+        retries: bool = True,
+        order: NumberOrder | None = None,
     ) -> T:
         def attempt() -> T:
             call_timeout(self._timeout_seconds, operation)  # not started at all when it cannot finish
@@ -270,7 +277,7 @@ class TwilioNumbers:
                 try:
                     return call()
                 except (TwilioRestException, TwilioException, requests.RequestException) as exc:
-                    error = _translate(operation, exc)
+                    error = _translate(operation, exc, order)
                     unauthorized = (
                         isinstance(error, ConfigurationError) and error.setting == "TWILIO_AUTH_TOKEN"
                     )
@@ -311,7 +318,7 @@ def _next_page_cursor(next_page_url: str | None) -> dict[str, str] | None:
     return cursor
 
 
-def _translate(operation: str, exc: Exception) -> DomainError:
+def _translate(operation: str, exc: Exception, order: NumberOrder | None = None) -> DomainError:
     if isinstance(exc, requests.ConnectTimeout | requests.ConnectionError) and not isinstance(
         exc, requests.ReadTimeout
     ):
@@ -324,15 +331,19 @@ def _translate(operation: str, exc: Exception) -> DomainError:
     if code == 21422:
         return NumberUnavailable(PROVIDER, operation, message, status=status, code=code)
     if code == 21649:
+        setting = order.regulation.bundle_setting if order else "TWILIO_BUNDLE_SID"
         return ConfigurationError(
-            "Twilio requires an approved regulatory bundle for these numbers: set TWILIO_BUNDLE_SID "
-            f"to a twilio-approved bundle ({message})",
-            "TWILIO_BUNDLE_SID",
+            f"Twilio requires an approved regulatory bundle for {_pair(order)}: set {setting} "
+            f"{_entry(order, setting, 'bundleSid')}to a twilio-approved bundle ({message})",
+            setting,
         )
     if code in (21631, 21615):
+        setting = order.regulation.address_setting if order else "TWILIO_ADDRESS_SID"
+        where = "in the number's country " if code == 21615 else ""
         return ConfigurationError(
-            f"Twilio requires an address for these numbers: set TWILIO_ADDRESS_SID ({message})",
-            "TWILIO_ADDRESS_SID",
+            f"Twilio requires an address {where}for {_pair(order)}: set {setting} "
+            f"{_entry(order, setting, 'addressSid')}({message})",
+            setting,
         )
     if code in (20005, 10001):
         return BillingError(PROVIDER, operation, message, status=status, code=code)
@@ -349,6 +360,17 @@ def _translate(operation: str, exc: Exception) -> DomainError:
     return UpstreamError(
         PROVIDER, operation, message, status=status, code=code, retryable=retryable, unprocessed=unprocessed
     )
+
+
+def _pair(order: NumberOrder | None) -> str:
+    return f"{order.country} {order.number_type} numbers" if order else "these numbers"
+
+
+def _entry(order: NumberOrder | None, setting: str, field: str) -> str:
+    """Where in TWILIO_REGULATIONS the value goes, when the order's value came from there."""
+    if order is None or setting != REGULATIONS_SETTING:
+        return ""
+    return f"({order.key!r} {field}) "
 
 
 def _status_code_message(exc: Exception) -> tuple[int | None, int | None, str]:

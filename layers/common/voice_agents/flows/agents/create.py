@@ -30,6 +30,7 @@ from voice_agents.flows.agents.idempotent import (
     keyed_per_owner,
     persistence,
 )
+from voice_agents.flows.agents.numbers import with_offered_number
 from voice_agents.flows.agents.provisioning import provision_agent
 from voice_agents.flows.agents.reads import owned_record
 from voice_agents.flows.agents.routing import refuse_unusable
@@ -134,9 +135,11 @@ def create_agent(
     """Provision an agent. With an Idempotency-Key, a replay answers from the agent the first
     request made and never provisions twice; WEBHOOK_BASE_URL wins over the request's base URL.
     Routing settings that cannot work together, and a voice outside ALLOWED_VOICE_IDS, are refused
-    first (InvalidRequest, a 400 naming the field): nothing is counted, bought or keyed."""
+    first (InvalidRequest, a 400 naming the field): nothing is counted, bought or keyed; so is a
+    country and numberType this deployment does not offer (``numbers.with_offered_number``)."""
     refuse_unusable(request.model_dump())
     refuse_unlisted_voice(request.voiceId, services.settings)
+    request = with_offered_number(request, services.settings)
     webhook_base_url = services.settings.webhook_base_url or request_base_url
     if idempotency_key is None:
         return _provision(request, owner_id, webhook_base_url, context, services)
@@ -176,4 +179,4 @@ def _replayed(agent_id: str, owner_id: str, services: Services) -> Agent:
             DomainError(str(failure.get("message") or "failed")),
             cleanup_pending=list(record.cleanup_pending or []),
         )
-    return Agent.from_record(record)
+    return Agent.from_record(record, services.settings.default_pair)

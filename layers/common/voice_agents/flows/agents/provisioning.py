@@ -110,6 +110,11 @@ class _Saga:
             self.webhook_base_url, self.agent_id, self.request.model_dump()
         )
         self.resources = AgentResources(tag=self.tag)
+        # The pair was checked and filled in before the saga (flows.agents.numbers).
+        country, number_type = self.request.country, self.request.numberType
+        assert country is not None
+        assert number_type is not None
+        self.order = self.services.settings.number_order(country, number_type)
         self.number: OwnedNumber | None = None
         self.purchase_started = False  # a number may have been bought from the first buy request on
         self.cancelled = threading.Event()
@@ -222,7 +227,7 @@ class _Saga:
 
     def _twilio_chain(self) -> None:
         twilio, store = self.services.twilio, self.services.store
-        candidates = self._step("search_numbers", PROVIDER_STEP_MS, twilio.search)
+        candidates = self._step("search_numbers", PROVIDER_STEP_MS, lambda: twilio.search(self.order))
         number = None
         for candidate in candidates:
             try:
@@ -248,7 +253,11 @@ class _Saga:
         self.purchase_started = True
         try:
             return twilio.buy(
-                phone_number, voice_url=self.webhook_url, tag=self.tag, fallback_url=self.fallback_url
+                phone_number,
+                order=self.order,
+                voice_url=self.webhook_url,
+                tag=self.tag,
+                fallback_url=self.fallback_url,
             )
         except (UpstreamTimeout, UpstreamBadResponse):
             # The purchase may have gone through: the tag (FriendlyName) tells.
@@ -287,7 +296,7 @@ class _Saga:
         record = self._step("activate", STORE_STEP_MS, activate, check_cancel=False)
         count("AgentsCreated")
         logger.info("agent active", phone_number=number.phone_number)
-        return Agent.from_record(record)
+        return Agent.from_record(record, self.services.settings.default_pair)
 
     def _settle_unknown_activation(self) -> AgentRecord:
         """The activation write may or may not have landed (or may still land). Fence it: move

@@ -10,6 +10,7 @@ from datetime import timedelta
 from typing import TYPE_CHECKING
 
 from voice_agents.core.clock import now, object_id
+from voice_agents.core.countries import NumberPair
 from voice_agents.core.errors import AgentNotFound, CallNotFound, InvalidRequest, UpstreamNotFound
 from voice_agents.data.agent_record import AgentRecord
 from voice_agents.data.agents import AgentStore
@@ -41,14 +42,24 @@ def owned_record(store: AgentStore, agent_id: str, owner_id: str, *, deleted: bo
     return record
 
 
-def get_agent(agent_id: str, *, owner_id: str, store: AgentStore) -> VersionedAgent:
-    return VersionedAgent.from_record(owned_record(store, agent_id, owner_id))
+def get_agent(
+    agent_id: str, *, owner_id: str, store: AgentStore, default_pair: NumberPair | None = None
+) -> VersionedAgent:
+    """``default_pair``: what a record from before agents had a country was bought as."""
+    return VersionedAgent.from_record(owned_record(store, agent_id, owner_id), default_pair)
 
 
-def list_agents(*, owner_id: str, limit: int, cursor: str | None, store: AgentStore) -> AgentPage:
+def list_agents(
+    *,
+    owner_id: str,
+    limit: int,
+    cursor: str | None,
+    store: AgentStore,
+    default_pair: NumberPair | None = None,
+) -> AgentPage:
     after = decode_cursor(cursor) if cursor else None
     records = store.list_for_owner(owner_id, limit=limit + 1, after=after)
-    items = [Agent.from_record(record) for record in records[:limit]]
+    items = [Agent.from_record(record, default_pair) for record in records[:limit]]
     next_cursor = _encode_cursor(items[-1].id) if len(records) > limit else None
     return AgentPage(items=items, nextCursor=next_cursor)
 

@@ -146,7 +146,8 @@ def update_agent(
         )
     if first_run:
         return first_run[0]
-    return VersionedAgent.from_record(owned_record(services.store, agent_id, owner_id))
+    record = owned_record(services.store, agent_id, owner_id)
+    return VersionedAgent.from_record(record, services.settings.default_pair)
 
 
 @idempotent_function(
@@ -191,7 +192,8 @@ def _update(
     _check_preconditions(record, if_match)
     changes = record.differs(request.changes())
     if not changes:
-        return VersionedAgent.from_record(record)  # nothing changes: no draft, no new version
+        # nothing changes: no draft, no new version
+        return VersionedAgent.from_record(record, services.settings.default_pair)
     if touches_routing(changes):
         refuse_unusable(settings_after(record, changes))
     retell = plan_retell_changes(record, changes, services)
@@ -267,7 +269,7 @@ class _Update:
             committed = self._recover(failure)
         if any(name in self.changes for name in FALLBACK_FIELDS):
             self._repoint_fallback(committed)
-        return VersionedAgent.from_record(committed)
+        return VersionedAgent.from_record(committed, self.services.settings.default_pair)
 
     def _commit(self, *, version: int | None) -> AgentRecord:
         """The switch: the record shows the change and calls run ``version`` (None: the pinned one)."""

@@ -11,12 +11,14 @@ range is capped (MAX_DAYS) to keep the query bounded.
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, timedelta
 from fractions import Fraction
 from zoneinfo import ZoneInfo
 
 from voice_agents.core.clock import now
+from voice_agents.core.countries import NumberPair, NumberType
 from voice_agents.core.days import days_in_month, days_span, each_day, local_date
 from voice_agents.core.errors import InvalidRequest
 from voice_agents.core.money import micros_as_cents, round_half_up
@@ -67,11 +69,14 @@ def agent_usage(
     from_date: str | None,
     to_date: str | None,
     timezone: str | None,
-    number_monthly_cents: int,
+    number_monthly_cents: Callable[[str, NumberType], int],
+    default_pair: NumberPair,
     store: AgentStore,
 ) -> Usage:
     """Every local day from ``from_date`` to ``to_date`` (by default the last DEFAULT_DAYS days up to
-    today), for the caller's agent only (another owner's, an unknown or a deleted agent is not found)."""
+    today), for the caller's agent only (another owner's, an unknown or a deleted agent is not found).
+    ``number_monthly_cents(country, type)``: the rental of the agent's number (``default_pair``: what a
+    record from before agents had a country was bought as)."""
     days = day_range(from_date, to_date, timezone)
     moment = now()
     last = days.last or local_date(moment, days.zone)
@@ -88,13 +93,14 @@ def agent_usage(
     for call in calls:
         by_day[local_date(call.registered_at, days.zone)].add(_call_tally(call))
     rented_from = _number_held_from(record, days.zone)
+    monthly_cents = number_monthly_cents(*(record.number_pair(default_pair) or default_pair))
     today = local_date(moment, days.zone)
     total = _Tally()
     shown = []
     for day in each_day(first, last):
         tally = by_day[day]
         if rented_from is not None and rented_from <= day <= today:
-            tally.number_cents = Fraction(number_monthly_cents, days_in_month(day))
+            tally.number_cents = Fraction(monthly_cents, days_in_month(day))
         total.add(tally)
         shown.append(UsageDay(date=day, **tally.amounts()))
     return Usage(
