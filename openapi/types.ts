@@ -240,6 +240,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/phone-number-options": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The numbers you can buy
+         * @description The countries and types of number this deployment can buy for a new agent (`country` and `numberType` of a create), the default first.
+         */
+        get: operations["listPhoneNumberOptions"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
 }
 export interface webhooks {
     callAnalyzed: {
@@ -315,6 +335,16 @@ export interface components {
             status: components["schemas"]["AgentStatus"];
             /** Phonenumber */
             phoneNumber: string | null;
+            /**
+             * Country
+             * @description The number's country: ISO 3166-1 alpha-2, upper case (AU, NZ, GB, US, CA).
+             */
+            country: string;
+            /**
+             * Numbertype
+             * @description The kind of number: mobile, local or tollfree.
+             */
+            numberType: string;
             /** Twiliophonenumbersid */
             twilioPhoneNumberSid: string | null;
             /** Webhookurl */
@@ -696,6 +726,10 @@ export interface components {
              * @enum {string}
              */
             language?: "multi" | "en-US" | "en-IN" | "en-GB" | "en-AU" | "en-NZ" | "de-DE" | "es-ES" | "es-419" | "hi-IN" | "fr-FR" | "fr-CA" | "ja-JP" | "pt-PT" | "pt-BR" | "zh-CN" | "ru-RU" | "it-IT" | "ko-KR" | "nl-NL" | "nl-BE" | "pl-PL" | "tr-TR" | "vi-VN" | "ro-RO" | "bg-BG" | "ca-ES" | "th-TH" | "da-DK" | "fi-FI" | "el-GR" | "hu-HU" | "id-ID" | "no-NO" | "sk-SK" | "sv-SE" | "lt-LT" | "lv-LV" | "cs-CZ" | "ms-MY" | "af-ZA" | "ar-SA" | "az-AZ" | "bs-BA" | "cy-GB" | "fa-IR" | "fil-PH" | "gl-ES" | "he-IL" | "hr-HR" | "hy-AM" | "is-IS" | "kk-KZ" | "kn-IN" | "mk-MK" | "mr-IN" | "ne-NP" | "sl-SI" | "sr-RS" | "sw-KE" | "ta-IN" | "ur-IN" | "yue-CN" | "uk-UA";
+            /** Country */
+            country?: string | null;
+            /** Numbertype */
+            numberType?: ("mobile" | "local" | "tollfree") | null;
             /** Transfernumber */
             transferNumber?: string | null;
             fallback?: components["schemas"]["Fallback"] | null;
@@ -845,6 +879,35 @@ export interface components {
              * @description The signing secret, only in the answer that made it (`whsec_` and base64); null otherwise. Verify each delivery with a Standard Webhooks library and this secret.
              */
             signingSecret: string | null;
+        };
+        /**
+         * PhoneNumberOption
+         * @description A country and type of number this deployment can buy.
+         */
+        PhoneNumberOption: {
+            /**
+             * Country
+             * @description The number's country: ISO 3166-1 alpha-2, upper case (AU, NZ, GB, US, CA).
+             */
+            country: string;
+            /**
+             * Numbertype
+             * @enum {string}
+             */
+            numberType: "mobile" | "local" | "tollfree";
+            /**
+             * Default
+             * @description The pair a create without `country` and `numberType` buys.
+             */
+            default: boolean;
+        };
+        /**
+         * PhoneNumberOptions
+         * @description The numbers this deployment can buy (its Twilio regulatory bundles), the default first.
+         */
+        PhoneNumberOptions: {
+            /** Options */
+            options: components["schemas"]["PhoneNumberOption"][];
         };
         /**
          * PostCallField
@@ -2481,6 +2544,73 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description `rate_limited`: the caller sent more than its requests of this kind a minute (reads: GET; writes: the rest; `limit` says how many); retry after `Retry-After` seconds. */
+            429: {
+                headers: {
+                    /** @description `rate_limited`: seconds until the caller's minute ends. */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description `configuration_error` (with `setting`) or `internal_error`. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description `database_unavailable`: MongoDB failed; retry. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    listPhoneNumberOptions: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The pairs on offer. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PhoneNumberOptions"];
+                };
+            };
+            /** @description No valid JWT: API Gateway's authorizer answers `{"message": "Unauthorized"}`. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["GatewayError"];
+                };
+            };
+            /** @description A valid JWT without the scope the route requires (an ID token has no scope): API Gateway's authorizer answers `{"message": "Forbidden"}`. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["GatewayError"];
                 };
             };
             /** @description `rate_limited`: the caller sent more than its requests of this kind a minute (reads: GET; writes: the rest; `limit` says how many); retry after `Retry-After` seconds. */
