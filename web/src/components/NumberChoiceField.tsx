@@ -36,7 +36,7 @@ export function NumberChoiceField({ id, state, value, onChange, errors }: Props)
         <NumberSelects id={id} options={offered} value={value} onChange={onChange} errors={errors} />
       ) : (
         <>
-          <p id={`${id}-number`} className="number-choice-text">
+          <p className="number-choice-text">
             {state.kind === "loading" ? "Reading the numbers on offer…" : null}
             {state.kind === "failed"
               ? `Choosing a country and type of number is unavailable (${state.reason}): the agent gets this deployment's default number.`
