@@ -19,7 +19,7 @@ export interface paths {
         put?: never;
         /**
          * Create an agent
-         * @description Creates the Retell LLM and agent, buys a phone number and points it at the agent, and stores the agent. When a step fails, what was already created is rolled back. With an `Idempotency-Key`, a retry answers what became of the agent the first request created instead of creating a second one.
+         * @description Creates the Retell LLM and agent, buys a phone number (of `country` and `numberType`, by default the deployment's: `GET /api/phone-number-options` lists the pairs offered) and points it at the agent, and stores the agent. When a step fails, what was already created is rolled back. With an `Idempotency-Key`, a retry answers what became of the agent the first request created instead of creating a second one.
          */
         post: operations["createAgent"];
         delete?: never;
@@ -145,7 +145,7 @@ export interface paths {
         };
         /**
          * An agent's usage and costs per day
-         * @description Every day from `from` to `to` (dates in `timezone`, an IANA name, UTC by default; both included, at most 92 days; by default the last 30 days up to today): the calls that came in that day, their seconds and started minutes, and their cost in whole US cents: Retell's, Twilio's price of the minutes (read from Twilio minutes after each call; `unpricedCalls` counts the calls still without it) and the number's monthly rental (`TWILIO_NUMBER_MONTHLY_CENTS`) spread over each month's days. Each amount is rounded once, from exact sums.
+         * @description Every day from `from` to `to` (dates in `timezone`, an IANA name, UTC by default; both included, at most 92 days; by default the last 30 days up to today): the calls that came in that day, their seconds and started minutes, and their cost in whole US cents: Retell's, Twilio's price of the minutes (read from Twilio minutes after each call; `unpricedCalls` counts the calls still without it) and the number's monthly rental (its country and type's `monthlyCents` in `TWILIO_REGULATIONS`, else `TWILIO_NUMBER_MONTHLY_CENTS`) spread over each month's days. Each amount is rounded once, from exact sums.
          */
         get: operations["getUsage"];
         put?: never;
@@ -234,6 +234,26 @@ export interface paths {
          * @description Sends a sample `call.analyzed` event now to the webhook and the email that are set, once (no retries), and answers what each did: the endpoint's status, or why it was not delivered. The event's `webhook-id` starts with `evt_test_`.
          */
         post: operations["testNotifications"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/phone-number-options": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Countries and number types a create may ask for
+         * @description The `country` and `numberType` pairs this deployment can buy a number of (its default, `PHONE_NUMBER_COUNTRY`/`PHONE_NUMBER_TYPE`, first with `default: true`, then the pairs `TWILIO_REGULATIONS` configures, by country and type). A create asking for any other pair is a 400.
+         */
+        get: operations["listPhoneNumberOptions"];
+        put?: never;
+        post?: never;
         delete?: never;
         options?: never;
         head?: never;
@@ -345,6 +365,10 @@ export interface components {
              * @default []
              */
             postCallFields: components["schemas"]["PostCallField"][];
+            /** Country */
+            country: string | null;
+            /** Numbertype */
+            numberType: ("mobile" | "local" | "tollfree") | null;
             /**
              * Createdat
              * Format: date-time
@@ -716,6 +740,16 @@ export interface components {
              * @default []
              */
             postCallFields?: components["schemas"]["PostCallField"][];
+            /**
+             * Country
+             * @example AU
+             */
+            country?: string;
+            /**
+             * Numbertype
+             * @enum {string}
+             */
+            numberType?: "mobile" | "local" | "tollfree";
         };
         /**
          * DeleteOutcome
@@ -847,6 +881,29 @@ export interface components {
             signingSecret: string | null;
         };
         /**
+         * PhoneNumberOption
+         * @description A country and number type a create may ask for (``default``: the one it gets when it asks none).
+         */
+        PhoneNumberOption: {
+            /** Country */
+            country: string;
+            /**
+             * Numbertype
+             * @enum {string}
+             */
+            numberType: "mobile" | "local" | "tollfree";
+            /** Default */
+            default: boolean;
+        };
+        /**
+         * PhoneNumberOptions
+         * @description ``GET /api/phone-number-options``: the pairs this deployment offers, its default first.
+         */
+        PhoneNumberOptions: {
+            /** Options */
+            options: components["schemas"]["PhoneNumberOption"][];
+        };
+        /**
          * PostCallField
          * @description One question Retell answers about every call after it ends: ``name`` (the answer's key in a
          *     call's ``postCallAnswers``), ``type`` (``string``: text; ``enum``: one of ``choices``; ``boolean``;
@@ -941,7 +998,7 @@ export interface components {
          * UpdateAgentRequest
          * @description Body of ``PATCH /api/agents/{agentId}``: any of the create's editable fields, validated the
          *     same way; ``description`` and ``beginMessage`` may be null to clear them. Any other field (the
-         *     phone number, the status...) is refused: they cannot be changed.
+         *     phone number, its country and numberType, the status...) is refused: they cannot be changed.
          */
         UpdateAgentRequest: {
             /** Name */
@@ -1213,7 +1270,7 @@ export interface operations {
                     "application/json": components["schemas"]["Agent"];
                 };
             };
-            /** @description `validation_error`: a bad body (not JSON, not UTF-8, nested too deeply; a missing, too long or unknown field; control or bidirectional-override characters in a text field; a `voiceId` outside the deployment's allowed voices) or a bad `Idempotency-Key`; `fields` names each. */
+            /** @description `validation_error`: a bad body (not JSON, not UTF-8, nested too deeply; a missing, too long or unknown field; control or bidirectional-override characters in a text field; a `voiceId` outside the deployment's allowed voices; a `country` and `numberType` this deployment does not offer, or whose bundle or address `TWILIO_REGULATIONS` lacks: nothing was counted or bought) or a bad `Idempotency-Key`; `fields` names each. */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -1287,7 +1344,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description `configuration_error` (with `setting`; e.g. Twilio 21649/21631: set `TWILIO_BUNDLE_SID` / `TWILIO_ADDRESS_SID`) or `internal_error`. */
+            /** @description `configuration_error` (with `setting`; e.g. Twilio 21649/21631/21615 refused the configured bundle or address: fix `TWILIO_REGULATIONS`, or `TWILIO_BUNDLE_SID` / `TWILIO_ADDRESS_SID` for the default pair) or `internal_error`. */
             500: {
                 headers: {
                     [name: string]: unknown;
@@ -2481,6 +2538,73 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description `rate_limited`: the caller sent more than its requests of this kind a minute (reads: GET; writes: the rest; `limit` says how many); retry after `Retry-After` seconds. */
+            429: {
+                headers: {
+                    /** @description `rate_limited`: seconds until the caller's minute ends. */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description `configuration_error` (with `setting`) or `internal_error`. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description `database_unavailable`: MongoDB failed; retry. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    listPhoneNumberOptions: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The pairs offered. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PhoneNumberOptions"];
+                };
+            };
+            /** @description No valid JWT: API Gateway's authorizer answers `{"message": "Unauthorized"}`. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["GatewayError"];
+                };
+            };
+            /** @description A valid JWT without the scope the route requires (an ID token has no scope): API Gateway's authorizer answers `{"message": "Forbidden"}`. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["GatewayError"];
                 };
             };
             /** @description `rate_limited`: the caller sent more than its requests of this kind a minute (reads: GET; writes: the rest; `limit` says how many); retry after `Retry-After` seconds. */

@@ -54,6 +54,46 @@ test("creating an agent through the form shows its card with the number as Austr
   await expect(created.getByRole("button", { name: /^Copy \+61/ })).toBeVisible();
 });
 
+// Needs the backend's GET /api/phone-number-options (the countries branch): the local stack offers
+// AU mobile (the default), AU local, NZ mobile, GB mobile and local, US local and toll-free, CA local.
+test("an agent in another country: chosen on the form, its card shows the number as that country reads it", async ({
+  page,
+}) => {
+  await page.goto(dashboardUrl(uniqueUser("country")));
+  const choice = page.getByRole("group", { name: "Phone number" });
+  const country = choice.getByLabel("Country");
+  const numberType = choice.getByLabel("Number type");
+  await expect(country).toHaveValue("AU"); // the default pair, preselected
+  await expect(numberType).toHaveValue("mobile");
+  await expect(country.locator("option")).toHaveText([
+    "Australia",
+    "New Zealand",
+    "United Kingdom",
+    "United States",
+    "Canada",
+  ]);
+  await country.selectOption({ label: "United States" });
+  await expect(numberType.locator("option")).toHaveText(["Local", "Toll-free"]);
+  await country.selectOption({ label: "United Kingdom" });
+  await expect(numberType.locator("option")).toHaveText(["Mobile", "Local"]);
+  await numberType.selectOption({ label: "Mobile" });
+
+  await fillForm(page, "London line");
+  const sent = page.waitForRequest((request) => request.method() === "POST" && request.url().endsWith("/api/agents"));
+  await page.getByRole("button", { name: "Create agent" }).click();
+  expect((await sent).postDataJSON()).toMatchObject({ country: "GB", numberType: "mobile" });
+
+  const created = card(page, "London line");
+  await expect(created.getByText("Active")).toBeVisible();
+  await expect(created.getByText("Mobile · United Kingdom")).toBeVisible();
+  const link = created.getByRole("link");
+  // Grouped as the British read it (+44 7400 123456): the number the fake Twilio sold, in E.164, spaced.
+  await expect(link).toHaveText(/^\+44 \d+ \d+/);
+  const [owned] = await twilio().ownedNumbers();
+  await expect(link).toHaveAttribute("href", `tel:${owned.phone_number}`);
+  expect((await link.textContent())?.replaceAll(" ", "")).toBe(owned.phone_number);
+});
+
 test("the copy button puts the number on the clipboard", async ({ page, context }) => {
   await context.grantPermissions(["clipboard-read", "clipboard-write"], { origin: apiUrl() });
   const user = uniqueUser("copy");
@@ -489,6 +529,8 @@ test("no serious or critical accessibility violations (axe-core)", async ({ page
   await page.goto(dashboardUrl(user));
   await expect(card(page, "Accessible").getByRole("link")).toBeVisible();
   await expect(card(page, "Broken").getByText("Failed", { exact: true })).toBeVisible();
+  // The number choice as it settles: selects once the options are read (or why there are none).
+  await expect(page.getByRole("group", { name: "Phone number" })).not.toContainText("Reading the numbers");
   await page.getByRole("button", { name: "Create agent" }).click(); // field errors on screen too
   await expect(page.locator("#create-name-error")).toBeVisible();
 

@@ -12,6 +12,7 @@ export type CallDetail = components["schemas"]["CallDetail"];
 export type CallCost = components["schemas"]["CallCost"];
 export type TranscriptTurn = components["schemas"]["TranscriptTurn"];
 export type PostCallField = components["schemas"]["PostCallField"];
+export type PhoneNumberOption = components["schemas"]["PhoneNumberOption"];
 export type NotificationSettings = components["schemas"]["NotificationSettings"];
 export type ChannelResult = components["schemas"]["ChannelResult"];
 export type Usage = components["schemas"]["Usage"];

@@ -7,7 +7,7 @@ import { VoiceAgentCard } from "../src/components/VoiceAgentCard";
 import { draftsOf, fieldsOf, splitPostCallFieldErrors } from "../src/postCallFields";
 import { agent } from "./agents";
 import { agentApi, patches } from "./agentApi";
-import { fakeApi, json } from "./fakeApi";
+import { creates, fakeApi, json } from "./fakeApi";
 
 afterEach(() => {
   cleanup();
@@ -76,8 +76,8 @@ describe("the create form's questions after each call", () => {
     expect(document.activeElement).toBe(within(group()).getByRole("button", { name: "Add a field" }));
     fireEvent.click(screen.getByRole("button", { name: "Create agent" }));
 
-    await waitFor(() => expect(sent).toHaveLength(1));
-    expect((sent[0].body as { postCallFields: unknown }).postCallFields).toEqual([
+    await waitFor(() => expect(creates(sent)).toHaveLength(1));
+    expect((creates(sent)[0].body as { postCallFields: unknown }).postCallFields).toEqual([
       { name: "appointment_booked", type: "boolean", description: "Did the caller book an appointment?" },
       { name: "reason", type: "enum", description: "Why they called", choices: ["booking", "billing"] },
     ]);
@@ -89,8 +89,8 @@ describe("the create form's questions after each call", () => {
     const { client, sent } = fakeApi(() => json(201, agent()));
     render(<CreateAgentForm client={client} onStarted={() => undefined} onFinished={() => undefined} />);
     fireEvent.click(screen.getByRole("button", { name: "Create agent" }));
-    await waitFor(() => expect(sent).toHaveLength(1));
-    expect(sent[0].body).not.toHaveProperty("postCallFields");
+    await waitFor(() => expect(creates(sent)).toHaveLength(1));
+    expect(creates(sent)[0].body).not.toHaveProperty("postCallFields");
   });
 
   it("the API's 400s are shown where they point: an input, a field's group, the whole list", async () => {

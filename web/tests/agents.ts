@@ -12,6 +12,8 @@ export function agent(overrides: Partial<Agent> = {}): Agent {
     language: "en-AU",
     status: "active",
     phoneNumber: "+61412345678",
+    country: "AU",
+    numberType: "mobile",
     twilioPhoneNumberSid: "PN0123",
     webhookUrl: "https://example.test/api/webhooks/twilio/agt_1",
     retellAgentId: "agent_1",

@@ -34,3 +34,6 @@ export function fakeApi(answer: Answer): { client: ApiClient; sent: Sent[] } {
   vi.stubGlobal("fetch", fetch);
   return { client: apiClient("http://api.test", async () => "token"), sent };
 }
+
+/** The creates among `sent` (the create form also reads the numbers on offer). */
+export const creates = (sent: Sent[]) => sent.filter((request) => request.method === "POST");

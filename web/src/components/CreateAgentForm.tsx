@@ -6,8 +6,11 @@ import {
   fieldsOf,
   splitPostCallFieldErrors,
 } from "../postCallFields";
+import { type NumberChoice, type NumberErrors, defaultChoice, splitNumberErrors } from "../numberOptions";
 import { type AgentFieldName, AgentField, type FieldErrors, PROMPT_HINT, splitFieldErrors } from "./AgentField";
+import { NumberChoiceField } from "./NumberChoiceField";
 import { PostCallFieldsEditor } from "./PostCallFieldsEditor";
+import { usePhoneNumberOptions } from "./usePhoneNumberOptions";
 
 interface Props {
   client: ApiClient;
@@ -31,6 +34,12 @@ export function CreateAgentForm({ client, onStarted, onFinished }: Props) {
   const [fieldErrors, setFieldErrors] = useState<FieldErrors>({});
   const [postCallFields, setPostCallFields] = useState<FieldDraft[]>([]);
   const [postCallErrors, setPostCallErrors] = useState<PostCallFieldErrors>({ rows: {} });
+  const numberOptions = usePhoneNumberOptions(client);
+  // The owner's pick; until they make one, the deployment's default.
+  const [pickedNumber, setPickedNumber] = useState<NumberChoice | null>(null);
+  const number =
+    pickedNumber ?? (numberOptions.kind === "loaded" ? defaultChoice(numberOptions.options) : null);
+  const [numberErrors, setNumberErrors] = useState<NumberErrors>({});
   const [formError, setFormError] = useState<string | null>(null);
   const [submitting, setSubmitting] = useState(false);
   // One key per intended create, not per click: a double click or a retry after a lost answer sends
@@ -50,6 +59,7 @@ export function CreateAgentForm({ client, onStarted, onFinished }: Props) {
     setSubmitting(true);
     setFieldErrors({});
     setPostCallErrors({ rows: {} });
+    setNumberErrors({});
     setFormError(null);
     onStarted();
     const body: CreateAgentRequest = {
@@ -59,6 +69,8 @@ export function CreateAgentForm({ client, onStarted, onFinished }: Props) {
       beginMessage: values.beginMessage || null,
     };
     if (postCallFields.length) body.postCallFields = fieldsOf(postCallFields);
+    // Options unread: neither is sent, and the deployment's default applies.
+    if (number) Object.assign(body, number);
     let created: Agent | null = null;
     try {
       const { data, error, response } = await client.POST("/api/agents", {
@@ -69,12 +81,15 @@ export function CreateAgentForm({ client, onStarted, onFinished }: Props) {
         created = data;
         setValues({ name: "", description: "", prompt: "", beginMessage: "" });
         setPostCallFields([]);
+        setPickedNumber(null);
         idempotencyKey.current = newKey();
       } else if (error && "fields" in error && error.fields?.length) {
-        const { postCall, rest } = splitPostCallFieldErrors(error.fields);
+        const { number: numberProblems, rest: notNumber } = splitNumberErrors(error.fields);
+        const { postCall, rest } = splitPostCallFieldErrors(notNumber);
         const { byField, other } = splitFieldErrors(rest, FIELDS);
         setFieldErrors(byField);
         setPostCallErrors(postCall);
+        setNumberErrors(numberProblems);
         setFormError(other ?? "Please correct the fields marked below.");
       } else {
         const step = error && "step" in error && error.step ? ` (step ${error.step})` : "";
@@ -109,6 +124,16 @@ export function CreateAgentForm({ client, onStarted, onFinished }: Props) {
       {field("description")}
       {field("prompt", true, PROMPT_HINT)}
       {field("beginMessage")}
+      <NumberChoiceField
+        id="create-number"
+        state={numberOptions}
+        value={number}
+        onChange={(choice) => {
+          setPickedNumber(choice);
+          idempotencyKey.current = newKey();
+        }}
+        errors={numberErrors}
+      />
       <PostCallFieldsEditor
         id="create"
         fields={postCallFields}

@@ -1,5 +1,6 @@
 import { useLayoutEffect, useRef, useState } from "react";
 import type { Agent, ApiClient } from "../api";
+import { describeNumber } from "../numberOptions";
 import { formatPhoneNumber } from "../phone";
 import { PROVISIONING_STEPS, STATUS_LABELS, failureAdvice, provisioningProgress } from "../status";
 import { AgentUsage } from "./AgentUsage";
@@ -48,6 +49,7 @@ export function VoiceAgentCard({ agent, onDelete, client, onUpdated }: Props) {
       </header>
       {agent.description ? <p className="description">{agent.description}</p> : null}
       <PhoneLine agent={agent} />
+      <NumberKind agent={agent} />
       <StatusDetail agent={agent} />
       {agent.status === "active" ? <Script agent={agent} /> : null}
       {editable && editing ? (
@@ -116,6 +118,12 @@ function PhoneLine({ agent }: { agent: Agent }) {
       <CopyButton text={number.e164} label={`Copy ${number.display}`} />
     </p>
   );
+}
+
+/** "Mobile · Australia": nothing for an agent created before numbers had a country and type. */
+function NumberKind({ agent }: { agent: Agent }) {
+  const kind = describeNumber(agent.country, agent.numberType);
+  return kind ? <p className="number-kind">{kind}</p> : null;
 }
 
 function StatusDetail({ agent }: { agent: Agent }) {
