@@ -67,10 +67,10 @@ test("an agent in another country: chosen on the form, its card shows the number
   await expect(numberType).toHaveValue("mobile");
   await expect(country.locator("option")).toHaveText([
     "Australia",
+    "Canada",
     "New Zealand",
     "United Kingdom",
     "United States",
-    "Canada",
   ]);
   await country.selectOption({ label: "United States" });
   await expect(numberType.locator("option")).toHaveText(["Local", "Toll-free"]);

@@ -32,14 +32,20 @@ export function describeNumber(country?: string | null, numberType?: string | nu
   return `${type} · ${countryName(country)}`;
 }
 
-/** The countries on offer, in the API's order (the default's first). */
+/** The countries on offer: the default's first, the others by their names as the reader reads them. */
 export function countriesOf(options: readonly PhoneNumberOption[]): string[] {
-  return [...new Set(options.map((option) => option.country))];
+  const first = options.find((option) => option.default)?.country;
+  const others = [...new Set(options.map((option) => option.country))].filter((country) => country !== first);
+  others.sort((one, other) => countryName(one).localeCompare(countryName(other)));
+  return first ? [first, ...others] : others;
 }
 
-/** The types on offer in `country`, in the API's order. */
+const TYPE_ORDER = Object.keys(NUMBER_TYPE_LABELS);
+
+/** The types on offer in `country`, in the order of NUMBER_TYPE_LABELS (mobile, local, toll-free). */
 export function typesIn(options: readonly PhoneNumberOption[], country: string): NumberType[] {
-  return options.filter((option) => option.country === country).map((option) => option.numberType);
+  const types = options.filter((option) => option.country === country).map((option) => option.numberType);
+  return types.sort((one, other) => TYPE_ORDER.indexOf(one) - TYPE_ORDER.indexOf(other));
 }
 
 /** The pair the deployment buys when a create names none: the one marked default, else the first. */

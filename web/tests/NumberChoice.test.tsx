@@ -49,11 +49,11 @@ async function create(sent: Sent[]) {
 }
 
 describe("the create form's choice of number", () => {
-  it("offers the configured countries by name, the default pair preselected, and sends it", async () => {
+  it("offers the configured countries by name (the default first, then alphabetical), the default pair preselected, and sends it", async () => {
     const { client, sent } = api(offering(OFFERED));
     renderForm(client);
     expect(await within(group()).findByLabelText("Country")).toBeTruthy();
-    expect(choices("Country")).toEqual(["Australia", "New Zealand", "United Kingdom", "United States", "Canada"]);
+    expect(choices("Country")).toEqual(["Australia", "Canada", "New Zealand", "United Kingdom", "United States"]);
     expect(select("Country").value).toBe("AU");
     expect(choices("Number type")).toEqual(["Mobile", "Local"]);
     expect(select("Number type").value).toBe("mobile");
