@@ -73,6 +73,7 @@ def main() -> None:
             endpoint = resources.enter_context(OwnerEndpoint())
             show("the business's own webhook endpoint", endpoint.url)
         run(stack, endpoint, ask_to_be_told(endpoint))
+        other_countries(stack)
 
 
 CALLER = "+61298765432"
@@ -235,6 +236,34 @@ def call_path(stack: LocalStack, agent: dict[str, Any]) -> None:
             show(
                 each["callSid"], {k: each[k] for k in ("status", "outcome", "transfer", "forward") if each[k]}
             )
+
+
+def other_countries(stack: LocalStack) -> None:
+    with step("GET /api/phone-number-options: the countries and types this deployment buys numbers in"):
+        response = call("get_agents", load_event("get_phone_number_options.json"))
+        offered = json.loads(response["body"])["options"]
+        show("offered", [f"{each['country']} {each['numberType']}" for each in offered])
+
+    create = json.loads(load_event("create_agent.json")["body"])
+    with step("POST /api/agents with country GB, numberType mobile: a UK mobile number, its bundle sent"):
+        request = create | {"name": "London line", "country": "GB", "numberType": "mobile"}
+        event = http_event("create_agent.json", body=request, headers={"idempotency-key": "demo-gb"})
+        london = json.loads(call("create_agent", event)["body"])
+        show("number", {k: london[k] for k in ("phoneNumber", "country", "numberType")})
+        bought = stack.twilio.owned[london["twilioPhoneNumberSid"]]
+        show("Twilio number's bundle", bought.get("bundle_sid"))
+
+    with step("POST /api/agents with country FR: refused before anything is bought"):
+        request = create | {"name": "Paris line", "country": "FR"}
+        event = http_event("create_agent.json", body=request, headers={"idempotency-key": "demo-fr"})
+        response = call("create_agent", event)
+        show("status", response["statusCode"])
+        show("message", json.loads(response["body"])["message"])
+
+    with step("DELETE the London agent: its number released"):
+        event = http_event("delete_agent.json", agent_id=london["id"])
+        show("status", call("delete_agent", event)["statusCode"])
+        show("numbers still owned", len(stack.twilio.owned))
 
 
 if __name__ == "__main__":

@@ -62,12 +62,7 @@ def create(body: dict[str, Any] | None = None) -> dict[str, Any]:
 
 
 def phone_number_options() -> dict[str, Any]:
-    event = load_event(
-        "get_agents.json", rawPath="/api/phone-number-options", rawQueryString="", queryStringParameters=None
-    )
-    event["requestContext"]["http"]["path"] = "/api/phone-number-options"
-    event["routeKey"] = event["requestContext"]["routeKey"] = "GET /api/phone-number-options"
-    return invoke("get_agents", event)
+    return invoke("get_agents", load_event("get_phone_number_options.json"))
 
 
 def set_regulations(monkeypatch, regulations: dict[str, Any]) -> None:

@@ -57,6 +57,7 @@ def test_every_event_names_the_seeded_agent_and_owner() -> None:
         "list_all_calls.json",
         "get_usage.json",
         "get_call.json",
+        "get_phone_number_options.json",
         "update_agent.json",
     ):
         claims = load_event(name)["requestContext"]["authorizer"]["jwt"]["claims"]
