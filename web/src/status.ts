@@ -23,7 +23,7 @@ export function failureAdvice(step: string | null): string {
     return `Retell refused or did not answer. ${cleanup} Check the Retell API key and Retell's status, then create the agent again.`;
   }
   if (step && TWILIO_STEPS.has(step)) {
-    return `Twilio could not sell or set up a number. ${cleanup} Check the Twilio account's balance, its regulatory bundle and address (TWILIO_BUNDLE_SID, TWILIO_ADDRESS_SID), then create the agent again.`;
+    return `Twilio could not sell or set up a number. ${cleanup} Check the Twilio account's balance, the regulatory bundle and address for the number's country and type (TWILIO_REGULATIONS; TWILIO_BUNDLE_SID and TWILIO_ADDRESS_SID for the default), then create the agent again.`;
   }
   if (step && DATABASE_STEPS.has(step)) {
     return `The database did not answer. ${cleanup} Wait a minute, then create the agent again.`;
