@@ -28,7 +28,7 @@ LOCAL_STATE = ROOT / ".cache" / "local-stack.json"
 _SETTING_PARAMETERS = (
     "SecretsArn", "DatabaseSecretArn", "RetellSecretArn", "TwilioSecretArn", "MongoDbDatabase",
     "RetellBaseUrl", "TwilioBaseUrl", "TwilioBundleSid", "TwilioAddressSid", "PhoneNumberCountry",
-    "PhoneNumberType", "TwilioNumberMonthlyCents",
+    "PhoneNumberType", "TwilioNumberMonthlyCents", "TwilioRegulations",
 )  # fmt: skip
 
 
