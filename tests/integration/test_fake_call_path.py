@@ -1365,7 +1365,7 @@ def test_the_call_path_over_the_control_surface(
         }
         assert twilio_control.state() == {
             "owned": {},
-            "config": {"require_bundle": False, "require_address": False},
+            "config": {"require_bundle": False, "require_address": False, "regulations": False},
         }
 
 
