@@ -87,6 +87,14 @@ class NumberOrder:
     def key(self) -> str:
         return pair_key(self.country, self.number_type)
 
+    def setting_of(self, field: Literal["bundleSid", "addressSid"]) -> str:
+        """Where an operator sets this order's bundle or address: its TWILIO_REGULATIONS entry, or
+        (the default pair's) TWILIO_BUNDLE_SID / TWILIO_ADDRESS_SID, which that entry would replace."""
+        regulation = self.regulation
+        setting = regulation.bundle_setting if field == "bundleSid" else regulation.address_setting
+        entry = f"{REGULATIONS_SETTING} {self.key!r} {field}"
+        return entry if setting == REGULATIONS_SETTING else f"{setting}, or {entry}"
+
 
 @dataclass(frozen=True)
 class NumberOption:
@@ -147,16 +155,11 @@ def missing_requirements(order: NumberOrder) -> list[str]:
     regulation = order.regulation
     missing = []
     if rules.bundle and not regulation.bundle_sid:
-        missing.append(f"an approved bundle ({_where(order, 'bundleSid', regulation.bundle_setting)})")
+        missing.append(f"an approved bundle ({order.setting_of('bundleSid')})")
     if rules.address != "none" and not regulation.address_sid:
         in_country = " in the country" if rules.address == "local" else ""
-        missing.append(f"an address{in_country} ({_where(order, 'addressSid', regulation.address_setting)})")
+        missing.append(f"an address{in_country} ({order.setting_of('addressSid')})")
     return missing
-
-
-def _where(order: NumberOrder, field: str, setting: str) -> str:
-    entry = f"{REGULATIONS_SETTING} {order.key!r} {field}"
-    return entry if setting == REGULATIONS_SETTING else f"{setting}, or {entry}"
 
 
 # libphonenumber's number types, as the pairs' types (FIXED_LINE_OR_MOBILE: NANP numbers, sold as local).

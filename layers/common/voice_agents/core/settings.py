@@ -12,6 +12,7 @@ a dozen flat values.
 
 from __future__ import annotations
 
+import functools
 import ipaddress
 import json
 import os
@@ -19,6 +20,7 @@ import re
 import typing
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from types import MappingProxyType
 from typing import Any, ClassVar, Literal
 
 from voice_agents.core.countries import (
@@ -118,11 +120,14 @@ _REGULATION_FIELDS = {
 _MAX_MONTHLY_CENTS = 1_000_000
 
 
-def parse_regulations(text: str) -> dict[tuple[str, NumberType], Regulation]:
+@functools.lru_cache(maxsize=8)
+def parse_regulations(text: str) -> Mapping[tuple[str, NumberType], Regulation]:
     """TWILIO_REGULATIONS: {"GB/mobile": {"bundleSid"?, "addressSid"?, "monthlyCents"?}, ...}, each key
-    a pair Twilio sells (core.countries); ValueError saying what is wrong (never echoing a value)."""
+    a pair Twilio sells (core.countries); ValueError saying what is wrong (never echoing a value).
+    Parsed once per text (checked when the settings are read, then read by every create and usage
+    answer): the answer is read-only, being shared."""
     if not text.strip():
-        return {}
+        return MappingProxyType({})
     try:
         document = json.loads(text)
     except ValueError:
@@ -136,7 +141,7 @@ def parse_regulations(text: str) -> dict[tuple[str, NumberType], Regulation]:
             sold = ", ".join(pair_key(*pair) for pair in TWILIO_NUMBERS)
             raise ValueError(f"key {key!r} is not a country/type Twilio sells here (one of {sold})")
         parsed[(country, number_type)] = _regulation(str(key), entry)  # type: ignore[index]
-    return parsed
+    return MappingProxyType(parsed)
 
 
 def _regulation(key: str, entry: Any) -> Regulation:
@@ -296,7 +301,7 @@ class Settings:
         return tuple(dict.fromkeys(voice for voice in listed if voice))
 
     @property
-    def regulations(self) -> dict[tuple[str, NumberType], Regulation]:
+    def regulations(self) -> Mapping[tuple[str, NumberType], Regulation]:
         """TWILIO_REGULATIONS by (country, type) (checked when the settings were read)."""
         return parse_regulations(self.twilio_regulations)
 

@@ -22,7 +22,7 @@ from twilio.base.exceptions import TwilioException, TwilioRestException
 from twilio.http.http_client import TwilioHttpClient
 from twilio.rest import Client
 
-from voice_agents.core.countries import REGULATIONS_SETTING, NumberOrder
+from voice_agents.core.countries import NumberOrder
 from voice_agents.core.errors import (
     BillingError,
     ConfigurationError,
@@ -332,17 +332,18 @@ def _translate(operation: str, exc: Exception, order: NumberOrder | None = None)
         return NumberUnavailable(PROVIDER, operation, message, status=status, code=code)
     if code == 21649:
         setting = order.regulation.bundle_setting if order else "TWILIO_BUNDLE_SID"
+        where = order.setting_of("bundleSid") if order else setting
         return ConfigurationError(
-            f"Twilio requires an approved regulatory bundle for {_pair(order)}: set {setting} "
-            f"{_entry(order, setting, 'bundleSid')}to a twilio-approved bundle ({message})",
+            f"Twilio requires an approved regulatory bundle for {_pair(order)}: set {where} to a "
+            f"twilio-approved bundle ({message})",
             setting,
         )
     if code in (21631, 21615):
         setting = order.regulation.address_setting if order else "TWILIO_ADDRESS_SID"
-        where = "in the number's country " if code == 21615 else ""
+        where = order.setting_of("addressSid") if order else setting
+        in_country = "in the number's country " if code == 21615 else ""
         return ConfigurationError(
-            f"Twilio requires an address {where}for {_pair(order)}: set {setting} "
-            f"{_entry(order, setting, 'addressSid')}({message})",
+            f"Twilio requires an address {in_country}for {_pair(order)}: set {where} ({message})",
             setting,
         )
     if code in (20005, 10001):
@@ -364,13 +365,6 @@ def _translate(operation: str, exc: Exception, order: NumberOrder | None = None)
 
 def _pair(order: NumberOrder | None) -> str:
     return f"{order.country} {order.number_type} numbers" if order else "these numbers"
-
-
-def _entry(order: NumberOrder | None, setting: str, field: str) -> str:
-    """Where in TWILIO_REGULATIONS the value goes, when the order's value came from there."""
-    if order is None or setting != REGULATIONS_SETTING:
-        return ""
-    return f"({order.key!r} {field}) "
 
 
 def _status_code_message(exc: Exception) -> tuple[int | None, int | None, str]:
