@@ -121,19 +121,23 @@ def test_creates_racing_for_the_last_purchase_buy_it_once(env, db, budget):
 
 
 class _CountAfterBoth:
-    """Holds each count until both racers have inserted: the interleaving that breaks a check made
-    before the insert."""
+    """Holds each count until both racers have inserted, and each answer until both have counted:
+    the interleaving that breaks a check made before the insert. (Without the second hold, one racer
+    can give its place back before the other counts, and the other rightly takes it.)"""
 
     def __init__(self, collection) -> None:
         self.collection = collection
         self.both_inserted = threading.Barrier(2, timeout=10)
+        self.both_counted = threading.Barrier(2, timeout=10)
 
     def __getattr__(self, name: str):
         return getattr(self.collection, name)
 
     def count_documents(self, *args, **kwargs):
         self.both_inserted.wait()
-        return self.collection.count_documents(*args, **kwargs)
+        counted = self.collection.count_documents(*args, **kwargs)
+        self.both_counted.wait()
+        return counted
 
 
 def test_two_reservations_counted_after_both_inserts_are_not_both_accepted(env, db, monkeypatch):
