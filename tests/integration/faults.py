@@ -80,6 +80,13 @@ def inject_store_fault(monkeypatch: pytest.MonkeyPatch, write: str, kind: str) -
     monkeypatch.setattr(AgentStore, method_name, faulty)
 
 
+def wait_until(condition: Callable[[], bool], seconds: float = 10) -> None:
+    deadline = time.monotonic() + seconds
+    while not condition():
+        assert time.monotonic() < deadline, "timed out"
+        time.sleep(0.02)
+
+
 def let_time_pass(stack: LocalStack) -> None:
     """What a reconciler sees later: slow provider requests have finished, and the leases of
     requests that died have expired (their Lambda is long gone)."""

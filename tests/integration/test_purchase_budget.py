@@ -84,13 +84,13 @@ def test_a_loop_of_creates_and_deletes_stops_at_the_budget_until_the_first_purch
 def test_a_rolled_back_create_counts_when_it_bought_a_number_and_not_when_it_bought_nothing(env, db, budget):
     # Given a create that bought its number before Retell failed (rolled back: the number was released)
     env.retell.inject(
-        "publish_agent_version", status=400, message="Invalid request format", delay_ms=500, times=1
+        "publish_agent_version", status=400, message="Invalid request format", delay_ms=1500, times=1
     )
     bought_then_failed = create("bought-then-failed")
     assert bought_then_failed["statusCode"] == 502, bought_then_failed["body"]
     assert env.twilio.call_count("buy_number") == 1 and env.twilio.owned == {}
     # And a create that failed before it asked for a number (Retell refused while Twilio searched)
-    env.twilio.inject("search_numbers", delay_ms=500, times=1)
+    env.twilio.inject("search_numbers", delay_ms=1500, times=1)
     env.retell.inject("create_llm", status=400, message="Invalid request format", times=1)
     assert create("failed-early")["statusCode"] == 502
     assert env.twilio.call_count("buy_number") == 1

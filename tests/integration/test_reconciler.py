@@ -17,6 +17,7 @@ from tests.integration.faults import (
     make_providers_slow,
     providers_recover,
     run_reconciler,
+    wait_until,
 )
 from tests.integration.leaks import leaks
 from tests.integration.workers import run_in_processes
@@ -178,12 +179,13 @@ def test_numbers_without_our_tag_are_never_touched(env, db):
 
 
 def test_orphans_of_failed_and_deleted_agents_are_swept(env, db, monkeypatch):
-    # Given a failed create whose Retell LLM was created after the request gave up on it
+    # Given a failed create whose Retell LLM was created after the request gave up on it (and after
+    # its rollback looked for it: the LLM lands 2 s after the create's 0.5 s timeout)
     monkeypatch.setenv("RETELL_TIMEOUT_SECONDS", "0.5")
-    env.retell.inject("create_llm", delay_ms=1200)
+    env.retell.inject("create_llm", delay_ms=2500)
     assert invoke("create_agent", load_event("create_agent.json"))["statusCode"] == 504
+    wait_until(lambda: len(env.retell.llms) == 1)  # the late LLM, tagged with the failed agent's id
     let_time_pass(env)
-    assert len(env.retell.llms) == 1  # the late LLM, tagged with the failed agent's id
 
     report = run_reconciler()
 

@@ -179,8 +179,14 @@ def test_a_failing_retell_step_leaves_record_and_retell_agreeing(env, db, monkey
     run_reconciler()
 
     record = assert_record_and_retell_agree(env, db)
-    expected_prompt = CHANGE["prompt"] if response["statusCode"] == 200 else agent["prompt"]
-    assert record["prompt"] == expected_prompt
+    if response["statusCode"] == 200:
+        assert record["prompt"] == CHANGE["prompt"]
+    elif body.get("pending"):
+        # The undo could not finish (a slow publish landing during it, on a loaded machine): the
+        # reconciler settled it whichever way Retell ended up, and the record agrees with Retell
+        assert record["prompt"] in {CHANGE["prompt"], agent["prompt"]}
+    else:
+        assert record["prompt"] == agent["prompt"]
     # The agent can be changed again afterwards
     again = patch(agent["id"], {"prompt": "Later prompt."})
     assert again["statusCode"] == 200, again["body"]
