@@ -13,7 +13,9 @@ from moto import mock_aws
 
 from local.invoke import http_event, invoke, json_body
 from tests.aws import REGION
+from tests.integration.emf import emitted_metrics
 from voice_agents import runtime
+from voice_agents.flows.agents.spending import REFUSED_WHILE_PAUSED
 from voice_agents.repair import operate
 
 pytestmark = pytest.mark.integration
@@ -94,6 +96,8 @@ def test_a_paused_switch_refuses_creates_with_503_and_buys_nothing_until_the_ope
     assert env.twilio.owned == {} and env.twilio.call_count("buy_number") == 0
     assert env.twilio.call_count("search_numbers") == 0 and env.retell.call_count("create_llm") == 0
     assert db.agents.count_documents({}) == 0 and db.purchases.count_documents({}) == 0
+    # And counted apart, so that Api5xxAlarm does not page for a pause it was told of
+    assert emitted_metrics(capsys.readouterr().out)[REFUSED_WHILE_PAUSED] == [1]
 
     # When the operator turns creates back on
     assert operate.main(["creation", "resume"]) == 0

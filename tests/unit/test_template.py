@@ -21,6 +21,7 @@ import pytest
 
 from local.template import function_properties, http_routes, load_template
 from voice_agents.core.settings import load_settings
+from voice_agents.flows.agents.spending import REFUSED_WHILE_PAUSED
 
 ROOT = Path(__file__).resolve().parents[2]
 TEMPLATE = ROOT / "template.yaml"
@@ -1251,7 +1252,6 @@ AWS_METRIC_ALARMS = {
         {"Ref": "TwilioWebhookFunction"},
         "notBreaching",
     ),
-    "Api5xxAlarm": ("AWS/ApiGateway", "5xx", "ApiId", {"Ref": "HttpApi"}, "notBreaching"),
     "PauseCreationErrorsAlarm": (
         "AWS/Lambda",
         "Errors",
@@ -1296,6 +1296,7 @@ def test_every_alarm_notifies_the_topic_when_it_fires_and_when_it_recovers(templ
     assert set(CUSTOM_METRIC_ALARMS) | set(AWS_METRIC_ALARMS) | {
         "ProvisioningFailuresAlarm",
         "WebhookThrottledAlarm",
+        "Api5xxAlarm",
     } == set(found)
     for logical_id, properties in found.items():
         assert properties["AlarmActions"] == TOPIC_ACTIONS, logical_id
@@ -1337,6 +1338,32 @@ def test_aws_metric_alarms_watch_this_stacks_resources(template, logical_id):
     assert properties["MetricName"] == metric
     assert properties["Dimensions"] == [{"Name": dimension, "Value": value}]
     assert properties["TreatMissingData"] == missing
+
+
+def test_api_5xx_alarm_does_not_count_creates_refused_while_paused(template):
+    alarm = alarms(template)["Api5xxAlarm"]
+    queries = {query["Id"]: query for query in alarm["Metrics"]}
+
+    # The API's 5xx answers, less this deployment's count of creates refused while paused (503 on
+    # purpose, named as the layer counts it), each missing series read as none
+    answered = queries["answered"]["MetricStat"]
+    assert answered["Metric"] == {
+        "Namespace": "AWS/ApiGateway",
+        "MetricName": "5xx",
+        "Dimensions": [{"Name": "ApiId", "Value": {"Ref": "HttpApi"}}],
+    }
+    paused = queries["paused"]["MetricStat"]
+    variables = template["Globals"]["Function"]["Environment"]["Variables"]
+    assert paused["Metric"] == {
+        "Namespace": variables["POWERTOOLS_METRICS_NAMESPACE"],
+        "MetricName": REFUSED_WHILE_PAUSED,
+        "Dimensions": [{"Name": "service", "Value": {"Ref": "AWS::StackName"}}],
+    }
+    assert answered["Period"] == paused["Period"] == 300 and answered["Stat"] == paused["Stat"] == "Sum"
+    assert queries["unplanned"]["Expression"] == "FILL(answered, 0) - FILL(paused, 0)"
+    assert [query["Id"] for query in alarm["Metrics"] if query["ReturnData"]] == ["unplanned"]
+    assert (alarm["Threshold"], alarm["ComparisonOperator"]) == (3, "GreaterThanOrEqualToThreshold")
+    assert alarm["TreatMissingData"] == "notBreaching"
 
 
 def test_a_silent_reconciler_alarms(template):

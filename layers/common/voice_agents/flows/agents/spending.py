@@ -17,6 +17,8 @@ if TYPE_CHECKING:
     from voice_agents.runtime import Services
 
 ALARM = "ALARM"
+# Counted for every create refused while paused: its 503 is on purpose, and Api5xxAlarm subtracts it.
+REFUSED_WHILE_PAUSED = "CreatesRefusedWhilePaused"
 
 
 def refuse_while_paused(services: Services) -> None:
@@ -24,6 +26,7 @@ def refuse_while_paused(services: Services) -> None:
     switch = services.creation_switch
     if switch is not None and switch.paused():
         logger.warning("create refused: creating agents is paused", parameter=switch.name)
+        count(REFUSED_WHILE_PAUSED)
         raise CreationPaused("creating agents is paused by the operator")
 
 
